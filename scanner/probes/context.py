@@ -1,0 +1,48 @@
+"""What every probe receives: the network, the resolver, deadlines, trust, run caches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from scanner import __version__
+from scanner.probes.net import Network
+from scanner.probes.resolver import Resolver
+
+T = TypeVar("T")
+
+USER_AGENT = f"Bolwerk/{__version__} (security posture scanner; +https://bolwerk.example/scanner)"
+
+
+@dataclass
+class ProbeContext:
+    network: Network
+    resolver: Resolver
+    now: datetime
+    timeout: float = 30.0  # overall deadline for one probe of one endpoint
+    io_timeout: float = 5.0  # one read or handshake
+    ca_bundle: Path | None = None  # None: certifi's Mozilla roots
+    trust_anchor_files: list[Path] = field(default_factory=list)
+    user_agent: str = USER_AGENT
+    _cache: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
+
+    async def cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
+        """Run `compute` once per key within a run (e.g. TLS facts per ip:port)."""
+        fut = self._cache.get(key)
+        if fut is None:
+            fut = asyncio.ensure_future(compute())
+            self._cache[key] = fut
+        return await asyncio.shield(fut)
+
+
+async def bounded(coro: Awaitable[dict[str, Any]], seconds: float, what: str) -> dict[str, Any]:
+    """Run a probe under an overall deadline; a timeout becomes an `error` fact, not a hang."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await coro
+    except TimeoutError:
+        return {"error": f"{what} did not finish within {seconds:g} s"}
