@@ -10,7 +10,7 @@ import ssl
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import ProbeError
+from scanner.probes.net import HandshakeFailed, ProbeError
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _SSL_VERSIONS = {
@@ -40,9 +40,9 @@ async def _probe_address(ctx: ProbeContext, host: str, ip: str, port: int) -> di
             async with ctx.network.tcp(host, ip, port, "tls", tls=_context(version)) as (_, writer):
                 cipher = writer.get_extra_info("cipher")
                 protocols[name] = True
-                if cipher:
+                if cipher and cipher[0].startswith("TLS_"):  # IANA names only (TLS 1.3 here)
                     suites[name] = [cipher[0]]
-        except (ssl.SSLError, ConnectionError):
+        except HandshakeFailed:
             protocols[name] = False
     return {"protocols": protocols, "cipher_suites": suites, "groups": [], "connections": connections}
 
