@@ -31,10 +31,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
-from scanner.lab.web import Site, WebServer
+from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
 ESTATE = Path(__file__).with_name("estate.toml")
+FRAGMENTS = Path(__file__).with_name("estate.d")
 DNS_IP = "127.0.0.1"
 FIRST_HOST_OCTET = 10
 TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
@@ -54,10 +55,43 @@ class LabInfo:
     expectations: dict[str, dict[str, Any]]
     addresses: dict[str, list[str]]
     servers: dict[str, Any] = field(default_factory=dict)
+    inventory_all: Path | None = None  # every lab service, the demo's and the test-only ones
 
 
-def load_estate(path: Path = ESTATE) -> dict[str, Any]:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+LISTS = ("zone", "web", "mx", "service")
+
+
+def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
+    """The estate file plus every `estate.d/*.toml` fragment (one per pillar's lab cases).
+
+    Lists of hosts, zones and services are concatenated; zones of the same name merge
+    their records; profile tables (tls, headers...) merge, a name defined twice is an error.
+    """
+    estate = tomllib.loads(path.read_text(encoding="utf-8"))
+    for frag in sorted(fragments.glob("*.toml")) if fragments and fragments.is_dir() else []:
+        data = tomllib.loads(frag.read_text(encoding="utf-8"))
+        for key, value in data.items():
+            if key in LISTS:
+                estate.setdefault(key, []).extend(value)
+            elif isinstance(value, dict):
+                table = estate.setdefault(key, {})
+                for name, item in value.items():
+                    if name in table:
+                        raise ValueError(f"{frag.name}: {key}.{name} is already defined")
+                    table[name] = item
+            else:
+                raise ValueError(f"{frag.name}: unexpected top-level key {key}")
+    zones: dict[str, dict[str, Any]] = {}
+    for zone in estate.get("zone", []):
+        if zone["name"] in zones:
+            merged = zones[zone["name"]]
+            merged["records"] = merged.get("records", []) + zone.get("records", [])
+            if "signed" in zone and zone["signed"] != merged.get("signed"):
+                raise ValueError(f"zone {zone['name']} is declared both signed and unsigned")
+        else:
+            zones[zone["name"]] = dict(zone)
+    estate["zone"] = list(zones.values())
+    return estate
 
 
 def _zone_of(host: str, zones: list[str]) -> str:
@@ -147,12 +181,13 @@ class Lab:
     # -- building ---------------------------------------------------------------------------
 
     def _allocate(self) -> None:
-        octet = FIRST_HOST_OCTET
-        for entry in self.estate.get("web", []) + self.estate.get("mx", []):
+        """One loopback address per lab host: 127.0.0.10 upwards (then 127.0.1.10...)."""
+        for n, entry in enumerate(self.estate.get("web", []) + self.estate.get("mx", [])):
             host = entry["host"]
-            ips = [f"127.0.0.{octet}"] + (["::1"] if entry.get("ipv6") else [])
-            self.addresses[host] = ips
-            octet += 1
+            if host in self.addresses:
+                raise ValueError(f"lab host {host} is defined twice")
+            ip = f"127.0.{n // 240}.{FIRST_HOST_OCTET + n % 240}"
+            self.addresses[host] = [ip] + (["::1"] if entry.get("ipv6") else [])
 
     def _certificate(self, host: str, case: str) -> tuple[Path, Path]:
         issued = {
@@ -197,10 +232,13 @@ class Lab:
                 tls_ctx = _server_context(self.estate["tls"][entry["tls"]], cert, key)
             for ip in self.addresses[host]:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
-                    if site is None:
+                    custom = entry.get("https_handler" if port == 443 else "http_handler")
+                    if site is None and not custom:
                         self.port_map.add(ip, port, _dead_port(self._holders, ip))
                         continue
-                    server = WebServer(ip, site, ctx)
+                    site = site or Site(host, "https" if port == 443 else "http")
+                    handler = HANDLERS[custom](entry, site) if custom else None
+                    server = WebServer(ip, site, None if handler else ctx, handler)
                     self.port_map.add(ip, port, await server.start())
                     self._servers.append(server)
         for entry in self.estate.get("mx", []):
@@ -284,10 +322,13 @@ class Lab:
         anchor.write_text("; the lab root's key-signing key, as DS\n"
                           f". IN DS {dns.dnssec.make_ds(dns.name.root, dnskey, 'SHA256').to_text()}\n")
         inventory = self.dir / "inventory.toml"
-        inventory.write_text(_inventory_toml(self.estate["service"]), encoding="utf-8")
+        demo = [s for s in self.estate["service"] if s.get("demo", True)]
+        inventory.write_text(_inventory_toml(demo), encoding="utf-8")
+        everything = self.dir / "inventory-all.toml"
+        everything.write_text(_inventory_toml(self.estate["service"]), encoding="utf-8")
         expectations = {s["id"]: s.get("expect", {}) for s in self.estate["service"]}
         return LabInfo(self.dir, f"{DNS_IP}:{self.dns.port}", self.port_map, ca_bundle, anchor, inventory,
-                       expectations, dict(self.addresses), {"dns": self.dns})
+                       expectations, dict(self.addresses), {"dns": self.dns}, everything)
 
 
 def _inventory_toml(services: list[dict[str, Any]]) -> str:

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 MAX_HEAD = 16 * 1024
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# Named connection handlers for lab hosts that must misbehave or speak raw protocols
+# (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
+# host's estate entry and its Site and returns the handler.
+HANDLERS: dict[str, Callable[[dict, "Site"], Handler]] = {}
+
+
+def handler(name: str):
+    """Register a lab connection-handler factory under `name`."""
+
+    def wrap(factory):
+        HANDLERS[name] = factory
+        return factory
+
+    return wrap
 
 
 @dataclass
