@@ -1,37 +1,77 @@
-"""Certificate pillar: trust, name, validity and key strength of the served certificate."""
+"""Certificate pillar: trust, name, validity, key and signature strength, chain, lifespan, CT,
+revocation, must-staple, CAA and DANE of the served certificate chain.
+
+Every check reads the `certificate` facts of one endpoint (plus `dns.caa` for CAA); the
+standards they apply (curve and hash classifications, CA/B Forum lifetime limits, CT
+policy, CA -> CAA domain names) are data under `scanner/data/certificate/`, read through
+`scanner.probes.certificate_rules` (pure: no I/O beyond the packaged tables).
+
+Reuse of one key across many hosts of the estate is not a check (a check sees one
+endpoint): facts carry `chain[i].spki_sha256`, and `reports/key_reuse.py` groups them
+across a whole result; `certificate.key_sharing` judges what one certificate shows
+(how many names share its key).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from checks.registry import CheckContext, check, failed, passed, warned
+from checks.registry import CheckContext, check, error, failed, info, not_applicable, passed, warned
+from scanner.probes import certificate_rules as rules
 
 CABF = "CA/Browser Forum Baseline Requirements"
+NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
+MOZ_POLICY = "Mozilla Root Store Policy 3.0"
+CHROME_CT = "Chrome Certificate Transparency Policy"
+CERTIFICATE = {"pillar": "certificate", "schemes": ("https",)}
 
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _cn(entry: dict[str, Any]) -> str:
+    subject = entry.get("subject") or ""
+    for part in subject.split(","):
+        if part.startswith("CN="):
+            return part[3:]
+    return subject[:80]
+
+
+def _judged_chain(chain: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """The leaf and the served intermediates; a served self-signed root is the client's business."""
+    return [(i, c) for i, c in enumerate(chain) if i == 0 or not c.get("self_signed")]
+
+
+# -- trust and name ---------------------------------------------------------------------------
 
 @check(
-    "certificate.trusted",
-    pillar="certificate", level="required", severity="critical", schemes=("https",),
+    "certificate.trusted", **CERTIFICATE, level="required", severity="critical",
     title={"en": "The certificate chain is trusted", "nl": "De certificaatketen wordt vertrouwd"},
     remediation={
-        "en": "Serve a certificate from a publicly trusted CA, still valid, with its intermediate certificates.",
-        "nl": "Gebruik een certificaat van een publiek vertrouwde CA, nog geldig, samen met de tussencertificaten.",
+        "en": "Serve a certificate from a publicly trusted CA, still valid, with a strong key and signature, "
+              "together with its intermediate certificates.",
+        "nl": "Gebruik een certificaat van een publiek vertrouwde CA, nog geldig, met een sterke sleutel en "
+              "handtekening, en stuur de tussencertificaten mee.",
     },
-    references=(CABF, "RFC 5280"),
+    references=(CABF, "RFC 5280", MOZ_POLICY),
     controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 def trusted(ctx: CheckContext):
     cert = ctx.section("certificate")
+    store = (cert.get("trust_store") or {}).get("source", "the trust store")
     if ctx.fact("certificate", "trusted"):
-        return passed("the served chain validates to a trusted root")
+        return passed(f"the served chain validates to a root of {store}", evidence={"trust_store": store})
+    reasons = cert.get("trust_reasons") or [{"code": "other", "message": cert.get("trust_error") or "no path"}]
     leaf = cert["chain"][0]
-    return failed(f"not trusted: {cert.get('trust_error') or 'no path to a trusted root'}",
-                  evidence={"subject": leaf["subject"], "issuer": leaf["issuer"], "reason": cert.get("trust_error")})
+    return failed(f"not trusted: {reasons[0]['message']}" + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""),
+                  evidence={"subject": leaf["subject"], "issuer": leaf["issuer"], "trust_store": store,
+                            "reasons": [{"code": r["code"], "message": r["message"]} for r in reasons]})
 
 
 @check(
-    "certificate.hostname",
-    pillar="certificate", level="required", severity="critical", schemes=("https",),
+    "certificate.hostname", **CERTIFICATE, level="required", severity="critical",
     title={"en": "The certificate names the host", "nl": "Het certificaat vermeldt de hostnaam"},
     remediation={
         "en": "Issue a certificate whose subjectAltName lists this host name (the common name alone does not count).",
@@ -43,78 +83,410 @@ def hostname(ctx: CheckContext):
     cert = ctx.section("certificate")
     host = ctx.subject.get("host", "")
     if ctx.fact("certificate", "hostname_match"):
-        return passed(f"{host} is named in subjectAltName")
-    san = cert["chain"][0]["san"]
-    return failed(f"{host} is not among the certificate's names", evidence={"host": host, "san": san[:20]})
+        by = cert.get("hostname_matched_by")
+        return passed(f"{host} is named in subjectAltName" + (f" ({by})" if by else ""))
+    leaf = cert["chain"][0]
+    reason = cert.get("hostname_reason") or f"{host} is not among the certificate's names"
+    return failed(reason, evidence={"host": host, "san": leaf["san"][:20], "san_count": leaf.get("san_count")})
+
+
+# -- validity ---------------------------------------------------------------------------------
+
+def renewal_window(lifetime_days: float, warn_days: float, warn_fraction: float) -> float:
+    """Days before expiry from which a certificate counts as overdue for renewal.
+
+    The smaller of a fixed number of days and a fraction of the lifetime, so a 90-day
+    ACME certificate (renewed with 30 days left) and a 6-day one do not warn all the time,
+    while a year-long certificate still warns two weeks ahead.
+    """
+    return min(warn_days, lifetime_days * warn_fraction) if lifetime_days > 0 else warn_days
+
+
+def validity_status(entry: dict[str, Any], now: datetime, warn_days: float, warn_fraction: float
+                    ) -> tuple[str, float, float, float]:
+    """("expired" | "not_yet_valid" | "due" | "ok", days left, lifetime in days, fraction left) at `now`."""
+    not_before, not_after = _parse(entry["not_before"]), _parse(entry["not_after"])
+    lifetime = rules.validity_days(not_before, not_after)
+    left = (not_after - now).total_seconds() / 86400
+    fraction = max(0.0, min(1.0, left / lifetime)) if lifetime > 0 else 0.0
+    if left < 0:
+        return "expired", left, lifetime, fraction
+    if not_before > now:
+        return "not_yet_valid", left, lifetime, fraction
+    if left < renewal_window(lifetime, warn_days, warn_fraction):
+        return "due", left, lifetime, fraction
+    return "ok", left, lifetime, fraction
 
 
 @check(
-    "certificate.expiry",
-    pillar="certificate", level="required", severity="high", schemes=("https",),
-    title={"en": "The certificate is valid and not about to expire", "nl": "Het certificaat is geldig en verloopt niet binnenkort"},
+    "certificate.expiry", **CERTIFICATE, level="required", severity="high",
+    title={"en": "The certificates are valid and not about to expire",
+           "nl": "De certificaten zijn geldig en verlopen niet binnenkort"},
     remediation={
-        "en": "Renew the certificate well before it expires; automate renewal (ACME).",
-        "nl": "Vernieuw het certificaat ruim voor het verloopt; automatiseer de vernieuwing (ACME).",
+        "en": "Renew the certificate well before it expires and automate renewal (ACME); make sure the server "
+              "serves the renewed certificate and current intermediates.",
+        "nl": "Vernieuw het certificaat ruim voor het verloopt en automatiseer de vernieuwing (ACME); zorg dat de "
+              "server het vernieuwde certificaat en actuele tussencertificaten gebruikt.",
     },
-    references=(CABF,),
+    references=(CABF, "RFC 8555"),
     thresholds={"certificate_expiry_warn_days": 14, "certificate_expiry_warn_fraction": 0.1},
 )
 def expiry(ctx: CheckContext):
-    days = ctx.fact("certificate", "days_remaining")
-    lifetime = ctx.section("certificate").get("lifetime_days") or 0
-    leaf = ctx.fact("certificate", "chain")[0]
-    evidence = {"not_after": leaf["not_after"], "days_remaining": days}
-    if days < 0:
-        return failed(f"expired {abs(days):.0f} days ago", evidence=evidence)
-    if datetime.fromisoformat(leaf["not_before"].replace("Z", "+00:00")) > ctx.now:
-        return failed("not yet valid", evidence=evidence | {"not_before": leaf["not_before"]})
-    # Short-lived (ACME) certificates are judged on the fraction of their life left too.
-    warn_days = min(ctx.threshold("certificate_expiry_warn_days"),
-                    lifetime * ctx.threshold("certificate_expiry_warn_fraction") if lifetime else 1e9)
-    if days < warn_days:
-        return warned(f"expires in {days:.0f} days", evidence=evidence)
-    return passed(f"valid for {days:.0f} more days", evidence=evidence)
+    chain = ctx.fact("certificate", "chain")
+    warn_days = ctx.threshold("certificate_expiry_warn_days")
+    warn_fraction = ctx.threshold("certificate_expiry_warn_fraction")
+    rows, worst = [], "ok"
+    order = ("ok", "due", "not_yet_valid", "expired")
+    for i, entry in _judged_chain(chain):
+        status, left, lifetime, fraction = validity_status(entry, ctx.now, warn_days, warn_fraction)
+        rows.append({"certificate": i, "subject": _cn(entry), "not_before": entry["not_before"],
+                     "not_after": entry["not_after"], "days_remaining": round(left, 1),
+                     "fraction_remaining": round(fraction, 3), "status": status})
+        if order.index(status) > order.index(worst):
+            worst = status
+    evidence = {"certificates": rows}
+    bad = [r for r in rows if r["status"] == worst]
+    what = "the certificate" if bad and bad[0]["certificate"] == 0 else f"intermediate {bad[0]['subject']}" if bad else ""
+    if worst == "expired":
+        return failed(f"{what} expired {abs(bad[0]['days_remaining']):.0f} days ago ({bad[0]['not_after']})",
+                      evidence=evidence)
+    if worst == "not_yet_valid":
+        return failed(f"{what} is not yet valid (from {bad[0]['not_before']})", evidence=evidence)
+    if worst == "due":
+        return warned(f"{what} expires in {bad[0]['days_remaining']:.0f} days "
+                      f"({bad[0]['fraction_remaining']:.0%} of its lifetime left): renewal is overdue", evidence=evidence)
+    leaf = rows[0]
+    return passed(f"valid for {leaf['days_remaining']:.0f} more days ({leaf['fraction_remaining']:.0%} of its lifetime)",
+                  evidence=evidence)
 
 
 @check(
-    "certificate.key",
-    pillar="certificate", level="required", severity="high", schemes=("https",),
-    title={"en": "The certificate key is strong enough", "nl": "De sleutel van het certificaat is sterk genoeg"},
+    "certificate.lifespan", **CERTIFICATE, level="recommended", severity="medium",
+    title={"en": "The certificate lifetime is within the CA/Browser Forum limit",
+           "nl": "De looptijd van het certificaat blijft binnen de limiet van het CA/Browser Forum"},
     remediation={
-        "en": "Use an RSA key of at least 2048 bits (3072 for the future) or an ECDSA P-256/P-384 key.",
-        "nl": "Gebruik een RSA-sleutel van minstens 2048 bits (3072 voor de toekomst) of een ECDSA P-256/P-384-sleutel.",
+        "en": "Use certificates no longer than the limit in force when they are issued (200 days from 15 March "
+              "2026, 100 from 15 March 2027, 47 from 15 March 2029) and automate their renewal.",
+        "nl": "Gebruik certificaten die niet langer geldig zijn dan de limiet op het moment van uitgifte (200 "
+              "dagen vanaf 15 maart 2026, 100 vanaf 15 maart 2027, 47 vanaf 15 maart 2029) en automatiseer de "
+              "vernieuwing.",
     },
-    references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", CABF),
+    references=(CABF + " §6.3.2", "CA/B Forum ballot SC-081v3"),
+)
+def lifespan(ctx: CheckContext):
+    leaf = ctx.fact("certificate", "chain")[0]
+    not_before, not_after = _parse(leaf["not_before"]), _parse(leaf["not_after"])
+    days = rules.validity_days(not_before, not_after)
+    limit = rules.lifetime_limit(not_before.date())
+    evidence = {"issued": leaf["not_before"], "not_after": leaf["not_after"], "validity_days": round(days, 2)}
+    if limit is None:
+        return info(f"issued {not_before.date()}, before the first limit Bolwerk records", evidence=evidence)
+    evidence |= {"limit_days": limit["days"], "limit_from": str(limit["from"]), "source": limit["source"]}
+    if days > limit["days"]:
+        return failed(f"valid for {days:.0f} days; certificates issued on {not_before.date()} may last at most "
+                      f"{limit['days']} days ({limit['source']})", evidence=evidence)
+    return passed(f"valid for {days:.0f} days (limit {limit['days']} days at issue)", evidence=evidence)
+
+
+# -- keys and signatures -----------------------------------------------------------------------
+
+@check(
+    "certificate.key", **CERTIFICATE, level="required", severity="high",
+    title={"en": "The certificate keys are strong enough", "nl": "De sleutels van de certificaten zijn sterk genoeg"},
+    remediation={
+        "en": "Use an ECDSA P-256 or P-384 key, or an RSA key of at least 3072 bits (2048 is being phased out).",
+        "nl": "Gebruik een ECDSA-sleutel op P-256 of P-384, of een RSA-sleutel van minstens 3072 bits (2048 bits "
+              "wordt uitgefaseerd).",
+    },
+    references=(NCSC, CABF + " §6.1.5", MOZ_POLICY),
     thresholds={"rsa_min_bits": 2048, "rsa_good_bits": 3072},
 )
 def key(ctx: CheckContext):
-    leaf = ctx.fact("certificate", "chain")[0]
-    kind, bits = leaf["key_type"], leaf["key_bits"]
-    evidence = {"key_type": kind, "key_bits": bits}
-    if kind in ("RSA", "DSA"):
-        if bits is None or bits < ctx.threshold("rsa_min_bits"):
-            return failed(f"{kind} key of {bits} bits", evidence=evidence)
-        if bits < ctx.threshold("rsa_good_bits"):
-            return warned(f"{kind} key of {bits} bits: NCSC 2025 'phase out' (fine today, plan 3072)", evidence=evidence)
-        return passed(f"{kind} key of {bits} bits", evidence=evidence)
-    if kind == "EC" and (bits or 0) < 256:
-        return failed(f"EC key of {bits} bits", evidence=evidence)
-    return passed(f"{kind} key" + (f" of {bits} bits" if bits else ""), evidence=evidence)
+    chain = ctx.fact("certificate", "chain")
+    findings = []  # (severity rank, message)
+    for i, entry in _judged_chain(chain):
+        kind, bits, curve = entry["key_type"], entry.get("key_bits"), entry.get("curve")
+        who = "the certificate" if i == 0 else f"intermediate {_cn(entry)}"
+        if kind in ("RSA", "DSA") and (bits is None or bits < ctx.threshold("rsa_min_bits")):
+            findings.append((2, f"{who}: {kind} key of {bits} bits"))
+        elif kind == "DSA":
+            findings.append((2, f"{who}: DSA keys are not accepted by browsers"))
+        elif kind == "RSA" and i == 0 and bits < ctx.threshold("rsa_good_bits"):
+            findings.append((1, f"{who}: RSA key of {bits} bits, which NCSC 2025 marks 'phase out' "
+                                "(fine today; plan 3072 bits or ECDSA)"))
+        elif kind == "EC":
+            verdict = rules.curve_verdict(curve)
+            if verdict != "good":
+                findings.append((2 if verdict == "fail" else 1, f"{who}: curve {curve} is not supported everywhere"
+                                 if verdict == "warn" else f"{who}: curve {curve} is not accepted by browsers"))
+        elif kind not in ("RSA", "EC"):
+            findings.append((2, f"{who}: {kind} keys are not accepted in the Web PKI"))
+    leaf = chain[0]
+    evidence = {"key_type": leaf["key_type"], "key_bits": leaf.get("key_bits"), "curve": leaf.get("curve"),
+                "problems": [m for _, m in findings]}
+    if any(rank == 2 for rank, _ in findings):
+        return failed("; ".join(m for rank, m in findings if rank == 2), evidence=evidence)
+    if findings:
+        return warned("; ".join(m for _, m in findings), evidence=evidence)
+    size = f"{leaf['curve']}" if leaf["key_type"] == "EC" else f"{leaf.get('key_bits')} bits"
+    return passed(f"{leaf['key_type']} key ({size})", evidence=evidence)
 
 
 @check(
-    "certificate.signature",
-    pillar="certificate", level="required", severity="high", schemes=("https",),
-    title={"en": "The certificate is signed with a strong hash", "nl": "Het certificaat is ondertekend met een sterke hashfunctie"},
+    "certificate.signature", **CERTIFICATE, level="required", severity="high",
+    title={"en": "The certificates are signed with a strong hash",
+           "nl": "De certificaten zijn ondertekend met een sterke hashfunctie"},
     remediation={
-        "en": "Reissue the certificate with a SHA-256 (or stronger) signature.",
-        "nl": "Laat het certificaat opnieuw uitgeven met een SHA-256-handtekening (of sterker).",
+        "en": "Reissue the certificate (and use intermediates) with SHA-256 or stronger signatures.",
+        "nl": "Laat het certificaat opnieuw uitgeven (en gebruik tussencertificaten) met SHA-256-handtekeningen of "
+              "sterker.",
     },
-    references=(CABF, "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"),
+    references=(CABF + " §7.1.3.2", NCSC),
 )
 def signature(ctx: CheckContext):
     chain = ctx.fact("certificate", "chain")
-    weak = [c["subject"] for c in chain if not c.get("self_issued") and (c.get("signature_hash") or "").lower() in ("md5", "sha1")]
+    weak = [f"{_cn(c)} ({c.get('signature_hash')})" for i, c in _judged_chain(chain)
+            if not c.get("self_signed") and c.get("signature_hash") is not None
+            and rules.hash_verdict(c.get("signature_hash")) == "fail"]
     if weak:
-        return failed(f"weak signature hash on {len(weak)} certificate(s)", evidence={"certificates": weak})
-    return passed(f"leaf signed with {chain[0].get('signature_hash')}")
+        return failed(f"weak signature hash on {', '.join(weak)}", evidence={"certificates": weak})
+    return passed(f"leaf signed with {chain[0].get('signature_hash') or 'EdDSA'}")
+
+
+# -- how the chain is served --------------------------------------------------------------------
+
+CHAIN_FAIL = ("missing_intermediate", "chain_too_long")
+CHAIN_WARN = ("wrong_order", "extra_certificates", "duplicate")
+
+
+@check(
+    "certificate.chain", **CERTIFICATE, level="recommended", severity="medium",
+    title={"en": "The server sends a complete, ordered chain", "nl": "De server stuurt een volledige, geordende keten"},
+    remediation={
+        "en": "Configure the server with the leaf certificate followed by its intermediates in order, without the "
+              "root and without unrelated certificates (most servers take a 'fullchain' file).",
+        "nl": "Configureer de server met het certificaat gevolgd door de tussencertificaten in volgorde, zonder de "
+              "root en zonder certificaten die niet in de keten horen (meestal een 'fullchain'-bestand).",
+    },
+    references=("RFC 8446 §4.4.2", "RFC 5246 §7.4.2"),
+)
+def chain(ctx: CheckContext):
+    cert = ctx.section("certificate")
+    issues = list(cert.get("chain_issues") or [])
+    issues += [{"code": "malformed", "message": m["message"]} for m in cert.get("malformed") or []]
+    evidence = {"served": cert.get("served_count"), "issues": issues}
+    bad = [i for i in issues if i["code"] in CHAIN_FAIL + ("malformed",)]
+    if bad:
+        return failed("; ".join(i["message"] for i in bad), evidence=evidence)
+    odd = [i for i in issues if i["code"] in CHAIN_WARN]
+    if odd:
+        return warned("; ".join(i["message"] for i in odd), evidence=evidence)
+    note = "; ".join(i["message"] for i in issues)
+    return passed(f"{cert.get('served_count', len(cert['chain']))} certificate(s), in order"
+                  + (f" ({note})" if note else ""), evidence=evidence)
+
+
+@check(
+    "certificate.key_sharing", **CERTIFICATE, level="optional", severity="low",
+    title={"en": "The certificate key is not shared by very many names",
+           "nl": "De sleutel van het certificaat wordt niet door heel veel namen gedeeld"},
+    remediation={
+        "en": "Prefer one certificate (and key) per service over one certificate for very many names: a "
+              "compromised key then exposes one service, and renewals do not depend on each other.",
+        "nl": "Gebruik liever een certificaat (en sleutel) per dienst dan een certificaat voor heel veel namen: "
+              "een gelekte sleutel treft dan een dienst, en vernieuwingen hangen niet van elkaar af.",
+    },
+    references=("NIST SP 800-57 Part 1 Rev. 5 §5.2",),
+    thresholds={"certificate_max_names": 100},
+)
+def key_sharing(ctx: CheckContext):
+    leaf = ctx.fact("certificate", "chain")[0]
+    count = leaf.get("san_count", len(leaf["san"]))
+    wildcards = [n for n in leaf["san"] if n.startswith("*.")]
+    evidence = {"names": count, "wildcards": wildcards[:10], "spki_sha256": leaf.get("spki_sha256")}
+    if count > ctx.threshold("certificate_max_names"):
+        return warned(f"one key serves {count} names", evidence=evidence)
+    return passed(f"{count} name(s)" + (f", {len(wildcards)} wildcard(s)" if wildcards else ""), evidence=evidence)
+
+
+# -- certificate transparency, revocation, must-staple ---------------------------------------------
+
+@check(
+    "certificate.sct", **CERTIFICATE, level="recommended", severity="medium",
+    title={"en": "The certificate is logged in Certificate Transparency",
+           "nl": "Het certificaat is opgenomen in Certificate Transparency"},
+    remediation={
+        "en": "Use a CA that embeds Signed Certificate Timestamps (every public CA does); browsers reject "
+              "publicly trusted certificates without them.",
+        "nl": "Gebruik een CA die Signed Certificate Timestamps insluit (elke publieke CA doet dat); browsers "
+              "weigeren publiek vertrouwde certificaten zonder.",
+    },
+    references=("RFC 6962", CHROME_CT, "Apple Certificate Transparency policy"),
+)
+def sct(ctx: CheckContext):
+    cert = ctx.section("certificate")
+    leaf = cert["chain"][0]
+    if leaf.get("self_signed"):
+        return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates")
+    scts = ctx.fact("certificate", "scts")
+    lifetime = rules.validity_days(_parse(leaf["not_before"]), _parse(leaf["not_after"]))
+    need_embedded = rules.scts_required(lifetime, embedded=True)
+    need_delivered = rules.scts_required(lifetime, embedded=False)
+    delivered = (scts.get("tls_extension") or 0) + (scts.get("ocsp") or 0)
+    evidence = {k: scts.get(k) for k in ("embedded", "tls_extension", "ocsp", "total", "measured")}
+    evidence |= {"required_embedded": need_embedded, "required_delivered": need_delivered}
+    if scts["embedded"] >= need_embedded or delivered >= need_delivered:
+        return passed(f"{scts['total']} SCT(s) ({scts['embedded']} embedded, {delivered} delivered in the handshake)",
+                      evidence=evidence)
+    if scts.get("tls_extension") is None:
+        return error(f"{scts['embedded']} embedded SCT(s), {need_embedded} needed; SCTs the server may deliver in "
+                     f"the TLS handshake were not visible ({scts.get('measured')})", evidence=evidence)
+    if scts["total"] == 0:
+        return failed("no Signed Certificate Timestamps: Chrome and Safari reject such publicly trusted certificates",
+                      evidence=evidence)
+    return warned(f"{scts['total']} SCT(s); Chrome's policy wants {need_embedded} embedded or {need_delivered} "
+                  "delivered", evidence=evidence)
+
+
+@check(
+    "certificate.revocation", **CERTIFICATE, level="required", severity="critical",
+    title={"en": "The certificate is not revoked (stapled OCSP)",
+           "nl": "Het certificaat is niet ingetrokken (geniete OCSP)"},
+    remediation={
+        "en": "Replace a revoked certificate at once. If the server staples OCSP responses, keep them fresh.",
+        "nl": "Vervang een ingetrokken certificaat onmiddellijk. Als de server OCSP-antwoorden meestuurt "
+              "(stapling), houd ze dan actueel.",
+    },
+    references=("RFC 6960", "RFC 6066 §8", CABF + " §4.9"),
+)
+def revocation(ctx: CheckContext):
+    status = ctx.fact("certificate", "ocsp")
+    evidence = {k: status.get(k) for k in ("stapled", "status", "this_update", "next_update", "revocation_time",
+                                           "revocation_reason", "problem", "reason") if status.get(k) is not None}
+    if status.get("stapled") is None:
+        return info(f"stapled OCSP not measured: {status.get('reason')}", evidence=evidence)
+    if status.get("stapled") is False:
+        return info("no OCSP response stapled (optional; several CAs are ending OCSP)", evidence=evidence)
+    if not status.get("valid"):
+        return warned(f"the stapled OCSP response cannot be relied on: {status.get('problem')}", evidence=evidence)
+    if status.get("status") == "revoked":
+        return failed(f"the CA revoked this certificate on {status.get('revocation_time')}"
+                      + (f" ({status['revocation_reason']})" if status.get("revocation_reason") else ""),
+                      evidence=evidence)
+    if status.get("status") == "unknown":
+        return warned("the stapled OCSP response does not know this certificate", evidence=evidence)
+    return passed(f"stapled OCSP response: good until {status.get('next_update')}", evidence=evidence)
+
+
+@check(
+    "certificate.must_staple", **CERTIFICATE, level="recommended", severity="high",
+    title={"en": "A must-staple certificate comes with a stapled OCSP response",
+           "nl": "Een must-staple-certificaat wordt met een geniet OCSP-antwoord geleverd"},
+    remediation={
+        "en": "Enable OCSP stapling on the server (and keep the responses fresh), or use a certificate without "
+              "the OCSP must-staple extension.",
+        "nl": "Schakel OCSP-stapling in op de server (en houd de antwoorden actueel), of gebruik een certificaat "
+              "zonder de OCSP-must-staple-extensie.",
+    },
+    references=("RFC 7633", "RFC 6066 §8"),
+)
+def must_staple(ctx: CheckContext):
+    cert = ctx.section("certificate")
+    if not cert.get("must_staple"):
+        return not_applicable("the certificate does not demand stapling")
+    status = ctx.fact("certificate", "ocsp")
+    if status.get("stapled") is None:
+        return error(f"must-staple certificate; stapling not measured: {status.get('reason')}")
+    if status.get("stapled") and status.get("valid"):
+        return passed("must-staple certificate, valid OCSP response stapled")
+    why = status.get("problem") if status.get("stapled") else "no OCSP response was stapled"
+    return failed(f"must-staple certificate but {why}: Firefox refuses to connect")
+
+
+# -- DNS: CAA and DANE --------------------------------------------------------------------------------
+
+def caa_properties(records: list[str]) -> dict[str, list[str]]:
+    """`0 issue "ca.example; account=1"` lines -> {"issue": ["ca.example"], "issuewild": [...]}."""
+    out: dict[str, list[str]] = {}
+    for record in records:
+        parts = record.split(None, 2)
+        if len(parts) < 3:
+            continue
+        tag, value = parts[1].lower(), parts[2].strip().strip('"')
+        out.setdefault(tag, []).append(value.split(";", 1)[0].strip().lower())
+    return out
+
+
+@check(
+    "certificate.caa", **CERTIFICATE, level="recommended", severity="medium",
+    title={"en": "CAA allows the CA that issued the certificate",
+           "nl": "CAA laat de CA toe die het certificaat uitgaf"},
+    remediation={
+        "en": "Keep the CAA records in line with the CA you use: add its CAA domain (issue, and issuewild for "
+              "wildcards), or renewals will be refused.",
+        "nl": "Houd de CAA-records in lijn met de CA die u gebruikt: voeg haar CAA-domein toe (issue, en "
+              "issuewild voor wildcards), anders worden vernieuwingen geweigerd.",
+    },
+    references=("RFC 8659", CABF + " §3.2.2.8"),
+)
+def caa(ctx: CheckContext):
+    cert = ctx.section("certificate")
+    leaf = cert["chain"][0]
+    if leaf.get("self_signed"):
+        return not_applicable("self-signed: CAA governs public CAs")
+    records = ctx.section("dns").get("caa")
+    if records is None:
+        return error("CAA records were not measured")
+    if not records:
+        return not_applicable("no CAA records: any CA may issue (see dns.caa)")
+    props = caa_properties(records)
+    wildcard = (cert.get("hostname_matched_by") or "").startswith("*.")
+    allowed = props.get("issuewild") if wildcard and "issuewild" in props else props.get("issue", [])
+    ca_name, domains = rules.caa_domains_for(leaf["issuer"])
+    evidence = {"caa": records[:20], "issuer": leaf["issuer"], "ca": ca_name, "ca_domains": domains,
+                "allowed": allowed, "wildcard": wildcard}
+    if ca_name is None:
+        return info(f"cannot tell which CAA domain {_cn({'subject': leaf['issuer']})} uses "
+                    "(not in Bolwerk's CA table)", evidence=evidence)
+    if set(domains) & set(allowed):
+        return passed(f"CAA allows {ca_name} ({', '.join(sorted(set(domains) & set(allowed)))})", evidence=evidence)
+    shown = ", ".join(a for a in allowed if a) or "no CA"
+    return warned(f"CAA allows {shown}, not {ca_name} which issued this certificate: its renewal will be refused",
+                  evidence=evidence)
+
+
+@check(
+    "certificate.dane", **CERTIFICATE, level="recommended", severity="medium",
+    title={"en": "TLSA records (DANE) match the served certificate",
+           "nl": "TLSA-records (DANE) passen bij het geserveerde certificaat"},
+    remediation={
+        "en": "Update the TLSA records before every key or certificate change (publish the new record first, "
+              "then switch), and sign the zone with DNSSEC, or remove the TLSA records.",
+        "nl": "Werk de TLSA-records bij voor elke sleutel- of certificaatwissel (eerst het nieuwe record "
+              "publiceren, dan wisselen) en onderteken de zone met DNSSEC, of verwijder de TLSA-records.",
+    },
+    references=("RFC 6698", "RFC 7671", "RFC 7218"),
+)
+def dane(ctx: CheckContext):
+    facts = ctx.fact("certificate", "dane")
+    if facts.get("error"):
+        return error(f"TLSA lookup failed: {facts['error']}")
+    if not facts.get("records"):
+        return not_applicable(f"no TLSA records at {facts.get('name')}")
+    evidence = {"name": facts["name"], "dnssec": facts.get("dnssec"), "records": facts["records"][:10]}
+    status = facts.get("dnssec")
+    if status == "bogus":
+        return failed(f"the TLSA records at {facts['name']} fail DNSSEC validation: DANE clients cannot connect "
+                      f"({facts.get('dnssec_reason')})", evidence=evidence)
+    if status is None:
+        return error(f"DNSSEC status of the TLSA records unknown: {facts.get('dnssec_reason')}", evidence=evidence)
+    if status != "secure":
+        return warned(f"the TLSA records at {facts['name']} are not DNSSEC-signed, so DANE clients ignore them",
+                      evidence=evidence)
+    matched = [r for r in facts["records"] if r["match"]]
+    if matched:
+        return passed(f"TLSA {matched[0]['record']} matches ({matched[0]['usage']})" if len(matched) == 1
+                      else f"{len(matched)} TLSA records match", evidence=evidence)
+    reasons = "; ".join(f"{r['record']}: {r.get('reason')}" for r in facts["records"][:3])
+    return failed(f"no TLSA record matches the served chain: DANE clients will refuse to connect ({reasons})",
+                  evidence=evidence)

@@ -28,6 +28,7 @@ import dns.rdatatype
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from scanner.lab import stapling  # noqa: F401  (registers the stapling handlers)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
@@ -190,14 +191,7 @@ class Lab:
             self.addresses[host] = [ip] + (["::1"] if entry.get("ipv6") else [])
 
     def _certificate(self, host: str, case: str) -> tuple[Path, Path]:
-        issued = {
-            "valid": lambda: self.ca.issue([host]),
-            "expired": lambda: self.ca.issue([host], days_before=100, days_after=-10),
-            "not_yet_valid": lambda: self.ca.issue([host], days_before=-5, days_after=90),
-            "wrong_name": lambda: self.ca.issue([f"andere-naam.{host.split('.', 1)[1]}"]),
-            "self_signed": lambda: self.ca.issue([host], self_signed=True),
-        }[case]()
-        return issued.write(self.dir, host)
+        return self.ca.server_files(host, case, self.dir)  # the case table lives in ca.py
 
     def _sites(self, entry: dict[str, Any]) -> tuple[Site | None, Site | None]:
         host = entry["host"]
@@ -237,7 +231,8 @@ class Lab:
                         self.port_map.add(ip, port, _dead_port(self._holders, ip))
                         continue
                     site = site or Site(host, "https" if port == 443 else "http")
-                    handler = HANDLERS[custom](entry, site) if custom else None
+                    handler = HANDLERS[custom](dict(entry, tls_context=ctx, issued=self.ca.served.get(host),
+                                                    servers=self._servers), site) if custom else None
                     server = WebServer(ip, site, None if handler else ctx, handler)
                     self.port_map.add(ip, port, await server.start())
                     self._servers.append(server)
@@ -270,6 +265,8 @@ class Lab:
             rel = host[: -len(zone) - 1] if host != zone else "@"
             for ip in ips:
                 records[zone].append(f"{rel} {'AAAA' if ':' in ip else 'A'} {ip}")
+        for record in self.ca.records:  # TLSA and the like, made with the certificates
+            records[_zone_of(record.split()[0].rstrip("."), names)].append(record)
         self.zone_keys: dict[str, Any] = {}
         built: dict[str, dns.zone.Zone] = {}
         ds: dict[str, list[str]] = {"test": [], "": []}

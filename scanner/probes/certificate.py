@@ -1,30 +1,52 @@
-"""Certificate probe (first cut): the chain as served, path validation, the name.
+"""Certificate probe: the chain as served, path validation with reasons, the name, status, DANE.
 
-A full handshake with the local `ssl` module (verification off, so we see what is
-served), the served chain read through the SSL object's unverified-chain accessor,
-then judged by cryptography's path builder against certifi's Mozilla roots or the
-`--ca-bundle`. `trusted` leaves the name aside; `hostname_match` judges the name alone.
+Per endpoint, at the first address that answers:
+
+1. a full handshake with the local `ssl` module (verification off, so we see what is
+   served, on whatever version the server prefers, TLS 1.3 included), the chain read
+   through the SSL object's unverified-chain accessor;
+2. a raw TLS 1.2 hello (`certificate_hello`) asking for the stapled OCSP response and
+   SCTs, which `ssl` cannot request; on a TLS 1.3-only server they stay encrypted and
+   are reported as not measured. When the `ssl` handshake fails (a certificate OpenSSL
+   will not even parse, a certificate message over its size limit) the chain read here
+   is judged instead, so a broken chain becomes reasons, not just "handshake failed";
+3. `judge_chain`: path validation against certifi's Mozilla roots or `--ca-bundle`
+   (`certificate_path`), name matching (`certificate_names`), expiry figures for every
+   certificate, the OCSP response (`certificate_ocsp`), SCTs (`certificate_sct`);
+4. TLSA records at _port._tcp.host, validated by the shared DNSSEC validator and matched
+   against the chain (`certificate_dane`).
+
+`trusted` leaves the name aside; `hostname_match` judges the name alone (DESIGN.md).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
 import ssl
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import certifi
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtensionOID
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
+from scanner.probes import certificate_path as paths
+from scanner.probes import certificate_rules as rules
+from scanner.probes.certificate_dane import dane_facts, lookup_tlsa
+from scanner.probes.certificate_hello import Flight, read_flight
+from scanner.probes.certificate_names import match_hostname
+from scanner.probes.certificate_ocsp import judge_ocsp
+from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import ProbeError
+from scanner.probes.net import HandshakeFailed, ProbeError
 
-MAX_CHAIN = 10  # certificates we parse from one handshake
+MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
+MAX_SERVED = 64  # certificates we take from the handshake at all
+MAX_CERT_BYTES = 64 * 1024  # one certificate larger than this is not parsed
+MAX_SAN = 100  # SAN entries listed in facts (all are matched)
+SAN_MATCH_LIMIT = 5000  # SAN entries considered for matching at most
 
 
 def _client_context() -> ssl.SSLContext:
@@ -40,123 +62,210 @@ def served_chain(writer) -> list[bytes]:
     """DER certificates exactly as the server sent them (leaf first)."""
     sslobj = writer.get_extra_info("ssl_object")
     inner = getattr(sslobj, "_sslobj", sslobj)
-    getter = getattr(sslobj, "get_unverified_chain", None) or getattr(inner, "get_unverified_chain")
+    getter = getattr(sslobj, "get_unverified_chain", None) or inner.get_unverified_chain
     chain = getter() or []
     out = []
-    for cert in chain[:MAX_CHAIN]:
+    for cert in chain[:MAX_SERVED]:
         out.append(cert if isinstance(cert, bytes) else cert.public_bytes(ssl._ssl.ENCODING_DER))
     return out
 
 
-def _key(cert: x509.Certificate) -> tuple[str, int | None, str | None]:
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size, None
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return "EC", key.curve.key_size, key.curve.name
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519", 256, None
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448", 456, None
-    if isinstance(key, dsa.DSAPublicKey):
-        return "DSA", key.key_size, None
-    return type(key).__name__, None, None
+def _time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def describe(cert: x509.Certificate) -> dict[str, Any]:
-    """The contract's chain entry for one certificate."""
-    key_type, key_bits, curve = _key(cert)
+def _extension(cert: x509.Certificate, oid):
+    """An extension's value, None when absent; ValueError when the extensions do not parse."""
     try:
-        san_ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-        san = [str(n) for n in san_ext.get_values_for_type(x509.DNSName)]
-        san += [str(ip) for ip in san_ext.get_values_for_type(x509.IPAddress)]
+        return cert.extensions.get_extension_for_oid(oid).value
     except x509.ExtensionNotFound:
-        san = []
+        return None
+
+
+def _names(cert: x509.Certificate) -> tuple[list[str], list[str], str | None]:
+    """(dNSName entries, iPAddress entries, problem) of the subjectAltName."""
     try:
-        sig_hash = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
-    except Exception:  # unsupported algorithm: record what we can
-        sig_hash = "unknown"
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(spki)
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
+        san = _extension(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except ValueError as exc:
+        return [], [], f"the extensions do not parse: {exc}"[:200]
+    if san is None:
+        return [], [], None
+    dns = [str(n) for n in san.get_values_for_type(x509.DNSName)][:SAN_MATCH_LIMIT]
+    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)][:SAN_MATCH_LIMIT]
+    return dns, ips, None
+
+
+def expiry_figures(not_before: datetime, not_after: datetime, now: datetime) -> dict[str, float]:
+    lifetime = rules.validity_days(not_before, not_after)
+    remaining = (not_after - now).total_seconds() / 86400
+    fraction = remaining / lifetime if lifetime > 0 else 0.0
+    return {"days_remaining": round(remaining, 2), "lifetime_days": round(lifetime, 2),
+            "fraction_remaining": round(min(max(fraction, 0.0), 1.0), 4)}
+
+
+def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, Any]:
+    """The contract's chain entry for one certificate, plus what the checks need."""
+    key_type, key_bits, curve = rules.key_info(cert)
+    dns, ips, problem = _names(cert)
+    try:
+        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    except Exception:  # unsupported key algorithm: hash what the certificate carries
+        spki = cert.tbs_certificate_bytes
+    out: dict[str, Any] = {
+        "subject": _rfc4514(cert.subject),
+        "issuer": _rfc4514(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": cert.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
-        "not_after": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+        "not_before": _time(cert.not_valid_before_utc),
+        "not_after": _time(cert.not_valid_after_utc),
         "key_type": key_type,
         "key_bits": key_bits,
         "curve": curve,
-        "signature_hash": sig_hash,
-        "san": san[:100],
-        "san_count": len(san),
+        "signature_hash": rules.signature_hash(cert),
+        "san": (dns + ips)[:MAX_SAN],
+        "san_count": len(dns) + len(ips),
         "self_issued": cert.subject == cert.issuer,
+        "self_signed": paths.self_signed(cert),
+        "ca": paths.is_ca(cert),
         "sha256": cert.fingerprint(hashes.SHA256()).hex(),
-        "spki_sha256": digest.finalize().hex(),
+        "spki_sha256": hashlib.sha256(spki).hexdigest(),
+        "aia_ca_issuers": paths.ca_issuers(cert),
+        "ocsp_urls": paths.aia_urls(cert, AuthorityInformationAccessOID.OCSP),
     }
+    if now is not None:
+        out.update(expiry_figures(cert.not_valid_before_utc, cert.not_valid_after_utc, now))
+    if problem:
+        out["problem"] = problem
+    return out
 
 
-def load_roots(ca_bundle: Path | None) -> list[x509.Certificate]:
-    pem = Path(ca_bundle or certifi.where()).read_bytes()
-    return x509.load_pem_x509_certificates(pem)
-
-
-def validate(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime) -> tuple[bool, str | None]:
-    """Does the served chain build a path to a trusted root at `now`? The name is left aside."""
-    leaf, intermediates = chain[0], chain[1:]
-    subject = _any_name(leaf)
-    if subject is None:
-        return False, "the certificate names no DNS name or IP address in subjectAltName"
-    verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(subject)
+def _rfc4514(name: x509.Name) -> str:
     try:
-        verifier.verify(leaf, intermediates)
-    except VerificationError as exc:
-        return False, str(exc)
-    return True, None
-
-
-def _any_name(cert: x509.Certificate):
-    from cryptography.x509.verification import DNSName, IPAddress
-
-    try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-    except x509.ExtensionNotFound:
-        return None
-    for name in san.get_values_for_type(x509.DNSName):
-        try:
-            return DNSName(name.replace("*.", "wildcard.", 1) if name.startswith("*.") else name)
-        except ValueError:
-            continue
-    for ip in san.get_values_for_type(x509.IPAddress):
-        return IPAddress(ip)
-    return None
-
-
-def hostname_matches(host: str, san: list[str]) -> bool:
-    """RFC 6125 in brief: SAN only (never the CN), one left-most wildcard label, IPs exact."""
-    host = host.rstrip(".").lower()
-    try:
-        ip = ipaddress.ip_address(host)
+        return name.rfc4514_string()[:500]
     except ValueError:
-        ip = None
-    for name in san:
-        name = name.rstrip(".").lower()
-        if ip is not None:
-            try:
-                if ipaddress.ip_address(name) == ip:
-                    return True
-            except ValueError:
-                pass
-            continue
-        if name == host:
-            return True
-        if name.startswith("*.") and "." in host:
-            first, rest = host.split(".", 1)
-            if rest == name[2:] and first and rest.count(".") >= 1:
-                return True
-    return False
+        return "(unreadable name)"
 
+
+def _leaf_extras(leaf: x509.Certificate) -> dict[str, Any]:
+    """Must-staple and the extended key usage of the leaf."""
+    out: dict[str, Any] = {"must_staple": False, "server_auth": None}
+    try:
+        feature = _extension(leaf, ExtensionOID.TLS_FEATURE)
+        eku = _extension(leaf, ExtensionOID.EXTENDED_KEY_USAGE)
+    except ValueError:
+        return out
+    if feature is not None:
+        out["must_staple"] = x509.TLSFeatureType.status_request in list(feature)
+    if eku is not None:
+        out["server_auth"] = ExtendedKeyUsageOID.SERVER_AUTH in eku or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
+    return out
+
+
+def parse_chain(ders: list[bytes]) -> tuple[list[x509.Certificate], list[dict[str, Any]]]:
+    """Parse up to MAX_CHAIN certificates; unparseable ones become problems, never exceptions."""
+    chain, problems = [], []
+    for n, der in enumerate(ders[:MAX_CHAIN]):
+        if len(der) > MAX_CERT_BYTES:
+            problems.append({"certificate": n, "message": f"certificate {n} is {len(der)} bytes, over our "
+                                                          f"{MAX_CERT_BYTES // 1024} KiB limit; not parsed"})
+            continue
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            cert.not_valid_after_utc, cert.subject.rfc4514_string()  # noqa: B018  (forces the lazy fields)
+        except ValueError as exc:
+            problems.append({"certificate": n, "message": f"certificate {n} does not parse: {exc}"[:200]})
+            continue
+        chain.append(cert)
+    return chain, problems
+
+
+@dataclass
+class Assessment:
+    """The facts, and the parsed certificates DANE matching needs (not stored)."""
+
+    facts: dict[str, Any]
+    chain: list[x509.Certificate] = field(default_factory=list)
+    verified: list[x509.Certificate] = field(default_factory=list)  # the library's path, root included
+    on_path: list[x509.Certificate] = field(default_factory=list)  # served certificates on the path, leaf first
+
+
+def judge_chain(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None,
+                flight: Flight | None = None) -> dict[str, Any]:
+    """Facts about a served chain (leaf first) for `host`. Also used for MX certificates (smtp.py)."""
+    return assess(ders, host, now, ca_bundle, protocol, flight).facts
+
+
+def assess(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None,
+           flight: Flight | None = None) -> Assessment:
+    if not ders:
+        return Assessment({"error": "the server sent no certificate"})
+    chain, problems = parse_chain(ders)
+    if not chain or (problems and problems[0]["certificate"] == 0):
+        return Assessment({"error": (problems[0]["message"] if problems else "no certificate could be read")})
+    leaf = chain[0]
+    facts: dict[str, Any] = {"chain": [describe(c, now) for c in chain], "protocol": protocol,
+                             "served_count": len(ders)}
+    if problems:
+        facts["malformed"] = problems
+    dns, ips, name_problem = _names(leaf)
+    name = match_hostname(host, dns, ips)
+    facts["hostname_match"] = name.match
+    facts["hostname_matched_by"] = name.matched_by
+    facts["hostname_reason"] = name_problem or name.reason
+    trust = paths.load_trust_store(ca_bundle)
+    facts["trust_store"] = trust.describe()
+    ok, verified, library_error = paths.validate(chain, trust, now)
+    diagnosis = paths.diagnose(chain, trust, now, len(ders), verified)
+    reasons = list(diagnosis.reasons)
+    for problem in problems:
+        reasons.append({"code": "malformed", "message": problem["message"], "certificate": problem["certificate"]})
+    issuer = chain[diagnosis.path[1]] if len(diagnosis.path) > 1 else diagnosis.anchor
+    facts["ocsp"] = _ocsp(flight, leaf, issuer, now)
+    if facts["ocsp"].get("valid") and facts["ocsp"].get("status") == "revoked":
+        reasons.append({"code": "revoked", "certificate": 0,
+                        "message": f"the stapled OCSP response says the certificate was revoked on "
+                                   f"{facts['ocsp'].get('revocation_time')}"})
+    if not ok and not reasons:
+        reasons.append({"code": "other", "message": library_error or "no path to a trusted root"})
+    facts["trusted"] = ok and not reasons
+    facts["trust_reasons"] = reasons
+    facts["trust_error"] = "; ".join(r["message"] for r in reasons) or None
+    facts["verifier_error"] = library_error
+    facts["chain_issues"] = diagnosis.issues
+    facts["path"] = [c.fingerprint(hashes.SHA256()).hex() for c in verified] if verified else None
+    facts.update(_leaf_extras(leaf))
+    facts["scts"] = _scts(leaf, flight, facts["ocsp"])
+    facts.update({k: facts["chain"][0][k] for k in ("days_remaining", "lifetime_days", "fraction_remaining")})
+    return Assessment(facts, chain, verified or [], [chain[i] for i in diagnosis.path])
+
+
+def _ocsp(flight: Flight | None, leaf, issuer, now: datetime) -> dict[str, Any]:
+    if flight is None:
+        return {"stapled": None, "reason": "not requested on this connection"}
+    if flight.error:
+        return {"stapled": None, "reason": flight.error}
+    if flight.ocsp is None:
+        return {"stapled": False, "status_acknowledged": flight.status_acknowledged}
+    return judge_ocsp(flight.ocsp, leaf, issuer, now)
+
+
+def _scts(leaf: x509.Certificate, flight: Flight | None, ocsp: dict[str, Any]) -> dict[str, Any]:
+    embedded, problem = embedded_scts(leaf)
+    out: dict[str, Any] = {"embedded": len(embedded), "tls_extension": None, "ocsp": ocsp.get("scts"),
+                           "logs": sorted({s["log_id"] for s in embedded})}
+    if flight is not None and not flight.error:
+        delivered, tls_problem = parse_sct_list(flight.sct_extension) if flight.sct_extension else ([], None)
+        out["tls_extension"] = len(delivered)
+        out["logs"] = sorted(set(out["logs"]) | {s["log_id"] for s in delivered})
+        problem = problem or tls_problem
+    out["total"] = out["embedded"] + (out["tls_extension"] or 0) + (out["ocsp"] or 0)
+    out["measured"] = ("certificate, TLS 1.2 extension and stapled OCSP" if flight is not None and not flight.error
+                       else "certificate only (TLS-delivered SCTs not visible)")
+    if problem:
+        out["problem"] = problem
+    return out
+
+
+# -- the probe -------------------------------------------------------------------------------
 
 async def probe_certificate(ctx: ProbeContext, host: str, addresses: list[str], port: int) -> dict[str, Any]:
     """Facts for one endpoint: the first address that completes a handshake."""
@@ -170,30 +279,38 @@ async def probe_certificate(ctx: ProbeContext, host: str, addresses: list[str], 
 
 
 async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
-    async with ctx.network.tcp(host, ip, port, "certificate", tls=_client_context()) as (_, writer):
-        ders = served_chain(writer)
-        protocol = writer.get_extra_info("ssl_object").version()
-    return judge_chain(ders, host, ctx.now, ctx.ca_bundle, protocol)
-
-
-def judge_chain(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None) -> dict[str, Any]:
-    if not ders:
-        return {"error": "the server sent no certificate"}
-    chain = []
-    for n, der in enumerate(ders):
-        try:
-            chain.append(x509.load_der_x509_certificate(der))
-        except ValueError as exc:
-            return {"error": f"certificate {n} in the chain does not parse: {exc}"}
-    facts: dict[str, Any] = {"chain": [describe(c) for c in chain], "protocol": protocol}
-    leaf = facts["chain"][0]
-    facts["hostname_match"] = hostname_matches(host, leaf["san"])
+    ders: list[bytes] | None = None
+    protocol = None
+    handshake_error = None
     try:
-        facts["trusted"], facts["trust_error"] = validate(chain, load_roots(ca_bundle), now)
-    except ValueError as exc:
-        facts["trusted"], facts["trust_error"] = False, f"path validation failed: {exc}"
-    nb = chain[0].not_valid_before_utc
-    na = chain[0].not_valid_after_utc
-    facts["days_remaining"] = round((na - now).total_seconds() / 86400, 2)
-    facts["lifetime_days"] = round((na - nb).total_seconds() / 86400, 2)
+        async with ctx.network.tcp(host, ip, port, "certificate", tls=_client_context()) as (_, writer):
+            ders = served_chain(writer)
+            protocol = writer.get_extra_info("ssl_object").version()
+    except HandshakeFailed as exc:
+        handshake_error = str(exc)
+    flight = await read_flight(ctx, host, ip, port)
+    if flight.error and protocol == "TLSv1.3":
+        flight.error = ("the server refused a TLS 1.2 hello, and on TLS 1.3 the stapled OCSP response and "
+                        f"TLS-delivered SCTs travel encrypted ({flight.error})")
+    source = "handshake"
+    if not ders:
+        if not flight.certificates:
+            raise ProbeError("; ".join(filter(None, [handshake_error, flight.error])) or "no certificate served")
+        ders, source = flight.certificates, "tls1.2-hello"
+    judged = assess(ders, host, ctx.now, ctx.ca_bundle, protocol, flight)
+    facts = judged.facts
+    if "error" in facts:
+        if handshake_error:
+            facts["error"] += f" ({handshake_error})"
+        return facts
+    facts["address"] = ip
+    facts["chain_source"] = source
+    if handshake_error:
+        facts["handshake_error"] = handshake_error
+    if flight.certificates and source == "handshake" and flight.certificates[:MAX_CHAIN] != ders[:MAX_CHAIN]:
+        facts["tls12_chain_differs"] = True
+    tlsa = await lookup_tlsa(ctx, host, port)
+    facts["dane"] = dane_facts(tlsa, judged.chain, judged.verified, judged.on_path, bool(facts["trusted"]),
+                               bool(facts["hostname_match"]))
     return facts
+

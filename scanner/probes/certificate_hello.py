@@ -1,0 +1,215 @@
+"""A raw TLS 1.2 ClientHello that asks for a stapled OCSP response and SCTs, and reads the answer.
+
+Python's `ssl` cannot request certificate status, so for the stapled OCSP response and
+SCTs delivered by TLS extension we speak the first flight ourselves: one ClientHello
+(RFC 5246) offering TLS 1.2 and below with `status_request` (RFC 6066 §8) and
+`signed_certificate_timestamp` (RFC 6962 §3.3), then we read ServerHello, Certificate
+and CertificateStatus in cleartext up to ServerHelloDone and hang up. No keys are
+exchanged, nothing is encrypted, and the server sees an abandoned handshake.
+
+On TLS 1.3 the certificate, its OCSP response and its SCTs travel encrypted; a server
+that speaks only TLS 1.3 answers this hello with a protocol_version alert, and stapling
+is then reported as not measured (with that reason).
+
+Every read is bounded in bytes, records and time. (The TLS pillar has its own raw-hello
+code for protocol and suite enumeration; this reader is deliberately small and only
+wants the certificate messages.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import struct
+from dataclasses import dataclass, field
+
+from scanner.probes.context import ProbeContext
+from scanner.probes.net import ProbeError
+
+MAX_FLIGHT = 512 * 1024  # bytes of server flight we read at most
+MAX_RECORDS = 512
+MAX_CERTS = 64  # certificates we keep from one Certificate message (the probe judges fewer)
+
+# TLS 1.2 and older suites, broad enough for any server that still speaks TLS 1.2.
+SUITES = [0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA9, 0xCCA8, 0xC023, 0xC024, 0xC027, 0xC028, 0xC009, 0xC00A,
+          0xC013, 0xC014, 0x009E, 0x009F, 0xCCAA, 0x0067, 0x006B, 0x0033, 0x0039, 0x009C, 0x009D, 0x003C,
+          0x003D, 0x002F, 0x0035, 0x000A]
+GROUPS = [0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0100, 0x0101]
+SIGALGS = [0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x0401, 0x0501, 0x0601, 0x0203,
+           0x0201]
+ALERTS = {10: "unexpected_message", 40: "handshake_failure", 47: "illegal_parameter", 50: "decode_error",
+          70: "protocol_version", 71: "insufficient_security", 80: "internal_error", 112: "unrecognized_name"}
+
+EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_GROUPS, EXT_POINT_FORMATS, EXT_SIGALGS = 0, 5, 10, 11, 13
+EXT_SCT, EXT_EMS, EXT_RENEGOTIATION = 18, 23, 0xFF01
+HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE = 2, 11, 12
+HS_CERTIFICATE_REQUEST, HS_SERVER_HELLO_DONE, HS_CERTIFICATE_STATUS = 13, 14, 22
+
+
+def _vec(data: bytes, size: int) -> bytes:
+    return len(data).to_bytes(size, "big") + data
+
+
+def _ext(kind: int, body: bytes) -> bytes:
+    return struct.pack("!HH", kind, len(body)) + body
+
+
+def client_hello(host: str) -> bytes:
+    """The TLS record carrying our ClientHello for `host` (SNI unless it is an address)."""
+    exts = b""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        name = host.rstrip(".").encode("ascii", "replace")
+        exts += _ext(EXT_SERVER_NAME, _vec(b"\x00" + _vec(name, 2), 2))
+    exts += _ext(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00")  # ocsp, no responder ids, no extensions
+    exts += _ext(EXT_GROUPS, _vec(b"".join(struct.pack("!H", g) for g in GROUPS), 2))
+    exts += _ext(EXT_POINT_FORMATS, b"\x01\x00")
+    exts += _ext(EXT_SIGALGS, _vec(b"".join(struct.pack("!H", s) for s in SIGALGS), 2))
+    exts += _ext(EXT_SCT, b"")
+    exts += _ext(EXT_EMS, b"")
+    exts += _ext(EXT_RENEGOTIATION, b"\x00")
+    body = (b"\x03\x03" + os.urandom(32) + _vec(b"", 1)
+            + _vec(b"".join(struct.pack("!H", s) for s in SUITES), 2) + _vec(b"\x00", 1) + _vec(exts, 2))
+    handshake = b"\x01" + _vec(body, 3)
+    return b"\x16\x03\x01" + _vec(handshake, 2)
+
+
+@dataclass
+class Flight:
+    """What the server's first flight showed."""
+
+    version: int | None = None  # negotiated (0x0303 = TLS 1.2)
+    cipher: int | None = None
+    certificates: list[bytes] = field(default_factory=list)
+    certificate_count: int = 0  # as sent, before MAX_CERTS
+    ocsp: bytes | None = None  # the stapled OCSP response (DER)
+    status_acknowledged: bool = False  # ServerHello carried status_request
+    sct_extension: bytes | None = None  # SignedCertificateTimestampList from the TLS extension
+    done: bool = False
+    error: str | None = None
+
+
+class FlightParser:
+    """Feed it bytes as they come; it fills a Flight and says when it has enough."""
+
+    def __init__(self) -> None:
+        self.flight = Flight()
+        self._records = b""
+        self._handshake = b""
+        self.records = 0
+        self.received = 0
+
+    def feed(self, data: bytes) -> bool:
+        """True when the flight is complete or hopeless (see `flight.error`)."""
+        self.received += len(data)
+        self._records += data
+        if self.received > MAX_FLIGHT:
+            return self._fail(f"the server's first flight exceeds {MAX_FLIGHT // 1024} KiB")
+        while len(self._records) >= 5:
+            ctype, major, _minor, length = struct.unpack("!BBBH", self._records[:5])
+            if major != 3 or length > 18432:
+                return self._fail("the answer is not a TLS record")
+            if len(self._records) < 5 + length:
+                break
+            fragment, self._records = self._records[5:5 + length], self._records[5 + length:]
+            self.records += 1
+            if self.records > MAX_RECORDS:
+                return self._fail("too many TLS records in the first flight")
+            if ctype == 21:
+                level, desc = (fragment + b"\x00\x00")[:2]
+                return self._fail(f"the server refused the TLS 1.2 hello: alert {ALERTS.get(desc, desc)} ({desc})")
+            if ctype != 22:
+                return self._fail(f"unexpected TLS record type {ctype} before ServerHelloDone")
+            self._handshake += fragment
+            if self._messages():
+                return True
+        return False
+
+    def _fail(self, reason: str) -> bool:
+        self.flight.error = reason
+        return True
+
+    def _messages(self) -> bool:
+        while len(self._handshake) >= 4:
+            kind = self._handshake[0]
+            length = int.from_bytes(self._handshake[1:4], "big")
+            if len(self._handshake) < 4 + length:
+                return False
+            body, self._handshake = self._handshake[4:4 + length], self._handshake[4 + length:]
+            try:
+                if kind == HS_SERVER_HELLO:
+                    self._server_hello(body)
+                elif kind == HS_CERTIFICATE:
+                    self._certificate(body)
+                elif kind == HS_CERTIFICATE_STATUS:
+                    if body[:1] == b"\x01":
+                        size = int.from_bytes(body[1:4], "big")
+                        self.flight.ocsp = body[4:4 + size]
+                elif kind == HS_SERVER_HELLO_DONE:
+                    self.flight.done = True
+                    return True
+                elif kind not in (HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST):
+                    return self._fail(f"unexpected handshake message {kind} in the server's first flight")
+            except (IndexError, ValueError, struct.error) as exc:
+                return self._fail(f"malformed handshake message {kind}: {exc}")
+        return False
+
+    def _server_hello(self, body: bytes) -> None:
+        self.flight.version = int.from_bytes(body[0:2], "big")
+        pos = 34
+        sid = body[pos]
+        pos += 1 + sid
+        self.flight.cipher = int.from_bytes(body[pos:pos + 2], "big")
+        pos += 3  # suite, compression
+        if pos + 2 > len(body):
+            return
+        end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
+        pos += 2
+        while pos + 4 <= end:
+            kind, size = struct.unpack("!HH", body[pos:pos + 4])
+            data = body[pos + 4:pos + 4 + size]
+            if kind == EXT_STATUS_REQUEST:
+                self.flight.status_acknowledged = True
+            elif kind == EXT_SCT:
+                self.flight.sct_extension = data
+            pos += 4 + size
+
+    def _certificate(self, body: bytes) -> None:
+        total = int.from_bytes(body[0:3], "big")
+        if total + 3 != len(body):
+            raise ValueError("certificate list length does not match the message")
+        pos = 3
+        while pos < len(body):
+            size = int.from_bytes(body[pos:pos + 3], "big")
+            if size == 0 or pos + 3 + size > len(body):
+                raise ValueError("certificate entry length out of bounds")
+            self.flight.certificate_count += 1
+            if len(self.flight.certificates) < MAX_CERTS:
+                self.flight.certificates.append(body[pos + 3:pos + 3 + size])
+            pos += 3 + size
+
+
+async def read_flight(ctx: ProbeContext, host: str, ip: str, port: int) -> Flight:
+    """One raw TLS 1.2 hello to ip:port for `host`; the server's first flight (or why not)."""
+    parser = FlightParser()
+    try:
+        async with ctx.network.tcp(host, ip, port, "certificate-status") as (reader, writer):
+            writer.write(client_hello(host))
+            async with asyncio.timeout(ctx.io_timeout * 2):
+                while True:
+                    chunk = await reader.read(16384)
+                    if not chunk:
+                        if not parser.flight.done and not parser.flight.error:
+                            parser.flight.error = "the server closed the connection during the TLS 1.2 hello"
+                        break
+                    if parser.feed(chunk):
+                        break
+    except TimeoutError:
+        parser.flight.error = "no complete answer to the TLS 1.2 hello in time"
+    except ProbeError as exc:
+        parser.flight.error = str(exc)
+    except (ConnectionError, OSError) as exc:
+        parser.flight.error = f"connection failed during the TLS 1.2 hello: {exc.strerror or exc}"[:200]
+    return parser.flight
