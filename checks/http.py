@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from checks.registry import (
-    BROWSER_KINDS,
-    CheckContext,
-    NotMeasured,
-    check,
-    failed,
-    info,
-    passed,
-    warned,
-)
+from checks.registry import BROWSER_KINDS, CheckContext, NotMeasured, check, failed, info, passed, warned
 from scanner.model import EndpointKind
 
 OBSERVATORY = "Mozilla HTTP Observatory"

@@ -17,7 +17,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 # Named connection handlers for lab hosts that must misbehave or speak raw protocols
 # (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
 # host's estate entry and its Site and returns the handler.
-HANDLERS: dict[str, Callable[[dict, Site], Handler]] = {}
+HANDLERS: dict[str, Callable[[dict, "Site"], Handler]] = {}
 
 
 def handler(name: str):
