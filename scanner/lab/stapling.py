@@ -1,17 +1,21 @@
 """Lab handlers for what the local TLS stack cannot serve: stapled OCSP, SCTs by extension, garbage.
 
 Python's `ssl` has no server-side OCSP stapling. The `stapling` handler therefore reads
-the ClientHello itself: a TLS 1.2 hello that asks for certificate status (as the
-certificate probe's raw hello does) gets a hand-written first flight (ServerHello with
-status_request and SCT extensions, Certificate, CertificateStatus, ServerHelloDone) and
-then nothing more; that is all a status reader needs, and no key exchange happens. Every
-other hello (browsers, the TLS and HTTP probes) is relayed byte for byte to an ordinary
-TLS server with the same certificate, so the host behaves normally otherwise.
+the ClientHello itself; a hello that asks for certificate status (as the certificate
+probe's raw hellos do) gets a hand-written first flight and then nothing more, which is
+all a status reader needs:
 
-The `garbage_certificate` handler answers every hello with a Certificate message whose
+- on a TLS 1.2 host: ServerHello (status_request and SCT extensions), Certificate,
+  CertificateStatus, ServerHelloDone, in clear; no key exchange follows;
+- on a TLS 1.3-only host: ServerHello with our x25519 key share, then EncryptedExtensions
+  and Certificate (the OCSP response and SCTs on the leaf's entry) encrypted under the
+  handshake keys (RFC 8446 §7.1, the probe's own key schedule); no CertificateVerify.
+
+Every other hello (browsers, the TLS and HTTP probes) is relayed byte for byte to an
+ordinary TLS server with the same certificate, so the host behaves normally otherwise.
+
+The `garbage_certificate` handler answers every hello that way, with a Certificate whose
 contents are not DER, so both the `ssl` handshake and the raw reader see a broken chain.
-
-Both speak TLS 1.2 only: on TLS 1.3 the certificate and its status are encrypted.
 """
 
 from __future__ import annotations
@@ -19,18 +23,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import struct
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from scanner.lab.web import Site, WebServer, handler
+from scanner.probes.certificate_hello import _vec
+from scanner.probes.certificate_tls13 import parse_extensions, record_nonce, server_handshake_keys
 
 TIMEOUT = 5.0
 MAX_HELLO = 16 * 1024
-STATUS_REQUEST, SCT, RENEGOTIATION = 5, 18, 0xFF01
+STATUS_REQUEST, SCT, SUPPORTED_VERSIONS, KEY_SHARE, RENEGOTIATION = 5, 18, 43, 51, 0xFF01
+X25519, SUITE13 = 0x001D, 0x1301
 PREFERRED = (0xC02B, 0xC02C, 0xC009, 0xC00A, 0xC023)  # ECDHE-ECDSA suites (the lab keys are EC)
-
-
-def _vec(data: bytes, size: int) -> bytes:
-    return len(data).to_bytes(size, "big") + data
 
 
 def _records(handshake: bytes) -> bytes:
@@ -40,32 +49,82 @@ def _records(handshake: bytes) -> bytes:
     return out
 
 
-def parse_hello(record: bytes) -> tuple[list[int], set[int]] | None:
-    """(offered suites, extension types) of a ClientHello record, None if it is not one."""
+@dataclass
+class Hello:
+    suites: list[int]
+    extensions: dict[int, bytes]
+    session_id: bytes
+
+    def offers_tls13(self) -> bool:
+        versions = self.extensions.get(SUPPORTED_VERSIONS, b"")
+        return any(versions[i:i + 2] == b"\x03\x04" for i in range(1, len(versions), 2))
+
+    def x25519_share(self) -> bytes | None:
+        data, pos = self.extensions.get(KEY_SHARE, b""), 2
+        while pos + 4 <= len(data):
+            group, size = struct.unpack("!HH", data[pos:pos + 4])
+            if group == X25519:
+                return data[pos + 4:pos + 4 + size]
+            pos += 4 + size
+        return None
+
+
+def parse_hello(record: bytes) -> Hello | None:
+    """The parts of a ClientHello record we answer to, None if it is not one."""
     try:
         if record[0] != 0x16 or record[5] != 0x01:
             return None
         body = record[9:]
         pos = 34
+        session_id = body[pos + 1:pos + 1 + body[pos]]
         pos += 1 + body[pos]
         n = int.from_bytes(body[pos:pos + 2], "big")
         suites = [int.from_bytes(body[pos + 2 + i:pos + 4 + i], "big") for i in range(0, n, 2)]
         pos += 2 + n
         pos += 1 + body[pos]
-        end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
-        pos += 2
-        exts = set()
-        while pos + 4 <= end:
-            kind, size = struct.unpack("!HH", body[pos:pos + 4])
-            exts.add(kind)
-            pos += 4 + size
-        return suites, exts
+        exts = parse_extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
+        return Hello(suites, exts, session_id)
     except (IndexError, struct.error):
         return None
 
 
-def first_flight(suites: list[int], certificates: list[bytes], staple: bytes | None, sct_tls: bytes | None) -> bytes:
-    """ServerHello, Certificate, CertificateStatus (if stapling) and ServerHelloDone."""
+def _certificate_entries(certificates: list[bytes], staple: bytes | None, sct_tls: bytes | None) -> bytes:
+    """TLS 1.3 CertificateEntry list: status and SCTs ride on the leaf's entry (RFC 8446 §4.4.2.1)."""
+    leaf_exts = b""
+    if staple is not None:
+        leaf_exts += struct.pack("!HH", STATUS_REQUEST, len(staple) + 4) + b"\x01" + _vec(staple, 3)
+    if sct_tls is not None:
+        leaf_exts += struct.pack("!HH", SCT, len(sct_tls)) + sct_tls
+    return b"".join(_vec(c, 3) + _vec(leaf_exts if n == 0 else b"", 2) for n, c in enumerate(certificates))
+
+
+def first_flight13(client_hello: bytes, hello: Hello, certificates: list[bytes], staple: bytes | None,
+                   sct_tls: bytes | None) -> bytes:
+    """ServerHello in clear, then EncryptedExtensions and Certificate under the handshake keys."""
+    key = x25519.X25519PrivateKey.generate()
+    peer = hello.x25519_share()
+    if peer is None:
+        raise ValueError("no x25519 key share offered")
+    shared = key.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    exts = (struct.pack("!HHH", SUPPORTED_VERSIONS, 2, 0x0304)
+            + struct.pack("!HHHH", KEY_SHARE, 4 + len(public), X25519, len(public)) + public)
+    server_hello = b"\x02" + _vec(b"\x03\x03" + os.urandom(32) + _vec(hello.session_id, 1)
+                                  + struct.pack("!HB", SUITE13, 0) + _vec(exts, 2), 3)
+    write_key, iv = server_handshake_keys(SUITE13, shared, client_hello[5:] + server_hello)
+    plain = (b"\x08" + _vec(_vec(b"", 2), 3)
+             + b"\x0b" + _vec(b"\x00" + _vec(_certificate_entries(certificates, staple, sct_tls), 3), 3))
+    out = b"\x16\x03\x03" + _vec(server_hello, 2) + b"\x14\x03\x03\x00\x01\x01"
+    aead = AESGCM(write_key)
+    for seq, pos in enumerate(range(0, len(plain), 16000)):
+        inner = plain[pos:pos + 16000] + b"\x16"
+        header = b"\x17\x03\x03" + struct.pack("!H", len(inner) + 16)
+        out += header + aead.encrypt(record_nonce(iv, seq), inner, header)
+    return out
+
+
+def first_flight12(suites: list[int], certificates: list[bytes], staple: bytes | None, sct_tls: bytes | None) -> bytes:
+    """ServerHello, Certificate, CertificateStatus (if stapling) and ServerHelloDone, in clear."""
     suite = next((s for s in PREFERRED if s in suites), suites[0] if suites else PREFERRED[0])
     exts = struct.pack("!HH", RENEGOTIATION, 1) + b"\x00"
     if staple is not None:
@@ -105,6 +164,7 @@ class _Stapler:
         self.servers = entry["servers"]  # the lab's list of servers to stop
         self.site = site
         self.garbage = garbage
+        self.tls13 = self.tls.minimum_version == ssl.TLSVersion.TLSv1_3
         self._backend: asyncio.Future | None = None
 
     async def _backend_port(self, ip: str) -> int:
@@ -120,10 +180,16 @@ class _Stapler:
             async with asyncio.timeout(TIMEOUT * 4):
                 record = await asyncio.wait_for(_read_record(reader), TIMEOUT)
                 hello = parse_hello(record)
-                if self.garbage or (hello is not None and STATUS_REQUEST in hello[1]):
-                    certs = [b"\x30\x82\x01\x00not a certificate" + os.urandom(64)] if self.garbage else self.issued.ders()
-                    writer.write(first_flight(hello[0] if hello else [], certs,
-                                              None if self.garbage else self.issued.staple, self.issued.sct_tls))
+                if hello is not None and (self.garbage or STATUS_REQUEST in hello.extensions):
+                    certs = self.issued.ders()
+                    if self.garbage:
+                        certs = [b"\x30\x82\x01\x00not a certificate" + os.urandom(64)]
+                    staple = None if self.garbage else self.issued.staple
+                    if self.tls13 and hello.offers_tls13():
+                        flight = first_flight13(record, hello, certs, staple, self.issued.sct_tls)
+                    else:
+                        flight = first_flight12(hello.suites, certs, staple, self.issued.sct_tls)
+                    writer.write(flight)
                     await writer.drain()
                     await asyncio.wait_for(reader.read(65536), TIMEOUT)  # the client hangs up
                     return

@@ -5,11 +5,11 @@ Per endpoint, at the first address that answers:
 1. a full handshake with the local `ssl` module (verification off, so we see what is
    served, on whatever version the server prefers, TLS 1.3 included), the chain read
    through the SSL object's unverified-chain accessor;
-2. a raw TLS 1.2 hello (`certificate_hello`) asking for the stapled OCSP response and
-   SCTs, which `ssl` cannot request; on a TLS 1.3-only server they stay encrypted and
-   are reported as not measured. When the `ssl` handshake fails (a certificate OpenSSL
-   will not even parse, a certificate message over its size limit) the chain read here
-   is judged instead, so a broken chain becomes reasons, not just "handshake failed";
+2. a raw hello (`certificate_hello`, TLS 1.3 decrypted in `certificate_tls13`) asking
+   for the stapled OCSP response and SCTs, which `ssl` cannot request, in the version
+   the server prefers. When the `ssl` handshake fails (a certificate OpenSSL will not
+   even parse, a certificate message over its size limit) the chain read here is judged
+   instead, so a broken chain becomes reasons, not just "handshake failed";
 3. `judge_chain`: path validation against certifi's Mozilla roots or `--ca-bundle`
    (`certificate_path`), name matching (`certificate_names`), expiry figures for every
    certificate, the OCSP response (`certificate_ocsp`), SCTs (`certificate_sct`);
@@ -258,8 +258,8 @@ def _scts(leaf: x509.Certificate, flight: Flight | None, ocsp: dict[str, Any]) -
         out["logs"] = sorted(set(out["logs"]) | {s["log_id"] for s in delivered})
         problem = problem or tls_problem
     out["total"] = out["embedded"] + (out["tls_extension"] or 0) + (out["ocsp"] or 0)
-    out["measured"] = ("certificate, TLS 1.2 extension and stapled OCSP" if flight is not None and not flight.error
-                       else "certificate only (TLS-delivered SCTs not visible)")
+    out["measured"] = ("certificate, TLS extension and stapled OCSP" if flight is not None and not flight.error
+                       else "certificate only (SCTs delivered in the handshake were not visible)")
     if problem:
         out["problem"] = problem
     return out
@@ -288,15 +288,22 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
             protocol = writer.get_extra_info("ssl_object").version()
     except HandshakeFailed as exc:
         handshake_error = str(exc)
-    flight = await read_flight(ctx, host, ip, port)
-    if flight.error and protocol == "TLSv1.3":
-        flight.error = ("the server refused a TLS 1.2 hello, and on TLS 1.3 the stapled OCSP response and "
-                        f"TLS-delivered SCTs travel encrypted ({flight.error})")
+    # The stapled status and SCTs: in the version the server prefers (TLS 1.3 decrypted by
+    # us), else the other one; without a working `ssl` handshake, whichever reads the chain.
+    errors = []
+    for tls13 in ([True, False] if protocol == "TLSv1.3" else [False] if protocol else [False, True]):
+        flight = await read_flight(ctx, host, ip, port, tls13)
+        if not flight.error:
+            break
+        errors.append(flight.error)
+    if flight.error:
+        flight.error = "; ".join(errors)
+    hello = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}.get(flight.version or 0)
     source = "handshake"
     if not ders:
         if not flight.certificates:
             raise ProbeError("; ".join(filter(None, [handshake_error, flight.error])) or "no certificate served")
-        ders, source = flight.certificates, "tls1.2-hello"
+        ders, source, protocol = flight.certificates, f"raw {hello} hello", hello
     judged = assess(ders, host, ctx.now, ctx.ca_bundle, protocol, flight)
     facts = judged.facts
     if "error" in facts:
@@ -305,10 +312,11 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
         return facts
     facts["address"] = ip
     facts["chain_source"] = source
+    facts["status_hello"] = hello if not flight.error else None
     if handshake_error:
         facts["handshake_error"] = handshake_error
     if flight.certificates and source == "handshake" and flight.certificates[:MAX_CHAIN] != ders[:MAX_CHAIN]:
-        facts["tls12_chain_differs"] = True
+        facts["hello_chain_differs"] = True  # e.g. a server with RSA and ECDSA certificates
     tlsa = await lookup_tlsa(ctx, host, port)
     facts["dane"] = dane_facts(tlsa, judged.chain, judged.verified, judged.on_path, bool(facts["trusted"]),
                                bool(facts["hostname_match"]))

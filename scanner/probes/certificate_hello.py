@@ -1,15 +1,15 @@
-"""A raw TLS 1.2 ClientHello that asks for a stapled OCSP response and SCTs, and reads the answer.
+"""Raw hellos that ask for the stapled OCSP response and SCTs, and read the server's answer.
 
 Python's `ssl` cannot request certificate status, so for the stapled OCSP response and
 SCTs delivered by TLS extension we speak the first flight ourselves: one ClientHello
-(RFC 5246) offering TLS 1.2 and below with `status_request` (RFC 6066 §8) and
-`signed_certificate_timestamp` (RFC 6962 §3.3), then we read ServerHello, Certificate
-and CertificateStatus in cleartext up to ServerHelloDone and hang up. No keys are
-exchanged, nothing is encrypted, and the server sees an abandoned handshake.
+with `status_request` (RFC 6066 §8) and `signed_certificate_timestamp` (RFC 6962 §3.3),
+then we read the server's flight and hang up; the server sees an abandoned handshake.
 
-On TLS 1.3 the certificate, its OCSP response and its SCTs travel encrypted; a server
-that speaks only TLS 1.3 answers this hello with a protocol_version alert, and stapling
-is then reported as not measured (with that reason).
+- TLS 1.2 and older (here): ServerHello, Certificate and CertificateStatus travel in
+  clear; we read up to ServerHelloDone. No key exchange happens.
+- TLS 1.3 (`certificate_tls13`): the Certificate message, with the OCSP response and SCTs
+  on its leaf entry, is encrypted under handshake keys that follow from our own key
+  share, so we complete the key exchange and decrypt up to it.
 
 Every read is bounded in bytes, records and time. (The TLS pillar has its own raw-hello
 code for protocol and suite enumeration; this reader is deliberately small and only
@@ -92,7 +92,7 @@ class Flight:
 
 
 class FlightParser:
-    """Feed it bytes as they come; it fills a Flight and says when it has enough."""
+    """Feed it bytes as they come; it fills a Flight and says when it has enough (TLS 1.2 and older)."""
 
     def __init__(self) -> None:
         self.flight = Flight()
@@ -117,43 +117,50 @@ class FlightParser:
             self.records += 1
             if self.records > MAX_RECORDS:
                 return self._fail("too many TLS records in the first flight")
-            if ctype == 21:
-                level, desc = (fragment + b"\x00\x00")[:2]
-                return self._fail(f"the server refused the TLS 1.2 hello: alert {ALERTS.get(desc, desc)} ({desc})")
-            if ctype != 22:
-                return self._fail(f"unexpected TLS record type {ctype} before ServerHelloDone")
-            self._handshake += fragment
-            if self._messages():
-                return True
+            try:
+                if self._record(ctype, fragment):
+                    return True
+            except (IndexError, ValueError, struct.error) as exc:
+                return self._fail(f"malformed server handshake: {exc}"[:200])
         return False
 
     def _fail(self, reason: str) -> bool:
         self.flight.error = reason
         return True
 
-    def _messages(self) -> bool:
+    def _alert(self, fragment: bytes) -> bool:
+        desc = (fragment + b"\x00\x00")[1]
+        return self._fail(f"the server refused it with alert {ALERTS.get(desc, desc)} ({desc})")
+
+    def _record(self, ctype: int, fragment: bytes) -> bool:
+        if ctype == 21:
+            return self._alert(fragment)
+        if ctype != 22:
+            return self._fail(f"unexpected TLS record type {ctype} in the server's first flight")
+        self._handshake += fragment
         while len(self._handshake) >= 4:
             kind = self._handshake[0]
             length = int.from_bytes(self._handshake[1:4], "big")
             if len(self._handshake) < 4 + length:
                 return False
-            body, self._handshake = self._handshake[4:4 + length], self._handshake[4 + length:]
-            try:
-                if kind == HS_SERVER_HELLO:
-                    self._server_hello(body)
-                elif kind == HS_CERTIFICATE:
-                    self._certificate(body)
-                elif kind == HS_CERTIFICATE_STATUS:
-                    if body[:1] == b"\x01":
-                        size = int.from_bytes(body[1:4], "big")
-                        self.flight.ocsp = body[4:4 + size]
-                elif kind == HS_SERVER_HELLO_DONE:
-                    self.flight.done = True
-                    return True
-                elif kind not in (HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST):
-                    return self._fail(f"unexpected handshake message {kind} in the server's first flight")
-            except (IndexError, ValueError, struct.error) as exc:
-                return self._fail(f"malformed handshake message {kind}: {exc}")
+            raw, self._handshake = self._handshake[:4 + length], self._handshake[4 + length:]
+            if self._message(kind, raw[4:], raw):
+                return True
+        return False
+
+    def _message(self, kind: int, body: bytes, raw: bytes) -> bool:
+        if kind == HS_SERVER_HELLO:
+            self._server_hello(body)
+        elif kind == HS_CERTIFICATE:
+            self._certificate(body)
+        elif kind == HS_CERTIFICATE_STATUS:
+            if body[:1] == b"\x01":
+                self.flight.ocsp = body[4:4 + int.from_bytes(body[1:4], "big")]
+        elif kind == HS_SERVER_HELLO_DONE:
+            self.flight.done = True
+            return True
+        elif kind not in (HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST):
+            return self._fail(f"unexpected handshake message {kind} in the server's first flight")
         return False
 
     def _server_hello(self, body: bytes) -> None:
@@ -191,25 +198,35 @@ class FlightParser:
             pos += 3 + size
 
 
-async def read_flight(ctx: ProbeContext, host: str, ip: str, port: int) -> Flight:
-    """One raw TLS 1.2 hello to ip:port for `host`; the server's first flight (or why not)."""
-    parser = FlightParser()
+async def read_flight(ctx: ProbeContext, host: str, ip: str, port: int, tls13: bool = False) -> Flight:
+    """One raw hello (TLS 1.2, or TLS 1.3 with `tls13`) to ip:port for `host`; the server's first flight."""
+    if tls13:
+        from scanner.probes.certificate_tls13 import KeyShares, Tls13FlightParser, client_hello13
+
+        shares = KeyShares()
+        hello = client_hello13(host, shares)
+        parser: FlightParser = Tls13FlightParser(hello, shares)
+    else:
+        hello, parser = client_hello(host), FlightParser()
+    version = "TLS 1.3" if tls13 else "TLS 1.2"
     try:
         async with ctx.network.tcp(host, ip, port, "certificate-status") as (reader, writer):
-            writer.write(client_hello(host))
+            writer.write(hello)
             async with asyncio.timeout(ctx.io_timeout * 2):
                 while True:
                     chunk = await reader.read(16384)
                     if not chunk:
                         if not parser.flight.done and not parser.flight.error:
-                            parser.flight.error = "the server closed the connection during the TLS 1.2 hello"
+                            parser.flight.error = "the server closed the connection"
                         break
                     if parser.feed(chunk):
                         break
     except TimeoutError:
-        parser.flight.error = "no complete answer to the TLS 1.2 hello in time"
+        parser.flight.error = "no complete answer in time"
     except ProbeError as exc:
         parser.flight.error = str(exc)
     except (ConnectionError, OSError) as exc:
-        parser.flight.error = f"connection failed during the TLS 1.2 hello: {exc.strerror or exc}"[:200]
+        parser.flight.error = f"connection failed: {exc.strerror or exc}"[:200]
+    if parser.flight.error:
+        parser.flight.error = f"{version} hello: {parser.flight.error}"
     return parser.flight

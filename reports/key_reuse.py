@@ -1,0 +1,50 @@
+"""One private key behind many hosts: the estate-wide view a single endpoint cannot give.
+
+A check judges one endpoint, so it cannot see that the same key also serves forty other
+hosts. The certificate facts record the SHA-256 of every certificate's public key
+(`chain[0].spki_sha256`); this report groups the leaves of a whole result by it. A key
+shared across services or organisations concentrates risk: one leaked key (a shared
+load balancer, an outsourced wildcard) exposes all of them, and one renewal breaks all.
+Within a single service several hostnames sharing a key is ordinary, so by default a
+key is listed when it crosses service boundaries or serves many hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def shared_keys(result: Mapping[str, Any], min_hosts: int = 2, min_services: int = 2) -> list[dict[str, Any]]:
+    """Keys served by at least `min_hosts` distinct hosts *and* `min_services` services.
+
+    Rows, most widely shared first: spki_sha256, hosts, services, organisations,
+    certificates (distinct certificate fingerprints using that key), subjects.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for svc in result.get("services", []):
+        targets = [(ep.get("host", ""), (ep.get("facts") or {}).get("certificate")) for ep in svc.get("endpoints", [])]
+        for md in svc.get("mail_domains", []):
+            for mx in ((md.get("facts") or {}).get("mail") or {}).get("mx") or []:
+                targets.append((mx.get("host", ""), mx.get("certificate")))
+        for host, cert in targets:
+            if not cert or cert.get("error") or not cert.get("chain"):
+                continue
+            leaf = cert["chain"][0]
+            spki = leaf.get("spki_sha256")
+            if not spki:
+                continue
+            group = groups.setdefault(spki, {"hosts": set(), "services": set(), "organisations": set(),
+                                             "certificates": set(), "subjects": set()})
+            group["hosts"].add(host)
+            group["services"].add(svc["id"])
+            if svc.get("organisation"):
+                group["organisations"].add(svc["organisation"])
+            group["certificates"].add(leaf.get("sha256"))
+            group["subjects"].add(leaf.get("subject"))
+    rows = []
+    for spki, group in groups.items():
+        if len(group["hosts"]) >= min_hosts and len(group["services"]) >= min_services:
+            rows.append({"spki_sha256": spki, **{k: sorted(v) for k, v in group.items() if k != "certificates"},
+                         "certificates": len(group["certificates"])})
+    return sorted(rows, key=lambda r: (-len(r["hosts"]), -len(r["services"]), r["spki_sha256"]))
