@@ -44,9 +44,9 @@ from scanner.probes.net import HandshakeFailed, ProbeError
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all
-MAX_CERT_BYTES = 64 * 1024  # one certificate larger than this is not parsed
+MAX_CERT_BYTES = 256 * 1024  # one certificate larger than this is not parsed (OpenSSL's whole-chain limit: 100 KiB)
 MAX_SAN = 100  # SAN entries listed in facts (all are matched)
-SAN_MATCH_LIMIT = 5000  # SAN entries considered for matching at most
+SAN_MATCH_LIMIT = 50000  # SAN entries considered for matching at most (a 256 KiB certificate holds fewer)
 
 
 def _client_context() -> ssl.SSLContext:
@@ -82,17 +82,17 @@ def _extension(cert: x509.Certificate, oid):
         return None
 
 
-def _names(cert: x509.Certificate) -> tuple[list[str], list[str], str | None]:
-    """(dNSName entries, iPAddress entries, problem) of the subjectAltName."""
+def _names(cert: x509.Certificate) -> tuple[list[str], list[str], int, str | None]:
+    """(dNSName entries, iPAddress entries, how many in all, problem) of the subjectAltName."""
     try:
         san = _extension(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     except ValueError as exc:
-        return [], [], f"the extensions do not parse: {exc}"[:200]
+        return [], [], 0, f"the extensions do not parse: {exc}"[:200]
     if san is None:
-        return [], [], None
-    dns = [str(n) for n in san.get_values_for_type(x509.DNSName)][:SAN_MATCH_LIMIT]
-    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)][:SAN_MATCH_LIMIT]
-    return dns, ips, None
+        return [], [], 0, None
+    dns = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    return dns[:SAN_MATCH_LIMIT], ips[:SAN_MATCH_LIMIT], len(dns) + len(ips), None
 
 
 def expiry_figures(not_before: datetime, not_after: datetime, now: datetime) -> dict[str, float]:
@@ -106,7 +106,7 @@ def expiry_figures(not_before: datetime, not_after: datetime, now: datetime) -> 
 def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, Any]:
     """The contract's chain entry for one certificate, plus what the checks need."""
     key_type, key_bits, curve = rules.key_info(cert)
-    dns, ips, problem = _names(cert)
+    dns, ips, san_count, problem = _names(cert)
     try:
         spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     except Exception:  # unsupported key algorithm: hash what the certificate carries
@@ -122,7 +122,7 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
         "curve": curve,
         "signature_hash": rules.signature_hash(cert),
         "san": (dns + ips)[:MAX_SAN],
-        "san_count": len(dns) + len(ips),
+        "san_count": san_count,
         "self_issued": cert.subject == cert.issuer,
         "self_signed": paths.self_signed(cert),
         "ca": paths.is_ca(cert),
@@ -206,7 +206,7 @@ def assess(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, 
                              "served_count": len(ders)}
     if problems:
         facts["malformed"] = problems
-    dns, ips, name_problem = _names(leaf)
+    dns, ips, _count, name_problem = _names(leaf)
     name = match_hostname(host, dns, ips)
     facts["hostname_match"] = name.match
     facts["hostname_matched_by"] = name.matched_by

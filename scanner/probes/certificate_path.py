@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +51,7 @@ from cryptography.x509.verification import (
 from scanner.probes import certificate_rules as rules
 
 _SHA256 = hashes.SHA256()
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 MAX_DEPTH = 8  # intermediates a path may use (the library's default is 8 too)
 
 DISTRUST_NOTE = ("a PEM bundle carries no distrust-after dates: certificates from roots that Mozilla or Chrome "
@@ -62,9 +65,13 @@ class TrustStore:
     store: Store
     by_subject: dict[bytes, tuple[x509.Certificate, ...]] = field(default_factory=dict)
     fingerprints: frozenset[bytes] = frozenset()
+    skipped: int = 0  # PEM blocks that did not parse
 
     def describe(self) -> dict[str, Any]:
-        return {"source": self.source, "roots": len(self.roots), "limits": DISTRUST_NOTE}
+        out: dict[str, Any] = {"source": self.source, "roots": len(self.roots), "limits": DISTRUST_NOTE}
+        if self.skipped:
+            out["unreadable_roots"] = self.skipped
+        return out
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         return [r for r in self.by_subject.get(cert.issuer.public_bytes(), ()) if issued_by(cert, r)]
@@ -84,13 +91,22 @@ def load_trust_store(ca_bundle: Path | None) -> TrustStore:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str, _mtime: int, _size: int, is_certifi: bool) -> TrustStore:
-    roots = tuple(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+    roots, skipped = [], 0
+    for block in _PEM.findall(Path(path).read_bytes()):
+        try:
+            with warnings.catch_warnings():  # e.g. a root with a non-positive serial: still a root
+                warnings.simplefilter("ignore")
+                roots.append(x509.load_pem_x509_certificate(block))
+        except ValueError:
+            skipped += 1  # one unreadable root must not lose the whole store
+    if not roots:
+        raise ValueError(f"{path}: no certificates in the CA bundle")
     by_subject: dict[bytes, list[x509.Certificate]] = {}
     for root in roots:
         by_subject.setdefault(root.subject.public_bytes(), []).append(root)
     source = f"certifi {certifi.__version__} (Mozilla)" if is_certifi else f"CA bundle {os.path.basename(path)}"
-    return TrustStore(source, roots, Store(list(roots)), {k: tuple(v) for k, v in by_subject.items()},
-                      frozenset(r.fingerprint(_SHA256) for r in roots))
+    return TrustStore(source, tuple(roots), Store(roots), {k: tuple(v) for k, v in by_subject.items()},
+                      frozenset(r.fingerprint(_SHA256) for r in roots), skipped)
 
 
 def verify_signature(key, signature: bytes, data: bytes, hash_alg, pss: bool = False) -> bool:

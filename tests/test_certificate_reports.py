@@ -1,0 +1,84 @@
+"""Estate-wide certificate views from a result dict: lapsing certificates and shared keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from reports.expiry import lapsing_certificates
+from reports.key_reuse import shared_keys
+
+START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def cert(days_before, days_after, name="www.example.be", spki="aa", sha="01", self_signed=False):
+    stamp = lambda d: (START + timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    return {"subject": f"CN={name}", "issuer": "CN=Issuing CA", "not_before": stamp(-days_before),
+            "not_after": stamp(days_after), "sha256": sha * 32, "spki_sha256": spki * 32, "self_signed": self_signed}
+
+
+def endpoint(host, chain):
+    return {"target": f"https://{host}/", "host": host, "port": 443, "facts": {"certificate": {"chain": chain}}}
+
+
+def service(sid, org, endpoints, mx=None):
+    mail = [{"domain": "example.be", "facts": {"mail": {"mx": mx}}}] if mx else []
+    return {"id": sid, "organisation": org, "endpoints": endpoints, "mail_domains": mail}
+
+
+RESULT = {
+    "run": {"started": START.strftime("%Y-%m-%dT%H:%M:%SZ"), "policy": "bolwerk-baseline@2026.11"},
+    "services": [
+        service("portaal", "Digitaal Vlaanderen", [
+            endpoint("fresh.example.be", [cert(10, 80, "fresh", "aa", "01"), cert(300, 3000, "Issuing CA", "ff", "0f")]),
+            endpoint("overdue.example.be", [cert(85, 5, "overdue", "bb", "02")]),
+            endpoint("acme-on-time.example.be", [cert(65, 25, "acme", "cc", "03")]),
+            endpoint("broken.example.be", [cert(100, -2, "broken", "dd", "04")]),
+            {"target": "https://down.example.be/", "host": "down.example.be", "facts": {"certificate": {"error": "x"}}},
+        ]),
+        service("archief", "Cultuur", [
+            endpoint("old-intermediate.example.be",
+                     [cert(10, 80, "leaf", "aa", "05"), cert(3000, 3, "Old CA", "ee", "06"),
+                      cert(5000, -100, "Served root", "99", "07", self_signed=True)]),
+        ], mx=[{"host": "mx.example.be", "certificate": {"chain": [cert(400, -1, "mx", "12", "08")]}},
+               {"host": "mx2.example.be", "certificate": {"error": "no STARTTLS"}}]),
+    ],
+}
+
+
+def test_lapsing_certificates():
+    rows = lapsing_certificates(RESULT)
+    assert [(r["host"], r["status"], r["position"]) for r in rows] == [
+        ("broken.example.be", "expired", "leaf"),
+        ("mx.example.be", "expired", "leaf"),
+        ("old-intermediate.example.be", "lapsing", "intermediate"),
+        ("overdue.example.be", "lapsing", "leaf"),
+    ]
+    assert rows[0]["target"] == "https://broken.example.be/" and rows[1]["target"] == "smtp://mx.example.be"
+    assert rows[0]["organisation"] == "Digitaal Vlaanderen" and rows[0]["days_remaining"] == -2
+    assert rows[3]["fraction_remaining"] < 0.1
+
+
+def test_lapsing_thresholds_and_time():
+    wide = lapsing_certificates(RESULT, {"certificate_expiry_warn_days": 30, "certificate_expiry_warn_fraction": 0.3})
+    assert "acme-on-time.example.be" in {r["host"] for r in wide}
+    later = lapsing_certificates(RESULT, now=START + timedelta(days=100))
+    assert {r["host"] for r in later} >= {"fresh.example.be", "acme-on-time.example.be"}
+
+
+def test_lapsing_survives_odd_entries():
+    odd = {"run": RESULT["run"], "services": [service("x", "", [endpoint("odd.example.be", [{"subject": "CN=odd"}])])]}
+    assert lapsing_certificates(odd) == []
+    assert lapsing_certificates({"run": RESULT["run"], "services": []}) == []
+
+
+def test_shared_keys():
+    rows = shared_keys(RESULT)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["spki_sha256"] == "aa" * 32
+    assert row["hosts"] == ["fresh.example.be", "old-intermediate.example.be"]
+    assert row["services"] == ["archief", "portaal"] and row["organisations"] == ["Cultuur", "Digitaal Vlaanderen"]
+    assert row["certificates"] == 2
+    assert shared_keys(RESULT, min_services=3) == []
+    within = shared_keys(RESULT, min_hosts=1, min_services=1)
+    assert len(within) == 5  # every distinct leaf key, the MX's included
