@@ -142,32 +142,28 @@ def test_oversized_leaf_is_an_error_with_its_reason(ca, bundle):
     assert set(facts) == {"error"} and "limit" in facts["error"]
 
 
-def test_no_san_is_a_name_problem_not_a_trust_problem(ca, bundle):
+def _hand_made_leaf(ca, serial, san, eku):
     key = new_key()
-    cert = (x509.CertificateBuilder().subject_name(_name("www.example.be")).issuer_name(ca.intermediate.subject)
-            .public_key(key.public_key()).serial_number(7).not_valid_before(ca.now - DAY)
-            .not_valid_after(ca.now + 30 * DAY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.inter_key.public_key()),
-                           critical=False)
-            .sign(ca.inter_key, hashes.SHA256()))
-    facts = judge(ca, bundle, cert, [ca.intermediate])
+    builder = (x509.CertificateBuilder().subject_name(_name("www.example.be")).issuer_name(ca.intermediate.subject)
+               .public_key(key.public_key()).serial_number(serial).not_valid_before(ca.now - DAY)
+               .not_valid_after(ca.now + 30 * DAY)
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.inter_key.public_key()),
+                              critical=False))
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
+    return builder.sign(ca.inter_key, hashes.SHA256())
+
+
+def test_no_san_is_a_name_problem_not_a_trust_problem(ca, bundle):
+    facts = judge(ca, bundle, _hand_made_leaf(ca, 7, [], ExtendedKeyUsageOID.SERVER_AUTH), [ca.intermediate])
     assert facts["trusted"] is True
     assert facts["hostname_match"] is False and "common name" in facts["hostname_reason"]
 
 
 def test_client_only_certificate_is_not_trusted_for_servers(ca, bundle):
-    key = new_key()
-    cert = (x509.CertificateBuilder().subject_name(_name("www.example.be")).issuer_name(ca.intermediate.subject)
-            .public_key(key.public_key()).serial_number(8).not_valid_before(ca.now - DAY)
-            .not_valid_after(ca.now + 30 * DAY)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("www.example.be")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.inter_key.public_key()),
-                           critical=False)
-            .sign(ca.inter_key, hashes.SHA256()))
+    cert = _hand_made_leaf(ca, 8, ["www.example.be"], ExtendedKeyUsageOID.CLIENT_AUTH)
     facts = judge(ca, bundle, cert, [ca.intermediate])
     assert facts["trusted"] is False
     assert codes(facts) == ["other"] and "key usage" in facts["trust_error"]
