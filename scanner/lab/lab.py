@@ -28,6 +28,7 @@ import dns.rdatatype
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from scanner.lab import hostile  # noqa: F401  (registers the misbehaving servers' handlers)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
@@ -211,15 +212,16 @@ class Lab:
                 f"Preferred-Languages: nl, en\nCanonical: https://{host}/.well-known/security.txt\n").encode())
         https = None
         if entry.get("tls", "modern") != "none":
-            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files)
+            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files,
+                         routes=entry.get("https_routes", {}))
         mode = entry.get("http", "redirect")
         http = None
         if mode == "redirect":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        redirect_to=f"https://{host}")
+                        redirect_to=f"https://{host}", routes=entry.get("http_routes", {}))
         elif mode == "serve":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        files=files)
+                        files=files, routes=entry.get("http_routes", {}))
         return https, http
 
     async def _start_servers(self) -> None:
