@@ -9,7 +9,9 @@ stops cleanly.
   (never allocated);
 - `many-headers`: 10,000 header lines (about 190 KiB of header block);
 - `trickle`: a status line, then one header byte every quarter second (per-read timeouts
-  never trip; only an overall deadline does).
+  never trip; only an overall deadline does). It gives up after `trickle_seconds` (2.5 s
+  by default) so that full-estate scans in other tests stay quick; a scan with a shorter
+  deadline (tests/test_http_hostile.py) still sees its deadline trip first.
 
 Redirect loops and redirects to 169.254.169.254, `[::ffff:169.254.169.254]` or a name
 that resolves into private space need no handler: they are `http_routes` in the estate.
@@ -101,10 +103,14 @@ def many_headers(entry: dict, site: Site):
 
 @handler("trickle")
 def trickle(entry: dict, site: Site):
+    limit = float(entry.get("trickle_seconds", 2.5))
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
         await writer.drain()
-        while not await _gone(reader, TRICKLE_INTERVAL) and not writer.is_closing():
+        loop = asyncio.get_running_loop()
+        stop = loop.time() + limit
+        while loop.time() < stop and not await _gone(reader, TRICKLE_INTERVAL) and not writer.is_closing():
             writer.write(b"z")
             await writer.drain()
 

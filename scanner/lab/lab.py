@@ -236,12 +236,12 @@ class Lab:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
                     custom = entry.get("https_handler" if port == 443 else "http_handler")
                     if site is None and not custom:
-                        self.port_map.add(ip, port, _dead_port(self._holders, ip))
+                        self.port_map.add(ip, port, _dead_port(self._holders, ip), host)
                         continue
                     site = site or Site(host, "https" if port == 443 else "http")
                     handler = HANDLERS[custom](entry, site) if custom else None
                     server = WebServer(ip, site, None if handler else ctx, handler)
-                    self.port_map.add(ip, port, await server.start())
+                    self.port_map.add(ip, port, await server.start(), host)
                     self._servers.append(server)
         for entry in self.estate.get("mx", []):
             host = entry["host"]
@@ -251,7 +251,7 @@ class Lab:
                 tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
-                self.port_map.add(ip, 25, await server.start())
+                self.port_map.add(ip, 25, await server.start(), host)
                 self._servers.append(server)
         self.dns = DnsServer(self._zones(), DNS_IP)
         await self.dns.start()

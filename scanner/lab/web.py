@@ -87,6 +87,8 @@ class Site:
         if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
             headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
         headers += header_lines(spec.get("headers", {}))
+        if ":" not in request_headers.get(":local-address", ""):  # a forgotten IPv6 front end
+            headers += header_lines(spec.get("v4_headers", {}))
         origin = request_headers.get("origin")
         if spec.get("cors") in ("reflect", "reflect-credentials") and origin:
             headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
@@ -152,6 +154,7 @@ class WebServer:
                 if ":" in line:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
+            headers[":local-address"] = (writer.get_extra_info("sockname") or ("",))[0]
             self.requests.append((method, target))
             resp = self.site.respond(method, target, headers)
         except ValueError:

@@ -468,8 +468,9 @@ class HttpProbe:
                 except ProbeError as exc:
                     return {"address": ip, "error": str(exc)}
             headers, _ = combine_headers(fetched.headers)
+            trimmed = _trim_headers(headers)
             return {"address": ip, "status": fetched.status,
-                    "headers": {h: headers[h][:1024] for h in PARITY_HEADERS if h in headers}}
+                    "headers": {h: trimmed[h][:1024] for h in PARITY_HEADERS if h in trimmed}}
 
         return list(await asyncio.gather(*(one(ip) for ip in addresses[:PARITY_ADDRESSES])))
 
@@ -577,10 +578,14 @@ class HttpProbe:
         return facts
 
 
+URL_HEADERS = ("location", "content-location")
+
+
 def _trim_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Capped in number and length; URLs redacted (a Location may carry a login state or code)."""
     out = {}
     for name, value in list(headers.items())[:HEADER_LINES_CAP]:
-        out[name[:100]] = value[:4096]
+        out[name[:100]] = redact_url(value) if name in URL_HEADERS else value[:4096]
     return out
 
 
