@@ -303,6 +303,8 @@ class AddressScan:
             ans = await self.hello(versions, part, groups)
             if ans.kind == "hello":
                 return ans
+            if ans.kind in ("closed", "reset") and not self.answered and self.chunk is not None:
+                raise ScanAborted(f"no TLS answer: connection {ans.kind} even for a small ClientHello")
             if ans.kind in ("closed", "reset") and not self.answered and self.chunk is None:
                 # Silence on the very first hello: maybe it was too big for the server.
                 self.chunk = COMPACT_SUITES
