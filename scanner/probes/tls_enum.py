@@ -208,7 +208,7 @@ class AddressScan:
             for g in ans.ee_groups:
                 self._group(g)
         elif ans.ee_groups == [] and self.advertised_groups is None and sh.group is not None:
-            self.notes.append(f"{reg.group_name(sh.group)} is the server's first-choice group")
+            self._note(f"{reg.group_name(sh.group)} is the server's first-choice group")
         kx = ans.kx
         if kx is not None:
             if kx.group is not None:
@@ -225,6 +225,10 @@ class AddressScan:
             if kx.scheme is not None:
                 detail["signature"] = reg.scheme_name(kx.scheme)
         return sh.suite if new else None
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def _group(self, code: int) -> None:
         if code not in self.groups:
@@ -283,7 +287,7 @@ class AddressScan:
             # one that keeps silent is left untested rather than guessed
             self.protocols["SSLv2"] = None if got.kind == "timeout" else False
             if got.kind == "timeout":
-                self.notes.append("no answer to an SSLv2 hello")
+                self._note("no answer to an SSLv2 hello")
             return
         if got is None:
             self.protocols["SSLv2"] = False
@@ -308,7 +312,7 @@ class AddressScan:
             if ans.kind in ("closed", "reset") and not self.answered and self.chunk is None:
                 # Silence on the very first hello: maybe it was too big for the server.
                 self.chunk = COMPACT_SUITES
-                self.notes.append("server dropped a large ClientHello; probed with small ones")
+                self._note("server dropped a large ClientHello; probed with small ones")
                 return await self.first_offer(ceiling)
             self._fail(ans)
         return None
@@ -325,7 +329,7 @@ class AddressScan:
                     break
                 new = self._record(version, ans)
                 if new is None or new not in part:
-                    self.notes.append(f"{version}: server chose {reg.suite_name(ans.hello.suite)}, which was not offered")
+                    self._note(f"{version}: server chose {reg.suite_name(ans.hello.suite)}, which was not offered")
                     break
                 part.remove(new)
 
@@ -366,7 +370,7 @@ class AddressScan:
                 if self.advertised_groups is not None:
                     groups_done = True
                 if not progress:  # the server answers outside what we offered: stop, say so
-                    self.notes.append("TLSv1.3: server chose a suite or group that was not offered")
+                    self._note("TLSv1.3: server chose a suite or group that was not offered")
                     break
                 continue
             self._fail(ans)
