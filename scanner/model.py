@@ -114,6 +114,7 @@ class Finding:
     weight: float = 0.0
     message_nl: str | None = None
     waiver: dict[str, Any] | None = None
+    subject: str = ""  # the endpoint or mail domain judged (target may name one MX of it)
 
     @property
     def id(self) -> str:
@@ -138,6 +139,8 @@ class Finding:
             out["weight"] = self.weight
         if self.waiver:
             out["waiver"] = self.waiver
+        if self.subject and self.subject != self.target:
+            out["subject"] = self.subject
         return out
 
 

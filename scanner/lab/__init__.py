@@ -1,0 +1,5 @@
+"""The lab: real servers on loopback that imitate a small estate (demo and tests)."""
+
+from scanner.lab.lab import Lab, LabInfo
+
+__all__ = ["Lab", "LabInfo"]

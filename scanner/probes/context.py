@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scanner import __version__
+from scanner.probes.dnssec import Validator
 from scanner.probes.net import Network
 from scanner.probes.resolver import Resolver
 
@@ -26,7 +27,7 @@ class ProbeContext:
     timeout: float = 30.0  # overall deadline for one probe of one endpoint
     io_timeout: float = 5.0  # one read or handshake
     ca_bundle: Path | None = None  # None: certifi's Mozilla roots
-    trust_anchor_files: list[Path] = field(default_factory=list)
+    validator: Validator | None = None  # DNSSEC, with the run's trust anchors
     user_agent: str = USER_AGENT
     _cache: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
 

@@ -31,6 +31,14 @@ class Refused(ProbeError):
     """The scanner itself refused to connect (scope, SSRF guard)."""
 
 
+class NotListening(ProbeError):
+    """The target actively refused the connection: a measured "nothing listens here"."""
+
+
+class HandshakeFailed(ProbeError):
+    """TCP connected but the TLS handshake did not complete (alert, reset, garbage, stall)."""
+
+
 def address_class(ip: str) -> str:
     """`public`, or the special space an address lies in (IPv4-mapped IPv6 unwrapped)."""
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
@@ -152,7 +160,7 @@ class Network:
             self._audit.close()
             self._audit = None
 
-    def _record(self, host: str, ip: str, port: int, purpose: str, outcome: str) -> None:
+    def record(self, host: str, ip: str, port: int, purpose: str, outcome: str) -> None:
         rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome)
         self.records.append(rec)
         if self._audit:
@@ -165,11 +173,11 @@ class Network:
     async def acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> tuple[Lease, int]:
         """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
         if self.scope is not None and not self.scope.allows(host):
-            self._record(host, ip, port, purpose, "refused: out of scope")
+            self.record(host, ip, port, purpose, "refused: out of scope")
             raise Refused(f"{host} is outside the scan's scope")
         reason = ssrf_refusal(ip, ip if origin_ip is None else origin_ip)
         if reason:
-            self._record(host, ip, port, purpose, f"refused: {reason}")
+            self.record(host, ip, port, purpose, f"refused: {reason}")
             raise Refused(reason)
         host_slot, ip_slot = self._host_slots[host], self._ip_slots[ip]
         await host_slot.acquire()
@@ -214,24 +222,26 @@ class Network:
         try:
             try:
                 async with asyncio.timeout(self.limits.connect_timeout):
-                    reader, writer = await asyncio.open_connection(
-                        ip.split("%", 1)[0],
-                        real_port,
-                        ssl=tls,
-                        server_hostname=(server_hostname or host) if tls else None,
-                        limit=limit,
-                        ssl_handshake_timeout=self.limits.connect_timeout if tls else None,
-                    )
+                    reader, writer = await asyncio.open_connection(ip.split("%", 1)[0], real_port, limit=limit)
             except TimeoutError:
-                self._record(host, ip, port, purpose, "failed: timeout")
+                self.record(host, ip, port, purpose, "failed: timeout")
                 raise ProbeError(f"connect to {ip} port {port} timed out") from None
-            except ssl.SSLError as exc:
-                self._record(host, ip, port, purpose, f"failed: {exc.reason or exc}")
-                raise
+            except ConnectionRefusedError as exc:
+                self.record(host, ip, port, purpose, "failed: connection refused")
+                raise NotListening(f"nothing listens on {ip} port {port}") from exc
             except OSError as exc:
-                self._record(host, ip, port, purpose, f"failed: {exc.strerror or exc}")
-                raise ProbeError(f"connect to {ip} port {port}: {exc.strerror or exc}") from None
-            self._record(host, ip, port, purpose, "open")
+                self.record(host, ip, port, purpose, f"failed: {exc.strerror or exc}")
+                raise ProbeError(f"connect to {ip} port {port}: {exc.strerror or exc or type(exc).__name__}") from None
+            self.record(host, ip, port, purpose, "open")
+            if tls is not None:
+                try:
+                    async with asyncio.timeout(self.limits.connect_timeout):
+                        await writer.start_tls(tls, server_hostname=server_hostname or host)
+                except TimeoutError:
+                    raise HandshakeFailed(f"TLS handshake with {ip} port {port} timed out") from None
+                except (ssl.SSLError, OSError, asyncio.IncompleteReadError) as exc:
+                    reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+                    raise HandshakeFailed(f"TLS handshake with {ip} port {port} failed: {reason}") from None
             yield reader, writer
         finally:
             if writer is not None:

@@ -57,6 +57,7 @@ class Lookup:
     canonical: str = ""  # after CNAMEs
     cnames: list[tuple[dns.rrset.RRset, dns.rrset.RRset | None]] = field(default_factory=list)
     ad: bool = False
+    zone: str = ""  # owner of the SOA in the authority section (NODATA/NXDOMAIN): the zone apex
 
     def texts(self) -> list[str]:
         return sorted(rd.to_text() for rd in self.rrset) if self.rrset else []
@@ -95,8 +96,12 @@ class Resolver:
         qname = dns.name.from_text(name)
         try:
             answer = await self._r.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
-        except dns.resolver.NXDOMAIN:
-            return Lookup(name, rdtype, "NXDOMAIN")
+        except dns.resolver.NXDOMAIN as exc:
+            out = Lookup(name, rdtype, "NXDOMAIN")
+            response = exc.responses().get(qname) if hasattr(exc, "responses") else None
+            if response is not None:
+                out.zone = _authority_zone(response)
+            return out
         except dns.resolver.NoNameservers as exc:
             return Lookup(name, rdtype, "SERVFAIL", canonical=str(exc)[:200])
         except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
@@ -115,6 +120,7 @@ def _from_response(name: str, rdtype: str, response: dns.message.Message, canoni
     rtype = dns.rdatatype.from_text(rdtype)
     out = Lookup(name, rdtype, dns.rcode.to_text(response.rcode()), canonical=canonical.to_text())
     out.ad = bool(response.flags & dns.flags.AD)
+    out.zone = _authority_zone(response)
     sigs: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
     for rrset in response.answer:
         if rrset.rdtype == dns.rdatatype.RRSIG:
@@ -126,3 +132,10 @@ def _from_response(name: str, rdtype: str, response: dns.message.Message, canoni
             out.rrset = rrset
             out.rrsigs = sigs.get((rrset.name, rrset.rdtype))
     return out
+
+
+def _authority_zone(response: dns.message.Message) -> str:
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return rrset.name.to_text()
+    return ""

@@ -1,0 +1,119 @@
+"""The static HTML dashboard: an overview per organisation and pillar, a page per service.
+
+jinja2 with autoescape on; no external resources; a strict Content-Security-Policy whose
+only allowance is the hash of our own inline stylesheet. Written in Dutch and English.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import tomllib
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from checks.registry import Registry
+from scanner.model import PILLARS
+from scanner.policy import GRADES
+
+LANGS = ("nl", "en")
+ATTENTION = ("fail", "error")
+
+
+def texts() -> dict[str, Any]:
+    return tomllib.loads(resources.files("reports").joinpath("i18n.toml").read_text(encoding="utf-8"))
+
+
+def grade_class(grade: str | None) -> str:
+    if not grade or grade == "incomplete":
+        return "g-inc"
+    return "g-ap" if grade == "A+" else f"g-{grade.lower()}"
+
+
+def fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(grade_class=grade_class, fmt=fmt, pillars=PILLARS)
+    return env
+
+
+def _worst(grades: list[str | None]) -> str | None:
+    known = [g for g in grades if g in GRADES]
+    if any(g == "incomplete" for g in grades) and not known:
+        return "incomplete"
+    return max(known, key=GRADES.index) if known else None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def overview(result: dict[str, Any]) -> dict[str, Any]:
+    """Per-organisation and per-pillar aggregates for the index page."""
+    services = sorted(result["services"], key=lambda s: (s["organisation"].lower(), s["name"].lower()))
+    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for svc in services:
+        by_org[svc["organisation"]].append(svc)
+        svc["attention"] = sum(1 for f in svc["findings"] if f["status"] in ATTENTION)
+    organisations = []
+    for name, items in sorted(by_org.items(), key=lambda kv: kv[0].lower()):
+        organisations.append({
+            "name": name, "count": len(items), "score": _mean([s["score"] for s in items]),
+            "worst": _worst([s["grade"] for s in items]),
+            "pillars": {p: _mean([s["pillars"][p]["score"] for s in items if p in s["pillars"]]) for p in PILLARS
+                        if any(p in s["pillars"] for s in items)},
+        })
+    pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
+                      if any(p in s["pillars"] for s in services)}
+    return {"services": services, "organisations": organisations, "pillar_average": pillar_average}
+
+
+def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
+    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in sorted(svc["findings"], key=lambda f: (order.get(f["status"], 9), f["check"], f["target"])):
+        chk = registry[f["check"]] if f["check"] in registry else None
+        item = dict(f)
+        item["title"] = chk.title.get(lang, chk.title["en"]) if chk else f["check"]
+        item["remediation"] = chk.remediation.get(lang, chk.remediation["en"]) if chk else ""
+        item["references"] = list(chk.references) if chk else []
+        item["message"] = f.get(f"message_{lang}") or f["message"]
+        item["evidence_text"] = json.dumps(f["evidence"], indent=2, ensure_ascii=False, sort_keys=True) if f["evidence"] else ""
+        item["subject_target"] = f.get("subject", f["target"])
+        out[f["pillar"]].append(item)
+    return out
+
+
+def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl") -> Path:
+    """Write the dashboard; the primary language at `out`, the other under `out/<lang>`."""
+    env = _environment()
+    all_texts = texts()
+    style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
+    style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    data = overview(result)
+    for lang in (primary, *[lang for lang in LANGS if lang != primary]):
+        other = next(lang2 for lang2 in LANGS if lang2 != lang)
+        base = out if lang == primary else out / lang
+        (base / "services").mkdir(parents=True, exist_ok=True)
+        to_other_root = f"{other}/index.html" if lang == primary else "../index.html"
+        common = {"t": all_texts[lang], "lang": lang, "other_lang": other, "run": result["run"],
+                  "style": style, "style_hash": style_hash}
+        (base / "index.html").write_text(
+            env.get_template("index.html").render(**common, **data, other_lang_href=to_other_root), encoding="utf-8")
+        for svc in data["services"]:
+            page = f"services/{svc['id']}.html"
+            other_href = f"../{other}/{page}" if lang == primary else f"../../{page}"
+            (base / page).write_text(env.get_template("service.html").render(
+                **common, service=svc, by_pillar=_findings_by_pillar(svc, registry, lang),
+                other_lang_href=other_href), encoding="utf-8")
+    return out / "index.html"

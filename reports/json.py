@@ -1,0 +1,76 @@
+"""The machine-readable result, contract v1 (DESIGN.md), built from a stored run.
+
+Output is deterministic: services, endpoints and findings are sorted, keys are sorted,
+so two runs diff cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scanner.store import Store
+
+SCHEMA_ID = "bolwerk/scan-result/v1"
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("reports").joinpath("schema/scan-result-v1.json").read_text(encoding="utf-8"))
+
+
+def build_result(store: Store, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
+    services = []
+    for svc in store.services(run_id):
+        endpoints = []
+        for ep in sorted(svc["endpoints"], key=lambda e: e["target"]):
+            stored = svc["endpoint_facts"].get(ep["target"])
+            endpoints.append({
+                "target": ep["target"], "host": ep["host"], "port": ep["port"], "kind": ep["kind"],
+                "addresses": stored["addresses"] if stored else [],
+                "facts": stored["facts"] if stored else {},
+                "collected": stored is not None,
+            })
+        mail_domains = []
+        for md in svc["mail_domains"]:
+            facts = svc["mail_facts"].get(md["domain"])
+            mail_domains.append({"domain": md["domain"], "declared": md["declared"], "facts": facts or {},
+                                 "collected": facts is not None})
+        services.append({
+            "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
+            "tags": svc["tags"], "owner": svc.get("owner") or "",
+            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"],
+            "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
+            "findings": svc["findings"], "source": svc.get("source"),
+        })
+    return {
+        "schema": SCHEMA_ID,
+        "run": {
+            "id": run["id"], "started": run["started"], "finished": run["finished"], "complete": run["complete"],
+            "tool_version": run["tool_version"], "policy": run["policy"], "inventory": run["inventory"],
+            "rescored_from": run["rescored_from"],
+        },
+        "services": sorted(services, key=lambda s: s["id"]),
+    }
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(result), encoding="utf-8")
+
+
+def write_ndjson(result: dict[str, Any], path: Path) -> None:
+    """One finding per line, with its service and run, for SIEM ingestion."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for svc in result["services"]:
+            for f in svc["findings"]:
+                row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
+                           policy=result["run"]["policy"], time=result["run"]["started"])
+                out.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")

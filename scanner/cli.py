@@ -1,0 +1,374 @@
+"""The `bolwerk` command line.
+
+Results go to files or stdout, progress and logs to stderr. Exit codes: 0 ran (and
+passed), 1 policy failed, 2 usage or input error (one line, no traceback), 3 could not scan.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checks.registry import default_registry
+from scanner import __version__
+from scanner.inventory import Inventory, inventory_from_targets, load_inventory
+from scanner.model import PILLARS, InputError
+from scanner.policy import GRADES, load_policy
+from scanner.runner import Runner, ScanOptions, rescore, stderr_progress
+from scanner.store import Store, default_db_path
+
+EXIT_OK, EXIT_POLICY, EXIT_INPUT, EXIT_UNSCANNED = 0, 1, 2, 3
+
+
+def fail_input(message: str) -> None:
+    click.echo(f"bolwerk: error: {message}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def input_errors(func):
+    """Every InputError becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            fail_input(str(exc))
+
+    return wrapper
+
+
+def network_options(func):
+    opts = [
+        click.option("--policy", "policy", default=None, help="Policy name[@version] or a .toml file."),
+        click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
+                     help="Endpoints in flight at once."),
+        click.option("--per-host", type=click.IntRange(1, 64), default=2, show_default=True,
+                     help="Connections open at once to one host name."),
+        click.option("--per-ip", type=click.IntRange(1, 256), default=4, show_default=True,
+                     help="Connections open at once to one IP address."),
+        click.option("--rate", type=click.FloatRange(0.1, 10000), default=20.0, show_default=True,
+                     help="New connections per second to one IP address."),
+        click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+                     help="Overall deadline in seconds for one probe of one target."),
+        click.option("--io-timeout", type=click.FloatRange(0.5, 300), default=5.0, show_default=True,
+                     help="Deadline in seconds for one connect, read or handshake."),
+        click.option("--resolver", default=None, metavar="IP[:PORT]", help="DNS resolver (default: the system's)."),
+        click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="PEM roots to trust instead of certifi's Mozilla store."),
+        click.option("--trust-anchor", "trust_anchors", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Extra DNSSEC trust anchors (zone-file DS/DNSKEY lines); repeatable."),
+        click.option("--scope", "scope", multiple=True, metavar="SUFFIX",
+                     help="Also allow hosts under this domain suffix; repeatable."),
+        click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Append every connection attempt to this file (JSON lines)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def scan_options(kw: dict[str, Any]) -> ScanOptions:
+    return ScanOptions(
+        concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
+        timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
+        trust_anchors=list(kw["trust_anchors"]), scope=tuple(kw["scope"]), audit_log=kw["audit_log"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bolwerk")
+def main() -> None:
+    """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
+
+
+# --------------------------------------------------------------------------- output helpers
+
+def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path | None, ndjson: Path | None,
+                  lang: str = "nl") -> dict[str, Any]:
+    from reports.html import render_dashboard
+    from reports.json import build_result, write_json, write_ndjson
+
+    result = build_result(store, run_id)
+    if json_path:
+        write_json(result, json_path)
+    if ndjson:
+        write_ndjson(result, ndjson)
+    if out:
+        write_json(result, out / "results.json")
+        render_dashboard(result, out / "dashboard", default_registry(), primary=lang)
+    return result
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    rows = [("service", "organisation", "grade", "score", *PILLARS)]
+    for svc in sorted(result["services"], key=lambda s: (s["organisation"], s["name"])):
+        pillars = [f"{svc['pillars'][p]['score']:.0f}" if p in svc["pillars"] else "-" for p in PILLARS]
+        score = "-" if svc["score"] is None else f"{svc['score']:.1f}"
+        rows.append((svc["id"], svc["organisation"][:34], svc["grade"] or "-", score, *pillars))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def summary_line(result: dict[str, Any], seconds: float) -> str:
+    grades = Counter(s["grade"] for s in result["services"])
+    order = [*GRADES, "incomplete"]
+    dist = ", ".join(f"{g} {grades[g]}" for g in order if grades[g])
+    endpoints = sum(len(s["endpoints"]) for s in result["services"])
+    state = "complete" if result["run"]["complete"] else "INCOMPLETE"
+    return (f"bolwerk: run {result['run']['id']} {state}: {len(result['services'])} services, {endpoints} endpoints "
+            f"in {seconds:.1f} s under {result['run']['policy']}; grades: {dist or 'none'}")
+
+
+def nothing_measured(result: dict[str, Any]) -> bool:
+    """True when no endpoint yielded a single fact section without an error."""
+    for svc in result["services"]:
+        for ep in svc["endpoints"]:
+            if any(isinstance(sec, dict) and "error" not in sec for sec in ep["facts"].values()):
+                return False
+    return True
+
+
+def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None):
+    registry = default_registry()
+    policy = load_policy(policy_ref, registry)
+    store = Store(db)
+    runner = Runner(options, registry, policy, store, progress=stderr_progress())
+    started = time.monotonic()
+    try:
+        run_id = runner.scan(inventory, resume=resume)
+    except KeyboardInterrupt:
+        click.echo("bolwerk: interrupted; the run is stored as incomplete (resume with --resume)", err=True)
+        sys.exit(130)
+    return store, run_id, time.monotonic() - started
+
+
+# --------------------------------------------------------------------------- commands
+
+@main.command()
+@click.argument("inventory", type=click.Path(path_type=Path))
+@network_options
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"SQLite history (default: {default_db_path()}).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write results.json and the dashboard here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON result (contract v1) here ('-' for stdout).")
+@click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one finding per line here (for SIEMs).")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Primary language of the dashboard.")
+@click.option("--resume", default=None, metavar="RUN", help="Continue an interrupted run.")
+@input_errors
+def scan(inventory: Path, db: Path | None, out: Path | None, json_path: Path | None, ndjson: Path | None, lang: str,
+         resume: str | None, **kw: Any) -> None:
+    """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
+    inv = load_inventory(inventory)
+    options = scan_options(kw)
+    store, run_id, seconds = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    stdout_json = json_path is not None and str(json_path) == "-"
+    result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang)
+    if stdout_json:
+        from reports.json import dumps
+
+        click.echo(dumps(result), nl=False)
+    click.echo(summary_line(result, seconds), err=True)
+    if out:
+        click.echo(f"bolwerk: dashboard: {out / 'dashboard' / 'index.html'}", err=True)
+    sys.exit(EXIT_UNSCANNED if nothing_measured(result) else EXIT_OK)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bolwerk-demo"),
+              show_default=True, help="Where to write results.json, the history and the dashboard.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@input_errors
+def demo(out: Path, lang: str) -> None:
+    """Start the embedded lab estate, scan it end to end and write the dashboard."""
+    from scanner.lab import Lab
+
+    click.echo("bolwerk: starting the lab estate on loopback...", err=True)
+    with Lab() as info:
+        options = ScanOptions(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],
+                              port_map=info.port_map, rate_per_ip=200.0, io_timeout=3.0, timeout=30.0)
+        out.mkdir(parents=True, exist_ok=True)
+        db = out / "history.db"
+        store, run_id, seconds = run_scan(load_inventory(info.inventory), options, None, db)
+        result = write_outputs(store, run_id, out, None, None, lang)
+    print_summary(result)
+    click.echo("")
+    click.echo(summary_line(result, seconds))
+    click.echo(f"Results:   {out / 'results.json'}")
+    click.echo(f"History:   {db}")
+    click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
+
+
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--run", "run_ref", default=None, metavar="ID", help="Run id or prefix (default: the latest).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@input_errors
+def report(db: Path | None, run_ref: str | None, out: Path | None, json_path: Path | None, ndjson: Path | None,
+           lang: str) -> None:
+    """Write the reports of a stored run (no network)."""
+    store = _existing_store(db)
+    run_id = store.resolve_run(run_ref)
+    if not (out or json_path or ndjson):
+        out = Path("bolwerk-report")
+    write_outputs(store, run_id, out, json_path, ndjson, lang)
+    click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {out}" if out else ""), err=True)
+
+
+@main.command("rescore")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--policy", required=True, help="Policy name[@version] or a .toml file.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@input_errors
+def rescore_cmd(run_ref: str, policy: str, db: Path | None, out: Path | None, json_path: Path | None) -> None:
+    """Re-judge the stored facts of RUN under another policy, without touching the network."""
+    registry = default_registry()
+    pol = load_policy(policy, registry)
+    store = _existing_store(db)
+    new_id = rescore(store, run_ref, registry, pol)
+    result = write_outputs(store, new_id, out, json_path, None)
+    click.echo(summary_line(result, 0.0), err=True)
+    click.echo(new_id)
+
+
+@main.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@input_errors
+def diff(run_a: str, run_b: str, db: Path | None) -> None:
+    """What changed between two runs: grades, new and fixed findings."""
+    from reports.json import build_result
+
+    store = _existing_store(db)
+    a, b = (build_result(store, store.resolve_run(r)) for r in (run_a, run_b))
+    if a["run"]["policy"] != b["run"]["policy"]:
+        click.echo(f"bolwerk: note: the runs were judged under different policies ({a['run']['policy']} vs "
+                   f"{b['run']['policy']}); rescore one to compare like with like", err=True)
+    sa, sb = ({s["id"]: s for s in r["services"]} for r in (a, b))
+    for sid in sorted(set(sa) | set(sb)):
+        old, new = sa.get(sid), sb.get(sid)
+        if old is None or new is None:
+            click.echo(f"{sid}: {'added' if old is None else 'removed'}")
+            continue
+        bad = ("fail", "warn", "error")
+        fa = {f["id"]: f for f in old["findings"] if f["status"] in bad}
+        fb = {f["id"]: f for f in new["findings"] if f["status"] in bad}
+        lines = []
+        if old["grade"] != new["grade"]:
+            lines.append(f"  grade {old['grade']} -> {new['grade']}")
+        lines += [f"  new:   {fb[i]['check']} {fb[i]['status']} on {fb[i]['target']}: {fb[i]['message']}"
+                  for i in sorted(set(fb) - set(fa))]
+        lines += [f"  fixed: {fa[i]['check']} on {fa[i]['target']}" for i in sorted(set(fa) - set(fb))]
+        if lines:
+            click.echo(f"{sid}:")
+            click.echo("\n".join(lines))
+
+
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@input_errors
+def runs(db: Path | None, limit: int) -> None:
+    """List stored runs, newest first."""
+    store = _existing_store(db)
+    for r in store.runs(limit):
+        state = "complete" if r["complete"] else ("running/interrupted" if not r["finished"] else "incomplete")
+        extra = f" rescored from {r['rescored_from']}" if r["rescored_from"] else ""
+        click.echo(f"{r['id']}  {r['started']}  {state:20} {r['policy']}{extra}")
+
+
+@main.command()
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="en", show_default=True)
+@click.option("--thresholds", is_flag=True, help="List the policy thresholds the checks read, with defaults.")
+def checks(lang: str, thresholds: bool) -> None:
+    """List the registered checks: id, pillar, level, title."""
+    registry = default_registry()
+    if thresholds:
+        for name, value in sorted(registry.thresholds().items()):
+            click.echo(f"{name} = {value!r}")
+        return
+    width = max(len(c.id) for c in registry)
+    for chk in registry:
+        click.echo(f"{chk.id:<{width}}  {chk.pillar:<11}  {chk.level:<11}  {chk.describe(lang)}")
+
+
+@main.command()
+@input_errors
+def lab() -> None:
+    """Run the lab estate on loopback until interrupted, to scan it by hand."""
+    from scanner.lab import Lab
+
+    with Lab() as info:
+        click.echo(f"Lab running. Inventory: {info.inventory}")
+        click.echo(f"Scan it with:\n  bolwerk scan {info.inventory} --resolver {info.resolver} "
+                   f"--ca-bundle {info.ca_bundle} --trust-anchor {info.trust_anchor} --db /tmp/bolwerk-lab.db\n"
+                   "(the lab's port map is only known in-process; `bolwerk demo` uses it for you)")
+        click.echo("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@network_options
+@click.option("--min-grade", type=click.Choice(GRADES), default="B", show_default=True,
+              help="Lowest grade that passes.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep the run in this history (default: a temporary one).")
+@input_errors
+def gate(targets: tuple[str, ...], min_grade: str, json_path: Path | None, db: Path | None, **kw: Any) -> None:
+    """Scan TARGET URLs (or one inventory file) and pass or fail them against the policy."""
+    import tempfile
+
+    if len(targets) == 1 and Path(targets[0]).is_file():
+        inv = load_inventory(targets[0])
+    else:
+        inv = inventory_from_targets(list(targets))
+    options = scan_options(kw)
+    with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
+        store, run_id, seconds = run_scan(inv, options, kw["policy"], db or Path(tmp) / "gate.db")
+        result = write_outputs(store, run_id, None, json_path, None)
+        store.close()
+    click.echo(summary_line(result, seconds), err=True)
+    if nothing_measured(result):
+        click.echo("bolwerk: gate: could not scan: no target answered", err=True)
+        sys.exit(EXIT_UNSCANNED)
+    failing = [s for s in result["services"]
+               if s["grade"] not in GRADES or GRADES.index(s["grade"]) > GRADES.index(min_grade)]
+    for svc in failing:
+        reasons = "; ".join(svc["caps"]) or "score below the minimum"
+        click.echo(f"bolwerk: gate: FAIL {svc['id']}: grade {svc['grade']} below {min_grade} ({reasons})", err=True)
+    if failing:
+        sys.exit(EXIT_POLICY)
+    click.echo(f"bolwerk: gate: PASS: every target at {min_grade} or better", err=True)
+
+
+def _existing_store(db: Path | None) -> Store:
+    path = db or default_db_path()
+    if not path.exists():
+        raise InputError(str(path), "no Bolwerk history here (run `bolwerk scan` first or pass --db)")
+    return Store(path)
+
+
+if __name__ == "__main__":
+    main()

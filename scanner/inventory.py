@@ -1,0 +1,284 @@
+"""Inventories: the services to scan, from TOML, CSV or a plain list of URLs and hosts.
+
+Every mistake is an `InputError` naming the file, the entry (line where known) and the
+key, so a typo in a thousand-line inventory takes seconds to find.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scanner.model import DEFAULT_PORTS, Endpoint, EndpointKind, InputError, Service, SourceRef
+from scanner.tomlfile import line_of, load_toml, nth_table_line, where
+
+SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme"}
+URL_KEYS = {"url", "kind"}
+TOP_KEYS = {"service", "exclude", "scope", "inventory"}
+CSV_COLUMNS = {"id", "name", "organisation", "tags", "owner", "urls", "url", "mail_domains", "kind", "programme"}
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+@dataclass
+class Inventory:
+    services: list[Service]
+    excluded: list[Service] = field(default_factory=list)
+    scope_suffixes: tuple[str, ...] = ()
+    source: str = ""
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "service"
+
+
+def valid_hostname(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    if len(host) > 253 or "." not in host:
+        return False
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return all(_LABEL.match(label) for label in ascii_host.lower().split("."))
+
+
+def parse_url(text: str, kind: str, loc: str) -> Endpoint:
+    """A URL or bare host -> Endpoint; bad input names where it was written."""
+    raw = text.strip()
+    if not raw:
+        raise InputError(loc, "empty URL")
+    if "://" not in raw:
+        raw = "https://" + raw
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(loc, f"bad URL {text!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InputError(loc, f"bad URL {text!r}: scheme must be http or https")
+    if parts.username or parts.password:
+        raise InputError(loc, f"bad URL {text!r}: credentials do not belong in an inventory")
+    host = (parts.hostname or "").rstrip(".")
+    if not host or not valid_hostname(host):
+        raise InputError(loc, f"bad URL {text!r}: {host or 'no host'} is not a valid host name")
+    try:
+        ekind = EndpointKind(kind)
+    except ValueError:
+        raise InputError(loc, f"kind {kind!r} must be one of web, api, redirect") from None
+    scheme = parts.scheme.lower()
+    ascii_host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
+    return Endpoint(scheme, ascii_host, port or DEFAULT_PORTS[scheme], parts.path or "/", ekind)
+
+
+def registrable_domain(host: str) -> str | None:
+    """The domain a service's host belongs to, by the last two labels (no public suffix list).
+
+    Good for .be, .vlaanderen, .brussels and most of the estate; a host under a
+    multi-label suffix (e.g. .gov.uk) should declare its mail domain explicitly.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.rstrip(".").lower().split(".")
+    return ".".join(labels[-2:]) if len(labels) >= 2 else None
+
+
+def _strings(value: Any, loc: str, key: str) -> list[str]:
+    if isinstance(value, str):
+        return [v for v in re.split(r"[\s;,]+", value) if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InputError(loc, f"{key}: expected a list of strings")
+
+
+def _finish(services: list[Service], excludes: list[str], path: Path, lines: dict[str, int | None]) -> Inventory:
+    seen_ids: dict[str, str] = {}
+    seen_urls: dict[str, str] = {}
+    for svc in services:
+        loc = where(path, f"service {svc.id!r}", lines.get(svc.id))
+        if svc.id in seen_ids:
+            raise InputError(loc, f"duplicate service id (first defined at {seen_ids[svc.id]})")
+        seen_ids[svc.id] = loc
+        for ep in svc.endpoints:
+            if ep.target in seen_urls:
+                raise InputError(loc, f"duplicate URL {ep.target} (also in {seen_urls[ep.target]})")
+            seen_urls[ep.target] = svc.id
+    excluded, kept = [], []
+    for svc in services:
+        hit = any(svc.id == x or any(_host_match(h, x) for h in svc.hosts()) for x in excludes)
+        (excluded if hit else kept).append(svc)
+    return Inventory(kept, excluded, source=str(path))
+
+
+def _host_match(host: str, pattern: str) -> bool:
+    pattern = pattern.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> Service:
+    urls = entry.get("urls", [])
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not urls:
+        raise InputError(loc, "urls: at least one URL is required")
+    endpoints = []
+    for n, item in enumerate(urls):
+        item_loc = f"{loc}: urls[{n}]"
+        if isinstance(item, dict):
+            unknown = set(item) - URL_KEYS
+            if unknown:
+                raise InputError(item_loc, f"unknown key {sorted(unknown)[0]!r} (expected url, kind)")
+            if not isinstance(item.get("url"), str):
+                raise InputError(item_loc, "url: required string")
+            endpoints.append(parse_url(item["url"], str(item.get("kind", "web")), item_loc))
+        elif isinstance(item, str):
+            endpoints.append(parse_url(item, "web", item_loc))
+        else:
+            raise InputError(item_loc, "expected a URL string or a table {url, kind}")
+    name = entry.get("name") or endpoints[0].host
+    if not isinstance(name, str):
+        raise InputError(loc, "name: expected a string")
+    sid = entry.get("id") or slug(name)
+    if not isinstance(sid, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", sid):
+        raise InputError(loc, f"id: {sid!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    tags = _strings(entry.get("tags", []), loc, "tags")
+    if entry.get("programme"):
+        tags.append(f"programme:{entry['programme']}")
+    mail_domains = []
+    for domain in _strings(entry.get("mail_domains", []), loc, "mail_domains"):
+        domain = domain.lower().rstrip(".")
+        if not valid_hostname(domain) or _is_ip(domain):
+            raise InputError(loc, f"mail_domains: {domain!r} is not a domain name")
+        mail_domains.append(domain)
+    for key in ("organisation", "owner"):
+        if not isinstance(entry.get(key, ""), str):
+            raise InputError(loc, f"{key}: expected a string")
+    return Service(
+        id=sid, name=name, organisation=entry.get("organisation", ""), tags=sorted(set(tags)),
+        owner=entry.get("owner", ""), endpoints=endpoints, mail_domains=sorted(set(mail_domains)),
+        source=SourceRef(str(path), line),
+    )
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def load_toml_inventory(path: Path) -> Inventory:
+    data, text = load_toml(path)
+    for key in data:
+        if key not in TOP_KEYS:
+            raise InputError(where(path, key, line_of(text, key)), f"unknown key (expected one of: {', '.join(sorted(TOP_KEYS))})")
+    entries = data.get("service", [])
+    if not isinstance(entries, list) or not entries:
+        raise InputError(str(path), "no [[service]] entries")
+    services, lines = [], {}
+    for i, entry in enumerate(entries):
+        line = nth_table_line(text, "service", i)
+        label = entry.get("id") or entry.get("name") or f"#{i + 1}"
+        loc = where(path, f"service {label!r}", line)
+        for key in entry:
+            if key not in SERVICE_KEYS:
+                kline = line_of(text, key, after=(line or 1) - 1)
+                raise InputError(where(path, f"service {label!r}: {key}", kline),
+                                 f"unknown key (expected one of: {', '.join(sorted(SERVICE_KEYS))})")
+        svc = _service(entry, loc, path, line)
+        lines[svc.id] = line
+        services.append(svc)
+    excludes = _strings(data.get("exclude", []), str(path), "exclude")
+    inv = _finish(services, excludes, path, lines)
+    scope = _strings(data.get("scope", []), str(path), "scope")
+    inv.scope_suffixes = tuple(s.lower().lstrip(".") for s in scope)
+    return inv
+
+
+def load_csv_inventory(path: Path) -> Inventory:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    if not columns:
+        raise InputError(str(path), "empty CSV (expected a header row)")
+    for col in columns:
+        if col not in CSV_COLUMNS:
+            raise InputError(f"{path}:1", f"unknown column {col!r} (expected some of: {', '.join(sorted(CSV_COLUMNS))})")
+    if "urls" not in columns and "url" not in columns:
+        raise InputError(f"{path}:1", "a 'urls' (or 'url') column is required")
+    services, lines, excludes = [], {}, []
+    for n, row in enumerate(reader, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        loc = f"{path}:{n}"
+        kind = row.get("kind") or "web"
+        urls = _strings(row.get("urls") or row.get("url") or "", loc, "urls")
+        entry = {k: v for k, v in row.items() if v and k not in ("url", "urls", "kind")}
+        entry["urls"] = [{"url": u, "kind": kind} for u in urls]
+        svc = _service(entry, loc, path, n)
+        lines[svc.id] = n
+        services.append(svc)
+    if not services:
+        raise InputError(str(path), "no services")
+    return _finish(services, excludes, path, lines)
+
+
+def load_list_inventory(path: Path) -> Inventory:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read: {exc}") from None
+    services, lines = [], {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        loc = f"{path}:{n}"
+        endpoint = parse_url(line, "web", loc)
+        svc = Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[endpoint], source=SourceRef(str(path), n))
+        if svc.id in lines:
+            raise InputError(loc, f"duplicate entry {line!r} (also on line {lines[svc.id]})")
+        lines[svc.id] = n
+        services.append(svc)
+    if not services:
+        raise InputError(str(path), "no URLs or hosts")
+    return _finish(services, [], path, lines)
+
+
+def load_inventory(path: Path | str) -> Inventory:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "inventory file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return load_toml_inventory(path)
+    if suffix == ".csv":
+        return load_csv_inventory(path)
+    return load_list_inventory(path)
+
+
+def inventory_from_targets(targets: list[str]) -> Inventory:
+    """`bolwerk gate URL...`: each target its own service."""
+    services = []
+    for n, target in enumerate(targets):
+        endpoint = parse_url(target, "web", f"target {n + 1}")
+        services.append(Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[endpoint]))
+    return _finish(services, [], Path("<command line>"), {})

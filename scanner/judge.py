@@ -1,0 +1,110 @@
+"""Judgement: run every check the policy counts over stored facts. No I/O here.
+
+The same function judges a fresh scan and a stored run (`bolwerk rescore`), which is
+why facts are plain JSON and checks are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
+from scanner.model import EndpointKind, Finding, Status
+from scanner.policy import Policy
+
+JUDGED = (Status.FAIL, Status.WARN, Status.ERROR)
+
+
+@dataclass
+class Subject:
+    """What checks look at: one endpoint or one mail domain, with its facts."""
+
+    type: str  # "endpoint" | "mail_domain"
+    target: str
+    facts: dict[str, Any]
+    kind: EndpointKind | None = None
+    scheme: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _applies(chk: Check, subject: Subject) -> str | None:
+    """Why a check does not apply to a subject, or None when it does."""
+    if subject.type == "endpoint":
+        if subject.kind is not None and subject.kind not in chk.kinds:
+            return f"not judged on {subject.kind} endpoints"
+        if subject.scheme is not None and subject.scheme not in chk.schemes:
+            return f"not judged on {subject.scheme}:// endpoints"
+    return None
+
+
+def run_check(chk: Check, ctx: CheckContext) -> list[Outcome]:
+    try:
+        result = chk.func(ctx)
+    except NotMeasured as exc:
+        return [Outcome(Status.ERROR, f"not measured: {exc}")]
+    except Exception as exc:  # a check bug must not lose the run; it shows as an error finding
+        return [Outcome(Status.ERROR, f"check failed: {type(exc).__name__}: {exc}"[:300])]
+    if isinstance(result, Outcome):
+        return [result]
+    return list(result)
+
+
+def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: datetime) -> list[Finding]:
+    findings: list[Finding] = []
+    ctx = CheckContext(target=subject.target, facts=subject.facts, now=now, thresholds=policy.thresholds,
+                       kind=subject.kind, subject=subject.info)
+    for chk in registry:
+        if chk.subject != subject.type:
+            continue
+        setting = policy.setting(chk)
+        if not setting.enabled:
+            continue
+        reason = _applies(chk, subject)
+        outcomes = [Outcome(Status.NOT_APPLICABLE, reason)] if reason else run_check(chk, ctx)
+        for out in outcomes:
+            findings.append(Finding(
+                check=chk.id, pillar=chk.pillar, level=setting.level,
+                severity=out.severity or chk.severity, status=out.status,
+                target=out.target or subject.target, message=out.message,
+                evidence=_cap_evidence(dict(out.evidence)), key=out.key,
+                weight=setting.weight, message_nl=out.message_nl, subject=subject.target,
+            ))
+    return apply_waivers(findings, policy, now)
+
+
+def apply_waivers(findings: Iterable[Finding], policy: Policy, now: datetime) -> list[Finding]:
+    """Comply or explain: an active waiver turns a finding to `waived`, shown, never hidden."""
+    out = []
+    for f in findings:
+        if f.status in JUDGED:
+            for w in policy.waivers:
+                if not w.matches(f.check, f.target):
+                    continue
+                info = {"reason": w.reason, "owner": w.owner, "expires": w.expires.isoformat(),
+                        "original_status": str(f.status)}
+                if w.active(now):
+                    f.status = Status.WAIVED
+                    f.waiver = info
+                else:
+                    f.waiver = info | {"expired": True}
+                    f.message += f" (waiver expired on {w.expires.isoformat()})"
+                break
+        out.append(f)
+    return out
+
+
+def _cap_evidence(evidence: dict[str, Any], limit: int = 50) -> dict[str, Any]:
+    """Evidence stays small: long lists and strings are cut, and say so."""
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if isinstance(value, list) and len(value) > limit:
+            out[key] = value[:limit]
+            out[f"{key}_truncated"] = len(value)
+        elif isinstance(value, str) and len(value) > 1000:
+            out[key] = value[:1000] + "..."
+        else:
+            out[key] = value
+    return out

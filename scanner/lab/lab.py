@@ -1,0 +1,351 @@
+"""Start the whole lab estate on loopback, hand the scanner what it needs, stop it cleanly.
+
+The lab runs in its own thread and event loop, so the scanner under test (or `bolwerk
+demo`) uses its own loop exactly as in a real scan. Every server binds to a 127.0.0.x
+address (or ::1) on a free port; the scanner reaches it through a port map from the
+logical 443/80/25, so URLs and MX records look like the real thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dns.dnssec
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.zone
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from scanner.lab.ca import LabCA
+from scanner.lab.dns_server import DnsServer, ZoneSet
+from scanner.lab.smtp import SmtpServer
+from scanner.lab.web import HANDLERS, Site, WebServer
+from scanner.probes.net import PortMap
+
+ESTATE = Path(__file__).with_name("estate.toml")
+FRAGMENTS = Path(__file__).with_name("estate.d")
+DNS_IP = "127.0.0.1"
+FIRST_HOST_OCTET = 10
+TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+                "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+
+@dataclass
+class LabInfo:
+    """What a scanner needs to scan the lab, and what the lab intends each service to get."""
+
+    directory: Path
+    resolver: str
+    port_map: PortMap
+    ca_bundle: Path
+    trust_anchor: Path
+    inventory: Path
+    expectations: dict[str, dict[str, Any]]
+    addresses: dict[str, list[str]]
+    servers: dict[str, Any] = field(default_factory=dict)
+    inventory_all: Path | None = None  # every lab service, the demo's and the test-only ones
+
+
+LISTS = ("zone", "web", "mx", "service")
+
+
+def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
+    """The estate file plus every `estate.d/*.toml` fragment (one per pillar's lab cases).
+
+    Lists of hosts, zones and services are concatenated; zones of the same name merge
+    their records; profile tables (tls, headers...) merge, a name defined twice is an error.
+    """
+    estate = tomllib.loads(path.read_text(encoding="utf-8"))
+    for frag in sorted(fragments.glob("*.toml")) if fragments and fragments.is_dir() else []:
+        data = tomllib.loads(frag.read_text(encoding="utf-8"))
+        for key, value in data.items():
+            if key in LISTS:
+                estate.setdefault(key, []).extend(value)
+            elif isinstance(value, dict):
+                table = estate.setdefault(key, {})
+                for name, item in value.items():
+                    if name in table:
+                        raise ValueError(f"{frag.name}: {key}.{name} is already defined")
+                    table[name] = item
+            else:
+                raise ValueError(f"{frag.name}: unexpected top-level key {key}")
+    zones: dict[str, dict[str, Any]] = {}
+    for zone in estate.get("zone", []):
+        if zone["name"] in zones:
+            merged = zones[zone["name"]]
+            merged["records"] = merged.get("records", []) + zone.get("records", [])
+            if "signed" in zone and zone["signed"] != merged.get("signed"):
+                raise ValueError(f"zone {zone['name']} is declared both signed and unsigned")
+        else:
+            zones[zone["name"]] = dict(zone)
+    estate["zone"] = list(zones.values())
+    return estate
+
+
+def _zone_of(host: str, zones: list[str]) -> str:
+    matches = [z for z in zones if host == z or host.endswith("." + z)]
+    if not matches:
+        raise ValueError(f"lab host {host} is in no lab zone")
+    return max(matches, key=len)
+
+
+def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    versions = [TLS_VERSIONS[v] for v in tls_profile["versions"]]
+    ctx.minimum_version, ctx.maximum_version = min(versions), max(versions)
+    ctx.set_ciphers(tls_profile["ciphers"])
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _dead_port(holders: list[socket.socket], ip: str) -> int:
+    """A port bound but not listening: connecting to it is refused, and nobody else takes it."""
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((ip, 0))
+    holders.append(sock)
+    return sock.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, estate: Path = ESTATE) -> None:
+        self.estate = load_estate(estate)
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.dir = Path(tempfile.mkdtemp(prefix="bolwerk-lab-"))
+        self.ca = LabCA(self.now)
+        self.port_map = PortMap()
+        self.addresses: dict[str, list[str]] = {}
+        self._servers: list[Any] = []
+        self._holders: list[socket.socket] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.info: LabInfo | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> LabInfo:
+        self._allocate()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self._start_servers())
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="bolwerk-lab", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            self.stop()
+            raise failure[0]
+        self.info = self._write_files()
+        return self.info
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            fut = asyncio.run_coroutine_threadsafe(self._stop_servers(), self._loop)
+            try:
+                fut.result(10)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(10)
+        for sock in self._holders:
+            sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> LabInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _allocate(self) -> None:
+        """One loopback address per lab host: 127.0.0.10 upwards (then 127.0.1.10...)."""
+        for n, entry in enumerate(self.estate.get("web", []) + self.estate.get("mx", [])):
+            host = entry["host"]
+            if host in self.addresses:
+                raise ValueError(f"lab host {host} is defined twice")
+            ip = f"127.0.{n // 240}.{FIRST_HOST_OCTET + n % 240}"
+            self.addresses[host] = [ip] + (["::1"] if entry.get("ipv6") else [])
+
+    def _certificate(self, host: str, case: str) -> tuple[Path, Path]:
+        issued = {
+            "valid": lambda: self.ca.issue([host]),
+            "expired": lambda: self.ca.issue([host], days_before=100, days_after=-10),
+            "not_yet_valid": lambda: self.ca.issue([host], days_before=-5, days_after=90),
+            "wrong_name": lambda: self.ca.issue([f"andere-naam.{host.split('.', 1)[1]}"]),
+            "self_signed": lambda: self.ca.issue([host], self_signed=True),
+        }[case]()
+        return issued.write(self.dir, host)
+
+    def _sites(self, entry: dict[str, Any]) -> tuple[Site | None, Site | None]:
+        host = entry["host"]
+        headers = list(self.estate["headers"][entry.get("headers", "none")].items())
+        files = {path: ("text/plain; charset=utf-8", body.encode()) for path, body in entry.get("files", {}).items()}
+        sectxt = entry.get("security_txt", "missing")
+        if sectxt != "missing":
+            expires = self.now + dt.timedelta(days=180 if sectxt == "valid" else -30)
+            files["/.well-known/security.txt"] = ("text/plain; charset=utf-8", (
+                f"Contact: mailto:security@{host}\nExpires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+                f"Preferred-Languages: nl, en\nCanonical: https://{host}/.well-known/security.txt\n").encode())
+        https = None
+        if entry.get("tls", "modern") != "none":
+            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files)
+        mode = entry.get("http", "redirect")
+        http = None
+        if mode == "redirect":
+            http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
+                        redirect_to=f"https://{host}")
+        elif mode == "serve":
+            http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
+                        files=files)
+        return https, http
+
+    async def _start_servers(self) -> None:
+        for entry in self.estate.get("web", []):
+            host = entry["host"]
+            https_site, http_site = self._sites(entry)
+            tls_ctx = None
+            if https_site is not None:
+                cert, key = self._certificate(host, entry.get("cert", "valid"))
+                tls_ctx = _server_context(self.estate["tls"][entry["tls"]], cert, key)
+            for ip in self.addresses[host]:
+                for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
+                    custom = entry.get("https_handler" if port == 443 else "http_handler")
+                    if site is None and not custom:
+                        self.port_map.add(ip, port, _dead_port(self._holders, ip))
+                        continue
+                    site = site or Site(host, "https" if port == 443 else "http")
+                    handler = HANDLERS[custom](entry, site) if custom else None
+                    server = WebServer(ip, site, None if handler else ctx, handler)
+                    self.port_map.add(ip, port, await server.start())
+                    self._servers.append(server)
+        for entry in self.estate.get("mx", []):
+            host = entry["host"]
+            tls_ctx = None
+            if entry.get("starttls"):
+                cert, key = self._certificate(host, entry.get("cert", "valid"))
+                tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
+            for ip in self.addresses[host]:
+                server = SmtpServer(ip, host, tls_ctx)
+                self.port_map.add(ip, 25, await server.start())
+                self._servers.append(server)
+        self.dns = DnsServer(self._zones(), DNS_IP)
+        await self.dns.start()
+        self._servers.append(self.dns)
+
+    async def _stop_servers(self) -> None:
+        await asyncio.gather(*(s.stop() for s in self._servers), return_exceptions=True)
+
+    # -- DNS ------------------------------------------------------------------------------
+
+    def _zones(self) -> ZoneSet:
+        """The estate's zones under a signed lab root and a signed `test.`, children first."""
+        estate_zones = {z["name"]: z for z in self.estate.get("zone", [])}
+        names = list(estate_zones)
+        records: dict[str, list[str]] = {name: list(z.get("records", [])) for name, z in estate_zones.items()}
+        for host, ips in self.addresses.items():
+            zone = _zone_of(host, names)
+            rel = host[: -len(zone) - 1] if host != zone else "@"
+            for ip in ips:
+                records[zone].append(f"{rel} {'AAAA' if ':' in ip else 'A'} {ip}")
+        self.zone_keys: dict[str, Any] = {}
+        built: dict[str, dns.zone.Zone] = {}
+        ds: dict[str, list[str]] = {"test": [], "": []}
+        for name in names:
+            zone = self._zone(name, records[name])
+            if estate_zones[name].get("signed"):
+                ds["test"].append(self._sign(zone, name))
+            built[name] = zone
+        test_records = []
+        for name in names:
+            label = name[: -len(".test")]
+            test_records.append(f"{label} NS ns1.{name}.")
+            test_records.append(f"ns1.{label} A {DNS_IP}")
+        test_records += ds["test"]
+        test_zone = self._zone("test", test_records)
+        root_records = ["test. NS ns1.test.", f"ns1.test. A {DNS_IP}", self._sign(test_zone, "test")]
+        root_zone = self._zone("", root_records)
+        self._sign(root_zone, "")
+        return ZoneSet([root_zone, test_zone, *built.values()])
+
+    def _zone(self, name: str, records: list[str]) -> dns.zone.Zone:
+        origin = f"{name}." if name else "."
+        head = [f"$ORIGIN {origin}", "$TTL 300",
+                f"@ SOA ns1.{origin if name else 'test.'} hostmaster.{origin if name else 'test.'} 2026112801 3600 600 86400 300",
+                f"@ NS ns1.{origin if name else 'test.'}"]
+        if name:
+            head.append(f"ns1 A {DNS_IP}")
+        text = "\n".join(head + records) + "\n"
+        return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True)
+
+    def _sign(self, zone: dns.zone.Zone, name: str) -> str:
+        """Sign with a fresh ECDSA P-256 key; return the DS line for the parent."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256, flags=257)
+        inception = self.now - dt.timedelta(days=1)
+        dns.dnssec.sign_zone(zone, keys=[(key, dnskey)], add_dnskey=True, dnskey_ttl=300,
+                             inception=inception, expiration=self.now + dt.timedelta(days=30))
+        origin = dns.name.from_text(f"{name}." if name else ".")
+        self.zone_keys[name or "."] = (key, dnskey)
+        ds = dns.dnssec.make_ds(origin, dnskey, "SHA256")
+        return f"{origin.to_text()} DS {ds.to_text()}"
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _write_files(self) -> LabInfo:
+        ca_bundle = self.dir / "lab-ca.pem"
+        ca_bundle.write_bytes(self.ca.root_pem())
+        anchor = self.dir / "lab-root-anchor.txt"
+        _, dnskey = self.zone_keys["."]
+        anchor.write_text("; the lab root's key-signing key, as DS\n"
+                          f". IN DS {dns.dnssec.make_ds(dns.name.root, dnskey, 'SHA256').to_text()}\n")
+        inventory = self.dir / "inventory.toml"
+        demo = [s for s in self.estate["service"] if s.get("demo", True)]
+        inventory.write_text(_inventory_toml(demo), encoding="utf-8")
+        everything = self.dir / "inventory-all.toml"
+        everything.write_text(_inventory_toml(self.estate["service"]), encoding="utf-8")
+        expectations = {s["id"]: s.get("expect", {}) for s in self.estate["service"]}
+        return LabInfo(self.dir, f"{DNS_IP}:{self.dns.port}", self.port_map, ca_bundle, anchor, inventory,
+                       expectations, dict(self.addresses), {"dns": self.dns}, everything)
+
+
+def _inventory_toml(services: list[dict[str, Any]]) -> str:
+    """The estate's services as an ordinary Bolwerk inventory."""
+    lines = ["# Lab inventory, written by the Bolwerk lab at start-up.", ""]
+    for svc in services:
+        lines.append("[[service]]")
+        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains"):
+            if key in svc:
+                lines.append(f"{key} = {_toml_value(svc[key])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

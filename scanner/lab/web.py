@@ -1,0 +1,123 @@
+"""Lab web servers: a small HTTP/1.1 responder behind plain TCP or TLS, one per lab host and port.
+
+Each host answers from its `Site`: the headers, body, redirects and security.txt the
+estate data gives it. The server reads a bounded request head, answers once and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+MAX_HEAD = 16 * 1024
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# Named connection handlers for lab hosts that must misbehave or speak raw protocols
+# (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
+# host's estate entry and its Site and returns the handler.
+HANDLERS: dict[str, Callable[[dict, "Site"], Handler]] = {}
+
+
+def handler(name: str):
+    """Register a lab connection-handler factory under `name`."""
+
+    def wrap(factory):
+        HANDLERS[name] = factory
+        return factory
+
+    return wrap
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 308: "Permanent Redirect", 404: "Not Found",
+           400: "Bad Request"}
+
+
+@dataclass
+class Site:
+    """What one lab host serves on one scheme."""
+
+    host: str
+    scheme: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b"<!doctype html><title>Bolwerk lab</title><p>Vlaanderen lab service</p>"
+    redirect_to: str | None = None  # e.g. "https://host" for an http->https redirect
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path -> (content type, body)
+
+    def respond(self, method: str, path: str, request_headers: dict[str, str]) -> Response:
+        if self.redirect_to:
+            return Response(301, [("Location", self.redirect_to + path), *self.headers], b"")
+        if path in self.files:
+            ctype, body = self.files[path]
+            return Response(200, [("Content-Type", ctype)], body)
+        if path != "/" and not path.startswith("/?"):
+            return Response(404, [("Content-Type", "text/plain; charset=utf-8"), *self.headers], b"not found\n")
+        ctype = [] if any(n.lower() == "content-type" for n, _ in self.headers) else [
+            ("Content-Type", "text/html; charset=utf-8")]
+        return Response(200, [*ctype, *self.headers], self.body)
+
+
+class WebServer:
+    """One listener: (ip, free port), TLS optional, answering with `site`."""
+
+    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | None = None,
+                 handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object] | None = None) -> None:
+        self.ip, self.site, self.tls = ip, site, tls
+        self.port = 0
+        self.requests: list[tuple[str, str]] = []
+        self._handler = handler
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._handler or self._client, self.ip, 0, ssl=self.tls,
+                                                  ssl_handshake_timeout=5 if self.tls else None)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            except TimeoutError:
+                pass
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError, ssl.SSLError):
+            writer.close()
+            return
+        method = "GET"
+        try:
+            lines = head[:MAX_HEAD].decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            self.requests.append((method, target))
+            resp = self.site.respond(method, target, headers)
+        except ValueError:
+            resp = Response(400, [], b"")
+        status_line = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"
+        out = [status_line]
+        for name, value in resp.headers:
+            out.append(f"{name}: {value}\r\n")
+        out.append(f"Content-Length: {len(resp.body)}\r\nConnection: close\r\n\r\n")
+        try:
+            writer.write("".join(out).encode("latin-1") + (resp.body if method != "HEAD" else b""))
+            await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()

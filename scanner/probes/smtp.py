@@ -1,0 +1,96 @@
+"""SMTP probe: does an MX offer STARTTLS, and what does the TLS it starts look like?
+
+A short, polite conversation (banner, EHLO, STARTTLS, EHLO, QUIT) with every reply
+bounded in lines, bytes and time. No mail is ever sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+from scanner.probes.certificate import judge_chain, served_chain
+from scanner.probes.context import ProbeContext
+from scanner.probes.net import NotListening, ProbeError
+
+EHLO_NAME = "scanner.bolwerk.invalid"
+MAX_LINE = 1024
+MAX_LINES = 64
+
+
+async def read_reply(reader: asyncio.StreamReader, timeout: float) -> tuple[int, list[str]]:
+    """One SMTP reply (RFC 5321 §4.2): lines `ddd-text` ending with `ddd text`."""
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while len(lines) < MAX_LINES:
+            try:
+                raw = await reader.readuntil(b"\n")
+            except asyncio.LimitOverrunError:
+                raise ProbeError("SMTP reply line too long") from None
+            except asyncio.IncompleteReadError:
+                raise ProbeError("connection closed during SMTP reply") from None
+            line = raw.decode("ascii", "replace").rstrip("\r\n")
+            if len(line) < 3 or not line[:3].isdigit():
+                raise ProbeError(f"not an SMTP reply: {line[:60]!r}")
+            lines.append(line[4:])
+            if len(line) == 3 or line[3] == " ":
+                return int(line[:3]), lines
+    raise ProbeError("SMTP reply has too many lines")
+
+
+def _tls_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    return ctx
+
+
+async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
+    facts: dict[str, Any] = {"address": ip, "starttls": None}
+    t = ctx.io_timeout
+    try:
+        async with ctx.network.tcp(mx_host, ip, port, "smtp", limit=MAX_LINE) as (reader, writer):
+            code, lines = await read_reply(reader, t)
+            facts["banner"] = (lines[0] if lines else "")[:200]
+            if code != 220:
+                facts["error"] = f"server greeted with {code}"
+                return facts
+            writer.write(f"EHLO {EHLO_NAME}\r\n".encode())
+            code, lines = await read_reply(reader, t)
+            if code != 250:
+                facts["error"] = f"EHLO answered {code}"
+                return facts
+            extensions = [line.split(" ", 1)[0].upper() for line in lines[1:]]
+            facts["starttls"] = "STARTTLS" in extensions
+            if not facts["starttls"]:
+                writer.write(b"QUIT\r\n")
+                return facts
+            writer.write(b"STARTTLS\r\n")
+            code, _ = await read_reply(reader, t)
+            if code != 220:
+                facts["starttls"] = False
+                facts["starttls_error"] = f"STARTTLS answered {code}"
+                return facts
+            try:
+                async with asyncio.timeout(t):
+                    await writer.start_tls(_tls_context(), server_hostname=mx_host)
+            except (ssl.SSLError, ConnectionError) as exc:
+                facts["tls_error"] = f"TLS handshake failed: {exc}"[:200]
+                return facts
+            sslobj = writer.get_extra_info("ssl_object")
+            facts["protocol"] = sslobj.version()
+            cipher = sslobj.cipher()
+            facts["cipher"] = cipher[0] if cipher else None
+            facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
+            writer.write(b"QUIT\r\n")
+    except NotListening as exc:
+        facts["error"] = str(exc)
+        facts["listening"] = False
+    except TimeoutError:
+        facts["error"] = f"no SMTP reply within {t:g} s"
+    except (ProbeError, ConnectionError, OSError) as exc:
+        facts["error"] = str(exc)[:200] or type(exc).__name__
+    return facts

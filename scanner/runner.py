@@ -1,0 +1,288 @@
+"""The scan: inventory -> probes -> facts (stored as they come) -> judgement and scores.
+
+Endpoints run concurrently up to `concurrency`; the Network caps connections per host
+and per address. Each probe runs under an overall deadline and any failure becomes an
+`error` fact for that target only. An interrupted run is recorded as incomplete and
+can be resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from checks.registry import Registry
+from scanner import __version__
+from scanner.inventory import Inventory, registrable_domain
+from scanner.judge import Subject, judge_subject
+from scanner.model import Endpoint, EndpointKind, InputError, Service
+from scanner.policy import Policy
+from scanner.probes.certificate import probe_certificate
+from scanner.probes.context import ProbeContext, bounded
+from scanner.probes.dns import probe_dns
+from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.http import probe_http
+from scanner.probes.mail import probe_mail
+from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.resolver import Resolver
+from scanner.probes.tls import probe_tls
+from scanner.scoring import score_service
+from scanner.store import Store, new_run_id
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ScanOptions:
+    concurrency: int = 16
+    per_host: int = 2
+    per_ip: int = 4
+    rate_per_ip: float = 20.0
+    timeout: float = 60.0  # overall deadline for one probe of one target
+    io_timeout: float = 5.0
+    resolver: str | None = None
+    ca_bundle: Path | None = None
+    trust_anchors: list[Path] = field(default_factory=list)
+    scope: tuple[str, ...] = ()
+    audit_log: Path | None = None
+    port_map: PortMap | None = None  # the lab's; empty for real scans
+    enforce_scope: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ca_bundle"] = str(self.ca_bundle) if self.ca_bundle else None
+        out["trust_anchors"] = [str(p) for p in self.trust_anchors]
+        out["audit_log"] = str(self.audit_log) if self.audit_log else None
+        out["port_map"] = self.port_map.to_json() if self.port_map else None
+        out["scope"] = list(self.scope)
+        return out
+
+    def validate(self) -> None:
+        for name in ("concurrency", "per_host", "per_ip"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
+        for name in ("timeout", "io_timeout", "rate_per_ip"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"--{name.replace('_', '-')}", "must be positive")
+        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
+            raise InputError(str(self.ca_bundle), "CA bundle not found")
+
+
+def service_definition(svc: Service) -> dict[str, Any]:
+    """What the store keeps of a service: enough to re-judge and report without the inventory."""
+    return {
+        "name": svc.name, "organisation": svc.organisation, "tags": svc.tags, "owner": svc.owner,
+        "endpoints": [{"target": e.target, "host": e.host, "port": e.port, "scheme": e.scheme, "kind": str(e.kind)}
+                      for e in svc.endpoints],
+        "mail_domains": mail_subjects(svc),
+        "source": {"file": svc.source.file, "line": svc.source.line} if svc.source else None,
+    }
+
+
+def mail_subjects(svc: Service) -> list[dict[str, Any]]:
+    """Declared mail domains plus every registrable domain of the service's hosts."""
+    out = {d: True for d in svc.mail_domains}
+    for host in svc.hosts():
+        domain = registrable_domain(host)
+        if domain and domain not in out:
+            out[domain] = False
+    return [{"domain": d, "declared": declared} for d, declared in sorted(out.items())]
+
+
+def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
+    scope = Scope(suffixes=tuple(extra) + inventory.scope_suffixes)
+    for svc in inventory.services:
+        for ep in svc.endpoints:
+            scope.add(ep.host)
+        for md in mail_subjects(svc):
+            scope.add(md["domain"], f"mta-sts.{md['domain']}")
+    return scope
+
+
+async def collect_endpoint(ctx: ProbeContext, ep: Endpoint, timeout: float) -> tuple[list[str], dict[str, Any]]:
+    try:
+        addresses = await ctx.resolver.addresses(ep.host)
+    except ProbeError as exc:
+        return [], {name: {"error": str(exc)} for name in ("dns", "tls", "certificate", "http")}
+    facts: dict[str, Any] = {}
+    facts["dns"] = await _guarded(probe_dns(ctx, ep.host), timeout, "DNS probe")
+    if not addresses:
+        reason = f"{ep.host} has no A or AAAA record ({facts['dns'].get('rcode', 'no answer')})"
+        for name in ("tls", "certificate", "http"):
+            facts[name] = {"error": reason}
+        return addresses, facts
+    if ep.scheme == "https":
+        facts["tls"] = await _guarded(probe_tls(ctx, ep.host, addresses, ep.port), timeout, "TLS probe")
+        facts["certificate"] = await _guarded(probe_certificate(ctx, ep.host, addresses, ep.port), timeout,
+                                              "certificate probe")
+    facts["http"] = await _guarded(probe_http(ctx, ep, addresses), timeout, "HTTP probe")
+    return addresses, facts
+
+
+async def _guarded(coro, timeout: float, what: str) -> dict[str, Any]:
+    """A probe's failure is that target's `error` fact; only cancellation goes up."""
+    try:
+        return await bounded(coro, timeout, what)
+    except ProbeError as exc:
+        return {"error": str(exc)}
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a probe bug must not lose the run
+        return {"error": f"{what} failed unexpectedly: {type(exc).__name__}: {exc}"[:300]}
+
+
+def subjects_of(svc: dict[str, Any]) -> list[Subject]:
+    """Stored service (definition + facts) -> the subjects checks judge."""
+    out = []
+    for ep in svc["endpoints"]:
+        stored = svc["endpoint_facts"].get(ep["target"])
+        if stored is None:
+            continue
+        out.append(Subject("endpoint", ep["target"], stored["facts"], EndpointKind(ep["kind"]), ep["scheme"],
+                           {"host": ep["host"], "port": ep["port"], "addresses": stored["addresses"]}))
+    for md in svc["mail_domains"]:
+        facts = svc["mail_facts"].get(md["domain"])
+        if facts is not None:
+            out.append(Subject("mail_domain", md["domain"], facts, info=md))
+    return out
+
+
+def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy, now: datetime):
+    findings = []
+    for subject in subjects_of(svc):
+        findings.extend(judge_subject(registry, policy, subject, now))
+    result = score_service(findings, policy)
+    findings.sort(key=lambda f: (f.pillar, f.check, f.target, f.id))
+    return result, [f.to_dict() for f in findings]
+
+
+class Runner:
+    def __init__(self, options: ScanOptions, registry: Registry, policy: Policy, store: Store,
+                 progress: Progress | None = None) -> None:
+        options.validate()
+        self.options, self.registry, self.policy, self.store = options, registry, policy, store
+        self.progress = progress
+        self.network: Network | None = None
+
+    def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
+        o = self.options
+        anchors = TrustAnchors.load(o.trust_anchors)
+        resolver = Resolver(o.resolver, timeout=o.io_timeout)
+        self.network = Network(
+            scope=build_scope(inventory, o.scope) if o.enforce_scope else None,
+            limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
+            port_map=o.port_map, audit_log=o.audit_log)
+        return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
+                            io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
+                            validator=Validator(resolver, anchors, now))
+
+    def scan(self, inventory: Inventory, resume: str | None = None) -> str:
+        """Run the scan to the end (or interruption); return the run id."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if resume:
+            run_id = self.store.resolve_run(resume)
+            run = self.store.run(run_id)
+            now = datetime.fromisoformat(run["started"].replace("Z", "+00:00"))
+            self.store.reopen_run(run_id)
+        else:
+            run_id = new_run_id(now)
+            self.store.start_run(run_id, now.strftime("%Y-%m-%dT%H:%M:%SZ"), __version__, self.policy.ref,
+                                 inventory.source, self.options.to_json())
+        complete = False
+        try:
+            asyncio.run(self._scan(run_id, inventory, now))
+            complete = True
+        finally:
+            self.store.finish_run(run_id, complete)
+            if self.network:
+                self.network.close()
+        return run_id
+
+    async def _scan(self, run_id: str, inventory: Inventory, now: datetime) -> None:
+        ctx = self._context(inventory, now)
+        done_eps, done_doms = self.store.collected(run_id)
+        gate = asyncio.Semaphore(self.options.concurrency)
+        total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
+        finished = len(done_eps) + len(done_doms)
+        started = time.monotonic()
+
+        def tick(label: str) -> None:
+            nonlocal finished
+            finished += 1
+            if self.progress:
+                self.progress(finished, total, label)
+
+        async def endpoint(svc: Service, ep: Endpoint) -> None:
+            if (svc.id, ep.target) in done_eps:
+                return
+            async with gate:
+                addresses, facts = await collect_endpoint(ctx, ep, self.options.timeout)
+            self.store.save_endpoint(run_id, svc.id, ep.target, addresses, facts)
+            tick(ep.target)
+
+        async def mail_domain(svc: Service, domain: str) -> None:
+            if (svc.id, domain) in done_doms:
+                return
+            async with gate:
+                facts = await ctx.cached(("mail", domain), lambda: _guarded(probe_mail(ctx, domain), self.options.timeout * 2, "mail probe"))
+            if "error" in facts:  # the whole probe failed: both sections say why
+                facts = {"dns": facts, "mail": facts}
+            self.store.save_mail_domain(run_id, svc.id, domain, facts)
+            tick(domain)
+
+        async def service(svc: Service) -> None:
+            self.store.save_service(run_id, svc.id, svc.name, svc.organisation, service_definition(svc))
+            await asyncio.gather(*(endpoint(svc, ep) for ep in svc.endpoints),
+                                 *(mail_domain(svc, md["domain"]) for md in mail_subjects(svc)))
+
+        await asyncio.gather(*(service(svc) for svc in inventory.services))
+        self.judge(run_id, now)
+        if self.progress:
+            self.progress(total, total, f"done in {time.monotonic() - started:.1f} s")
+
+    def judge(self, run_id: str, now: datetime) -> None:
+        for svc in self.store.services(run_id):
+            result, findings = judge_service(svc, self.registry, self.policy, now)
+            self.store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings)
+
+
+def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> str:
+    """Re-judge a stored run under another policy, as a new run; no network at all."""
+    source = store.resolve_run(run_ref)
+    run = store.run(source)
+    new_id = new_run_id()
+    store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"], rescored_from=source)
+    now = datetime.fromisoformat(run["started"].replace("Z", "+00:00"))
+    for svc in store.services(source):
+        definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}
+        store.save_service(new_id, svc["id"], svc["name"], svc["organisation"], definition)
+        for target, stored in svc["endpoint_facts"].items():
+            store.save_endpoint(new_id, svc["id"], target, stored["addresses"], stored["facts"])
+        for domain, facts in svc["mail_facts"].items():
+            store.save_mail_domain(new_id, svc["id"], domain, facts)
+        result, findings = judge_service(svc, registry, policy, now)
+        store.save_judgement(new_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings)
+    store.finish_run(new_id, run["complete"])
+    return new_id
+
+
+def stderr_progress() -> Progress | None:
+    """A progress bar on a terminal, nothing in CI (the CLI prints a summary line)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:50]:<50}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

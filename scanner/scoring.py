@@ -1,0 +1,81 @@
+"""Scoring: findings -> pillar scores -> service score and grade, every number from the policy.
+
+Per subject (endpoint or mail domain) and pillar: weighted points earned over points
+possible (pass full, warn partial, fail nothing); a failed required check caps that
+pillar. Subjects combine by the worst. The service score is the weighted mean of its
+scored pillars; the grade follows from the score and is then capped by policy rules,
+each cap listed so a grade is always explainable. Errors and waivers never count as a
+pass or a fail; a required check that could not run makes the grade `incomplete`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.model import PILLARS, Finding, Level, Status
+from scanner.policy import GRADES, INCOMPLETE, Policy
+
+COUNTED = (Status.PASS, Status.WARN, Status.FAIL)
+
+
+@dataclass
+class ServiceScore:
+    score: float | None
+    grade: str
+    caps: list[str] = field(default_factory=list)
+    pillars: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def worse(a: str, b: str) -> str:
+    return a if GRADES.index(a) >= GRADES.index(b) else b
+
+
+def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
+    earned: dict[tuple[str, str], float] = defaultdict(float)
+    possible: dict[tuple[str, str], float] = defaultdict(float)
+    required_failed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in findings:
+        f.points = None
+        if f.status not in COUNTED or f.weight <= 0:
+            continue
+        key = (f.subject or f.target, f.pillar)
+        fraction = {Status.PASS: 1.0, Status.WARN: policy.warn_fraction, Status.FAIL: 0.0}[f.status]
+        f.points = round(f.weight * fraction, 3)
+        earned[key] += f.points
+        possible[key] += f.weight
+        if f.status == Status.FAIL and f.level == Level.REQUIRED:
+            required_failed[key].append(f.check)
+
+    pillars: dict[str, dict[str, Any]] = {}
+    for pillar in PILLARS:
+        worst: tuple[float, str] | None = None
+        for key in possible:
+            if key[1] != pillar or possible[key] == 0:
+                continue
+            value = 100.0 * earned[key] / possible[key]
+            if required_failed[key]:
+                value = min(value, policy.required_fail_cap)
+            if worst is None or value < worst[0]:
+                worst = (value, key[0])
+        if worst is not None:
+            pillars[pillar] = {"score": round(worst[0], 1), "worst": worst[1]}
+
+    total_weight = sum(policy.pillar_weights[p] for p in pillars)
+    score = None
+    if pillars and total_weight > 0:
+        score = round(sum(pillars[p]["score"] * policy.pillar_weights[p] for p in pillars) / total_weight, 1)
+
+    caps: list[str] = []
+    grade = policy.grade_for(score) if score is not None else GRADES[-1]
+    for cap in policy.caps:
+        hits = sorted({f.target for f in findings if f.check == cap.check and f.status in cap.statuses})
+        if hits:
+            grade = worse(grade, cap.grade)
+            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({cap.check} on {', '.join(hits)})")
+    unmeasured = sorted({f.check for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED})
+    if unmeasured or score is None:
+        caps.append(f"{INCOMPLETE}: required checks could not run: {', '.join(unmeasured) or 'nothing was measured'}")
+        grade = INCOMPLETE
+    return ServiceScore(score, grade, caps, pillars)

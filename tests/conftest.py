@@ -1,0 +1,99 @@
+"""Test-wide safety and shared fixtures.
+
+The network guard is an audit hook installed before any test runs: every TCP connect,
+UDP send and name lookup to anything but loopback is refused *and* recorded, and the
+session fails if any was attempted, even when the code under test swallowed the error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import pytest
+
+ALLOWED_NAMES = {None, "", "localhost", "localhost.", b"localhost"}
+violations: list[str] = []
+
+
+def _is_loopback(host) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host in ALLOWED_NAMES:
+        return True
+    try:
+        addr = ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+def _guard(event: str, args: tuple) -> None:
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        address = args[1] if len(args) > 1 else None
+        if isinstance(address, tuple) and address and not _is_loopback(address[0]):
+            violations.append(f"{event} {address!r}")
+            raise PermissionError(f"network guard: tests may only reach loopback, not {address!r}")
+    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
+        host = args[0] if args else None
+        if not _is_loopback(host):
+            violations.append(f"{event} {host!r}")
+            raise PermissionError(f"network guard: tests may only look up loopback, not {host!r}")
+
+
+sys.addaudithook(_guard)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if violations:
+        sys.stderr.write("\nnetwork guard: non-loopback destinations were attempted:\n  "
+                         + "\n  ".join(violations[:20]) + "\n")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab estate, started once for the session."""
+    from scanner.lab import Lab
+
+    with Lab() as info:
+        yield info
+
+
+def lab_options(info, **over):
+    from scanner.runner import ScanOptions
+
+    base = dict(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],
+                port_map=info.port_map, rate_per_ip=500.0, io_timeout=3.0, timeout=30.0)
+    base.update(over)
+    return ScanOptions(**base)
+
+
+@pytest.fixture(scope="session")
+def lab_scan(lab, tmp_path_factory):
+    """One full scan of the lab estate: (result dict, store path, run id)."""
+    from checks.registry import default_registry
+    from reports.json import build_result
+    from scanner.inventory import load_inventory
+    from scanner.policy import load_policy
+    from scanner.runner import Runner
+    from scanner.store import Store
+
+    db = tmp_path_factory.mktemp("scan") / "history.db"
+    registry = default_registry()
+    store = Store(db)
+    run_id = Runner(lab_options(lab), registry, load_policy(None, registry), store).scan(load_inventory(lab.inventory))
+    result = build_result(store, run_id)
+    store.close()
+    return result, db, run_id
+
+
+@pytest.fixture
+def services(lab_scan):
+    return {s["id"]: s for s in lab_scan[0]["services"]}
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
