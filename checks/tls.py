@@ -137,7 +137,7 @@ def _verdict(cls: Classification, bad: dict[str, list[str]], what: str, what_nl:
         return warned(f"{what} to phase out per {cls.title}: {names}",
                       message_nl=f"{what_nl} met niveau '{LABEL_NL['phase_out']}' volgens {cls.title}: {names}",
                       evidence=evidence)
-    return passed(f"every {what.lower()} is good or sufficient per {cls.title}",
+    return passed(f"all {what.lower()} are good or sufficient per {cls.title}",
                   message_nl=f"alle {what_nl.lower()} zijn goed of voldoende volgens {cls.title}", evidence=evidence)
 
 
