@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from scanner.lab.tls_responder import Responder, Script
+from scanner.lab.web import handler
 from scanner.probes import tls_registry as reg
 from scanner.probes.tls_dh import prime_for
 
@@ -80,6 +81,23 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("stalls", "accepts and never answers (scripted)", script=Script(behaviour="stall"), expect_error=True),
     Service("garbage", "answers with non-TLS bytes (scripted)", script=Script(behaviour="garbage"), expect_error=True),
 )}
+
+
+# Scripted servers the lab estate can place behind a host (`https_handler = "tls-script"`,
+# `tls_script = NAME` in scanner/lab/estate.d/tls.toml).
+LAB_SCRIPTS: dict[str, Script] = {
+    "sslv3": SERVICES["sslv3"].script,
+    "sslv2": SERVICES["sslv2"].script,
+    "pq-hybrid": SERVICES["pq-hybrid"].script,
+    "dhe-1024": Script(versions=("TLSv1.2",), suites={"TLSv1.2": [0x009E, 0x0033]}, dh_prime=prime_for("modp1024")),
+    "rsa-cbc": Script(versions=("TLSv1.2",), suites={"TLSv1.2": [0xC02F, 0xC013, 0x009C, 0x002F, 0x0035]}),
+}
+
+
+@handler("tls-script")
+def _lab_handler(entry: dict, site: Any):
+    """Serve a lab host with the scripted responder named by its `tls_script`."""
+    return Responder(LAB_SCRIPTS[entry["tls_script"]])._serve
 
 
 @cache
