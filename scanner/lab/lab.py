@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
+from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
