@@ -6,7 +6,16 @@ that sends no mail should say so (null MX, `v=spf1 -all`, DMARC `p=reject`).
 
 from __future__ import annotations
 
-from checks.registry import CheckContext, NotMeasured, check, error, failed, not_applicable, passed, warned
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    check,
+    error,
+    failed,
+    not_applicable,
+    passed,
+    warned,
+)
 
 M3AAWG = "M3AAWG / internet.nl mail test"
 PROTECT = "NIST-CSF-2.0:PR.DS-02"
