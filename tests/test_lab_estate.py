@@ -12,6 +12,7 @@ from scanner.store import Store
 
 ESTATE = load_estate()
 DEMO = [s for s in ESTATE["service"] if s.get("demo", True)]
+TEST_ONLY = [s for s in ESTATE["service"] if not s.get("demo", True)]
 STATUSES = ("pass", "warn", "fail", "info", "not_applicable", "error", "waived")
 
 
@@ -37,6 +38,17 @@ def check_expectations(svc: dict, expect: dict) -> list[str]:
 def test_demo_service_gets_intended_verdicts(entry, services):
     problems = check_expectations(services[entry["id"]], entry.get("expect", {}))
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("entry", TEST_ONLY, ids=[s["id"] for s in TEST_ONLY])
+def test_test_only_service_gets_intended_verdicts(entry, lab_scan_all):
+    svc = next(s for s in lab_scan_all[0]["services"] if s["id"] == entry["id"])
+    problems = check_expectations(svc, entry.get("expect", {}))
+    assert not problems, "\n".join(problems)
+
+
+def test_full_estate_result_follows_contract_v1(lab_scan_all):
+    jsonschema.validate(lab_scan_all[0], schema())
 
 
 def test_result_follows_contract_v1(lab_scan):
