@@ -215,6 +215,45 @@ def starttls_protocol(ctx: CheckContext):
 
 
 @check(
+    "mail.starttls.certificate",
+    pillar="mail", level="recommended", severity="medium", subject="mail_domain",
+    title={"en": "Mail servers present a valid certificate for their name",
+           "nl": "Mailservers tonen een geldig certificaat voor hun naam"},
+    remediation={
+        "en": "Serve a publicly trusted certificate naming the MX host: senders that enforce MTA-STS refuse anything else.",
+        "nl": "Gebruik een publiek vertrouwd certificaat met de naam van de MX-host: verzenders die MTA-STS afdwingen weigeren al het andere.",
+    },
+    references=("RFC 8461 §4.1", "RFC 7672"),
+)
+def starttls_certificate(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    out = []
+    for mx in _mail(ctx)["mx"]:
+        cert = mx.get("certificate")
+        if not cert:
+            continue
+        target = _mx_target(mx)
+        if cert.get("error"):
+            out.append(error(f"not measured: {cert['error']}", target=target, key=mx["host"]))
+        elif cert.get("trusted") and cert.get("hostname_match"):
+            out.append(passed("trusted certificate for the MX name", target=target, key=mx["host"]))
+        else:
+            why = cert.get("trust_error") if not cert.get("trusted") else f"the certificate does not name {mx['host']}"
+            out.append(failed(f"certificate not valid for {mx['host']}: {why}", target=target, key=mx["host"],
+                              evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]}))
+    return out or not_applicable("no MX completed a TLS handshake")
+
+
+def _mx_pattern_matches(pattern: str, host: str) -> bool:
+    """RFC 8461 §4.1: an exact name, or `*.` covering exactly one left-most label."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return "." in host and host.split(".", 1)[1] == pattern[2:]
+    return pattern == host
+
+
+@check(
     "mail.mta_sts",
     pillar="mail", level="recommended", severity="low", subject="mail_domain",
     title={"en": "MTA-STS enforces TLS for incoming mail", "nl": "MTA-STS dwingt TLS af voor inkomende mail"},
@@ -234,11 +273,35 @@ def mta_sts(ctx: CheckContext):
     if not facts.get("record"):
         return warned("no MTA-STS record")
     mode = facts.get("mode")
-    if mode == "enforce":
-        return passed("MTA-STS mode: enforce")
     if facts.get("policy_error"):
         return failed(f"MTA-STS record but the policy cannot be fetched: {facts['policy_error']}")
+    patterns = (facts.get("policy") or {}).get("mx", [])
+    uncovered = [mx["host"] for mx in _mail(ctx)["mx"] if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
+    if mode == "enforce" and uncovered:
+        return failed(f"MTA-STS enforces a policy that does not list MX {', '.join(uncovered)}: mail to it will bounce",
+                      evidence={"policy_mx": patterns, "uncovered": uncovered})
+    if mode == "enforce":
+        return passed("MTA-STS mode: enforce", evidence={"policy_mx": patterns})
     return warned(f"MTA-STS mode: {mode or 'missing'}")
+
+
+@check(
+    "mail.tls_rpt",
+    pillar="mail", level="optional", severity="info", subject="mail_domain",
+    title={"en": "TLS reporting (TLS-RPT) is requested", "nl": "TLS-rapportering (TLS-RPT) wordt opgevraagd"},
+    remediation={
+        "en": "Publish _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:...\" to hear about failed TLS deliveries.",
+        "nl": "Publiceer _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:...\" om mislukte TLS-leveringen te vernemen.",
+    },
+    references=("RFC 8460",),
+)
+def tls_rpt(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    record = _mail(ctx).get("tls_rpt")
+    if record:
+        return passed("TLS-RPT record published", evidence={"record": record})
+    return warned("no TLS-RPT record")
 
 
 @check(

@@ -18,8 +18,10 @@ def mail_facts(**over):
         "spf": {"record": "v=spf1 mx -all", "records": 1, "all": "-all", "lookups": 1, "void_lookups": 0},
         "dmarc": {"record": "v=DMARC1; p=reject; rua=mailto:d@x.test", "records": 1, "p": "reject", "rua": "mailto:d@x.test",
                   "inherited": False, "found_at": "x.test"},
-        "mx": [{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3", "tlsa": False}],
-        "mta_sts": {"record": "v=STSv1; id=1", "mode": "enforce"},
+        "mx": [{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3", "tlsa": False,
+                "certificate": {"trusted": True, "hostname_match": True, "chain": [{"san": ["mx.x.test"]}]}}],
+        "mta_sts": {"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mode": "enforce", "mx": ["*.x.test"]}},
+        "tls_rpt": "v=TLSRPTv1; rua=mailto:tls@x.test",
     }
     mail.update(over)
     return {"dns": {"dnssec": "secure"}, "mail": mail}
@@ -39,7 +41,8 @@ def status(findings):
 
 def test_strong_domain_passes():
     v = verdicts(mail_facts())
-    for check_id in ("mail.spf", "mail.dmarc", "mail.starttls", "mail.starttls.protocol", "mail.mta_sts", "mail.dmarc.reporting"):
+    for check_id in ("mail.spf", "mail.dmarc", "mail.starttls", "mail.starttls.protocol", "mail.mta_sts", "mail.dmarc.reporting",
+                     "mail.tls_rpt", "mail.starttls.certificate"):
         assert status(v[check_id]) == ["pass"], (check_id, [f.message for f in v[check_id]])
     assert status(v["mail.null_mx"]) == ["not_applicable"]
 
@@ -93,3 +96,21 @@ def test_starttls_per_mx():
     assert by_target == {"smtp://mx1.x.test:25": "pass", "smtp://mx2.x.test:25": "fail", "smtp://mx3.x.test:25": "error"}
     assert {f.target: str(f.status) for f in v["mail.starttls.protocol"]} == {"smtp://mx1.x.test:25": "fail"}
     assert all(f.subject == "x.test" for f in v["mail.starttls"])
+
+
+def test_mta_sts_policy_must_cover_every_mx():
+    facts = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mx": ["mail.x.test"]}})
+    findings = verdicts(facts)["mail.mta_sts"]
+    assert status(findings) == ["fail"] and "mx.x.test" in findings[0].message
+    deep = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mx": ["*.x.test"]}},
+                      mx=[{"host": "a.mx.x.test", "starttls": True, "protocol": "TLSv1.3"}])
+    assert status(verdicts(deep)["mail.mta_sts"]) == ["fail"]  # a wildcard covers one label only
+    testing = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "testing", "policy": {"mx": ["mx.x.test"]}})
+    assert status(verdicts(testing)["mail.mta_sts"]) == ["warn"]
+
+
+def test_mx_certificate():
+    wrong = mail_facts(mx=[{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3",
+                            "certificate": {"trusted": True, "hostname_match": False, "chain": [{"san": ["other.test"]}]}}])
+    findings = verdicts(wrong)["mail.starttls.certificate"]
+    assert status(findings) == ["fail"] and "does not name mx.x.test" in findings[0].message
