@@ -192,7 +192,7 @@ def starttls(ctx: CheckContext):
 @check(
     "mail.starttls.protocol",
     pillar="mail", level="required", severity="medium", subject="mail_domain",
-    title={"en": "Mail servers negotiate TLS 1.2 or newer", "nl": "Mailservers onderhandelen TLS 1.2 of nieuwer"},
+    title={"en": "Mail servers offer only TLS 1.2 or newer", "nl": "Mailservers bieden enkel TLS 1.2 of nieuwer aan"},
     remediation={
         "en": "Disable SSL, TLS 1.0 and TLS 1.1 on the MX; offer TLS 1.2 and 1.3.",
         "nl": "Schakel SSL, TLS 1.0 en TLS 1.1 uit op de MX; bied TLS 1.2 en 1.3 aan.",
@@ -204,13 +204,21 @@ def starttls_protocol(ctx: CheckContext):
         return not_applicable("the domain receives no mail")
     out = []
     for mx in _mail(ctx)["mx"]:
-        if not mx.get("protocol"):
+        protocols = mx.get("protocols") or {}
+        if not any(protocols.values()):
             continue
         target = _mx_target(mx)
-        if mx["protocol"] in ("TLSv1.2", "TLSv1.3"):
-            out.append(passed(f"negotiated {mx['protocol']}", target=target, key=mx["host"]))
+        old = [p for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1") if protocols.get(p)]
+        offered = [p for p, on in protocols.items() if on]
+        if old:
+            out.append(failed(f"offers {', '.join(old)}", target=target, key=mx["host"], evidence={"offered": offered}))
+        elif not any(protocols.get(p) is None for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")):
+            out.append(passed(f"offers only {', '.join(offered)}", target=target, key=mx["host"]))
+        elif mx.get("protocol") in ("TLSv1.2", "TLSv1.3"):
+            out.append(passed(f"negotiated {mx['protocol']} (older versions not enumerated)", target=target,
+                              key=mx["host"]))
         else:
-            out.append(failed(f"negotiated {mx['protocol']}", target=target, key=mx["host"]))
+            out.append(failed(f"negotiated {mx.get('protocol')}", target=target, key=mx["host"]))
     return out or not_applicable("no MX completed a TLS handshake")
 
 

@@ -19,6 +19,7 @@ def mail_facts(**over):
         "dmarc": {"record": "v=DMARC1; p=reject; rua=mailto:d@x.test", "records": 1, "p": "reject", "rua": "mailto:d@x.test",
                   "inherited": False, "found_at": "x.test"},
         "mx": [{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3", "tlsa": False,
+                "protocols": {"SSLv2": False, "SSLv3": False, "TLSv1.0": False, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": True},
                 "certificate": {"trusted": True, "hostname_match": True, "chain": [{"san": ["mx.x.test"]}]}}],
         "mta_sts": {"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mode": "enforce", "mx": ["*.x.test"]}},
         "tls_rpt": "v=TLSRPTv1; rua=mailto:tls@x.test",
@@ -87,7 +88,8 @@ def test_dmarc_tree_walk_candidates():
 
 def test_starttls_per_mx():
     facts = mail_facts(mx=[
-        {"host": "mx1.x.test", "starttls": True, "protocol": "TLSv1.0", "tlsa": False},
+        {"host": "mx1.x.test", "starttls": True, "protocol": "TLSv1.2", "tlsa": False,
+         "protocols": {"SSLv2": False, "SSLv3": False, "TLSv1.0": True, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": False}},
         {"host": "mx2.x.test", "starttls": False, "tlsa": False},
         {"host": "mx3.x.test", "starttls": None, "error": "no SMTP reply within 5 s", "tlsa": False},
     ])

@@ -70,7 +70,7 @@ def test_checks_lists_at_least_three_per_pillar():
     for pillar in ("tls", "certificate", "http", "dns", "mail"):
         assert pillars.count(pillar) >= 3, pillar
     nl = run("checks", "--lang", "nl")
-    assert "Mailservers onderhandelen TLS 1.2 of nieuwer" in nl.output
+    assert "Mailservers bieden enkel TLS 1.2 of nieuwer aan" in nl.output
 
 
 def test_demo_writes_results_history_and_dashboard(tmp_path):

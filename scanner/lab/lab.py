@@ -247,7 +247,7 @@ class Lab:
             tls_ctx = None
             if entry.get("starttls"):
                 cert, key = self._certificate(host, entry.get("cert", "valid"))
-                tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
+                tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
                 self.port_map.add(ip, 25, await server.start())

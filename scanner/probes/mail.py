@@ -192,5 +192,9 @@ async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
         return out
     out.update(await ctx.cached(("smtp", addresses[0], host), lambda: probe_starttls(ctx, host, addresses[0])))
     out["address"] = addresses[0]
-    out["protocols"] = {p: (True if p == out.get("protocol") else None) for p in PROTOCOLS}
+    enumerated = out.get("tls") or {}
+    if enumerated and "error" not in enumerated:
+        out["protocols"] = enumerated["protocols"]
+    else:  # only the negotiated version is known
+        out["protocols"] = {p: (True if p == out.get("protocol") else None) for p in PROTOCOLS}
     return out

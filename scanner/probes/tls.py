@@ -27,9 +27,10 @@ def _sni(host: str) -> str | None:
         return host
 
 
-async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
+async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
+                        scan_class: type[AddressScan] = AddressScan) -> dict[str, Any]:
     """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline."""
-    scan = AddressScan(ctx, host, ip, port, _sni(host))
+    scan = scan_class(ctx, host, ip, port, _sni(host))
     try:
         async with asyncio.timeout(ctx.timeout):
             await scan.run()

@@ -92,11 +92,17 @@ class AddressScan:
 
     # ------------------------------------------------------------------ connections
 
+    purpose = "tls"
+
+    async def preamble(self, reader, writer) -> None:
+        """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
+
     async def connect_and(self, payload: bytes, reader_fn) -> Any:
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
-        async with self.ctx.network.tcp(self.host, self.ip, self.port, "tls") as (reader, writer):
+        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose) as (reader, writer):
+            await self.preamble(reader, writer)
             writer.write(payload)
             try:
                 await writer.drain()
