@@ -9,6 +9,7 @@ from __future__ import annotations
 from checks.registry import (
     CheckContext,
     NotMeasured,
+    Outcome,
     check,
     error,
     failed,
@@ -16,6 +17,8 @@ from checks.registry import (
     passed,
     warned,
 )
+from checks.tls import classified_verdict, graded
+from checks.tls_classification import DEFAULT, load
 
 M3AAWG = "M3AAWG / internet.nl mail test"
 PROTECT = "NIST-CSF-2.0:PR.DS-02"
@@ -220,6 +223,34 @@ def starttls_protocol(ctx: CheckContext):
         else:
             out.append(failed(f"negotiated {mx.get('protocol')}", target=target, key=mx["host"]))
     return out or not_applicable("no MX completed a TLS handshake")
+
+
+@check(
+    "mail.starttls.suites",
+    pillar="mail", level="recommended", severity="medium", subject="mail_domain",
+    title={"en": "Mail servers offer only good or sufficient cipher suites",
+           "nl": "Mailservers bieden enkel goede of voldoende cipher suites aan"},
+    remediation={
+        "en": "Remove the cipher suites the evidence lists from the MX's STARTTLS configuration.",
+        "nl": "Verwijder de cipher suites uit het bewijs uit de STARTTLS-configuratie van de MX.",
+    },
+    references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", "internet.nl mail test"),
+    thresholds={"tls.classification": DEFAULT},
+)
+def starttls_suites(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
+    out = []
+    for mx in _mail(ctx)["mx"]:
+        tls = mx.get("tls") or {}
+        if not tls or "error" in tls:
+            continue
+        levels = {n: cls.suite(n) for names in tls.get("cipher_suites", {}).values() for n in names}
+        verdict = classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+        out.append(Outcome(verdict.status, verdict.message, verdict.evidence, key=mx["host"], target=_mx_target(mx),
+                           message_nl=verdict.message_nl))
+    return out or not_applicable("no MX suites enumerated")
 
 
 @check(

@@ -116,7 +116,7 @@ def _suites(ctx: CheckContext) -> dict[str, list[str]]:
     return {v: list(names) for v, names in suites.items() if names}
 
 
-def _graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
+def graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
     """level -> names, for the levels below `sufficient`."""
     out: dict[str, list[str]] = {}
     for name, level in items.items():
@@ -125,7 +125,7 @@ def _graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def _verdict(cls: Classification, bad: dict[str, list[str]], what: str, what_nl: str, evidence: dict[str, Any]):
+def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str, what_nl: str, evidence: dict[str, Any]):
     evidence = {"classification": cls.id, **evidence, **bad}
     if bad.get("insufficient"):
         names = ", ".join(bad["insufficient"][:8])
@@ -157,7 +157,7 @@ def suites_classified(ctx: CheckContext):
     levels = {n: cls.suite(n) for names in _suites(ctx).values() for n in names}
     if not levels:
         return not_applicable("no cipher suite accepted", message_nl="geen enkele cipher suite aanvaard")
-    return _verdict(cls, _graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+    return classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
 
 
 @check(
@@ -228,7 +228,7 @@ def groups_classified(ctx: CheckContext):
     if not groups:
         return not_applicable("no (EC)DHE group negotiated", message_nl="geen (EC)DHE-groep onderhandeld")
     levels = {g: cls.group(g) for g in groups}
-    return _verdict(cls, _graded(cls, levels), "Groups", "Groepen", {"groups": groups})
+    return classified_verdict(cls, graded(cls, levels), "Groups", "Groepen", {"groups": groups})
 
 
 @check(
@@ -303,5 +303,5 @@ def kx_hash(ctx: CheckContext):
         return not_applicable("no signed key exchange observed", message_nl="geen ondertekende sleuteluitwisseling gezien")
     cls = _classification(ctx)
     levels = {h: cls.hash(h) for h in hashes}
-    return _verdict(cls, _graded(cls, levels), "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
+    return classified_verdict(cls, graded(cls, levels), "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
                     {"hashes": hashes, "signatures": list(tls.get("kx_signatures") or [])})

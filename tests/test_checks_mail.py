@@ -116,3 +116,11 @@ def test_mx_certificate():
                             "certificate": {"trusted": True, "hostname_match": False, "chain": [{"san": ["other.test"]}]}}])
     findings = verdicts(wrong)["mail.starttls.certificate"]
     assert status(findings) == ["fail"] and "does not name mx.x.test" in findings[0].message
+
+
+def test_mx_suites_are_classified():
+    tls = {"protocols": {}, "cipher_suites": {"TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_RC4_128_SHA"]}}
+    facts = mail_facts(mx=[{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.2", "tls": tls}])
+    findings = verdicts(facts)["mail.starttls.suites"]
+    assert status(findings) == ["fail"] and "TLS_RSA_WITH_RC4_128_SHA" in findings[0].message
+    assert findings[0].target == "smtp://mx.x.test:25"
