@@ -32,6 +32,7 @@ from scanner.lab import hostile  # noqa: F401  (registers the misbehaving server
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
+from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
@@ -248,7 +249,7 @@ class Lab:
             tls_ctx = None
             if entry.get("starttls"):
                 cert, key = self._certificate(host, entry.get("cert", "valid"))
-                tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
+                tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
                 self.port_map.add(ip, 25, await server.start(), host)
