@@ -39,6 +39,7 @@ from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
 from scanner.probes import http_html, http_securitytxt
 from scanner.probes.context import ProbeContext
+from scanner.probes.http_redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused
 
 BODY_CAP = 512 * 1024
@@ -54,8 +55,6 @@ PARITY_HEADERS = ("strict-transport-security", "content-security-policy", "x-fra
                   "cross-origin-opener-policy", "location")
 PARITY_ADDRESSES = 4
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-SENSITIVE_PARAM = re.compile(
-    r"(?i)(token|code|session|sess|sid|ticket|auth|key|secret|pass|pwd|state|jwt|sig|saml|assertion|nonce|credential)")
 
 
 class _LeasedStream(httpcore.AsyncNetworkStream):
@@ -312,31 +311,6 @@ def parse_hsts(value: str | list[str] | None) -> dict[str, Any] | None:
     return out
 
 
-def redact_url(url: str) -> str:
-    """A URL fit for evidence: passwords and token-like query or fragment values removed."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url[:300]
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "[redacted]@" + netloc.rsplit("@", 1)[1]
-
-    def scrub(qs: str) -> str:
-        out = []
-        for pair in qs.split("&"):
-            name, eq, _ = pair.partition("=")
-            out.append(f"{name}=[redacted]" if eq and SENSITIVE_PARAM.search(name) else pair)
-        return "&".join(out)
-
-    rebuilt = f"{parts.scheme}://{netloc}{parts.path}"
-    if parts.query:
-        rebuilt += "?" + scrub(parts.query)
-    if parts.fragment:
-        rebuilt += "#" + scrub(parts.fragment)
-    return rebuilt[:500]
-
-
 def _same_host(url: str, host: str) -> bool:
     return (urlsplit(url).hostname or "").rstrip(".").lower() == host
 
@@ -504,7 +478,7 @@ class HttpProbe:
 
         (https_hops, https_resp), (http_hops, http_resp), www = await asyncio.gather(
             self.follow(https_url, ip), self.follow(http_url, ip),
-            self.www(host, ip) if bare else nothing())
+            self.ctx.cached(("www", host), lambda: self.www(host, ip)) if bare else nothing())
 
         facts: dict[str, Any] = {"https": None, "redirects_to_https": None, "final_url": None, "status": None,
                                  "hsts": None, "headers": {}, "cookies": [], "security_txt": None,
@@ -518,7 +492,8 @@ class HttpProbe:
             facts["https_error"] = first.get("error")
         if "status" in http_hops[0]:
             facts["http_listening"] = True
-            facts["redirects_to_https"] = any(h["url"].startswith("https://") and "status" in h for h in http_hops)
+            # pshtt "redirects to HTTPS": the chain reaches an https:// URL, even one not followed
+            facts["redirects_to_https"] = any(h["url"].startswith("https://") for h in http_hops[1:])
             loc = http_hops[0].get("location", "")
             facts["http_first_hop_https_same_host"] = loc.startswith("https://") and _same_host(loc, host)
             sts = header_lines(http_resp[0].headers, "strict-transport-security")
@@ -564,7 +539,8 @@ class HttpProbe:
             facts["hsts"] = parse_hsts(header_lines(https_resp[0].headers, "strict-transport-security"))
             origin = _url("https", host, https_port, "").rstrip("/")
             facts["security_txt"], facts["cors"] = await asyncio.gather(
-                self.security_txt(origin, ip), self.cors(https_url, ip))
+                self.ctx.cached(("security.txt", origin, ip), lambda: self.security_txt(origin, ip)),
+                self.cors(https_url, ip))
         else:
             facts["cors"] = await self.cors(http_url, ip)
         if len(addresses) > 1:

@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from scanner.probes.http_redact import redact_url
+
 LIST_CAP = 100
 URL_CAP = 300
 
@@ -67,7 +69,7 @@ class _Extractor(HTMLParser):
         self._mixed(tag, a)
 
     def _abs(self, url: str) -> str:
-        return urljoin(self.base, url.strip())[:URL_CAP]
+        return redact_url(urljoin(self.base, url.strip()))[:URL_CAP]
 
     @staticmethod
     def _add(target: list, item: dict[str, Any]) -> None:
@@ -92,7 +94,8 @@ class _Extractor(HTMLParser):
             for url in urls:
                 full = urljoin(self.base, url)
                 if urlsplit(full).scheme in ("http", "ws"):
-                    self._add(self.insecure, {"tag": tag, "attr": attr, "url": full[:URL_CAP], "kind": kind})
+                    self._add(self.insecure, {"tag": tag, "attr": attr, "url": redact_url(full)[:URL_CAP],
+                                              "kind": kind})
 
 
 def extract(body: bytes, page_url: str, charset: str | None = None) -> dict[str, Any]:
