@@ -66,3 +66,18 @@ def test_security_txt_parse_signed():
     assert out["fields"] == {"contact": ["mailto:a@b.test"], "expires": ["2027-01-01T00:00:00Z"]}
     assert out["invalid_lines"] == ["not a field"]
     assert http_securitytxt.parse("Contact: x\r\nCONTACT: y\r\n")["fields"] == {"contact": ["x", "y"]}
+
+
+def test_port_map_keys_by_host_and_stays_backward_compatible():
+    from scanner.probes.net import PortMap
+
+    pm = PortMap()
+    pm.add("::1", 443, 5001, "a.test")
+    pm.add("::1", 443, 5002, "b.test")
+    pm.add("127.0.0.1", 80, 5003)
+    assert (pm.real("::1", 443, "a.test"), pm.real("::1", 443, "B.test")) == (5001, 5002)
+    assert pm.real("::1", 443) == 5002 and pm.real("127.0.0.1", 80, "x.test") == 5003
+    assert pm.real("127.0.0.2", 25) == 25
+    again = PortMap.from_json(pm.to_json())
+    assert again == pm
+    assert PortMap.from_json([["127.0.0.1", 80, 5003]]).real("127.0.0.1", 80) == 5003  # old rows
