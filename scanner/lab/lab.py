@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import shutil
 import socket
 import ssl
@@ -61,6 +62,16 @@ class LabInfo:
 
 
 LISTS = ("zone", "web", "mx", "service")
+
+
+class _QuietEof(logging.Filter):
+    """asyncio warns on every client that closes a lab TLS connection first; that is the lab working."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietEof())
 
 
 def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
