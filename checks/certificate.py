@@ -64,7 +64,7 @@ def trusted(ctx: CheckContext):
     if ctx.fact("certificate", "trusted"):
         return passed(f"the served chain validates to a root of {store}", evidence={"trust_store": store})
     reasons = cert.get("trust_reasons") or [{"code": "other", "message": cert.get("trust_error") or "no path"}]
-    leaf = cert["chain"][0]
+    leaf = ctx.fact("certificate", "chain")[0]
     return failed(f"not trusted: {reasons[0]['message']}" + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""),
                   evidence={"subject": leaf["subject"], "issuer": leaf["issuer"], "trust_store": store,
                             "reasons": [{"code": r["code"], "message": r["message"]} for r in reasons]})
@@ -85,7 +85,7 @@ def hostname(ctx: CheckContext):
     if ctx.fact("certificate", "hostname_match"):
         by = cert.get("hostname_matched_by")
         return passed(f"{host} is named in subjectAltName" + (f" ({by})" if by else ""))
-    leaf = cert["chain"][0]
+    leaf = ctx.fact("certificate", "chain")[0]
     reason = cert.get("hostname_reason") or f"{host} is not among the certificate's names"
     return failed(reason, evidence={"host": host, "san": leaf["san"][:20], "san_count": leaf.get("san_count")})
 
@@ -272,7 +272,7 @@ CHAIN_WARN = ("wrong_order", "extra_certificates", "duplicate")
 )
 def chain(ctx: CheckContext):
     cert = ctx.section("certificate")
-    issues = list(cert.get("chain_issues") or [])
+    issues = list(ctx.fact("certificate", "chain_issues"))
     issues += [{"code": "malformed", "message": m["message"]} for m in cert.get("malformed") or []]
     evidence = {"served": cert.get("served_count"), "issues": issues}
     bad = [i for i in issues if i["code"] in CHAIN_FAIL + ("malformed",)]
@@ -282,8 +282,8 @@ def chain(ctx: CheckContext):
     if odd:
         return warned("; ".join(i["message"] for i in odd), evidence=evidence)
     note = "; ".join(i["message"] for i in issues)
-    return passed(f"{cert.get('served_count', len(cert['chain']))} certificate(s), in order"
-                  + (f" ({note})" if note else ""), evidence=evidence)
+    served = cert.get("served_count") or len(ctx.fact("certificate", "chain"))
+    return passed(f"{served} certificate(s), in order" + (f" ({note})" if note else ""), evidence=evidence)
 
 
 @check(
@@ -325,7 +325,7 @@ def key_sharing(ctx: CheckContext):
 )
 def sct(ctx: CheckContext):
     cert = ctx.section("certificate")
-    leaf = cert["chain"][0]
+    leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
         return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates")
     scts = ctx.fact("certificate", "scts")
@@ -431,7 +431,7 @@ def caa_properties(records: list[str]) -> dict[str, list[str]]:
 )
 def caa(ctx: CheckContext):
     cert = ctx.section("certificate")
-    leaf = cert["chain"][0]
+    leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
         return not_applicable("self-signed: CAA governs public CAs")
     records = ctx.section("dns").get("caa")

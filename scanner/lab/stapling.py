@@ -54,10 +54,16 @@ class Hello:
     suites: list[int]
     extensions: dict[int, bytes]
     session_id: bytes
+    version: int = 0x0303  # legacy_version
+
+    def offers(self, version: int) -> bool:
+        listed = self.extensions.get(SUPPORTED_VERSIONS)
+        if listed is None:
+            return self.version >= version and version <= 0x0303
+        return any(int.from_bytes(listed[i:i + 2], "big") == version for i in range(1, len(listed), 2))
 
     def offers_tls13(self) -> bool:
-        versions = self.extensions.get(SUPPORTED_VERSIONS, b"")
-        return any(versions[i:i + 2] == b"\x03\x04" for i in range(1, len(versions), 2))
+        return self.offers(0x0304)
 
     def x25519_share(self) -> bytes | None:
         data, pos = self.extensions.get(KEY_SHARE, b""), 2
@@ -75,6 +81,7 @@ def parse_hello(record: bytes) -> Hello | None:
         if record[0] != 0x16 or record[5] != 0x01:
             return None
         body = record[9:]
+        version = int.from_bytes(body[0:2], "big")
         pos = 34
         session_id = body[pos + 1:pos + 1 + body[pos]]
         pos += 1 + body[pos]
@@ -83,7 +90,7 @@ def parse_hello(record: bytes) -> Hello | None:
         pos += 2 + n
         pos += 1 + body[pos]
         exts = parse_extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
-        return Hello(suites, exts, session_id)
+        return Hello(suites, exts, session_id, version)
     except (IndexError, struct.error):
         return None
 
@@ -140,6 +147,17 @@ def first_flight12(suites: list[int], certificates: list[bytes], staple: bytes |
     return _records(flight)
 
 
+def answer_to(hello: Hello, tls13_host: bool) -> str | int:
+    """"13" or "12" (the flight to send), or the alert a real server of this profile would send."""
+    if tls13_host:
+        if not hello.offers_tls13():
+            return 70  # protocol_version
+        return "13" if SUITE13 in hello.suites and hello.x25519_share() is not None else 40
+    if not hello.offers(0x0303):
+        return 70
+    return "12" if any(s in hello.suites for s in PREFERRED) else 40  # handshake_failure
+
+
 async def _read_record(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readexactly(5)
     size = int.from_bytes(head[3:5], "big")
@@ -175,22 +193,29 @@ class _Stapler:
             self._backend = asyncio.ensure_future(server.start())
         return await asyncio.shield(self._backend)
 
+    async def _first_flight(self, record: bytes, hello: Hello, writer: asyncio.StreamWriter) -> None:
+        how = answer_to(hello, self.tls13)
+        if isinstance(how, int):
+            writer.write(b"\x15\x03\x03\x00\x02\x02" + bytes([how]))
+        else:
+            certs = self.issued.ders()
+            if self.garbage:
+                certs = [b"\x30\x82\x01\x00not a certificate" + os.urandom(64)]
+            staple = None if self.garbage else self.issued.staple
+            if how == "13":
+                writer.write(first_flight13(record, hello, certs, staple, self.issued.sct_tls))
+            else:
+                writer.write(first_flight12(hello.suites, certs, staple, self.issued.sct_tls))
+        await writer.drain()
+
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(TIMEOUT * 4):
                 record = await asyncio.wait_for(_read_record(reader), TIMEOUT)
                 hello = parse_hello(record)
                 if hello is not None and (self.garbage or STATUS_REQUEST in hello.extensions):
-                    certs = self.issued.ders()
-                    if self.garbage:
-                        certs = [b"\x30\x82\x01\x00not a certificate" + os.urandom(64)]
-                    staple = None if self.garbage else self.issued.staple
-                    if self.tls13 and hello.offers_tls13():
-                        flight = first_flight13(record, hello, certs, staple, self.issued.sct_tls)
-                    else:
-                        flight = first_flight12(hello.suites, certs, staple, self.issued.sct_tls)
-                    writer.write(flight)
-                    await writer.drain()
+                    await self._first_flight(record, hello, writer)
+                    writer.write_eof()  # nothing follows: a client waiting for more learns it at once
                     await asyncio.wait_for(reader.read(65536), TIMEOUT)  # the client hangs up
                     return
                 ip = writer.get_extra_info("sockname")[0]
