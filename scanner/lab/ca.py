@@ -53,8 +53,8 @@ def _rsa_key(bits: int):
     """One RSA key per size for the whole process. Generating RSA-2048 takes longer than the
     rest of a lab start, so that one is a checked-in lab key (`fixtures/lab-rsa2048.key`)."""
     fixture = FIXTURES / f"lab-rsa{bits}.key"
-    if fixture.is_file():
-        return serialization.load_pem_private_key(fixture.read_bytes(), None)
+    if fixture.is_file():  # our own key: skip OpenSSL's slow RSA consistency check
+        return serialization.load_pem_private_key(fixture.read_bytes(), None, unsafe_skip_rsa_key_validation=True)
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
@@ -99,13 +99,13 @@ class Issued:
     paths: tuple[Path, Path] | None = None
 
     def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
-        cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
-        pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.cert, *self.chain])
-        cert_path.write_bytes(pem)
-        key_path.write_bytes(self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-        self.paths = (cert_path, key_path)
-        return cert_path, key_path
+        """One PEM file with the key and the chain (`load_cert_chain` takes it as both)."""
+        path = directory / f"{stem}.pem"
+        key = self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+        path.write_bytes(key + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.cert, *self.chain]))
+        self.paths = (path, path)
+        return path, path
 
     def ders(self) -> list[bytes]:
         return [c.public_bytes(serialization.Encoding.DER) for c in [self.cert, *self.chain]]
@@ -146,11 +146,18 @@ class LabCA:
         return policy, issuing, issuing_key
 
     @functools.cached_property
+    def fillers(self) -> list[x509.Certificate]:
+        """Forty unrelated self-signed CA certificates, to pad a chain absurdly."""
+        key = new_key()
+        return [self._ca(_name(f"Bolwerk Lab Filler CA {n}"), key, None, None, path_length=0) for n in range(40)]
+
+    @functools.cached_property
     def legacy(self) -> tuple[x509.Certificate, x509.Certificate, object]:
         """The checked-in RSA-1024/SHA-1 leaf, its key and its root."""
         root = x509.load_pem_x509_certificate((FIXTURES / "legacy-root.crt").read_bytes())
         leaf = x509.load_pem_x509_certificate((FIXTURES / "legacy-leaf.crt").read_bytes())
-        key = serialization.load_pem_private_key((FIXTURES / "legacy-leaf.key").read_bytes(), None)
+        key = serialization.load_pem_private_key((FIXTURES / "legacy-leaf.key").read_bytes(), None,
+                                                 unsafe_skip_rsa_key_validation=True)
         return root, leaf, key
 
     def root_pem(self) -> bytes:
@@ -169,9 +176,9 @@ class LabCA:
         key = new_key(key_kind)
         sans: list[x509.GeneralName] = []
         for n in names:
-            try:
+            if ":" in n or n.replace(".", "").isdigit():
                 sans.append(x509.IPAddress(ipaddress.ip_address(n)))
-            except ValueError:
+            else:
                 sans.append(x509.DNSName(n))
         subject = _name(names[0], "Bolwerk lab service")
         issuer_cert, issuer_key = issuer or (self.intermediate, self.inter_key)
@@ -279,9 +286,7 @@ def _extra_certs(ca: LabCA, host: str) -> Issued:
 
 def _huge_chain(ca: LabCA, host: str) -> Issued:
     issued = ca.issue([host])
-    key = new_key()
-    issued.chain = [ca.intermediate] + [ca._ca(_name(f"Bolwerk Lab Filler CA {n}"), key, None, None, path_length=0)
-                                        for n in range(40)]
+    issued.chain = [ca.intermediate, *ca.fillers]
     return issued
 
 
