@@ -119,6 +119,12 @@ def test_served_order_and_extras(ca, bundle):
     assert "duplicate" in codes(dup, "chain_issues")
 
 
+def test_served_root_of_an_untrusted_chain_is_not_extra(ca, bundle):
+    issued = ca.issue(["www.example.be"], days_before=100, days_after=-10)
+    facts = judge(ca, bundle, issued.cert, [ca.intermediate, ca.root])
+    assert codes(facts) == ["expired"] and codes(facts, "chain_issues") == ["root_served"]
+
+
 def test_huge_chain_is_cut_and_reported(ca, bundle):
     issued = ca.issue(["www.example.be"])
     filler = [ca._ca(_name(f"Filler {n}"), new_key(), None, None, path_length=0) for n in range(60)]

@@ -241,7 +241,8 @@ def walk(chain: list[x509.Certificate], trust: TrustStore) -> tuple[list[int], x
             return path, current, "anchored"
         roots = trust.issuers_of(current)
         if roots:
-            return path, roots[0], "anchored"
+            served = [i for i, c in enumerate(chain) if c.fingerprint(_SHA256) == roots[0].fingerprint(_SHA256)]
+            return path + served[:1], roots[0], "anchored"  # a served copy of the root belongs to the path
         if self_signed(current):
             return path, None, "self_signed"
         nxt = next((i for i, c in enumerate(chain) if i not in path and issued_by(current, c)), None)
@@ -268,7 +269,8 @@ def diagnose(chain: list[x509.Certificate], trust: TrustStore, now: datetime, se
     else:
         path, anchor, ending = walk(chain, trust)
         reasons = _ending_reasons(chain, path, ending)
-        reasons += _path_reasons([(i, chain[i]) for i in path if chain[i] is not anchor], now)
+        anchor_print = anchor.fingerprint(_SHA256) if anchor is not None else None
+        reasons += _path_reasons([(i, chain[i]) for i in path if chain[i].fingerprint(_SHA256) != anchor_print], now)
         if anchor is not None and rules.key_weakness(anchor):
             reasons.append(_reason("weak_key", f"trusted root {_cn(anchor)}: {rules.key_weakness(anchor)}"))
     issues = _hygiene(chain, path, anchor, served_count)
