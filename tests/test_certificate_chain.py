@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from cryptography import x509
@@ -229,3 +230,21 @@ def test_truncated_chain_of_valid_prefix(ca, bundle):
     issued = ca.issue(["www.example.be"])
     cut = der(issued.cert)[: len(der(issued.cert)) // 2]
     assert "error" in judge_chain([cut], "www.example.be", ca.now, bundle)
+
+
+def test_mutated_chains_never_raise(ca, bundle):
+    """Random byte flips anywhere in a served chain: an error fact or a verdict, never an exception."""
+    issued = ca.issue(["www.example.be", "192.0.2.1"], must_staple=True, ocsp_url=True)
+    ders = issued.ders()
+    rnd = random.Random(20261128)
+    outcomes = set()
+    for _ in range(400):
+        chain = [bytearray(d) for d in ders]
+        target = chain[rnd.randrange(len(chain))]
+        for _ in range(rnd.randint(1, 4)):
+            target[rnd.randrange(len(target))] = rnd.randrange(256)
+        facts = judge_chain([bytes(c) for c in chain], "www.example.be", ca.now, bundle)
+        json.dumps(facts)
+        assert "could not be judged" not in facts.get("error", ""), facts["error"]
+        outcomes.add("error" if "error" in facts else facts["trusted"])
+    assert {"error", False} <= outcomes <= {"error", True, False}

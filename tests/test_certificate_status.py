@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import struct
 from datetime import UTC, datetime
 
@@ -271,3 +272,16 @@ def test_expired_response_is_computed_at_scan_time(ca, issued):
     later = ca.now + dt.timedelta(days=10)
     out = judge_ocsp(ca.ocsp_response(issued.cert, "good"), issued.cert, ca.intermediate, later)
     assert not out["valid"] and "stale" in out["problem"]
+
+
+def test_random_server_flights_never_raise(issued):
+    rnd = random.Random(7)
+    good = first_flight12([0xC02B], issued.ders(), None, None)
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rnd.randint(1, 6)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        shares = KeyShares() if rnd.random() < 0.2 else None
+        parser = Tls13FlightParser(client_hello13("x.example.be", shares), shares) if shares else FlightParser()
+        _feed_all(parser, bytes(data), step=rnd.randint(1, 3000))
+        assert parser.flight.error is None or isinstance(parser.flight.error, str)

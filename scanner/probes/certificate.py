@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
 from scanner.probes import certificate_path as paths
@@ -170,12 +172,21 @@ def parse_chain(ders: list[bytes]) -> tuple[list[x509.Certificate], list[dict[st
             continue
         try:
             cert = x509.load_der_x509_certificate(der)
-            cert.not_valid_after_utc, cert.subject.rfc4514_string()  # noqa: B018  (forces the lazy fields)
-        except ValueError as exc:
+            _parse_lazy_fields(cert)
+        except Exception as exc:  # hostile input: whatever the parser says becomes the reason
             problems.append({"certificate": n, "message": f"certificate {n} does not parse: {exc}"[:200]})
             continue
         chain.append(cert)
     return chain, problems
+
+
+def _parse_lazy_fields(cert: x509.Certificate) -> None:
+    """Touch every field the judgement reads, so a broken one fails here, in one place."""
+    cert.subject.rfc4514_string()
+    cert.issuer.rfc4514_string()
+    cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+    cert.serial_number  # noqa: B018
+    list(cert.extensions)  # duplicate or undecodable extensions: RFC 5280 says reject
 
 
 @dataclass
@@ -196,6 +207,16 @@ def judge_chain(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | N
 
 def assess(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None,
            flight: Flight | None = None) -> Assessment:
+    try:
+        with warnings.catch_warnings():  # e.g. a non-positive serial: the certificate is judged as it is
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return _assess(ders, host, now, ca_bundle, protocol, flight)
+    except Exception as exc:  # a certificate that breaks the judgement is a finding, not a crash
+        return Assessment({"error": f"the served certificate could not be judged: {type(exc).__name__}: {exc}"[:300]})
+
+
+def _assess(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None,
+            flight: Flight | None) -> Assessment:
     if not ders:
         return Assessment({"error": "the server sent no certificate"})
     chain, problems = parse_chain(ders)

@@ -66,8 +66,11 @@ def embedded_scts(cert: x509.Certificate) -> tuple[list[dict[str, Any]], str | N
     value = ext.value
     if isinstance(value, x509.UnrecognizedExtension):
         return [], "embedded SCT list does not parse"
-    out = []
+    out, problem = [], None
     for sct in list(value)[:MAX_SCTS]:
-        out.append({"version": sct.version.value, "log_id": base64.b64encode(sct.log_id).decode(),
-                    "timestamp": sct.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")})
-    return out, None
+        try:
+            stamp = sct.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError):  # a timestamp beyond any calendar
+            stamp, problem = None, "an embedded SCT carries an impossible timestamp"
+        out.append({"version": sct.version.value, "log_id": base64.b64encode(sct.log_id).decode(), "timestamp": stamp})
+    return out, problem
