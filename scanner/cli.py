@@ -64,6 +64,9 @@ def network_options(func):
                      help="PEM roots to trust instead of certifi's Mozilla store."),
         click.option("--trust-anchor", "trust_anchors", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
                      help="Extra DNSSEC trust anchors (zone-file DS/DNSKEY lines); repeatable."),
+        click.option("--trust-resolver-ad", is_flag=True, default=False,
+                     help="Trust the AD bit of the --resolver (a validating resolver on a trusted path): "
+                          "answers it marks authenticated count as DNSSEC-secure without Bolwerk's own chain walk."),
         click.option("--scope", "scope", multiple=True, metavar="SUFFIX",
                      help="Also allow hosts under this domain suffix; repeatable."),
         click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -78,7 +81,8 @@ def scan_options(kw: dict[str, Any]) -> ScanOptions:
     return ScanOptions(
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
-        trust_anchors=list(kw["trust_anchors"]), scope=tuple(kw["scope"]), audit_log=kw["audit_log"])
+        trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
+        audit_log=kw["audit_log"])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -176,7 +176,8 @@ class Validator:
         usable = [k for k in keys if algorithm_supported(k.algorithm)]
         now = self.now.timestamp()
         try:
-            dns.dnssec.validate(rrset, sigs, {zone: usable}, now=now)
+            # Which algorithms count is our table's call (RFC 8624/9905), not dnspython's default policy.
+            dns.dnssec.validate(rrset, sigs, {zone: usable}, now=now, policy=dns.dnssec.allow_all_policy)
             return None
         except dns.dnssec.ValidationFailure:
             pass
@@ -198,9 +199,9 @@ class Validator:
     # -- zones -----------------------------------------------------------------------------
 
     async def apex(self, name: dns.name.Name) -> dns.name.Name:
-        """The zone a name lives in: the SOA owner at or above it."""
+        """The zone a name lives in: the SOA owner at or above it (the name itself if that cannot be told)."""
         lookup = await self.resolver.lookup(name.to_text(), "SOA")
-        if lookup.rrset is not None:
+        if lookup.rrset is not None or lookup.failed:  # a failed lookup: take the name as its own zone
             return name
         if lookup.zone:
             zone = dns.name.from_text(lookup.zone)
@@ -224,7 +225,7 @@ class Validator:
                                                 "as unsupported (RFC 8624, RFC 9905)")
         if dnskey.failed:
             return ZoneTrust("bogus", reason=f"{zone} has {source} but its DNSKEY lookup failed "
-                                             f"({dnskey.rcode}: {dnskey.error})")
+                                             f"({dnskey.failure()})")
         if dnskey.rrset is None:
             return ZoneTrust("bogus", reason=f"{zone} has {source} but serves no DNSKEY records")
         matching = [k for k in dnskey.rrset if any(_ds_matches(zone, k, d) for d in usable)]
@@ -251,7 +252,7 @@ class Validator:
             return ZoneTrust(above.status, reason=above.reason)
         ds = await self.resolver.lookup(zone.to_text(), "DS")
         if ds.failed:
-            return ZoneTrust(None, reason=f"the DS lookup for {zone} failed ({ds.rcode}: {ds.error})")
+            return ZoneTrust(None, reason=f"the DS lookup for {zone} failed ({ds.failure()})")
         if ds.rrset is None:
             verdict = await self._absent(ds, zone, dns.rdatatype.DS, parent, above.keys)
             if verdict.status == "bogus":
@@ -323,8 +324,7 @@ class Validator:
     async def verdict(self, lookup: Lookup) -> Verdict:
         """`secure`, `insecure` or `bogus` for one answer (None: could not tell), with the reason."""
         if lookup.failed:
-            return Verdict(None, f"the resolver answered {lookup.rcode} for {lookup.name} {lookup.rdtype}"
-                                 + (f": {lookup.error}" if lookup.error else ""))
+            return Verdict(None, f"the resolver failed {lookup.name} {lookup.rdtype} ({lookup.failure()})")
         if self.resolver.trust_ad and lookup.ad and not lookup.cd_retry:
             return Verdict("secure", f"the validating resolver {self.resolver.server} set the AD bit",
                            source=f"resolver-ad {self.resolver.server}")
@@ -360,6 +360,6 @@ class Validator:
 
 def _ds_matches(zone: dns.name.Name, key, ds) -> bool:
     try:
-        return dns.dnssec.make_ds(zone, key, ds.digest_type) == ds
-    except (dns.dnssec.UnsupportedAlgorithm, ValueError):
+        return dns.dnssec.make_ds(zone, key, ds.digest_type, policy=dns.dnssec.allow_all_policy, validating=True) == ds
+    except (dns.dnssec.UnsupportedAlgorithm, dns.dnssec.DeniedByPolicy, ValueError):
         return False

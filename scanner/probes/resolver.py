@@ -81,6 +81,10 @@ class Lookup:
         """The resolver could not answer: neither data nor a proper "does not exist"."""
         return self.rcode not in ("NOERROR", "NXDOMAIN")
 
+    def failure(self) -> str:
+        """Why the resolver gave no usable answer, for a report: "SERVFAIL: reason"."""
+        return f"{self.rcode}: {self.error}" if self.error else self.rcode
+
     def chain(self) -> list[str]:
         """The CNAME targets in order (empty without aliases)."""
         return [rrset[0].target.to_text() for rrset, _ in self.cnames]
@@ -169,12 +173,9 @@ def _server_failure(name: str, rdtype: str, exc: dns.resolver.NoNameservers) -> 
             rcode = dns.rcode.to_text(response.rcode())
         if isinstance(err, dns.message.ChainTooLong):
             reasons.append("the CNAME chain is too long or loops")
-        elif err is not None:
+        elif isinstance(err, BaseException):
             reasons.append(str(err) or type(err).__name__)
-        elif response is not None:
-            reasons.append(f"the resolver answered {dns.rcode.to_text(response.rcode())}")
-    reason = "; ".join(dict.fromkeys(reasons)) or "the resolver gave no answer"
-    return Lookup(name, rdtype, rcode, error=reason[:300])
+    return Lookup(name, rdtype, rcode, error="; ".join(dict.fromkeys(reasons))[:300])
 
 
 def _signatures(section: list[dns.rrset.RRset]) -> dict[tuple[dns.name.Name, int], dns.rrset.RRset]:
