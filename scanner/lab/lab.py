@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import shutil
 import socket
 import ssl
@@ -28,10 +29,12 @@ import dns.rdatatype
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from scanner.lab import hostile  # noqa: F401  (registers the misbehaving servers' handlers)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.dns_zones import DEFAULT_NS, NAME_SERVERS, _break_signatures, _ns_names, sign_nsec3
 from scanner.lab.smtp import SmtpServer
+from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
@@ -60,6 +63,16 @@ class LabInfo:
 
 
 LISTS = ("zone", "web", "mx", "service")
+
+
+class _QuietEof(logging.Filter):
+    """asyncio warns on every client that closes a lab TLS connection first; that is the lab working."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietEof())
 
 
 def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
@@ -212,15 +225,16 @@ class Lab:
                 f"Preferred-Languages: nl, en\nCanonical: https://{host}/.well-known/security.txt\n").encode())
         https = None
         if entry.get("tls", "modern") != "none":
-            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files)
+            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files,
+                         routes=entry.get("https_routes", {}))
         mode = entry.get("http", "redirect")
         http = None
         if mode == "redirect":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        redirect_to=f"https://{host}")
+                        redirect_to=f"https://{host}", routes=entry.get("http_routes", {}))
         elif mode == "serve":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        files=files)
+                        files=files, routes=entry.get("http_routes", {}))
         return https, http
 
     async def _start_servers(self) -> None:
@@ -235,22 +249,22 @@ class Lab:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
                     custom = entry.get("https_handler" if port == 443 else "http_handler")
                     if site is None and not custom:
-                        self.port_map.add(ip, port, _dead_port(self._holders, ip))
+                        self.port_map.add(ip, port, _dead_port(self._holders, ip), host)
                         continue
                     site = site or Site(host, "https" if port == 443 else "http")
                     handler = HANDLERS[custom](entry, site) if custom else None
                     server = WebServer(ip, site, None if handler else ctx, handler)
-                    self.port_map.add(ip, port, await server.start())
+                    self.port_map.add(ip, port, await server.start(), host)
                     self._servers.append(server)
         for entry in self.estate.get("mx", []):
             host = entry["host"]
             tls_ctx = None
             if entry.get("starttls"):
                 cert, key = self._certificate(host, entry.get("cert", "valid"))
-                tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
+                tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
-                self.port_map.add(ip, 25, await server.start())
+                self.port_map.add(ip, 25, await server.start(), host)
                 self._servers.append(server)
         await self._start_dns()
 
