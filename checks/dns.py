@@ -440,9 +440,10 @@ _TAKEOVER_REFS = ("RFC 8499", "NCSC-NL subdomain takeover", "OWASP WSTG-CONF-10"
 )
 def dangling(ctx: CheckContext):
     sec = ctx.section("dns")
+    rcode = ctx.fact("dns", "rcode")
     target = sec.get("cname_target")
     if not target:
-        if sec.get("rcode") == "NXDOMAIN":
+        if rcode == "NXDOMAIN":
             return info("the host name does not exist")
         return passed("the host name is no alias" if not sec.get("cname") else "the alias resolves")
     name, provider = target["name"], _provider(target["name"])
@@ -481,14 +482,16 @@ def dangling(ctx: CheckContext):
 def dangling_domain(ctx: CheckContext):
     sec = _zone(ctx)
     critical, dangling_ = [], []
-    for server in (sec.get("delegation") or {}).get("servers") or []:
+    for server in _delegation(ctx)["servers"]:
         if server.get("rcode") == "NXDOMAIN" and not server.get("addresses"):
             dangling_.append(f"NS {server['name']} does not exist")
         host = _provider(server["name"], "dns_host")
         if host and any(a.get("rcode") == "REFUSED" for a in server.get("answers") or []):
             critical.append(f"NS {server['name']} at {host['name']} refuses the zone: anyone with an account "
                             "there may create it")
-    for mx in sec.get("mx_hosts") or []:
+    if sec.get("mx_hosts") is None:
+        raise NotMeasured("the MX hosts were not looked at")
+    for mx in sec["mx_hosts"]:
         if mx.get("rcode") == "NXDOMAIN":
             dangling_.append(f"MX {mx['host']} does not exist")
     if critical:

@@ -74,7 +74,7 @@ def test_dangling_alias(target, severity, text):
 def test_alias_to_a_live_cloud_service_is_information():
     target = {"name": "vlaanderen.github.io", "rcode": "NOERROR"}
     out = dns_checks.dangling(ctx({"cname": ["vlaanderen.github.io."], "cname_target": target,
-                                   "ipv4": ["192.0.2.1"], "ipv6": []}))
+                                   "rcode": "NOERROR", "ipv4": ["192.0.2.1"], "ipv6": []}))
     assert status(out) == "info" and "GitHub Pages" in out.message
 
 

@@ -90,12 +90,12 @@ def test_direct_questions_to_broken_name_servers(lab, role, status, detail):
 
 def test_lame_and_authoritative_servers_and_axfr(lab):
     ctx = _context(lab, lab.resolver)
-    zone = dns.name.from_text("kortrijk.test")
+    zone = dns.name.from_text("roeselare.test")
 
     async def inner():
         lame = await ask(ctx, "ns3.aalst.test", "127.0.55.1", "aalst.test", "SOA")
-        good = await ask(ctx, "ns1.kortrijk.test", "127.0.53.1", zone, "SOA")
-        open_ = await zone_transfer(ctx, "ns1.kortrijk.test", "127.0.53.1", zone)
+        good = await ask(ctx, "ns1.roeselare.test", "127.0.53.1", zone, "SOA")
+        open_ = await zone_transfer(ctx, "ns1.roeselare.test", "127.0.53.1", zone)
         closed = await zone_transfer(ctx, "ns1.vlaanderen.test", "127.0.53.1", dns.name.from_text("vlaanderen.test"))
         return lame, good, open_, closed
 

@@ -18,7 +18,6 @@ import socket
 import struct
 from dataclasses import dataclass
 
-import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
@@ -82,28 +81,57 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
     return await _tcp(ctx, ns_host, ip, query, purpose)
 
 
+class _Exchange(asyncio.DatagramProtocol):
+    """One question over a connected UDP socket, so an ICMP "port unreachable" ends it at once."""
+
+    def __init__(self, query: dns.message.Message) -> None:
+        self.query = query
+        self.done: asyncio.Future[dns.message.Message] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if self.done.done():
+            return
+        try:
+            message = dns.message.from_wire(data)
+        except Exception as exc:  # noqa: BLE001 - anything unparseable is the server's fault
+            if data[:2] == self.query.to_wire()[:2]:  # our id: the server answered garbage
+                self.done.set_exception(ValueError(str(exc) or type(exc).__name__))
+            return
+        if self.query.is_response(message):
+            self.done.set_result(message)  # otherwise a stray or spoofed datagram: keep waiting
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
         lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
     except ProbeError as exc:
         return Reply("refused-by-scanner", detail=str(exc))
+    transport = None
     try:
-        async with asyncio.timeout(ctx.io_timeout + 1):
-            message = await dns.asyncquery.udp(query, ip.split("%", 1)[0], timeout=ctx.io_timeout, port=port,
-                                               ignore_unexpected=True)
+        exchange = _Exchange(query)
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: exchange, remote_addr=(ip.split("%", 1)[0], port))
+        transport.sendto(query.to_wire())
+        async with asyncio.timeout(ctx.io_timeout):
+            message = await exchange.done
         ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: answered")
         return Reply("answer", message)
-    except (TimeoutError, dns.exception.Timeout):
+    except TimeoutError:
         ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: timeout")
         return Reply("timeout", detail=f"{ns_host} ({ip}) did not answer within {ctx.io_timeout:g} s")
-    except (dns.exception.DNSException, ValueError, EOFError) as exc:
+    except ValueError as exc:
         ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: malformed answer")
-        return Reply("malformed", detail=f"{ns_host} ({ip}) answered something that is no DNS message: "
-                                         f"{exc or type(exc).__name__}")
+        return Reply("malformed", detail=f"{ns_host} ({ip}) answered something that is no DNS message: {exc}")
     except OSError as exc:
         ctx.network.record(ns_host, ip, DNS_PORT, purpose, f"udp: {exc.strerror or exc}")
         return Reply("unreachable", detail=f"{ns_host} ({ip}): {exc.strerror or exc}")
     finally:
+        if transport is not None:
+            transport.close()
         lease.release()
 
 
