@@ -54,6 +54,7 @@ def test_dangling_alias_into_a_signed_nxdomain(by_id):
     azure = _dns(svc, "www.genk.test")
     assert azure["cname_target"]["rcode"] == "NXDOMAIN"
     assert azure["dnssec"] == "secure"  # the chain and the lab root's NSEC proof both validate
+    assert azure["zone"] == "genk.test"  # an alias is no zone apex, whatever its target's zone
     finding = next(f for f in _findings(svc, "dns.dangling") if "www.genk.test" in f["target"])
     assert finding["severity"] == "critical" and finding["evidence"]["service"] == "Microsoft Azure App Service"
     local = next(f for f in _findings(svc, "dns.dangling") if "info.genk.test" in f["target"])

@@ -150,6 +150,19 @@ def test_a_missing_ds_without_proof_is_bogus_not_insecure(walk, lab):
     assert "publishes no DS for gent.test. and does not prove it" in verdict.reason
 
 
+class UnsignedResolver(Resolver):
+    """A resolver that drops every RRSIG (some home routers and old forwarders do)."""
+
+    async def lookup(self, name, rdtype):
+        lookup = await super().lookup(name, rdtype)
+        return dataclasses.replace(lookup, rrsigs=None)
+
+
+def test_a_resolver_that_strips_signatures_means_not_measured_not_bogus(walk, lab):
+    verdict = walk("mijn.vlaanderen.test", "A", resolver=UnsignedResolver(lab.resolver, timeout=3.0))
+    assert verdict.status is None and "strip" in verdict.reason
+
+
 def test_an_anchor_with_an_unsupported_algorithm_makes_everything_insecure(lab, tmp_path):
     anchor = tmp_path / "sha1-anchor.txt"
     anchor.write_text(". IN DS 12345 5 2 " + "ab" * 32 + "\n")

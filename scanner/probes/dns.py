@@ -79,7 +79,8 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[st
             out.update(reachable=False, detail=str(exc))
         return out
 
-    return await ctx.cached(("tcp-reach", ip, port), connect)
+    # once per address and port the connection really reaches (the lab maps ports per host)
+    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host)), connect)
 
 
 def _reach_summary(results: list[dict[str, Any]]) -> bool | None:

@@ -201,6 +201,8 @@ class Validator:
     async def apex(self, name: dns.name.Name) -> dns.name.Name:
         """The zone a name lives in: the SOA owner at or above it (the name itself if that cannot be told)."""
         lookup = await self.resolver.lookup(name.to_text(), "SOA")
+        if lookup.cnames and name != dns.name.root:  # an alias is never a zone apex: its zone is above it
+            return await self.apex(name.parent())
         if lookup.rrset is not None or lookup.failed:  # a failed lookup: take the name as its own zone
             return name
         if lookup.zone:
@@ -223,9 +225,8 @@ class Validator:
             what = ", ".join(sorted({f"{algorithm_name(d.algorithm)} with {digest_name(d.digest_type)}" for d in ds}))
             return ZoneTrust("insecure", reason=f"{source} for {zone} uses only {what}, which validators treat "
                                                 "as unsupported (RFC 8624, RFC 9905)")
-        if dnskey.failed:
-            return ZoneTrust("bogus", reason=f"{zone} has {source} but its DNSKEY lookup failed "
-                                             f"({dnskey.failure()})")
+        if dnskey.failed:  # the resolver failed, not necessarily the zone: not measured
+            return ZoneTrust(None, reason=f"{zone} has {source} but its DNSKEY lookup failed ({dnskey.failure()})")
         if dnskey.rrset is None:
             return ZoneTrust("bogus", reason=f"{zone} has {source} but serves no DNSKEY records")
         matching = [k for k in dnskey.rrset if any(_ds_matches(zone, k, d) for d in usable)]
@@ -237,6 +238,9 @@ class Validator:
     async def _zone_trust(self, zone: dns.name.Name) -> ZoneTrust:
         dnskey = await self.resolver.lookup(zone.to_text(), "DNSKEY")
         if zone in self.anchors.zones():
+            if dnskey.rrset is not None and dnskey.rrsigs is None:
+                return ZoneTrust(None, reason=f"the resolver {self.resolver.server} returns {zone} DNSKEY without "
+                                              "signatures (does it strip DNSSEC records?): DNSSEC not measured")
             keyed = [k for k in (dnskey.rrset or []) if any(k == a for a in self.anchors.keys.get(zone, []))]
             if keyed:
                 why = self.check_signature(dnskey.rrset, dnskey.rrsigs, zone, keyed)
