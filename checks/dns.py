@@ -57,7 +57,7 @@ def _zone(ctx: CheckContext) -> Mapping[str, Any]:
 # ------------------------------------------------------------------------------------ DNSSEC
 
 
-def _dnssec(ctx: CheckContext, what: str):
+def _dnssec(ctx: CheckContext, what: str, what_nl: str):
     sec = ctx.section("dns")
     status, reason = sec.get("dnssec"), sec.get("dnssec_reason")
     if status is None:
@@ -66,12 +66,16 @@ def _dnssec(ctx: CheckContext, what: str):
     if sec.get("dnssec_source", "bolwerk") != "bolwerk":
         evidence["source"] = sec["dnssec_source"]
     if status == "bogus":
-        return failed(f"DNSSEC validation fails: {reason}", evidence=evidence, severity="critical")
+        return failed(f"DNSSEC validation fails: {reason}", evidence=evidence, severity="critical",
+                      message_nl=f"DNSSEC-validatie mislukt: {reason}")
     if status == "insecure":
-        return failed(f"{what} cannot be validated with DNSSEC: {reason}", evidence=evidence)
+        return failed(f"{what} cannot be validated with DNSSEC: {reason}", evidence=evidence,
+                      message_nl=f"{what_nl} kan niet met DNSSEC gevalideerd worden: {reason}")
     if evidence.get("source"):
-        return passed(f"{what} is DNSSEC-signed ({reason})", evidence=evidence)
-    return passed(f"{what} is DNSSEC-signed and validates from the root", evidence=evidence)
+        return passed(f"{what} is DNSSEC-signed ({reason})", evidence=evidence,
+                      message_nl=f"{what_nl} is ondertekend met DNSSEC (volgens de AD-bit van de resolver)")
+    return passed(f"{what} is DNSSEC-signed and validates from the root", evidence=evidence,
+                  message_nl=f"{what_nl} is ondertekend met DNSSEC en valideert vanaf de root")
 
 
 _DNSSEC_TEXTS = dict(
@@ -93,7 +97,7 @@ _DNSSEC_TEXTS = dict(
     **_DNSSEC_TEXTS,
 )
 def dnssec(ctx: CheckContext):
-    return _dnssec(ctx, "the host name")
+    return _dnssec(ctx, "the host name", "de hostnaam")
 
 
 @check(
@@ -103,11 +107,13 @@ def dnssec(ctx: CheckContext):
     **_DNSSEC_TEXTS,
 )
 def dnssec_domain(ctx: CheckContext):
-    outcome = _dnssec(ctx, "the domain")
+    outcome = _dnssec(ctx, "the domain", "het domein")
     proof = (ctx.section("dns").get("dnssec_zone") or {}).get("denial_proof") or {}
     if outcome.status == "pass" and proof.get("status") == "bogus":
         return failed(f"the zone's proof that a name does not exist fails validation: {proof.get('reason')}",
-                      evidence={"name": proof.get("name"), "reason": proof.get("reason")}, severity="critical")
+                      evidence={"name": proof.get("name"), "reason": proof.get("reason")}, severity="critical",
+                      message_nl="het bewijs van de zone dat een naam niet bestaat (NSEC/NSEC3) valideert niet: "
+                                 f"{proof.get('reason')}")
     return outcome
 
 
@@ -127,7 +133,7 @@ def _signed_zone(ctx: CheckContext) -> Mapping[str, Any] | None:
         "en": "Re-sign the zone well before its signatures expire (automate it); check the signer's "
               "schedule and that the primary still feeds the signer.",
         "nl": "Onderteken de zone ruim voor de handtekeningen verlopen opnieuw (automatiseer dit); "
-              "controleer de planning van de ondertekenaar en of de primaire server die nog voedt.",
+              "controleer de planning van het ondertekenen en of de primaire server de ondertekenaar nog van gegevens voorziet.",
     },
     references=("RFC 4034 §3.1.5", "RFC 6781 §4.4"),
     thresholds={"dnssec_expiry_warn_days": 7},
@@ -135,7 +141,7 @@ def _signed_zone(ctx: CheckContext) -> Mapping[str, Any] | None:
 def dnssec_expiry(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
-        return not_applicable("the zone is not signed")
+        return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
     sigs = zone.get("rrsig") or []
     if not sigs:
         raise NotMeasured("no signatures over the zone's SOA, NS or DNSKEY records were seen")
@@ -144,11 +150,14 @@ def dnssec_expiry(ctx: CheckContext):
     evidence = {"rrset": first["rrset"], "expiration": first["expiration"], "days_left": round(days, 1)}
     if days < 0:
         return failed(f"the signature over {first['rrset']} expired on {first['expiration']}", evidence=evidence,
-                      severity="critical")
+                      severity="critical",
+                      message_nl=f"de handtekening over {first['rrset']} is verlopen op {first['expiration']}")
     if days < ctx.threshold("dnssec_expiry_warn_days"):
         return warned(f"the signature over {first['rrset']} expires in {days:.1f} days ({first['expiration']})",
-                      evidence=evidence)
-    return passed(f"the earliest signature expires in {days:.0f} days", evidence=evidence)
+                      evidence=evidence, message_nl=f"de handtekening over {first['rrset']} verloopt over "
+                                                    f"{days:.1f} dagen ({first['expiration']})")
+    return passed(f"the earliest signature expires in {days:.0f} days", evidence=evidence,
+                  message_nl=f"de eerste handtekening verloopt over {days:.0f} dagen")
 
 
 @check(
@@ -168,7 +177,7 @@ def dnssec_expiry(ctx: CheckContext):
 def dnssec_algorithm(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
-        return not_applicable("the zone is not signed")
+        return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
     table = _data("algorithms")
     bad, weak = [], []
     for key in zone.get("dnskey") or []:
@@ -193,11 +202,14 @@ def dnssec_algorithm(ctx: CheckContext):
         elif entry["sign"] == "NOT RECOMMENDED":
             weak.append(f"{label}: {entry['note']}")
     if bad:
-        return failed("; ".join(bad), evidence={"problems": bad + weak})
+        return failed("; ".join(bad), evidence={"problems": bad + weak},
+                      message_nl="verboden algoritme of hashfunctie: " + "; ".join(bad))
     if weak:
-        return warned("; ".join(weak), evidence={"problems": weak})
+        return warned("; ".join(weak), evidence={"problems": weak},
+                      message_nl="afgeraden algoritme, hashfunctie of sleutellengte: " + "; ".join(weak))
     names = sorted({k["algorithm_name"] for k in zone.get("dnskey") or []})
     return passed(f"keys use {', '.join(names) or 'current algorithms'}",
+                  message_nl=f"de sleutels gebruiken {', '.join(names) or 'actuele algoritmen'}",
                   evidence={"algorithms": names, "digests": sorted({d["digest_name"] for d in zone.get("ds") or []})})
 
 
@@ -214,7 +226,7 @@ def dnssec_algorithm(ctx: CheckContext):
 def dnssec_nsec3(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
-        return not_applicable("the zone is not signed")
+        return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
     params = zone.get("nsec3")
     if zone.get("denial") != "nsec3" or not params:
         return not_applicable(f"the zone uses {(zone.get('denial') or 'no NSEC3').upper()}")
@@ -223,15 +235,18 @@ def dnssec_nsec3(ctx: CheckContext):
     if params["iterations"] > limits["validator"]["insecure_above_iterations"]:
         return failed(f"{params['iterations']} NSEC3 iterations: validators treat the zone's denials as insecure "
                       f"above {limits['validator']['insecure_above_iterations']}", evidence=evidence,
-                      severity="medium")
+                      severity="medium", message_nl=f"{params['iterations']} NSEC3-iteraties: validerende resolvers "
+                                                    "vertrouwen de ontkenningen van de zone dan niet meer")
     problems = []
     if params["iterations"] > limits["signer"]["max_iterations"]:
         problems.append(f"{params['iterations']} iterations (RFC 9276: 0)")
     if params.get("salt") and not limits["signer"]["salt"]:
         problems.append(f"a salt ({params['salt']}) (RFC 9276: none)")
     if problems:
-        return warned("NSEC3 uses " + " and ".join(problems), evidence=evidence)
-    return passed("NSEC3 with 0 iterations and no salt", evidence=evidence)
+        return warned("NSEC3 uses " + " and ".join(problems), evidence=evidence,
+                      message_nl="NSEC3 gebruikt iteraties of een salt (RFC 9276 raadt 0 iteraties en geen salt aan)")
+    return passed("NSEC3 with 0 iterations and no salt", evidence=evidence,
+                  message_nl="NSEC3 met 0 iteraties en zonder salt")
 
 
 # ------------------------------------------------------------------------------------ delegation
@@ -262,8 +277,10 @@ _NS_REFS = ("RFC 1034 §4.1", "RFC 2182", "NCSC-NL DNS")
 def ns_count(ctx: CheckContext):
     names = [s["name"] for s in _delegation(ctx)["servers"]]
     if len(names) >= 2:
-        return passed(f"{len(names)} name servers", evidence={"name_servers": names})
-    return failed(f"only one name server: {names[0]}", evidence={"name_servers": names})
+        return passed(f"{len(names)} name servers", evidence={"name_servers": names},
+                      message_nl=f"{len(names)} naamservers")
+    return failed(f"only one name server: {names[0]}", evidence={"name_servers": names},
+                  message_nl=f"slechts één naamserver: {names[0]}")
 
 
 def _network(address: str, v4: int, v6: int) -> str:
@@ -279,7 +296,7 @@ def _network(address: str, v4: int, v6: int) -> str:
     remediation={
         "en": "Place name servers in different networks (and preferably different autonomous systems), "
               "so one outage or attack does not take the whole zone down.",
-        "nl": "Plaats de naamservers in verschillende netwerken (bij voorkeur bij verschillende providers), "
+        "nl": "Plaats de naamservers in verschillende netwerken (bij voorkeur bij verschillende aanbieders), "
               "zodat één storing of aanval niet de hele zone onbereikbaar maakt.",
     },
     references=("RFC 2182 §3.1", "NCSC-NL DNS"),
@@ -294,8 +311,10 @@ def ns_networks(ctx: CheckContext):
     rule = f"networks counted as IPv4 /{v4} and IPv6 /{v6}"
     evidence = {"networks": networks, "rule": rule}
     if len(networks) >= 2:
-        return passed(f"{len(networks)} networks ({rule})", evidence=evidence)
-    return failed(f"every name server address lies in {networks[0]} ({rule})", evidence=evidence)
+        return passed(f"{len(networks)} networks ({rule})", evidence=evidence,
+                      message_nl=f"{len(networks)} netwerken (IPv4 per /{v4}, IPv6 per /{v6})")
+    return failed(f"every name server address lies in {networks[0]} ({rule})", evidence=evidence,
+                  message_nl=f"alle naamservers liggen in {networks[0]} (IPv4 per /{v4}, IPv6 per /{v6})")
 
 
 def _answers(deleg: Mapping[str, Any]):
@@ -318,14 +337,16 @@ def ns_ipv6(ctx: CheckContext):
     deleg = _delegation(ctx)
     v6 = [(s["name"], a) for s, a in _answers(deleg) if ":" in a["address"]]
     if not v6:
-        return warned("no name server has an IPv6 address",
+        return warned("no name server has an IPv6 address", message_nl="geen enkele naamserver heeft een IPv6-adres",
                       evidence={"name_servers": [s["name"] for s in deleg["servers"]]})
     good = sorted({name for name, a in v6 if a.get("authoritative")})
     if good:
-        return passed(f"answers over IPv6 at {', '.join(good)}", evidence={"name_servers": good})
+        return passed(f"answers over IPv6 at {', '.join(good)}", evidence={"name_servers": good},
+                      message_nl=f"antwoordt via IPv6 op {', '.join(good)}")
     if all(a["status"] in ("no-route", "refused-by-scanner") for _, a in v6):
         raise NotMeasured(f"the scanner cannot reach IPv6 name servers: {v6[0][1].get('detail')}")
     return failed("the name servers' IPv6 addresses do not answer for the zone",
+                  message_nl="de IPv6-adressen van de naamservers antwoorden niet voor de zone",
                   evidence={"addresses": [f"{n} {a['address']}: {a.get('detail')}" for n, a in v6]})
 
 
@@ -358,10 +379,12 @@ def ns_lame(ctx: CheckContext):
             problems.append(f"{where}: {answer.get('detail')}")
     if problems:
         return failed(f"{len(problems)} name server address(es) do not answer authoritatively: {problems[0]}",
-                      evidence={"lame": problems, "authoritative": good})
+                      evidence={"lame": problems, "authoritative": good},
+                      message_nl=f"{len(problems)} naamserveradres(sen) antwoorden niet gezaghebbend: {problems[0]}")
     if not good:
         raise NotMeasured("; ".join(unmeasured) or "no name server could be asked")
     return passed(f"{len(good)} name server address(es) answer authoritatively",
+                  message_nl=f"{len(good)} naamserveradres(sen) antwoorden gezaghebbend",
                   evidence={"authoritative": good, "not_measured": unmeasured})
 
 
@@ -380,12 +403,15 @@ def ns_consistency(ctx: CheckContext):
     deleg = _delegation(ctx)
     parent, child = deleg.get("parent_ns"), deleg.get("child_ns")
     if parent is None:
-        return info(f"the parent's delegation could not be seen apart: {deleg.get('parent_note')}")
+        return info(f"the parent's delegation could not be seen apart: {deleg.get('parent_note')}",
+                    message_nl="de delegatie in de bovenliggende zone is niet apart zichtbaar")
     if child is None:
         raise NotMeasured(deleg.get("child_error") or "the zone's own NS records could not be read")
     if set(parent) == set(child):
-        return passed("the parent and the zone list the same name servers", evidence={"name_servers": child})
+        return passed("the parent and the zone list the same name servers", evidence={"name_servers": child},
+                      message_nl="de bovenliggende zone en de zone vermelden dezelfde naamservers")
     return warned("the parent and the zone list different name servers",
+                  message_nl="de bovenliggende zone en de zone vermelden verschillende naamservers",
                   evidence={"only_at_parent": sorted(set(parent) - set(child)),
                             "only_in_zone": sorted(set(child) - set(parent))})
 
@@ -406,11 +432,13 @@ def ns_axfr(ctx: CheckContext):
     results = [(f"{s['name']} ({a['address']})", a.get("axfr")) for s, a in _answers(deleg)]
     open_ = [where for where, allowed in results if allowed]
     if open_:
-        return failed(f"zone transfer allowed at {', '.join(open_)}", evidence={"open": open_})
+        return failed(f"zone transfer allowed at {', '.join(open_)}", evidence={"open": open_},
+                      message_nl=f"zoneoverdracht toegestaan op {', '.join(open_)}")
     refused = [where for where, allowed in results if allowed is False]
     if not refused:
         raise NotMeasured("no name server could be asked for a zone transfer")
-    return passed(f"zone transfer refused at {len(refused)} address(es)", evidence={"refused": refused})
+    return passed(f"zone transfer refused at {len(refused)} address(es)", evidence={"refused": refused},
+                  message_nl=f"zoneoverdracht geweigerd op {len(refused)} adres(sen)")
 
 
 # ------------------------------------------------------------------------------------ takeover
@@ -444,8 +472,8 @@ def dangling(ctx: CheckContext):
     target = sec.get("cname_target")
     if not target:
         if rcode == "NXDOMAIN":
-            return info("the host name does not exist")
-        return passed("the host name is no alias" if not sec.get("cname") else "the alias resolves")
+            return info("the host name does not exist", message_nl="de hostnaam bestaat niet")
+        return passed("the host name is no alias", message_nl="de hostnaam is geen alias")
     name, provider = target["name"], _provider(target["name"])
     evidence = {"chain": sec.get("cname"), "target": name, "rcode": target["rcode"]}
     if provider:
@@ -453,17 +481,26 @@ def dangling(ctx: CheckContext):
     if target["rcode"] == "NXDOMAIN":
         if provider and provider["claimable_when_nxdomain"]:
             return failed(f"the alias points at {name}, which no longer exists at {provider['name']}: anyone can "
-                          "claim that name there and serve this host", evidence=evidence, severity="critical")
+                          "claim that name there and serve this host", evidence=evidence, severity="critical",
+                          message_nl=f"de alias wijst naar {name}, dat niet meer bestaat bij {provider['name']}: "
+                                     "iedereen kan die naam daar claimen en deze host overnemen")
         if target.get("domain_exists") is False:
             return failed(f"the alias points at {name}, whose domain {target['domain']} is not registered: anyone "
-                          "can register it and serve this host", evidence=evidence, severity="critical")
-        return failed(f"the alias points at {name}, which does not exist (dangling)", evidence=evidence)
+                          "can register it and serve this host", evidence=evidence, severity="critical",
+                          message_nl=f"de alias wijst naar {name}, maar het domein {target['domain']} is niet "
+                                     "geregistreerd: iedereen kan het registreren en deze host overnemen")
+        return failed(f"the alias points at {name}, which does not exist (dangling)", evidence=evidence,
+                      message_nl=f"de alias wijst naar {name}, dat niet bestaat (loze alias)")
     if provider:
         return info(f"the alias points at {provider['name']} ({name}): remove it when that service is "
-                    "deprovisioned", evidence=evidence)
+                    "deprovisioned", evidence=evidence,
+                    message_nl=f"de alias wijst naar {provider['name']} ({name}): verwijder hem wanneer u die "
+                               "dienst opzegt")
     if not sec.get("ipv4") and not sec.get("ipv6"):
-        return warned(f"the alias points at {name}, which has no address", evidence=evidence)
-    return passed(f"the alias resolves through {name}", evidence=evidence)
+        return warned(f"the alias points at {name}, which has no address", evidence=evidence,
+                      message_nl=f"de alias wijst naar {name}, dat geen adres heeft")
+    return passed(f"the alias resolves through {name}", evidence=evidence,
+                  message_nl=f"de alias verwijst naar {name}, dat bestaat")
 
 
 @check(
@@ -495,10 +532,12 @@ def dangling_domain(ctx: CheckContext):
         if mx.get("rcode") == "NXDOMAIN":
             dangling_.append(f"MX {mx['host']} does not exist")
     if critical:
-        return failed(critical[0], evidence={"problems": critical + dangling_}, severity="critical")
+        return failed(critical[0], evidence={"problems": critical + dangling_}, severity="critical",
+                      message_nl="een NS-record wijst naar DNS-hosting die de zone niet meer bedient: overname mogelijk")
     if dangling_:
-        return failed("; ".join(dangling_), evidence={"problems": dangling_})
-    return passed("every NS and MX target exists")
+        return failed("; ".join(dangling_), evidence={"problems": dangling_},
+                      message_nl="NS- of MX-records wijzen naar namen die niet bestaan: " + ", ".join(dangling_))
+    return passed("every NS and MX target exists", message_nl="elk NS- en MX-doel bestaat")
 
 
 # ------------------------------------------------------------------------------------ IPv6
@@ -517,15 +556,17 @@ def dangling_domain(ctx: CheckContext):
 def ipv6(ctx: CheckContext):
     sec = ctx.section("dns")
     if not ctx.fact("dns", "aaaa"):
-        return warned("no AAAA record")
+        return warned("no AAAA record", message_nl="geen AAAA-record")
     reach = sec.get("ipv6_reach") or []
     evidence = {"ipv6": sec.get("ipv6", [])}
     if sec.get("ipv6_reachable") is True:
-        return passed("AAAA record published and the service answers over IPv6", evidence=evidence)
+        return passed("AAAA record published and the service answers over IPv6", evidence=evidence,
+                      message_nl="AAAA-record gepubliceerd en de dienst antwoordt via IPv6")
     if sec.get("ipv6_reachable") is False:
         bad = [f"{r['address']}: {r.get('detail')}" for r in reach if r["reachable"] is False]
         return failed(f"AAAA record published but the service does not answer over IPv6 ({bad[0] if bad else ''})",
-                      evidence=evidence | {"unreachable": bad}, severity="medium")
+                      evidence=evidence | {"unreachable": bad}, severity="medium",
+                      message_nl="AAAA-record gepubliceerd, maar de dienst antwoordt niet via IPv6")
     raise NotMeasured(next((r.get("detail") for r in reach if r.get("detail")), "IPv6 reachability not measured"))
 
 
@@ -545,19 +586,22 @@ def ipv6_mx(ctx: CheckContext):
         raise NotMeasured("the MX hosts were not looked at")
     hosts = [h for h in hosts if h.get("rcode") != "NXDOMAIN"]
     if not hosts:
-        return not_applicable("the domain has no mail servers (null MX or no MX)")
+        return not_applicable("the domain has no mail servers (null MX or no MX)",
+                              message_nl="het domein heeft geen mailservers (null MX of geen MX)")
     missing = [h["host"] for h in hosts if not h.get("ipv6")]
     down = [h["host"] for h in hosts if h.get("ipv6_reachable") is False]
     unknown = [h["host"] for h in hosts if h.get("ipv6") and h.get("ipv6_reachable") is None]
     if down:
         return failed(f"no SMTP answer over IPv6 at {', '.join(down)}", evidence={"unreachable": down},
-                      severity="medium")
+                      severity="medium", message_nl=f"geen SMTP-antwoord via IPv6 van {', '.join(down)}")
     if missing:
-        return warned(f"no AAAA record for {', '.join(missing)}", evidence={"without_ipv6": missing})
+        return warned(f"no AAAA record for {', '.join(missing)}", evidence={"without_ipv6": missing},
+                      message_nl=f"geen AAAA-record voor {', '.join(missing)}")
     if unknown:
         detail = next((r.get("detail") for h in hosts for r in h.get("ipv6_reach") or [] if r.get("detail")), "")
         raise NotMeasured(f"IPv6 reachability of {', '.join(unknown)} not measured: {detail}")
-    return passed("every MX host answers over IPv6", evidence={"hosts": [h["host"] for h in hosts]})
+    return passed("every MX host answers over IPv6", evidence={"hosts": [h["host"] for h in hosts]},
+                  message_nl="elke MX-host antwoordt via IPv6")
 
 
 # ------------------------------------------------------------------------------------ CAA
@@ -604,13 +648,17 @@ def caa(ctx: CheckContext):
     if records is None:
         raise NotMeasured(sec.get("caa_error") or "CAA lookup failed")
     if not records:
-        return warned("no CAA records in the tree above this name")
+        return warned("no CAA records in the tree above this name",
+                      message_nl="geen CAA-records voor deze naam of de domeinen erboven")
     parsed = sec.get("caa_records") or []
     evidence = {"caa": records, "owner": sec.get("caa_owner")}
     problems = caa_problems(parsed)
     if problems:
         return failed(f"malformed CAA at {sec.get('caa_owner')}: {problems[0]}",
-                      evidence=evidence | {"problems": problems}, severity="medium")
+                      evidence=evidence | {"problems": problems}, severity="medium",
+                      message_nl=f"foutieve CAA-records bij {sec.get('caa_owner')}: {problems[0]}")
     if parsed and not any(r["tag"].lower() in _data("caa")["issuance"] for r in parsed):
-        return warned("CAA records exist but none restricts issuance", evidence=evidence)
-    return passed(f"CAA at {sec.get('caa_owner')}", evidence=evidence)
+        return warned("CAA records exist but none restricts issuance", evidence=evidence,
+                      message_nl="er zijn CAA-records, maar geen enkele beperkt de uitgifte")
+    return passed(f"CAA at {sec.get('caa_owner')}", evidence=evidence,
+                  message_nl=f"CAA-records bij {sec.get('caa_owner')}")
