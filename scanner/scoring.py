@@ -70,10 +70,12 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
     caps: list[str] = []
     grade = policy.grade_for(score) if score is not None else GRADES[-1]
     for cap in policy.caps:
-        hits = sorted({f.target for f in findings if f.check == cap.check and f.status in cap.statuses})
+        hits = [f for f in findings if cap.matches(f.check) and f.status in cap.statuses]
         if hits:
             grade = worse(grade, cap.grade)
-            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({cap.check} on {', '.join(hits)})")
+            checks = ", ".join(sorted({f.check for f in hits}))
+            targets = ", ".join(sorted({f.target for f in hits}))
+            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({checks} on {targets})")
     unmeasured = sorted({f.check for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED})
     if unmeasured or score is None:
         caps.append(f"{INCOMPLETE}: required checks could not run: {', '.join(unmeasured) or 'nothing was measured'}")
