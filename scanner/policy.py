@@ -170,7 +170,7 @@ def _find(ref: str, relative_to: Path | None = None) -> tuple[Path, bool, bool]:
 
 # --------------------------------------------------------------------------- line numbers
 
-_KEY = r'(?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_+-]+)'
+_KEY = r'(?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+)'
 _DOTTED = re.compile(rf"{_KEY}(?:\s*\.\s*{_KEY})*")
 _ARRAY_HEADER = re.compile(rf"^\s*\[\[\s*({_DOTTED.pattern})\s*\]\]")
 _TABLE_HEADER = re.compile(rf"^\s*\[\s*({_DOTTED.pattern})\s*\]")
@@ -220,7 +220,7 @@ def keypath(path: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = f'"{part}"' if not re.fullmatch(r"[A-Za-z0-9_+-]+", part) else part
+            text = f'"{part}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", part) else part
             out += f".{text}" if out else text
     return out
 

@@ -35,7 +35,7 @@ def line_of(text: str, key: str, after: int = 0) -> int | None:
 
 def nth_table_line(text: str, header: str, index: int) -> int | None:
     """Line of the index-th ``[[header]]`` array-of-tables entry."""
-    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(header) + r"\s*\]\]", re.M)
+    pattern = re.compile(r"^[ \t]*\[\[[ \t]*" + re.escape(header) + r"[ \t]*\]\]", re.M)
     for n, match in enumerate(pattern.finditer(text)):
         if n == index:
             return text.count("\n", 0, match.start()) + 1
