@@ -375,3 +375,18 @@ def test_waived_errors_keep_a_grade_complete(tmp_path):
     judged = apply_waivers([error, finding("tls.protocol.ssl", Status.PASS)], policy, NOW)
     assert judged[0].status == Status.WAIVED and judged[0].waiver["original_status"] == "error"
     assert score_service(judged, policy).grade != "incomplete"
+
+
+def test_the_documented_policy_waiver_and_inventory_load(tmp_path):
+    from scanner.inventory import load_inventory
+
+    doc = (Path(__file__).parent.parent / "README.gate.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in doc.split("```toml\n")[1:]]
+    policy_text = next(b for b in blocks if "[policy]" in b)
+    waiver_text = next(b for b in blocks if "[[waivers]]" in b)
+    inventory_text = next(b for b in blocks if "[[service]]" in b)
+    policy = load_policy(str(write(tmp_path, policy_text + "\n" + waiver_text)), REGISTRY)
+    assert policy.ref == "digitaal-vlaanderen@2026.12" and policy.waivers[0].expires == date(2027, 3, 31)
+    assert not policy.settings["http.version_disclosure"].enabled
+    assert policy.settings["http.csp"].level == Level.REQUIRED
+    assert load_inventory(write(tmp_path, inventory_text, "bolwerk.toml")).services[0].id == "aangifte"
