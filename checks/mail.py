@@ -6,7 +6,19 @@ that sends no mail should say so (null MX, `v=spf1 -all`, DMARC `p=reject`).
 
 from __future__ import annotations
 
-from checks.registry import CheckContext, NotMeasured, check, error, failed, not_applicable, passed, warned
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    Outcome,
+    check,
+    error,
+    failed,
+    not_applicable,
+    passed,
+    warned,
+)
+from checks.tls import classified_verdict, graded
+from checks.tls_classification import DEFAULT, load
 
 M3AAWG = "M3AAWG / internet.nl mail test"
 PROTECT = "NIST-CSF-2.0:PR.DS-02"
@@ -183,7 +195,7 @@ def starttls(ctx: CheckContext):
 @check(
     "mail.starttls.protocol",
     pillar="mail", level="required", severity="medium", subject="mail_domain",
-    title={"en": "Mail servers negotiate TLS 1.2 or newer", "nl": "Mailservers onderhandelen TLS 1.2 of nieuwer"},
+    title={"en": "Mail servers offer only TLS 1.2 or newer", "nl": "Mailservers bieden enkel TLS 1.2 of nieuwer aan"},
     remediation={
         "en": "Disable SSL, TLS 1.0 and TLS 1.1 on the MX; offer TLS 1.2 and 1.3.",
         "nl": "Schakel SSL, TLS 1.0 en TLS 1.1 uit op de MX; bied TLS 1.2 en 1.3 aan.",
@@ -195,14 +207,89 @@ def starttls_protocol(ctx: CheckContext):
         return not_applicable("the domain receives no mail")
     out = []
     for mx in _mail(ctx)["mx"]:
-        if not mx.get("protocol"):
+        protocols = mx.get("protocols") or {}
+        if not any(protocols.values()):
             continue
         target = _mx_target(mx)
-        if mx["protocol"] in ("TLSv1.2", "TLSv1.3"):
-            out.append(passed(f"negotiated {mx['protocol']}", target=target, key=mx["host"]))
+        old = [p for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1") if protocols.get(p)]
+        offered = [p for p, on in protocols.items() if on]
+        if old:
+            out.append(failed(f"offers {', '.join(old)}", target=target, key=mx["host"], evidence={"offered": offered}))
+        elif not any(protocols.get(p) is None for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")):
+            out.append(passed(f"offers only {', '.join(offered)}", target=target, key=mx["host"]))
+        elif mx.get("protocol") in ("TLSv1.2", "TLSv1.3"):
+            out.append(passed(f"negotiated {mx['protocol']} (older versions not enumerated)", target=target,
+                              key=mx["host"]))
         else:
-            out.append(failed(f"negotiated {mx['protocol']}", target=target, key=mx["host"]))
+            out.append(failed(f"negotiated {mx.get('protocol')}", target=target, key=mx["host"]))
     return out or not_applicable("no MX completed a TLS handshake")
+
+
+@check(
+    "mail.starttls.suites",
+    pillar="mail", level="recommended", severity="medium", subject="mail_domain",
+    title={"en": "Mail servers offer only good or sufficient cipher suites",
+           "nl": "Mailservers bieden enkel goede of voldoende cipher suites aan"},
+    remediation={
+        "en": "Remove the cipher suites the evidence lists from the MX's STARTTLS configuration.",
+        "nl": "Verwijder de cipher suites uit het bewijs uit de STARTTLS-configuratie van de MX.",
+    },
+    references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", "internet.nl mail test"),
+    thresholds={"tls.classification": DEFAULT},
+)
+def starttls_suites(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
+    out = []
+    for mx in _mail(ctx)["mx"]:
+        tls = mx.get("tls") or {}
+        if not tls or "error" in tls:
+            continue
+        levels = {n: cls.suite(n) for names in tls.get("cipher_suites", {}).values() for n in names}
+        verdict = classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+        out.append(Outcome(verdict.status, verdict.message, verdict.evidence, key=mx["host"], target=_mx_target(mx),
+                           message_nl=verdict.message_nl))
+    return out or not_applicable("no MX suites enumerated")
+
+
+@check(
+    "mail.starttls.certificate",
+    pillar="mail", level="recommended", severity="medium", subject="mail_domain",
+    title={"en": "Mail servers present a valid certificate for their name",
+           "nl": "Mailservers tonen een geldig certificaat voor hun naam"},
+    remediation={
+        "en": "Serve a publicly trusted certificate naming the MX host: senders that enforce MTA-STS refuse anything else.",
+        "nl": "Gebruik een publiek vertrouwd certificaat met de naam van de MX-host: verzenders die MTA-STS afdwingen weigeren al het andere.",
+    },
+    references=("RFC 8461 §4.1", "RFC 7672"),
+)
+def starttls_certificate(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    out = []
+    for mx in _mail(ctx)["mx"]:
+        cert = mx.get("certificate")
+        if not cert:
+            continue
+        target = _mx_target(mx)
+        if cert.get("error"):
+            out.append(error(f"not measured: {cert['error']}", target=target, key=mx["host"]))
+        elif cert.get("trusted") and cert.get("hostname_match"):
+            out.append(passed("trusted certificate for the MX name", target=target, key=mx["host"]))
+        else:
+            why = cert.get("trust_error") if not cert.get("trusted") else f"the certificate does not name {mx['host']}"
+            out.append(failed(f"certificate not valid for {mx['host']}: {why}", target=target, key=mx["host"],
+                              evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]}))
+    return out or not_applicable("no MX completed a TLS handshake")
+
+
+def _mx_pattern_matches(pattern: str, host: str) -> bool:
+    """RFC 8461 §4.1: an exact name, or `*.` covering exactly one left-most label."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return "." in host and host.split(".", 1)[1] == pattern[2:]
+    return pattern == host
 
 
 @check(
@@ -225,11 +312,35 @@ def mta_sts(ctx: CheckContext):
     if not facts.get("record"):
         return warned("no MTA-STS record")
     mode = facts.get("mode")
-    if mode == "enforce":
-        return passed("MTA-STS mode: enforce")
     if facts.get("policy_error"):
         return failed(f"MTA-STS record but the policy cannot be fetched: {facts['policy_error']}")
+    patterns = (facts.get("policy") or {}).get("mx", [])
+    uncovered = [mx["host"] for mx in _mail(ctx)["mx"] if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
+    if mode == "enforce" and uncovered:
+        return failed(f"MTA-STS enforces a policy that does not list MX {', '.join(uncovered)}: mail to it will bounce",
+                      evidence={"policy_mx": patterns, "uncovered": uncovered})
+    if mode == "enforce":
+        return passed("MTA-STS mode: enforce", evidence={"policy_mx": patterns})
     return warned(f"MTA-STS mode: {mode or 'missing'}")
+
+
+@check(
+    "mail.tls_rpt",
+    pillar="mail", level="optional", severity="info", subject="mail_domain",
+    title={"en": "TLS reporting (TLS-RPT) is requested", "nl": "TLS-rapportering (TLS-RPT) wordt opgevraagd"},
+    remediation={
+        "en": "Publish _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:...\" to hear about failed TLS deliveries.",
+        "nl": "Publiceer _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:...\" om mislukte TLS-leveringen te vernemen.",
+    },
+    references=("RFC 8460",),
+)
+def tls_rpt(ctx: CheckContext):
+    if not _sends_mail(ctx):
+        return not_applicable("the domain receives no mail")
+    record = _mail(ctx).get("tls_rpt")
+    if record:
+        return passed("TLS-RPT record published", evidence={"record": record})
+    return warned("no TLS-RPT record")
 
 
 @check(

@@ -202,10 +202,11 @@ def summary_line(result: dict[str, Any], seconds: float) -> str:
 
 
 def nothing_measured(result: dict[str, Any]) -> bool:
-    """True when no endpoint yielded a single fact section without an error."""
+    """True when no endpoint could be reached at all (DNS answers alone do not count)."""
     for svc in result["services"]:
         for ep in svc["endpoints"]:
-            if any(isinstance(sec, dict) and "error" not in sec for sec in ep["facts"].values()):
+            if any(isinstance(ep["facts"].get(name), dict) and "error" not in ep["facts"][name]
+                   for name in ("tls", "certificate", "http")):
                 return False
     return True
 

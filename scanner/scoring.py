@@ -68,16 +68,18 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
         score = round(sum(pillars[p]["score"] * policy.pillar_weights[p] for p in pillars) / total_weight, 1)
 
     caps: list[str] = []
-    grade = policy.grade_for(score) if score is not None else GRADES[-1]
+    capped = GRADES[0]
     for cap in policy.caps:
         hits = [f for f in findings if cap.matches(f.check) and f.status in cap.statuses]
         if hits:
-            grade = worse(grade, cap.grade)
+            capped = worse(capped, cap.grade)
             checks = ", ".join(sorted({f.check for f in hits}))
             targets = ", ".join(sorted({f.target for f in hits}))
             caps.append(f"{cap.grade}: {cap.reason or cap.check} ({checks} on {targets})")
+    grade = worse(policy.grade_for(score), capped) if score is not None else capped
     unmeasured = sorted({f.check for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED})
-    if unmeasured or score is None:
+    # Unmeasured required checks leave the grade open, unless measured caps already put it at the floor.
+    if (unmeasured or score is None) and capped != GRADES[-1]:
         caps.append(f"{INCOMPLETE}: required checks could not run: {', '.join(unmeasured) or 'nothing was measured'}")
         grade = INCOMPLETE
     return ServiceScore(score, grade, caps, pillars)

@@ -25,7 +25,7 @@ def load_toml(path: Path) -> tuple[dict[str, Any], str]:
 
 def line_of(text: str, key: str, after: int = 0) -> int | None:
     """Best-effort line number of a bare or quoted key (tomllib keeps no positions)."""
-    pattern = re.compile(r'^\s*(?:\[+\s*)?(?:[\w."-]*\.)?"?' + re.escape(key) + r'"?\s*(?:=|\])', re.M)
+    pattern = re.compile(r'^[ \t]*(?:\[+\s*)?(?:[\w."-]*\.)?"?' + re.escape(key) + r'"?\s*(?:=|\])', re.M)
     lines = text.splitlines()
     for number in range(after, len(lines)):
         if pattern.match(lines[number]):
@@ -35,7 +35,7 @@ def line_of(text: str, key: str, after: int = 0) -> int | None:
 
 def nth_table_line(text: str, header: str, index: int) -> int | None:
     """Line of the index-th ``[[header]]`` array-of-tables entry."""
-    pattern = re.compile(r"^[ \t]*\[\[[ \t]*" + re.escape(header) + r"[ \t]*\]\]", re.M)
+    pattern = re.compile(r"^[ \t]*\[\[\s*" + re.escape(header) + r"\s*\]\]", re.M)
     for n, match in enumerate(pattern.finditer(text)):
         if n == index:
             return text.count("\n", 0, match.start()) + 1

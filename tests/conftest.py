@@ -72,9 +72,7 @@ def lab_options(info, **over):
     return ScanOptions(**base)
 
 
-@pytest.fixture(scope="session")
-def lab_scan(lab, tmp_path_factory):
-    """One full scan of the lab estate: (result dict, store path, run id)."""
+def scan_lab(info, inventory, db):
     from checks.registry import default_registry
     from reports.json import build_result
     from scanner.inventory import load_inventory
@@ -82,13 +80,24 @@ def lab_scan(lab, tmp_path_factory):
     from scanner.runner import Runner
     from scanner.store import Store
 
-    db = tmp_path_factory.mktemp("scan") / "history.db"
     registry = default_registry()
     store = Store(db)
-    run_id = Runner(lab_options(lab), registry, load_policy(None, registry), store).scan(load_inventory(lab.inventory))
+    run_id = Runner(lab_options(info), registry, load_policy(None, registry), store).scan(load_inventory(inventory))
     result = build_result(store, run_id)
     store.close()
     return result, db, run_id
+
+
+@pytest.fixture(scope="session")
+def lab_scan(lab, tmp_path_factory):
+    """One full scan of the demo inventory of the lab: (result dict, store path, run id)."""
+    return scan_lab(lab, lab.inventory, tmp_path_factory.mktemp("scan") / "history.db")
+
+
+@pytest.fixture(scope="session")
+def lab_scan_all(lab, tmp_path_factory):
+    """One full scan of every lab service, test-only ones included."""
+    return scan_lab(lab, lab.inventory_all, tmp_path_factory.mktemp("scan-all") / "history.db")
 
 
 @pytest.fixture

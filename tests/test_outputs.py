@@ -15,7 +15,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from test_gate import lab_args  # noqa: F401  (the gate tests' lab fixture)
 
 from checks.registry import default_registry
 from reports.csv import build_csv
@@ -28,6 +27,7 @@ from scanner.gate import Baseline, decide
 from scanner.policy import load_policy
 from scanner.runner import rescore
 from scanner.store import Store
+from tests.test_gate import lab_args  # noqa: F401  (the gate tests' lab fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SARIF_SCHEMA = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

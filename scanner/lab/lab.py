@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
+from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
@@ -246,7 +247,7 @@ class Lab:
             tls_ctx = None
             if entry.get("starttls"):
                 cert, key = self._certificate(host, entry.get("cert", "valid"))
-                tls_ctx = _server_context(self.estate["tls"]["modern"], cert, key)
+                tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
                 self.port_map.add(ip, 25, await server.start())

@@ -148,7 +148,7 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
-        mx_records = sorted(((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in mx_lookup.rrset or []))
+        mx_records = sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in mx_lookup.rrset or [])
         null_mx = len(mx_records) == 1 and mx_records[0][1] == ""
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
@@ -192,5 +192,9 @@ async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
         return out
     out.update(await ctx.cached(("smtp", addresses[0], host), lambda: probe_starttls(ctx, host, addresses[0])))
     out["address"] = addresses[0]
-    out["protocols"] = {p: (True if p == out.get("protocol") else None) for p in PROTOCOLS}
+    enumerated = out.get("tls") or {}
+    if enumerated and "error" not in enumerated:
+        out["protocols"] = enumerated["protocols"]
+    else:  # only the negotiated version is known
+        out["protocols"] = {p: (True if p == out.get("protocol") else None) for p in PROTOCOLS}
     return out

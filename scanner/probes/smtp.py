@@ -13,6 +13,8 @@ from typing import Any
 from scanner.probes.certificate import judge_chain, served_chain
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import NotListening, ProbeError
+from scanner.probes.tls import probe_address
+from scanner.probes.tls_enum import AddressScan
 
 EHLO_NAME = "scanner.bolwerk.invalid"
 MAX_LINE = 1024
@@ -39,6 +41,48 @@ async def read_reply(reader: asyncio.StreamReader, timeout: float) -> tuple[int,
     raise ProbeError("SMTP reply has too many lines")
 
 
+class NoStartTls(ProbeError):
+    """The server answered SMTP but will not start TLS: a measured "no"."""
+
+
+async def starttls_preamble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> str:
+    """Banner, EHLO, STARTTLS: after this the next bytes on the wire are a TLS handshake.
+
+    Returns the banner; raises NoStartTls if the server will not start TLS.
+    """
+    code, lines = await read_reply(reader, timeout)
+    if code != 220:
+        raise ProbeError(f"server greeted with {code}")
+    banner = (lines[0] if lines else "")[:200]
+    writer.write(f"EHLO {EHLO_NAME}\r\n".encode())
+    code, lines = await read_reply(reader, timeout)
+    if code != 250:
+        raise ProbeError(f"EHLO answered {code}")
+    extensions = [line.split(" ", 1)[0].upper() for line in lines[1:]]
+    if "STARTTLS" not in extensions:
+        writer.write(b"QUIT\r\n")
+        raise NoStartTls("STARTTLS is not offered")
+    writer.write(b"STARTTLS\r\n")
+    code, _ = await read_reply(reader, timeout)
+    if code != 220:
+        raise NoStartTls(f"STARTTLS answered {code}")
+    return banner
+
+
+class StartTlsScan(AddressScan):
+    """The TLS enumeration, each connection opened with an SMTP STARTTLS conversation."""
+
+    purpose = "smtp"
+
+    async def preamble(self, reader, writer) -> None:
+        await starttls_preamble(reader, writer, self.ctx.io_timeout)
+
+
+async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
+    """Protocols, suites and groups an MX accepts after STARTTLS (the same frugal enumeration as HTTPS)."""
+    return await probe_address(ctx, mx_host, ip, port, scan_class=StartTlsScan)
+
+
 def _tls_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -49,36 +93,18 @@ def _tls_context() -> ssl.SSLContext:
 
 
 async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
+    """One full STARTTLS handshake (negotiated TLS, the certificate), then the enumeration."""
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
         async with ctx.network.tcp(mx_host, ip, port, "smtp", limit=MAX_LINE) as (reader, writer):
-            code, lines = await read_reply(reader, t)
-            facts["banner"] = (lines[0] if lines else "")[:200]
-            if code != 220:
-                facts["error"] = f"server greeted with {code}"
-                return facts
-            writer.write(f"EHLO {EHLO_NAME}\r\n".encode())
-            code, lines = await read_reply(reader, t)
-            if code != 250:
-                facts["error"] = f"EHLO answered {code}"
-                return facts
-            extensions = [line.split(" ", 1)[0].upper() for line in lines[1:]]
-            facts["starttls"] = "STARTTLS" in extensions
-            if not facts["starttls"]:
-                writer.write(b"QUIT\r\n")
-                return facts
-            writer.write(b"STARTTLS\r\n")
-            code, _ = await read_reply(reader, t)
-            if code != 220:
-                facts["starttls"] = False
-                facts["starttls_error"] = f"STARTTLS answered {code}"
-                return facts
+            facts["banner"] = await starttls_preamble(reader, writer, t)
+            facts["starttls"] = True
             try:
                 async with asyncio.timeout(t):
                     await writer.start_tls(_tls_context(), server_hostname=mx_host)
-            except (ssl.SSLError, ConnectionError) as exc:
-                facts["tls_error"] = f"TLS handshake failed: {exc}"[:200]
+            except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
+                facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
                 return facts
             sslobj = writer.get_extra_info("ssl_object")
             facts["protocol"] = sslobj.version()
@@ -86,11 +112,19 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
             facts["cipher"] = cipher[0] if cipher else None
             facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
             writer.write(b"QUIT\r\n")
+    except NoStartTls as exc:
+        facts["starttls"] = False
+        facts["starttls_error"] = str(exc)
+        return facts
     except NotListening as exc:
         facts["error"] = str(exc)
         facts["listening"] = False
+        return facts
     except TimeoutError:
         facts["error"] = f"no SMTP reply within {t:g} s"
+        return facts
     except (ProbeError, ConnectionError, OSError) as exc:
         facts["error"] = str(exc)[:200] or type(exc).__name__
+        return facts
+    facts["tls"] = await enumerate_starttls(ctx, mx_host, ip, port)
     return facts

@@ -1,89 +1,108 @@
-"""TLS probe (first cut): which protocol versions a server accepts and what it negotiates.
+"""TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint.
 
-Uses the local `ssl` module, so it can only see what local OpenSSL still speaks; the
-raw-hello probe of the TLS pillar replaces this. Facts follow contract v1.
+Each address is enumerated on raw sockets (tls_enum), cached per ip:port for the run,
+then merged into one fact set per endpoint (contract v1 plus details the checks use).
+A probe that cannot measure returns a dict with `error`; nothing raises past here.
 """
 
 from __future__ import annotations
 
-import ssl
+import asyncio
+import ipaddress
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import HandshakeFailed, ProbeError
+from scanner.probes.net import ProbeError
+from scanner.probes.tls_enum import AddressScan, ScanAborted
+from scanner.probes.tls_registry import PROTOCOLS
 
-PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-_SSL_VERSIONS = {
-    "TLSv1.0": ssl.TLSVersion.TLSv1,
-    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
-    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
-}
+__all__ = ["PROTOCOLS", "probe_tls", "probe_address", "merge"]
 
 
-def _context(version: ssl.TLSVersion) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_ciphers("ALL:@SECLEVEL=0")
-    ctx.minimum_version = ctx.maximum_version = version
-    return ctx
+def _sni(host: str) -> str | None:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None  # RFC 6066: no IP literals in SNI
+    except ValueError:
+        return host
 
 
-async def _probe_address(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
-    protocols: dict[str, bool | None] = {p: None for p in PROTOCOLS}
-    suites: dict[str, list[str]] = {}
-    connections = 0
-    for name, version in _SSL_VERSIONS.items():
-        try:
-            connections += 1
-            async with ctx.network.tcp(host, ip, port, "tls", tls=_context(version)) as (_, writer):
-                cipher = writer.get_extra_info("cipher")
-                protocols[name] = True
-                if cipher and cipher[0].startswith("TLS_"):  # IANA names only (TLS 1.3 here)
-                    suites[name] = [cipher[0]]
-        except HandshakeFailed:
-            protocols[name] = False
-    return {"protocols": protocols, "cipher_suites": suites, "groups": [], "connections": connections}
+async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
+                        scan_class: type[AddressScan] = AddressScan) -> dict[str, Any]:
+    """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline."""
+    scan = scan_class(ctx, host, ip, port, _sni(host))
+    try:
+        async with asyncio.timeout(ctx.timeout):
+            await scan.run()
+    except TimeoutError:
+        return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
+    except (ScanAborted, ProbeError) as exc:
+        return {"error": str(exc), "connections": scan.connections}
+    except Exception as exc:  # a parser bug must not crash the run; report it as not measured
+        return {"error": f"TLS probe failed: {type(exc).__name__}: {exc}", "connections": scan.connections}
+    return scan.facts()
 
 
 async def probe_tls(ctx: ProbeContext, host: str, addresses: list[str], port: int) -> dict[str, Any]:
-    """Facts for one endpoint: every address probed (cached per ip:port), then merged worst-first."""
-    per_address: dict[str, dict[str, Any]] = {}
-    for ip in addresses:
-        try:
-            per_address[ip] = await ctx.cached(("tls", ip, port), lambda ip=ip: _probe_address(ctx, host, ip, port))
-        except ProbeError as exc:
-            per_address[ip] = {"error": str(exc)}
-    return merge(per_address)
+    """Facts for one endpoint: every address probed (cached per ip:port), then merged."""
+
+    async def one(ip: str) -> dict[str, Any]:
+        return await ctx.cached(("tls", ip, port), lambda: probe_address(ctx, host, ip, port))
+
+    results = await asyncio.gather(*(one(ip) for ip in addresses))
+    return merge(dict(zip(addresses, results, strict=True)))
+
+
+def _union(lists) -> list:
+    out: list = []
+    for items in lists:
+        out.extend(i for i in items if i not in out)
+    return out
 
 
 def merge(per_address: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One view of several addresses: a protocol counts as offered if any address offers it."""
+    """One view of several addresses: offered if any address offers it (the worst case counts)."""
     good = {ip: f for ip, f in per_address.items() if "error" not in f}
+    connections = sum(f.get("connections", 0) for f in per_address.values())
     if not good:
-        reasons = "; ".join(f"{ip}: {f['error']}" for ip, f in per_address.items()) or "no address"
+        reasons = "; ".join(f"{ip}: {f['error']}" for ip, f in per_address.items()) or "no address to probe"
         return {"error": reasons, "protocols": {p: None for p in PROTOCOLS}, "cipher_suites": {}, "groups": [],
-                "connections": 0}
+                "connections": connections}
+    if len(per_address) == 1:
+        return dict(next(iter(good.values())))
+    facts = list(good.values())
     protocols: dict[str, bool | None] = {}
     for p in PROTOCOLS:
-        values = [f["protocols"].get(p) for f in good.values()]
+        values = [f["protocols"].get(p) for f in facts]
         protocols[p] = True if True in values else (None if None in values else False)
     suites: dict[str, list[str]] = {}
-    for f in good.values():
-        for version, names in f["cipher_suites"].items():
-            merged = suites.setdefault(version, [])
-            merged.extend(n for n in names if n not in merged)
-    groups: list[str] = []
-    for f in good.values():
-        groups.extend(g for g in f["groups"] if g not in groups)
+    for p in PROTOCOLS:
+        if any(p in f["cipher_suites"] for f in facts):
+            suites[p] = _union(f["cipher_suites"].get(p, []) for f in facts)
+    kx: dict[str, dict[str, Any]] = {}
+    for f in facts:
+        for version, per in f.get("kx", {}).items():
+            for suite, d in per.items():
+                kx.setdefault(version, {}).setdefault(suite, d)
+    dh = [f["dh_bits"] for f in facts if f.get("dh_bits") is not None]
+    prefs: dict[str, bool | None] = {}
+    for f in facts:
+        for version, pref in f.get("server_preference", {}).items():
+            prefs[version] = pref if prefs.get(version) is None else (prefs[version] or bool(pref))
     out: dict[str, Any] = {
         "protocols": protocols,
         "cipher_suites": suites,
-        "groups": groups,
-        "connections": sum(f["connections"] for f in good.values()),
+        "groups": _union(f["groups"] for f in facts),
+        "connections": connections,
+        "server_preference": prefs,
+        "kx": kx,
+        "dh_bits": min(dh, default=None),
+        "dh_groups": sorted(set(_union(f.get("dh_groups", []) for f in facts))),
+        "kx_signatures": sorted(set(_union(f.get("kx_signatures", []) for f in facts))),
+        "kx_hashes": sorted(set(_union(f.get("kx_hashes", []) for f in facts))),
+        "addresses": {ip: ({"error": f["error"]} if "error" in f else
+                           {"protocols": f["protocols"], "cipher_suites": f["cipher_suites"], "groups": f["groups"],
+                            "connections": f["connections"]})
+                      for ip, f in sorted(per_address.items())},
     }
-    if len(per_address) > 1 or len(good) != len(per_address):
-        out["addresses"] = {ip: ({"error": f["error"]} if "error" in f else {"protocols": f["protocols"]})
-                            for ip, f in sorted(per_address.items())}
     return out

@@ -1,0 +1,126 @@
+"""Mail checks from fact fixtures: spoofing protection and MX transport security."""
+
+from datetime import UTC, datetime
+
+from checks.registry import default_registry
+from scanner.judge import Subject, judge_subject
+from scanner.policy import load_policy
+from scanner.probes.mail import dmarc_candidates, parse_tags
+
+REGISTRY = default_registry()
+POLICY = load_policy(None, REGISTRY)
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def mail_facts(**over):
+    mail = {
+        "null_mx": False,
+        "spf": {"record": "v=spf1 mx -all", "records": 1, "all": "-all", "lookups": 1, "void_lookups": 0},
+        "dmarc": {"record": "v=DMARC1; p=reject; rua=mailto:d@x.test", "records": 1, "p": "reject", "rua": "mailto:d@x.test",
+                  "inherited": False, "found_at": "x.test"},
+        "mx": [{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3", "tlsa": False,
+                "protocols": {"SSLv2": False, "SSLv3": False, "TLSv1.0": False, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": True},
+                "certificate": {"trusted": True, "hostname_match": True, "chain": [{"san": ["mx.x.test"]}]}}],
+        "mta_sts": {"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mode": "enforce", "mx": ["*.x.test"]}},
+        "tls_rpt": "v=TLSRPTv1; rua=mailto:tls@x.test",
+    }
+    mail.update(over)
+    return {"dns": {"dnssec": "secure"}, "mail": mail}
+
+
+def verdicts(facts, declared=True):
+    subject = Subject("mail_domain", "x.test", facts, info={"domain": "x.test", "declared": declared})
+    out = {}
+    for f in judge_subject(REGISTRY, POLICY, subject, NOW):
+        out.setdefault(f.check, []).append(f)
+    return out
+
+
+def status(findings):
+    return sorted({str(f.status) for f in findings})
+
+
+def test_strong_domain_passes():
+    v = verdicts(mail_facts())
+    for check_id in ("mail.spf", "mail.dmarc", "mail.starttls", "mail.starttls.protocol", "mail.mta_sts", "mail.dmarc.reporting",
+                     "mail.tls_rpt", "mail.starttls.certificate"):
+        assert status(v[check_id]) == ["pass"], (check_id, [f.message for f in v[check_id]])
+    assert status(v["mail.null_mx"]) == ["not_applicable"]
+
+
+def test_spf_qualifiers():
+    assert status(verdicts(mail_facts(spf={"record": "v=spf1 +all", "records": 1, "all": "+all", "lookups": 0}))["mail.spf"]) == ["fail"]
+    assert status(verdicts(mail_facts(spf={"record": "v=spf1 mx ~all", "records": 1, "all": "~all", "lookups": 1}))["mail.spf"]) == ["warn"]
+    assert status(verdicts(mail_facts(spf={"record": None, "records": 2, "all": None, "lookups": None}))["mail.spf"]) == ["fail"]
+    too_many = mail_facts(spf={"record": "v=spf1 include:a -all", "records": 1, "all": "-all", "lookups": 11, "void_lookups": 0})
+    assert status(verdicts(too_many)["mail.spf.lookups"]) == ["fail"]
+
+
+def test_domain_without_mail_must_say_so():
+    quiet = mail_facts(null_mx=True, mx=[], spf={"record": "v=spf1 ~all", "records": 1, "all": "~all", "lookups": 0})
+    v = verdicts(quiet, declared=False)
+    assert status(v["mail.spf"]) == ["fail"]  # ~all is not enough when no mail is sent
+    assert status(v["mail.null_mx"]) == ["pass"]
+    assert status(v["mail.starttls"]) == ["not_applicable"]
+    nothing = mail_facts(null_mx=False, mx=[])
+    assert status(verdicts(nothing)["mail.null_mx"]) == ["warn"]
+
+
+def test_dmarc_rfc9989():
+    none = mail_facts(dmarc={"record": "v=DMARC1; p=none", "records": 1, "p": "none"})
+    assert status(verdicts(none)["mail.dmarc"]) == ["fail"]
+    testing = mail_facts(dmarc={"record": "v=DMARC1; p=reject; t=y", "records": 1, "p": "reject", "t": "y"})
+    assert status(verdicts(testing)["mail.dmarc"]) == ["warn"]
+    inherited = mail_facts(dmarc={"record": "v=DMARC1; p=none; sp=reject", "records": 1, "p": "none", "sp": "reject",
+                                  "inherited": True, "found_at": "parent.test"})
+    assert status(verdicts(inherited)["mail.dmarc"]) == ["pass"]
+    missing = mail_facts(dmarc={"record": None, "records": 0, "p": None})
+    assert status(verdicts(missing)["mail.dmarc"]) == ["fail"]
+
+
+def test_dmarc_tree_walk_candidates():
+    assert dmarc_candidates("a.b.vlaanderen.be") == ["a.b.vlaanderen.be", "b.vlaanderen.be", "vlaanderen.be", "be"]
+    deep = ".".join(f"l{i}" for i in range(12)) + ".be"
+    names = dmarc_candidates(deep)
+    assert names[0] == deep and len(names) == 8 and names[1].count(".") == 6 and names[-1] == "be"
+    assert parse_tags("v=DMARC1; p=reject ; rua = mailto:x@y; ; bogus") == {"v": "DMARC1", "p": "reject", "rua": "mailto:x@y"}
+
+
+def test_starttls_per_mx():
+    facts = mail_facts(mx=[
+        {"host": "mx1.x.test", "starttls": True, "protocol": "TLSv1.2", "tlsa": False,
+         "protocols": {"SSLv2": False, "SSLv3": False, "TLSv1.0": True, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": False}},
+        {"host": "mx2.x.test", "starttls": False, "tlsa": False},
+        {"host": "mx3.x.test", "starttls": None, "error": "no SMTP reply within 5 s", "tlsa": False},
+    ])
+    v = verdicts(facts)
+    by_target = {f.target: str(f.status) for f in v["mail.starttls"]}
+    assert by_target == {"smtp://mx1.x.test:25": "pass", "smtp://mx2.x.test:25": "fail", "smtp://mx3.x.test:25": "error"}
+    assert {f.target: str(f.status) for f in v["mail.starttls.protocol"]} == {"smtp://mx1.x.test:25": "fail"}
+    assert all(f.subject == "x.test" for f in v["mail.starttls"])
+
+
+def test_mta_sts_policy_must_cover_every_mx():
+    facts = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mx": ["mail.x.test"]}})
+    findings = verdicts(facts)["mail.mta_sts"]
+    assert status(findings) == ["fail"] and "mx.x.test" in findings[0].message
+    deep = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "enforce", "policy": {"mx": ["*.x.test"]}},
+                      mx=[{"host": "a.mx.x.test", "starttls": True, "protocol": "TLSv1.3"}])
+    assert status(verdicts(deep)["mail.mta_sts"]) == ["fail"]  # a wildcard covers one label only
+    testing = mail_facts(mta_sts={"record": "v=STSv1; id=1", "mode": "testing", "policy": {"mx": ["mx.x.test"]}})
+    assert status(verdicts(testing)["mail.mta_sts"]) == ["warn"]
+
+
+def test_mx_certificate():
+    wrong = mail_facts(mx=[{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.3",
+                            "certificate": {"trusted": True, "hostname_match": False, "chain": [{"san": ["other.test"]}]}}])
+    findings = verdicts(wrong)["mail.starttls.certificate"]
+    assert status(findings) == ["fail"] and "does not name mx.x.test" in findings[0].message
+
+
+def test_mx_suites_are_classified():
+    tls = {"protocols": {}, "cipher_suites": {"TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_RC4_128_SHA"]}}
+    facts = mail_facts(mx=[{"host": "mx.x.test", "starttls": True, "protocol": "TLSv1.2", "tls": tls}])
+    findings = verdicts(facts)["mail.starttls.suites"]
+    assert status(findings) == ["fail"] and "TLS_RSA_WITH_RC4_128_SHA" in findings[0].message
+    assert findings[0].target == "smtp://mx.x.test:25"

@@ -1,0 +1,111 @@
+"""The command line: exit codes and one-line reasons (0 ran, 1 policy failed, 2 bad input, 3 could not scan)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scanner.cli import main
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_missing_inventory_is_exit_2(tmp_path):
+    res = run("scan", str(tmp_path / "nope.toml"), "--db", str(tmp_path / "h.db"))
+    assert res.exit_code == 2
+    assert "nope.toml: inventory file not found" in one_line_error(res)
+
+
+def test_malformed_inventory_names_file_line_and_key(tmp_path):
+    inv = tmp_path / "inv.toml"
+    inv.write_text('[[service]]\nname = "Portaal"\nurls = ["https://portaal.vlaanderen.test/"]\norganistion = "typo"\n')
+    res = run("scan", str(inv), "--db", str(tmp_path / "h.db"))
+    assert res.exit_code == 2
+    line = one_line_error(res)
+    assert "inv.toml:4: service 'Portaal': organistion: unknown key" in line
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--concurrency", "0"], "Invalid value for '--concurrency'"),
+    (["--resolver", "not-an-ip"], "--resolver: expected IP[:PORT]"),
+    (["--policy", "no-such-policy"], "no-such-policy: unknown policy"),
+    (["--trust-anchor", "{anchor}"], "not a trust anchor file"),
+    (["--ca-bundle", "{missing}"], "CA bundle not found"),
+])
+def test_bad_flag_values_are_exit_2(tmp_path, args, fragment):
+    inv = tmp_path / "hosts.txt"
+    inv.write_text("https://portaal.vlaanderen.test/\n")
+    anchor = tmp_path / "anchor.txt"
+    anchor.write_text("this is not a zone file\n")
+    args = [a.format(anchor=anchor, missing=tmp_path / "missing.pem") for a in args]
+    res = CliRunner().invoke(main, ["scan", str(inv), "--db", str(tmp_path / "h.db"), *args])
+    assert res.exit_code == 2, res.output
+    assert fragment in res.output
+    assert "Traceback" not in res.output
+
+
+def test_unreachable_target_is_exit_3(lab, tmp_path):
+    inv = tmp_path / "hosts.txt"
+    inv.write_text("https://nergens.vlaanderen.test/\n")
+    res = run("scan", str(inv), "--db", str(tmp_path / "h.db"), "--resolver", lab.resolver,
+              "--trust-anchor", str(lab.trust_anchor), "--io-timeout", "2")
+    assert res.exit_code == 3, res.output
+    assert "1 services" in res.output
+
+
+def test_checks_lists_at_least_three_per_pillar():
+    res = run("checks")
+    assert res.exit_code == 0
+    pillars = [line.split()[1] for line in res.output.splitlines()]
+    for pillar in ("tls", "certificate", "http", "dns", "mail"):
+        assert pillars.count(pillar) >= 3, pillar
+    nl = run("checks", "--lang", "nl")
+    assert "Mailservers bieden enkel TLS 1.2 of nieuwer aan" in nl.output
+
+
+def test_demo_writes_results_history_and_dashboard(tmp_path):
+    out = tmp_path / "demo"
+    res = run("demo", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    result = json.loads((out / "results.json").read_text())
+    from scanner.lab.lab import load_estate
+
+    assert len(result["services"]) == len([s for s in load_estate()["service"] if s.get("demo", True)])
+    assert (out / "history.db").exists()
+    assert (out / "dashboard" / "index.html").exists()
+    assert (out / "dashboard" / "en" / "index.html").exists()
+    assert "burgerprofiel" in res.output and "Dashboard:" in res.output
+
+
+def test_report_runs_and_diff_from_the_history(lab_scan, tmp_path):
+    _, db, run_id = lab_scan
+    res = run("runs", "--db", str(db))
+    assert run_id in res.output
+    out = tmp_path / "report"
+    res = run("report", "--db", str(db), "--run", run_id[:12], "--out", str(out), "--lang", "en")
+    assert res.exit_code == 0, res.output
+    assert "Security posture" in (out / "dashboard" / "index.html").read_text()
+    res = run("diff", run_id, run_id, "--db", str(db))
+    assert res.exit_code == 0 and res.output == ""
+    res = run("report", "--db", str(tmp_path / "none.db"))
+    assert res.exit_code == 2 and "no Bolwerk history here" in res.output
+
+
+def test_json_to_stdout(lab, tmp_path):
+    inv = tmp_path / "hosts.txt"
+    inv.write_text("https://nergens.vlaanderen.test/\n")
+    res = CliRunner().invoke(main, ["scan", str(inv), "--db", str(tmp_path / "h.db"), "--resolver", lab.resolver,
+                                    "--json", "-"])
+    payload = res.stdout
+    assert json.loads(payload)["schema"] == "bolwerk/scan-result/v1"
+    assert Path(tmp_path / "h.db").exists()

@@ -1,0 +1,108 @@
+"""The lab estate scanned end to end: every service gets the verdicts the estate intends."""
+
+import json
+
+import jsonschema
+import pytest
+
+from reports.json import SCHEMA_ID, build_result, dumps, schema
+from scanner.lab.lab import load_estate
+from scanner.model import PILLARS
+from scanner.store import Store
+
+ESTATE = load_estate()
+DEMO = [s for s in ESTATE["service"] if s.get("demo", True)]
+TEST_ONLY = [s for s in ESTATE["service"] if not s.get("demo", True)]
+STATUSES = ("pass", "warn", "fail", "info", "not_applicable", "error", "waived")
+
+
+def check_expectations(svc: dict, expect: dict) -> list[str]:
+    """Every way a service misses its intended verdicts, as readable lines."""
+    problems = []
+    if "grade" in expect and svc["grade"] not in expect["grade"]:
+        problems.append(f"grade {svc['grade']} not in {expect['grade']} (caps: {svc['caps']})")
+    for status in STATUSES:
+        for check_id in expect.get(status, []):
+            got = [f for f in svc["findings"] if f["check"] == check_id]
+            seen = sorted({f["status"] for f in got})
+            if not got:
+                problems.append(f"{check_id}: no finding (expected {status})")
+            elif status == "pass" and seen != ["pass"]:
+                problems.append(f"{check_id}: expected pass, got {seen}: {[f['message'] for f in got]}")
+            elif status not in seen:
+                problems.append(f"{check_id}: expected {status}, got {seen}: {[f['message'] for f in got]}")
+    return problems
+
+
+@pytest.mark.parametrize("entry", DEMO, ids=[s["id"] for s in DEMO])
+def test_demo_service_gets_intended_verdicts(entry, services):
+    problems = check_expectations(services[entry["id"]], entry.get("expect", {}))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("entry", TEST_ONLY, ids=[s["id"] for s in TEST_ONLY])
+def test_test_only_service_gets_intended_verdicts(entry, lab_scan_all):
+    svc = next(s for s in lab_scan_all[0]["services"] if s["id"] == entry["id"])
+    problems = check_expectations(svc, entry.get("expect", {}))
+    assert not problems, "\n".join(problems)
+
+
+def test_full_estate_result_follows_contract_v1(lab_scan_all):
+    jsonschema.validate(lab_scan_all[0], schema())
+
+
+def test_result_follows_contract_v1(lab_scan):
+    result = lab_scan[0]
+    jsonschema.validate(result, schema())
+    assert result["schema"] == SCHEMA_ID
+    assert result["run"]["complete"] is True
+    assert {s["id"] for s in result["services"]} == {s["id"] for s in DEMO}
+    strong = next(s for s in result["services"] if s["id"] == "burgerprofiel")
+    assert set(strong["pillars"]) == set(PILLARS)
+    facts = strong["endpoints"][0]["facts"]
+    assert set(facts["tls"]["protocols"]) == {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+    assert facts["tls"]["protocols"]["TLSv1.2"] is True and facts["tls"]["protocols"]["TLSv1.0"] is False
+    assert facts["tls"]["connections"] > 0
+    assert facts["certificate"]["trusted"] is True and facts["certificate"]["hostname_match"] is True
+    assert facts["http"]["hsts"]["max_age"] == 63072000
+    assert facts["dns"]["dnssec"] == "secure" and facts["dns"]["aaaa"] is True
+    assert strong["endpoints"][0]["addresses"] == ["127.0.0.10", "::1"]
+    mail = strong["mail_domains"][0]["facts"]["mail"]
+    assert mail["dmarc"]["p"] == "reject" and mail["spf"]["all"] == "-all"
+    assert mail["mx"][0]["starttls"] is True and mail["mx"][0]["protocols"]["TLSv1.3"] is True
+
+
+def test_findings_have_stable_ids_and_sorted_output(lab_scan):
+    result, db, run_id = lab_scan
+    store = Store(db)
+    again = build_result(store, run_id)
+    store.close()
+    assert dumps(again) == dumps(result)  # deterministic
+    for svc in result["services"]:
+        ids = [f["id"] for f in svc["findings"]]
+        assert len(ids) == len(set(ids))
+        keys = [(f["pillar"], f["check"], f["target"], f["id"]) for f in svc["findings"]]
+        assert keys == sorted(keys)
+    json.loads(dumps(result))
+
+
+def test_unsigned_zone_is_insecure_not_unknown(services):
+    gent = services["gent-eloket"]["endpoints"][0]["facts"]["dns"]
+    assert gent["dnssec"] == "insecure"
+    assert "no DS" in gent["dnssec_reason"]
+
+
+def test_implied_mail_domain_is_judged_for_spoofing(services):
+    wegen = services["wegenwerken"]
+    domains = {m["domain"]: m for m in wegen["mail_domains"]}
+    assert domains["wegen-verkeer.test"]["declared"] is False
+    spf = [f for f in wegen["findings"] if f["check"] == "mail.spf"]
+    assert spf[0]["status"] == "fail" and spf[0]["target"] == "wegen-verkeer.test"
+
+
+def test_tls_connections_are_counted_and_polite(services):
+    for svc in services.values():
+        for ep in svc["endpoints"]:
+            tls = ep["facts"].get("tls")
+            if tls and "error" not in tls:
+                assert 0 < tls["connections"] <= 60, (svc["id"], tls["connections"])

@@ -1,0 +1,91 @@
+"""The network layer's rules: address classes, SSRF refusals, scope, caps, records."""
+
+import asyncio
+
+import pytest
+
+from scanner.probes.net import Limits, Network, NotListening, PortMap, Refused, Scope, address_class, ssrf_refusal
+
+
+@pytest.mark.parametrize("ip, cls", [
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
+    ("169.254.169.254", "link-local"), ("::ffff:169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+    ("10.1.2.3", "private"), ("192.168.1.1", "private"), ("100.64.0.1", "private"), ("fd00::1", "private"),
+    ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast"),
+    ("193.191.245.54", "public"), ("2a02:2c40::1", "public"),
+])
+def test_address_classes(ip, cls):
+    assert address_class(ip) == cls
+
+
+def test_ssrf_rule():
+    assert ssrf_refusal("193.191.245.54", "127.0.0.1") is None
+    assert ssrf_refusal("127.0.0.5", "127.0.0.1") is None  # the target itself lives on loopback
+    assert "link-local" in ssrf_refusal("169.254.169.254", "127.0.0.1")
+    assert "loopback" in ssrf_refusal("::ffff:127.0.0.1", "193.191.245.54")
+    assert ssrf_refusal("10.0.0.1", "10.9.9.9") is None
+
+
+def test_scope():
+    scope = Scope(hosts={"www.vlaanderen.test"}, suffixes=("gent.test",))
+    assert scope.allows("WWW.vlaanderen.test.") and scope.allows("eloket.gent.test") and scope.allows("gent.test")
+    assert not scope.allows("evil.test") and not scope.allows("notgent.test")
+
+
+async def _server(hold: asyncio.Event, seen: list):
+    async def client(reader, writer):
+        seen.append(1)
+        await hold.wait()
+        writer.close()
+
+    server = await asyncio.start_server(client, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def test_caps_refusals_and_records():
+    async def scenario():
+        hold, seen = asyncio.Event(), []
+        server, port = await _server(hold, seen)
+        net = Network(scope=Scope(hosts={"a.test"}), limits=Limits(per_host=2, per_ip=8, rate_per_ip=1000),
+                      port_map=PortMap({("127.0.0.1", 443): port}))
+
+        async def connect():
+            async with net.tcp("a.test", "127.0.0.1", 443, "test"):
+                await hold.wait()
+
+        tasks = [asyncio.create_task(connect()) for _ in range(3)]
+        await asyncio.sleep(0.3)
+        assert len(seen) == 2  # the third waits for a slot
+        hold.set()
+        await asyncio.gather(*tasks)
+        assert len(seen) == 3
+        with pytest.raises(Refused, match="outside the scan's scope"):
+            async with net.tcp("b.test", "127.0.0.1", 443, "test"):
+                pass
+        with pytest.raises(Refused, match="link-local"):
+            async with net.tcp("a.test", "169.254.169.254", 80, "test", origin_ip="127.0.0.1"):
+                pass
+        with pytest.raises(NotListening):
+            async with net.tcp("a.test", "127.0.0.1", 1, "test"):
+                pass
+        outcomes = [r.outcome for r in net.records]
+        assert outcomes.count("open") == 3
+        assert "refused: out of scope" in outcomes
+        assert any(o.startswith("refused: 169.254.169.254") for o in outcomes)
+        assert "failed: connection refused" in outcomes
+        server.close()
+
+    asyncio.run(scenario())
+
+
+def test_audit_log(tmp_path):
+    async def scenario():
+        net = Network(audit_log=tmp_path / "audit.jsonl")
+        with pytest.raises(NotListening):
+            async with net.tcp("a.test", "127.0.0.1", 1, "test"):
+                pass
+        net.close()
+
+    asyncio.run(scenario())
+    line = (tmp_path / "audit.jsonl").read_text().strip()
+    assert '"ip": "127.0.0.1"' in line and '"outcome": "failed: connection refused"' in line

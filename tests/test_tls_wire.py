@@ -1,0 +1,93 @@
+"""Hello building and parsing, registry data, named DH groups: no network needed."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+
+import pytest
+
+from scanner.lab import tls_responder
+from scanner.probes import tls_registry as reg
+from scanner.probes import tls_wire as wire
+from scanner.probes.tls_dh import known_primes, name_prime
+
+
+@pytest.mark.parametrize("n", range(0, 200, 3))
+def test_hellos_avoid_the_256_to_511_byte_range(n):
+    suites = list(reg.suites())[:n]
+    _, hs = wire.client_hello(wire.Hello(("TLSv1.2",), suites, [0x001D, 0x0017], server_name="a.vlaanderen.test"))
+    assert not 256 <= len(hs) <= 511
+
+
+def test_tls13_hello_carries_versions_groups_and_shares():
+    h = wire.Hello(("TLSv1.3", "TLSv1.2"), [0x1301, 0xC02F], [0x11EC, 0x001D], {0x001D: b"\x01" * 32}, "x.test")
+    record, hs = wire.client_hello(h)
+    assert record[0] == wire.HANDSHAKE and hs[0] == 1
+    parsed = tls_responder._parse_client_hello(hs[4:])
+    assert parsed["supported_versions"] == [0x0304, 0x0303]
+    assert parsed["groups"] == [0x11EC, 0x001D] and parsed["shares"] == {0x001D: b"\x01" * 32}
+    assert parsed["suites"] == [0x1301, 0xC02F]
+
+
+def test_hello_retry_request_is_recognised():
+    raw = tls_responder._server_hello(0x0303, wire.HRR_RANDOM, b"", 0x1302,
+                                      [(wire.EXT_SUPPORTED_VERSIONS, b"\x03\x04"), (wire.EXT_KEY_SHARE, b"\x11\xec")])
+    sh = wire.parse_server_hello(raw[9:])
+    assert sh.hrr and sh.version == "TLSv1.3" and reg.group_name(sh.group) == "X25519MLKEM768"
+
+
+def test_truncated_or_odd_server_hellos_are_garbage():
+    with pytest.raises(wire.WireError):
+        wire.parse_server_hello(b"\x03\x03" + b"\x00" * 10)
+    with pytest.raises(wire.WireError):
+        wire.parse_server_hello(b"\x07\x07" + b"\x00" * 32 + b"\x00" + b"\x13\x01\x00")
+
+
+def test_unknown_code_points_follow_one_rule():
+    assert reg.suite_name(0xCC13) == "UNKNOWN_0xCC13"
+    assert reg.group_name(0xABCD) == "UNKNOWN_0xABCD"
+    assert reg.sslv2_name(0x080080) == "UNKNOWN_0x080080"
+    assert reg.suite_name(0xC02F) == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+
+
+def test_cipher_suite_data_file_is_derived_from_the_iana_file():
+    spec = importlib.util.spec_from_file_location("derive_suites", reg.DATA / "derive_suites.py")
+    derive_suites = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive_suites)
+    assert derive_suites.render() == (reg.DATA / "cipher-suites.csv").read_text()
+
+
+def test_suite_properties():
+    s = reg.suites_by_name()
+    assert s["TLS_RSA_WITH_AES_128_GCM_SHA256"].aead and not s["TLS_RSA_WITH_AES_128_GCM_SHA256"].fs
+    assert s["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"].fs and not s["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"].aead
+    assert s["TLS_AES_128_GCM_SHA256"].tls13 and s["TLS_RSA_WITH_3DES_EDE_CBC_SHA"].bits == 112
+    assert s["TLS_DH_anon_WITH_AES_128_CBC_SHA"].auth == "anon"
+
+
+def _probably_prime(n: int) -> bool:
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    a = random.Random(7).randrange(2, n - 2)
+    x = pow(a, d, n)
+    if x in (1, n - 1):
+        return True
+    for _ in range(s - 1):
+        x = pow(x, 2, n)
+        if x == n - 1:
+            return True
+    return False
+
+
+def test_well_known_dh_primes_are_computed_right():
+    primes = known_primes()
+    assert len(primes) == 13
+    for p, name in primes.items():
+        assert p.bit_length() == int(name.removeprefix("ffdhe").removeprefix("modp"))
+        if p.bit_length() <= 4096:
+            assert _probably_prime(p), name
+    ffdhe2048 = next(p for p, n in primes.items() if n == "ffdhe2048")
+    assert hex(ffdhe2048).startswith("0xffffffffffffffffadf85458a2bb4a9a")  # RFC 7919 A.1
+    assert name_prime(ffdhe2048 + 2) is None
