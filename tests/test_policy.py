@@ -390,3 +390,35 @@ def test_the_documented_policy_waiver_and_inventory_load(tmp_path):
     assert not policy.settings["http.version_disclosure"].enabled
     assert policy.settings["http.csp"].level == Level.REQUIRED
     assert load_inventory(write(tmp_path, inventory_text, "bolwerk.toml")).services[0].id == "aangifte"
+
+
+def test_shipped_classification_thresholds_exist():
+    from checks.tls_classification import load
+
+    for ref in shipped_policies():
+        value = load_policy(ref, REGISTRY).thresholds["tls.classification"]
+        assert load(value).id == value
+
+
+def test_standards_policies_grade_the_lab_by_their_own_scope(lab_scan, tmp_path):
+    """Re-judged from stored facts: TLS 1.0 costs more under the standards; headers cost nothing."""
+    import shutil
+
+    from reports.json import build_result
+    from scanner.runner import rescore
+    from scanner.store import Store
+
+    _, db, run_id = lab_scan
+    shutil.copy(db, tmp_path / "h.db")
+    store = Store(tmp_path / "h.db")
+    grades = {}
+    for ref in ("ncsc-tls-2025@2026.11", "mozilla-intermediate-6.0@2026.11"):
+        new = rescore(store, run_id, REGISTRY, load_policy(ref, REGISTRY))
+        grades[ref.split("@")[0]] = {s["id"]: s["grade"] for s in build_result(store, new)["services"]}
+    store.close()
+    baseline = {s["id"]: s["grade"] for s in lab_scan[0]["services"]}
+    assert baseline["belastingaangifte"] == "B"
+    assert grades["ncsc-tls-2025"]["belastingaangifte"] == grades["mozilla-intermediate-6.0"]["belastingaangifte"] == "C"
+    assert baseline["onderwijs"] in ("C", "D", "E") and grades["ncsc-tls-2025"]["onderwijs"] in ("A+", "A")
+    for ref in grades:
+        assert grades[ref]["burgerprofiel"] in ("A+", "A") and grades[ref]["archiefbank"] == "F"
