@@ -105,9 +105,6 @@ def read_port_map(path: Path | None) -> PortMap | None:
         raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
 
 
-REPORT_FORMATS = ("sarif", "junit", "csv", "markdown")
-
-
 def file_option(*names: str, help: str):
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
 
@@ -128,11 +125,12 @@ def report_options(func):
     return func
 
 
-def report_paths(kw: dict[str, Any]) -> dict[str, Path]:
+def report_paths(kw: dict[str, Any], json_path: Path | None = None) -> dict[str, Path]:
+    """The report files asked for; at most one output (counting --json) may be stdout ('-')."""
     paths = {"sarif": kw.get("sarif"), "junit": kw.get("junit"), "csv": kw.get("csv_path"),
              "markdown": kw.get("markdown")}
     chosen = {k: v for k, v in paths.items() if v is not None}
-    if sum(str(v) == "-" for v in chosen.values()) > 1:
+    if sum(str(v) == "-" for v in [*chosen.values(), json_path] if v is not None) > 1:
         raise InputError("-", "only one output can go to stdout")
     return chosen
 
@@ -248,7 +246,7 @@ def scan(inventory: Path, db: Path | None, out: Path | None, json_path: Path | N
     """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
     inv = load_inventory(inventory)
     options = scan_options(kw)
-    reports = report_paths(kw)
+    reports = report_paths(kw, json_path)
     store, run_id, seconds = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
     stdout_json = json_path is not None and str(json_path) == "-"
     result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang, reports)
@@ -450,15 +448,17 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
         inv = inventory_from_targets(list(targets))
     policy = load_policy(kw["policy"], registry)
     base = Baseline.load(baseline) if baseline else None
-    reports = report_paths(kw)
-    if json_path is not None and str(json_path) == "-" and any(str(p) == "-" for p in reports.values()):
-        raise InputError("-", "only one output can go to stdout")
+    reports = report_paths(kw, json_path)
     options = scan_options(kw)
     with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
         store = Store(db or Path(tmp) / "gate.db")
         runner = Runner(options, registry, policy, store, progress=stderr_progress())
         started = time.monotonic()
-        run_id = runner.scan(inv)
+        try:
+            run_id = runner.scan(inv)
+        except KeyboardInterrupt:
+            click.echo("bolwerk: gate: interrupted; no verdict", err=True)
+            sys.exit(130)
         result = build_result(store, run_id)
         store.close()
     verdict = decide(result, min_grade, fail_on, base)
@@ -468,13 +468,16 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
                              "so a new Bolwerk release cannot change this verdict")
 
     gated = dict(result, gate=verdict.to_json())
-    if json_path is not None:
-        if str(json_path) == "-":
-            click.echo(dumps(gated), nl=False)
-        else:
-            write_json(gated, json_path)
-    if ndjson:
-        write_ndjson(result, ndjson)
+    try:
+        if json_path is not None:
+            if str(json_path) == "-":
+                click.echo(dumps(gated), nl=False)
+            else:
+                write_json(gated, json_path)
+        if ndjson:
+            write_ndjson(result, ndjson)
+    except OSError as exc:
+        raise InputError(str(exc.filename or json_path), f"cannot write: {exc.strerror or exc}") from None
     write_reports(result, reports, verdict)
 
     click.echo(summary_line(result, time.monotonic() - started), err=True)

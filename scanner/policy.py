@@ -550,10 +550,3 @@ def _settings(checks: dict[str, dict[str, Any]], registry: Registry,
         weight = float(merged.get("weight", level_weights[str(level)]))
         out[chk.id] = CheckSetting(bool(merged.get("enabled", True)), level, weight)
     return out
-
-
-def describe(policy: Policy) -> str:
-    """One line naming the policy and where it came from."""
-    chain = " <- ".join(policy.chain)
-    return f"{chain} ({'shipped' if policy.shipped else policy.source})"
-
