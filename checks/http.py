@@ -1,14 +1,94 @@
-"""HTTP pillar: HTTPS enforced, HSTS, the basic security headers, security.txt (first cut)."""
+"""HTTP pillar: HTTPS enforcement (as pshtt), HSTS, CSP rule by rule, the other security
+headers, cookies, CORS, page hygiene (SRI, mixed content), security.txt, address parity.
+
+Every check is a pure function of the endpoint's facts (scanner/probes/http.py explains
+them). Which response is judged: HSTS on the endpoint's first HTTPS response; headers,
+cookies and page facts on the last response still on the endpoint's own host. A chain
+that leaves for another host (a central login page) is reported by `http.chain` and that
+host is judged as its own endpoint, never blamed on this one.
+
+Checks that find several problems (CSP rules, cookies, security.txt format) give one
+finding per failed rule, distinguished by `key=`, with the directive or item quoted;
+when nothing fails they give a single pass.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from checks.registry import BROWSER_KINDS, CheckContext, NotMeasured, check, failed, info, passed, warned
-from scanner.model import EndpointKind
+from checks import csp as csplib
+from checks.registry import (
+    BROWSER_KINDS,
+    CheckContext,
+    NotMeasured,
+    Outcome,
+    check,
+    failed,
+    info,
+    not_applicable,
+    passed,
+    warned,
+)
+from scanner.model import EndpointKind, Severity
 
 OBSERVATORY = "Mozilla HTTP Observatory"
 WEB_AND_API = (EndpointKind.WEB, EndpointKind.API)
+REDIRECT_ONLY = (EndpointKind.REDIRECT,)
+DATA = tomllib.loads((Path(__file__).parent / "data" / "http" / "headers.toml").read_text(encoding="utf-8"))
+
+
+def _http(ctx: CheckContext) -> dict[str, Any]:
+    return dict(ctx.section("http"))
+
+
+def _headers(ctx: CheckContext) -> dict[str, str]:
+    http = ctx.section("http")
+    if http.get("status") is None:
+        raise NotMeasured(http.get("chain_error") or _first_error(http) or "no HTTP response was received")
+    return ctx.fact("http", "headers")
+
+
+def _first_error(http) -> str | None:
+    for name in ("https_chain", "http_chain"):
+        for hop in http.get(name) or []:
+            if hop.get("error"):
+                return hop["error"]
+    return None
+
+
+def _page(ctx: CheckContext) -> Outcome | None:
+    """A not-applicable outcome when the judged response is not a page a browser renders."""
+    http = _http(ctx)
+    resp = http.get("response") or {}
+    status = resp.get("status", http.get("status"))
+    if status is None:
+        raise NotMeasured(_first_error(http) or "no HTTP response was received")
+    if 300 <= status < 400:
+        where = http.get("leaves_host")
+        tail = f" to another host ({where})" if where else ""
+        return not_applicable(f"the endpoint answers with a redirect ({status}){tail}, not with a page")
+    return None
+
+
+def _chain_urls(chain: list[dict[str, Any]]) -> list[str]:
+    return [h.get("url", "") for h in chain]
+
+
+def _downgrades(chain: list[dict[str, Any]]) -> list[str]:
+    """Hops from https:// to http:// in a chain."""
+    out = []
+    for hop in chain:
+        loc = hop.get("location") or ""
+        if hop.get("url", "").startswith("https://") and loc.startswith("http://"):
+            out.append(f"{hop['url']} -> {loc}")
+    return out
+
+
+# ---------------------------------------------------------------- enforcement (pshtt)
 
 
 @check(
@@ -23,12 +103,17 @@ WEB_AND_API = (EndpointKind.WEB, EndpointKind.API)
     controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 def https(ctx: CheckContext):
-    value = ctx.section("http").get("https")
-    if value is True:
-        return passed("HTTPS answers")
+    http = ctx.section("http")
+    value = http.get("https")
     if value is False:
         return failed("nothing answers on HTTPS (port 443 refused the connection)")
-    raise NotMeasured(ctx.section("http").get("https_error") or "HTTPS could not be tested")
+    if value is not True:
+        raise NotMeasured(http.get("https_error") or "HTTPS could not be tested")
+    cert = ctx.facts.get("certificate") or {}
+    if cert.get("trusted") is False or cert.get("hostname_match") is False:
+        return warned("HTTPS answers, but with a certificate browsers reject (see the certificate pillar)",
+                      evidence={"trusted": cert.get("trusted"), "hostname_match": cert.get("hostname_match")})
+    return passed("HTTPS answers" + (" with a valid certificate" if cert.get("trusted") else ""))
 
 
 @check(
@@ -48,12 +133,140 @@ def redirect(ctx: CheckContext):
     if http.get("redirects_to_https") is None:
         raise NotMeasured("plain HTTP could not be tested")
     chain = http.get("http_chain", [])
+    evidence = {"hops": _chain_urls(chain)}
     if http["redirects_to_https"]:
+        downgrades = _downgrades(chain)
+        if downgrades:
+            return failed(f"http:// reaches HTTPS but is sent back to plain HTTP: {downgrades[0]}",
+                          evidence=evidence | {"downgrades": downgrades})
         if not http.get("http_first_hop_https_same_host"):
-            return warned("redirects to HTTPS, but not first to the same host over HTTPS",
-                          evidence={"hops": [h.get("url") for h in chain]})
-        return passed("http:// redirects to https://", evidence={"hops": [h.get("url") for h in chain]})
-    return failed("http:// does not redirect to https://", evidence={"hops": [h.get("url") for h in chain]})
+            first = chain[0].get("location") if chain else None
+            return warned(f"redirects to HTTPS, but the first hop goes to {first} instead of the same host "
+                          "over HTTPS (HSTS for this host is never seen)", evidence=evidence)
+        return passed("http:// redirects to https:// on the same host", evidence=evidence)
+    return failed("http:// does not redirect to https://", evidence=evidence)
+
+
+@check(
+    "http.downgrade",
+    pillar="http", level="required", severity="high", schemes=("https",),
+    title={"en": "HTTPS never redirects to plain HTTP", "nl": "HTTPS verwijst nooit door naar gewoon HTTP"},
+    remediation={
+        "en": "Make every redirect from an https:// URL point to an https:// URL.",
+        "nl": "Laat elke doorverwijzing vanaf een https://-adres naar een https://-adres gaan.",
+    },
+    references=("pshtt", "RFC 6797 §7.2"),
+)
+def downgrade(ctx: CheckContext):
+    http = ctx.section("http")
+    if not http.get("https"):
+        raise NotMeasured("HTTPS did not answer")
+    chain = http.get("https_chain", [])
+    found = _downgrades(chain)
+    if found:
+        return failed(f"HTTPS redirects to plain HTTP: {found[0]}", evidence={"downgrades": found,
+                                                                             "hops": _chain_urls(chain)})
+    return passed("no redirect from HTTPS to plain HTTP", evidence={"hops": _chain_urls(chain)})
+
+
+@check(
+    "http.chain",
+    pillar="http", level="recommended", severity="medium",
+    title={"en": "Redirects end on an answering page", "nl": "Doorverwijzingen eindigen op een antwoordende pagina"},
+    remediation={
+        "en": "Redirect directly to the final URL; avoid loops and long chains.",
+        "nl": "Verwijs rechtstreeks door naar het uiteindelijke adres; vermijd lussen en lange ketens.",
+    },
+    references=("RFC 9110 §15.4", "pshtt"),
+)
+def chain(ctx: CheckContext):
+    http = ctx.section("http")
+    hops = http.get("https_chain") if http.get("https") else http.get("http_chain")
+    if not hops:
+        raise NotMeasured("no redirect chain was recorded")
+    last = hops[-1]
+    evidence = {"hops": _chain_urls(hops)}
+    if last.get("loop"):
+        return failed(f"redirect loop at {last['url']}", evidence=evidence)
+    if last.get("cap"):
+        return failed(f"more than {len(hops) - 2} redirects", evidence=evidence)
+    if last.get("not_followed"):
+        return info(f"ends on {last['url']}, not followed: {last['error'].removeprefix('not followed: ')}",
+                    evidence=evidence)
+    if last.get("error") and len(hops) > 1:
+        return failed(f"the redirect target {last['url']} does not answer: {last['error']}", evidence=evidence)
+    if last.get("error"):
+        raise NotMeasured(last["error"])
+    if http.get("leaves_host"):
+        return info(f"ends on another host, {http['final_url']} (status {http['status']}); that host is judged "
+                    "as its own endpoint", evidence=evidence)
+    if last.get("status", 0) >= 400:
+        return warned(f"ends on {last['url']} with status {last['status']}", evidence=evidence)
+    return passed(f"ends on {last['url']} after {len(hops) - 1} redirect(s)", evidence=evidence)
+
+
+@check(
+    "http.www",
+    pillar="http", level="recommended", severity="medium",
+    title={"en": "The www name enforces HTTPS too", "nl": "Ook de www-naam dwingt HTTPS af"},
+    remediation={
+        "en": "Serve www.<domain> over HTTPS with a valid certificate and redirect its http:// to https://.",
+        "nl": "Bied www.<domein> aan via HTTPS met een geldig certificaat en verwijs http:// door naar https://.",
+    },
+    references=("pshtt",),
+)
+def www(ctx: CheckContext):
+    http = ctx.section("http")
+    value = http.get("www")
+    if value is None:
+        return not_applicable("not a bare domain")
+    if value.get("exists") is None:
+        raise NotMeasured(value.get("error") or "the www name could not be resolved")
+    if value["exists"] is False:
+        return passed(f"{value['host']} does not exist")
+    https_chain, http_chain = value.get("https_chain", []), value.get("http_chain", [])
+    problems = []
+    if not https_chain or "status" not in https_chain[0]:
+        problems.append(f"https://{value['host']}/ does not answer")
+    if http_chain and "status" in http_chain[0]:
+        if not any(h.get("url", "").startswith("https://") and "status" in h for h in http_chain):
+            problems.append(f"http://{value['host']}/ does not redirect to HTTPS")
+    problems += [f"downgrade {d}" for d in _downgrades(https_chain) + _downgrades(http_chain)]
+    evidence = {"https": _chain_urls(https_chain), "http": _chain_urls(http_chain)}
+    if problems:
+        return failed("; ".join(problems), evidence=evidence)
+    return passed(f"{value['host']} answers over HTTPS and its http:// redirects to HTTPS", evidence=evidence)
+
+
+@check(
+    "http.redirect_target",
+    pillar="http", level="recommended", severity="medium", kinds=REDIRECT_ONLY,
+    title={"en": "The redirect is permanent and goes to HTTPS",
+           "nl": "De doorverwijzing is permanent en gaat naar HTTPS"},
+    remediation={
+        "en": "Redirect with 301 or 308 straight to the https:// address of the destination.",
+        "nl": "Verwijs door met 301 of 308, rechtstreeks naar het https://-adres van de bestemming.",
+    },
+    references=("RFC 9110 §15.4", "pshtt"),
+)
+def redirect_target(ctx: CheckContext):
+    http = ctx.section("http")
+    hops = http.get("https_chain") if http.get("https") else http.get("http_chain")
+    if not hops or "status" not in hops[0]:
+        raise NotMeasured((hops or [{}])[0].get("error") or "the endpoint did not answer")
+    first = hops[0]
+    evidence = {"hops": _chain_urls(hops)}
+    location = first.get("location")
+    if not location:
+        return failed(f"the endpoint does not redirect (status {first['status']})", evidence=evidence)
+    if not location.startswith("https://"):
+        return failed(f"redirects to {location}, not to an https:// address", evidence=evidence)
+    if first["status"] not in (301, 308):
+        return warned(f"temporary redirect ({first['status']}) to {location}; use 301 or 308", evidence=evidence)
+    return passed(f"permanent redirect ({first['status']}) to {location}", evidence=evidence)
+
+
+# ---------------------------------------------------------------- HSTS
 
 
 @check(
@@ -61,8 +274,8 @@ def redirect(ctx: CheckContext):
     pillar="http", level="required", severity="medium", schemes=("https",), kinds=WEB_AND_API,
     title={"en": "HSTS is set with a long max-age", "nl": "HSTS staat aan met een lange max-age"},
     remediation={
-        "en": "Send Strict-Transport-Security: max-age=31536000; includeSubDomains on every HTTPS response.",
-        "nl": "Stuur Strict-Transport-Security: max-age=31536000; includeSubDomains mee met elk HTTPS-antwoord.",
+        "en": "Send exactly one Strict-Transport-Security: max-age=31536000; includeSubDomains on every HTTPS response.",
+        "nl": "Stuur precies één Strict-Transport-Security: max-age=31536000; includeSubDomains mee met elk HTTPS-antwoord.",
     },
     references=("RFC 6797", OBSERVATORY),
     thresholds={"hsts_min_max_age": 31536000},
@@ -74,11 +287,18 @@ def hsts(ctx: CheckContext):
     value = http.get("hsts")
     if value is None:
         return failed("no Strict-Transport-Security header")
-    max_age = value.get("max_age")
+    evidence = {"header": value.get("raw"), "count": value.get("count", 1)}
+    if value.get("valid") is False or value.get("max_age") is None:
+        errors = value.get("errors") or ["no valid max-age"]
+        return failed(f"Strict-Transport-Security is invalid and ignored by browsers: {'; '.join(errors)}",
+                      evidence=evidence | {"errors": errors})
+    max_age = value["max_age"]
     minimum = ctx.threshold("hsts_min_max_age")
-    evidence = {"header": value.get("raw")}
-    if max_age is None:
-        return failed("Strict-Transport-Security has no valid max-age", evidence=evidence)
+    if max_age == 0:
+        return failed("max-age=0 tells browsers to forget HSTS", evidence=evidence)
+    if value.get("count", 1) > 1:
+        return warned(f"{value['count']} Strict-Transport-Security headers: browsers use only the first "
+                      f"({value.get('raw')!r})", evidence=evidence)
     if max_age < minimum:
         return warned(f"max-age={max_age} is shorter than {minimum}", evidence=evidence)
     return passed(f"max-age={max_age}" + ("; includeSubDomains" if value.get("include_subdomains") else ""),
@@ -86,20 +306,163 @@ def hsts(ctx: CheckContext):
 
 
 @check(
-    "http.content_type_options",
-    pillar="http", level="recommended", severity="low", kinds=WEB_AND_API,
-    title={"en": "X-Content-Type-Options is nosniff", "nl": "X-Content-Type-Options staat op nosniff"},
+    "http.hsts_preload",
+    pillar="http", level="optional", severity="low", schemes=("https",), kinds=WEB_AND_API,
+    title={"en": "The domain is ready for the HSTS preload list",
+           "nl": "Het domein is klaar voor de HSTS-preloadlijst"},
     remediation={
-        "en": "Send X-Content-Type-Options: nosniff so browsers do not guess content types.",
-        "nl": "Stuur X-Content-Type-Options: nosniff mee zodat browsers het inhoudstype niet raden.",
+        "en": "On the bare domain: redirect http:// to https:// on the same host, serve HTTPS on www too, and send "
+              "Strict-Transport-Security: max-age=31536000; includeSubDomains; preload. Then submit it at hstspreload.org.",
+        "nl": "Op het kale domein: verwijs http:// door naar https:// op dezelfde host, bied ook www via HTTPS aan en "
+              "stuur Strict-Transport-Security: max-age=31536000; includeSubDomains; preload. Meld het daarna aan op hstspreload.org.",
     },
-    references=(OBSERVATORY,),
+    references=("hstspreload.org", "RFC 6797"),
 )
-def content_type_options(ctx: CheckContext):
-    value = ctx.fact("http", "headers").get("x-content-type-options")
-    if value and value.strip().lower() == "nosniff":
-        return passed("nosniff")
-    return failed("missing" if value is None else f"invalid value {value!r}")
+def hsts_preload(ctx: CheckContext):
+    http = ctx.section("http")
+    value = http.get("hsts") or {}
+    if http.get("www") is None:
+        if value.get("preload"):
+            return info("the preload directive is set on a subdomain; only a registrable domain can be submitted")
+        return not_applicable("not a bare domain (only registrable domains are preloaded)")
+    if not http.get("https"):
+        raise NotMeasured("HTTPS did not answer")
+    missing = []
+    cert = ctx.facts.get("certificate") or {}
+    if cert.get("trusted") is False or cert.get("hostname_match") is False:
+        missing.append("a valid certificate")
+    if http.get("http_listening") and not http.get("http_first_hop_https_same_host"):
+        missing.append("http:// redirecting first to https:// on the same host")
+    www_facts = http["www"]
+    if www_facts.get("exists") and not any("status" in h for h in www_facts.get("https_chain", [])[:1]):
+        missing.append(f"HTTPS on {www_facts['host']}")
+    if not value:
+        missing.append("a Strict-Transport-Security header")
+    else:
+        if (value.get("max_age") or 0) < DATA["hsts_preload"]["min_max_age"]:
+            missing.append(f"max-age of at least {DATA['hsts_preload']['min_max_age']}")
+        if not value.get("include_subdomains"):
+            missing.append("includeSubDomains")
+        if not value.get("preload"):
+            missing.append("the preload directive")
+    if missing:
+        outcome = info if missing == ["the preload directive"] else warned
+        return outcome("not preload-ready: needs " + ", ".join(missing), evidence={"missing": missing})
+    return passed("meets the hstspreload.org requirements that can be seen from outside")
+
+
+# ---------------------------------------------------------------- CSP
+
+
+def _policies(http: dict[str, Any]) -> list[csplib.Policy]:
+    headers = http.get("headers") or {}
+    policies = csplib.parse_header(headers.get("content-security-policy"), "header")
+    for meta in (http.get("html") or {}).get("meta_csp", []):
+        policies += csplib.parse_header(meta, "meta")
+    policies += csplib.parse_header(headers.get("content-security-policy-report-only"), "report-only")
+    return policies
+
+
+def _enforced(ctx: CheckContext) -> tuple[list[csplib.Policy], Outcome | None]:
+    if (skip := _page(ctx)) is not None:
+        return [], skip
+    policies = _policies(_http(ctx))
+    if not [p for p in policies if p.source != "report-only"]:
+        return [], not_applicable("no enforced Content-Security-Policy (see http.csp)")
+    return policies, None
+
+
+@check(
+    "http.csp",
+    pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS,
+    title={"en": "A Content-Security-Policy is enforced", "nl": "Er wordt een Content-Security-Policy afgedwongen"},
+    remediation={
+        "en": "Send a Content-Security-Policy header that restricts script sources (no 'unsafe-inline').",
+        "nl": "Stuur een Content-Security-Policy-header mee die de bronnen van scripts beperkt (geen 'unsafe-inline').",
+    },
+    references=(OBSERVATORY, "CSP Level 3"),
+)
+def csp(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    policies = _policies(_http(ctx))
+    header = [p for p in policies if p.source == "header"]
+    meta = [p for p in policies if p.source == "meta"]
+    report_only = [p for p in policies if p.source == "report-only"]
+    evidence: dict[str, Any] = {"policy": [p.raw for p in header + meta]}
+    if report_only:
+        evidence["report_only"] = [p.raw for p in report_only]
+    if not header and not meta:
+        if report_only:
+            return warned("only Content-Security-Policy-Report-Only is sent: violations are reported, "
+                          "nothing is blocked", evidence=evidence)
+        return failed("no Content-Security-Policy header", evidence=evidence)
+    odd = sorted({d for p in header + meta for d in p.duplicates})
+    bad = sorted({d for p in header + meta for d in p.invalid})
+    if odd or bad:
+        parts = ([f"repeated directives ignored by browsers: {', '.join(odd)}"] if odd else []) + (
+            [f"malformed directive names: {', '.join(bad)}"] if bad else [])
+        return warned("; ".join(parts), evidence=evidence | {"duplicates": odd, "invalid": bad})
+    where = "header" if header else "<meta> element (frame-ancestors and reporting do not work there)"
+    extra = " (a report-only policy is also sent)" if report_only else ""
+    return passed(f"Content-Security-Policy is enforced by {where}{extra}", evidence=evidence)
+
+
+_RULE_SEVERITY = {"unsafe-inline": Severity.HIGH, "broad-source": Severity.HIGH, "data": Severity.HIGH,
+                  "script-src": Severity.HIGH, "unsafe-eval": Severity.MEDIUM, "unsafe-hashes": Severity.LOW,
+                  "object-src": Severity.MEDIUM, "base-uri": Severity.LOW, "form-action": Severity.LOW,
+                  "default-src": Severity.LOW}
+
+
+def _rule_outcomes(results: list[csplib.RuleResult], summary: str) -> list[Outcome]:
+    make = {csplib.FAIL: failed, csplib.WARN: warned}
+    bad = [r for r in results if r.status != csplib.PASS]
+    if not bad:
+        return [passed(summary, evidence={"rules": [r.message for r in results]})]
+    return [make[r.status](r.message, key=r.rule, evidence=r.evidence() | {"rule": r.rule},
+                           severity=_RULE_SEVERITY.get(r.rule)) for r in bad]
+
+
+@check(
+    "http.csp.script",
+    pillar="http", level="recommended", severity="high", kinds=BROWSER_KINDS,
+    title={"en": "The CSP stops injected scripts", "nl": "De CSP houdt geïnjecteerde scripts tegen"},
+    remediation={
+        "en": "Allow scripts by nonce or hash (with 'strict-dynamic') or by exact hosts; drop 'unsafe-inline', "
+              "'unsafe-eval', wildcards, https: and data: from script-src.",
+        "nl": "Sta scripts toe via een nonce of hash (met 'strict-dynamic') of via exacte hosts; schrap "
+              "'unsafe-inline', 'unsafe-eval', jokertekens, https: en data: uit script-src.",
+    },
+    references=("CSP Level 3 §6.7.3", OBSERVATORY, "Google CSP Evaluator"),
+)
+def csp_script(ctx: CheckContext):
+    policies, skip = _enforced(ctx)
+    if skip:
+        return skip
+    results = [r for r in csplib.analyse(policies) if r.rule in (*csplib.SCRIPT_RULES, "script-src")]
+    return _rule_outcomes(results, "script-src allows no inline script, eval, wildcard or data: source")
+
+
+@check(
+    "http.csp.directives",
+    pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS,
+    title={"en": "The CSP restricts plugins, base URL and form targets",
+           "nl": "De CSP beperkt plug-ins, basis-URL en formulierdoelen"},
+    remediation={
+        "en": "Add object-src 'none', base-uri 'none' (or 'self'), form-action 'self' and default-src 'self'.",
+        "nl": "Voeg object-src 'none', base-uri 'none' (of 'self'), form-action 'self' en default-src 'self' toe.",
+    },
+    references=("CSP Level 3", OBSERVATORY),
+)
+def csp_directives(ctx: CheckContext):
+    policies, skip = _enforced(ctx)
+    if skip:
+        return skip
+    results = [r for r in csplib.analyse(policies) if r.rule in ("object-src", "base-uri", "form-action", "default-src")]
+    return _rule_outcomes(results, "object-src, base-uri, form-action and default-src are restricted")
+
+
+# ---------------------------------------------------------------- other headers
 
 
 @check(
@@ -110,37 +473,382 @@ def content_type_options(ctx: CheckContext):
         "en": "Send Content-Security-Policy: frame-ancestors 'self' (or X-Frame-Options: DENY/SAMEORIGIN).",
         "nl": "Stuur Content-Security-Policy: frame-ancestors 'self' mee (of X-Frame-Options: DENY/SAMEORIGIN).",
     },
-    references=(OBSERVATORY, "RFC 7034"),
+    references=(OBSERVATORY, "RFC 7034", "CSP Level 3 §6.4.2"),
 )
 def framing(ctx: CheckContext):
-    headers = ctx.fact("http", "headers")
-    csp = headers.get("content-security-policy", "")
-    if "frame-ancestors" in csp.lower():
-        return passed("CSP frame-ancestors is set")
+    if (skip := _page(ctx)) is not None:
+        return skip
+    headers = _headers(ctx)
+    fa = csplib.frame_ancestors(_policies(_http(ctx)))
     xfo = headers.get("x-frame-options")
-    if xfo and xfo.strip().upper() in ("DENY", "SAMEORIGIN"):
-        return passed(f"X-Frame-Options: {xfo.strip()}")
-    return failed("neither CSP frame-ancestors nor X-Frame-Options restricts framing")
+    values = sorted({v.strip().lower() for v in xfo.split(",") if v.strip()}) if xfo else []
+    evidence = {"x-frame-options": xfo, **(fa.evidence() if fa else {})}
+    if fa is not None:  # browsers that know frame-ancestors ignore X-Frame-Options
+        if fa.status == csplib.PASS:
+            note = " (X-Frame-Options is ignored where frame-ancestors is supported)" if xfo else ""
+            return passed(f"CSP {fa.message}{note}", evidence=evidence)
+        return failed(f"CSP {fa.message}", evidence=evidence)
+    if not values:
+        return failed("neither CSP frame-ancestors nor X-Frame-Options restricts framing")
+    if len(values) > 1:
+        return warned(f"conflicting X-Frame-Options values {', '.join(values)}", evidence=evidence)
+    value = values[0].split()[0]
+    if value in DATA["frame_options"]["good"]:
+        return passed(f"X-Frame-Options: {xfo.strip()}", evidence=evidence)
+    if value in DATA["frame_options"]["obsolete"]:
+        return failed(f"X-Frame-Options: {xfo.strip()} is obsolete and ignored by current browsers", evidence=evidence)
+    return failed(f"invalid X-Frame-Options value {xfo.strip()!r}", evidence=evidence)
 
 
 @check(
-    "http.csp",
-    pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS,
-    title={"en": "A Content-Security-Policy is set", "nl": "Er is een Content-Security-Policy ingesteld"},
+    "http.content_type_options",
+    pillar="http", level="recommended", severity="low", kinds=WEB_AND_API,
+    title={"en": "X-Content-Type-Options is nosniff", "nl": "X-Content-Type-Options staat op nosniff"},
     remediation={
-        "en": "Send a Content-Security-Policy that restricts script sources (no 'unsafe-inline').",
-        "nl": "Stuur een Content-Security-Policy mee die de bronnen van scripts beperkt (geen 'unsafe-inline').",
+        "en": "Send X-Content-Type-Options: nosniff so browsers do not guess content types.",
+        "nl": "Stuur X-Content-Type-Options: nosniff mee zodat browsers het inhoudstype niet raden.",
     },
-    references=(OBSERVATORY, "CSP Level 3"),
+    references=(OBSERVATORY, "Fetch §3.4"),
 )
-def csp(ctx: CheckContext):
-    headers = ctx.fact("http", "headers")
-    value = headers.get("content-security-policy")
+def content_type_options(ctx: CheckContext):
+    value = _headers(ctx).get("x-content-type-options")
+    # Fetch: the first value counts ("nosniff, nosniff" from a duplicated header still works)
+    if value and value.split(",")[0].strip().lower() == "nosniff":
+        return passed("nosniff")
+    return failed("missing" if value is None else f"invalid value {value!r}")
+
+
+@check(
+    "http.referrer_policy",
+    pillar="http", level="recommended", severity="low", kinds=BROWSER_KINDS,
+    title={"en": "Referrer-Policy keeps URLs on the site", "nl": "Referrer-Policy houdt adressen binnen de site"},
+    remediation={
+        "en": "Send Referrer-Policy: strict-origin-when-cross-origin (or no-referrer / same-origin).",
+        "nl": "Stuur Referrer-Policy: strict-origin-when-cross-origin mee (of no-referrer / same-origin).",
+    },
+    references=("W3C Referrer Policy", OBSERVATORY),
+)
+def referrer_policy(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    http = _http(ctx)
+    value = _headers(ctx).get("referrer-policy") or (http.get("html") or {}).get("meta_referrer")
     if not value:
-        return failed("no Content-Security-Policy header")
-    if "'unsafe-inline'" in value and "script-src" in value:
-        return warned("script-src allows 'unsafe-inline'", evidence={"policy": value})
-    return passed("Content-Security-Policy is set", evidence={"policy": value})
+        return warned("no Referrer-Policy: the browser's default applies (strict-origin-when-cross-origin "
+                      "in current browsers, full URLs in older ones)")
+    classes = DATA["referrer_policy"]
+    # a list of values is a fallback chain: the browser uses the last one it knows
+    tokens = [t.strip().lower() for t in value.split(",") if t.strip()]
+    known = [t for t in tokens if any(t in classes[c] for c in ("good", "acceptable", "bad"))]
+    if not known:
+        return failed(f"Referrer-Policy {value!r} has no valid value", evidence={"value": value})
+    effective = known[-1]
+    evidence = {"value": value, "effective": effective}
+    if effective in classes["good"]:
+        return passed(f"Referrer-Policy: {effective}", evidence=evidence)
+    if effective in classes["acceptable"]:
+        return warned(f"Referrer-Policy: {effective} sends the origin to every site, also over plain HTTP",
+                      evidence=evidence)
+    return failed(f"Referrer-Policy: {effective} sends full URLs (paths and queries) to other sites",
+                  evidence=evidence)
+
+
+@check(
+    "http.permissions_policy",
+    pillar="http", level="optional", severity="low", kinds=BROWSER_KINDS,
+    title={"en": "Permissions-Policy limits powerful features", "nl": "Permissions-Policy beperkt krachtige functies"},
+    remediation={
+        "en": "Send Permissions-Policy disabling what the site does not use, e.g. camera=(), microphone=(), geolocation=().",
+        "nl": "Stuur Permissions-Policy mee die uitschakelt wat de site niet gebruikt, bv. camera=(), microphone=(), geolocation=().",
+    },
+    references=("W3C Permissions Policy",),
+)
+def permissions_policy(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    value = _headers(ctx).get("permissions-policy")
+    if not value:
+        return warned("no Permissions-Policy header")
+    features: dict[str, str] = {}
+    malformed = []
+    for item in value.split(","):
+        name, eq, allow = item.strip().partition("=")
+        if not eq or not name.strip():
+            malformed.append(item.strip()[:60])
+            continue
+        features[name.strip().lower()] = allow.strip()
+    open_to_all = [f for f, allow in features.items() if f in DATA["permissions_policy"]["powerful"]
+                   and (allow == "*" or allow.startswith("*") or "*" in allow.strip("()").split())]
+    evidence = {"value": value[:500]}
+    if malformed:
+        return warned(f"malformed Permissions-Policy entries: {', '.join(malformed)}", evidence=evidence)
+    if open_to_all:
+        return warned(f"powerful features allowed for every origin: {', '.join(open_to_all)}", evidence=evidence)
+    return passed(f"Permissions-Policy sets {len(features)} feature(s)", evidence=evidence)
+
+
+@check(
+    "http.cross_origin",
+    pillar="http", level="optional", severity="low", kinds=BROWSER_KINDS,
+    title={"en": "Cross-origin isolation headers are set (COOP, COEP, CORP)",
+           "nl": "Headers voor cross-origin-isolatie zijn ingesteld (COOP, COEP, CORP)"},
+    remediation={
+        "en": "Send Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Resource-Policy: same-origin and, "
+              "where the page allows, Cross-Origin-Embedder-Policy: require-corp.",
+        "nl": "Stuur Cross-Origin-Opener-Policy: same-origin en Cross-Origin-Resource-Policy: same-origin mee en, "
+              "waar de pagina het toelaat, Cross-Origin-Embedder-Policy: require-corp.",
+    },
+    references=("HTML Living Standard §7.1.3", "Fetch §3.7"),
+)
+def cross_origin(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    headers = _headers(ctx)
+    out = []
+    for name, classes in DATA["cross_origin"].items():
+        raw = headers.get(name)
+        value = raw.split(";")[0].split(",")[0].strip().lower() if raw else None
+        if value in classes["good"]:
+            out.append(passed(f"{name}: {value}", key=name))
+        elif value is None:
+            out.append(info(f"no {name} header", key=name))
+        elif value in classes["weak"]:
+            out.append(info(f"{name}: {value} gives no isolation", key=name))
+        else:
+            out.append(warned(f"invalid {name} value {raw!r}", key=name))
+    return out
+
+
+# ---------------------------------------------------------------- cookies and CORS
+
+
+def _cookie_problems(cookie: dict[str, Any], over_https: bool) -> tuple[str, list[str]]:
+    name = cookie.get("name", "")
+    low = name.lower()
+    fails, warns = [], []
+    samesite = (cookie.get("samesite") or "").strip().lower() or None
+    if over_https and not cookie.get("secure"):
+        fails.append("no Secure attribute (sent over plain HTTP too)")
+    if name.startswith("__Host-"):
+        if not cookie.get("secure") or cookie.get("path") != "/" or cookie.get("domain"):
+            fails.append("__Host- prefix needs Secure, Path=/ and no Domain (browsers reject it)")
+    elif name.startswith("__Secure-") and not cookie.get("secure"):
+        fails.append("__Secure- prefix needs Secure (browsers reject it)")
+    if samesite == "none" and not cookie.get("secure"):
+        fails.append("SameSite=None without Secure (browsers reject it)")
+    elif samesite is None:
+        warns.append("no SameSite attribute")
+    elif samesite not in ("strict", "lax", "none"):
+        warns.append(f"invalid SameSite value {cookie.get('samesite')!r}")
+    sensitive = any(s in low for s in DATA["cookies"]["session_like"]) and not any(
+        s in low for s in DATA["cookies"]["script_readable"])
+    if sensitive and not cookie.get("httponly"):
+        warns.append("looks like a session cookie but has no HttpOnly attribute")
+    if fails:
+        return "fail", fails + warns
+    return ("warn", warns) if warns else ("pass", [])
+
+
+@check(
+    "http.cookies",
+    pillar="http", level="recommended", severity="medium", kinds=WEB_AND_API,
+    title={"en": "Cookies are Secure, HttpOnly and SameSite", "nl": "Cookies zijn Secure, HttpOnly en SameSite"},
+    remediation={
+        "en": "Set cookies with Secure, HttpOnly (unless scripts must read them) and SameSite=Lax or Strict; "
+              "prefer the __Host- prefix for session cookies.",
+        "nl": "Zet cookies met Secure, HttpOnly (tenzij scripts ze moeten lezen) en SameSite=Lax of Strict; "
+              "gebruik bij voorkeur het voorvoegsel __Host- voor sessiecookies.",
+    },
+    references=("RFC 6265bis", OBSERVATORY),
+)
+def cookies(ctx: CheckContext):
+    http = _http(ctx)
+    found = http.get("cookies") or []
+    if not found:
+        return not_applicable("no cookies are set")
+    out = []
+    for cookie in found:
+        status, problems = _cookie_problems(cookie, cookie.get("scheme", "https") == "https")
+        if status == "pass":
+            continue
+        # the cookie's value is never stored or shown: only its name and attributes
+        evidence = {k: cookie.get(k) for k in ("name", "secure", "httponly", "samesite", "path", "domain")}
+        make = failed if status == "fail" else warned
+        out.append(make(f"cookie {cookie['name']}: {'; '.join(problems)}", key=f"cookie:{cookie['name']}",
+                        evidence=evidence))
+    return out or passed(f"{len(found)} cookie(s), all with Secure, SameSite and (where needed) HttpOnly",
+                         evidence={"cookies": [c.get("name") for c in found]})
+
+
+@check(
+    "http.cors",
+    pillar="http", level="recommended", severity="high", kinds=WEB_AND_API,
+    title={"en": "CORS does not open the site to every origin",
+           "nl": "CORS stelt de site niet open voor elke oorsprong"},
+    remediation={
+        "en": "Allow only known origins in Access-Control-Allow-Origin; never reflect the request's Origin "
+              "together with Access-Control-Allow-Credentials: true.",
+        "nl": "Sta in Access-Control-Allow-Origin alleen gekende oorsprongen toe; weerspiegel nooit de Origin "
+              "van de aanvraag samen met Access-Control-Allow-Credentials: true.",
+    },
+    references=("Fetch §3.2 (CORS protocol)", "OWASP WSTG-CLNT-07"),
+)
+def cors(ctx: CheckContext):
+    value = ctx.fact("http", "cors")
+    if value.get("error"):
+        raise NotMeasured(f"the CORS request failed: {value['error']}")
+    allow, creds = value.get("allow_origin"), value.get("allow_credentials")
+    evidence = {"origin_sent": value.get("origin_sent"), "access-control-allow-origin": allow,
+                "access-control-allow-credentials": creds}
+    if allow is None:
+        return passed("a foreign Origin is not allowed", evidence=evidence)
+    if value.get("reflected") and creds:
+        return failed("any Origin is reflected with credentials allowed: every site can read this site's "
+                      "responses as the logged-in visitor", evidence=evidence)
+    if value.get("reflected"):
+        return warned("any Origin is reflected in Access-Control-Allow-Origin", evidence=evidence)
+    if allow.strip() == "*":
+        if creds:
+            return warned("Access-Control-Allow-Origin: * with credentials (browsers refuse it; a sign of "
+                          "a misconfigured CORS layer)", evidence=evidence)
+        return info("Access-Control-Allow-Origin: * (public content, readable by every site without "
+                    "credentials)", evidence=evidence)
+    if allow.strip().lower() == "null":
+        return failed("Access-Control-Allow-Origin: null (sandboxed documents and local files are allowed)",
+                      evidence=evidence)
+    return passed(f"only {allow} is allowed", evidence=evidence)
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or ""), parts.port
+
+
+@check(
+    "http.sri",
+    pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS,
+    title={"en": "External scripts carry Subresource Integrity",
+           "nl": "Externe scripts hebben Subresource Integrity"},
+    remediation={
+        "en": "Add integrity=\"sha384-...\" and crossorigin=\"anonymous\" to scripts and stylesheets from other "
+              "origins, or host them yourself.",
+        "nl": "Voeg integrity=\"sha384-...\" en crossorigin=\"anonymous\" toe aan scripts en stylesheets van andere "
+              "oorsprongen, of host ze zelf.",
+    },
+    references=("W3C Subresource Integrity", OBSERVATORY),
+)
+def sri(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    http = _http(ctx)
+    page = http.get("html")
+    if page is None:
+        return not_applicable("the response is not an HTML page")
+    page_origin = _origin((http.get("response") or {}).get("url") or http.get("final_url") or "")
+    external = [s for s in page.get("scripts", []) + page.get("stylesheets", [])
+                if _origin(s["src"])[0] in ("http", "https") and _origin(s["src"]) != page_origin]
+    if not external:
+        return passed("no scripts or stylesheets from other origins")
+    plain = [s["src"] for s in external if s["src"].startswith("http://")]
+    missing = [s["src"] for s in external if not s.get("integrity")]
+    if plain:
+        return failed(f"{len(plain)} external resource(s) over plain HTTP: {plain[0]}", evidence={"http": plain})
+    if missing:
+        return warned(f"{len(missing)} external resource(s) without integrity: {missing[0]}",
+                      evidence={"without_integrity": missing})
+    return passed(f"{len(external)} external resource(s), all with integrity")
+
+
+@check(
+    "http.mixed_content",
+    pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS, schemes=("https",),
+    title={"en": "The HTTPS page loads nothing over plain HTTP", "nl": "De HTTPS-pagina laadt niets via gewoon HTTP"},
+    remediation={
+        "en": "Load every script, style, frame, image and form target over https:// (or send "
+              "Content-Security-Policy: upgrade-insecure-requests).",
+        "nl": "Laad elk script, elke stijl, elk frame, elke afbeelding en elk formulierdoel via https:// (of stuur "
+              "Content-Security-Policy: upgrade-insecure-requests mee).",
+    },
+    references=("W3C Mixed Content", OBSERVATORY),
+)
+def mixed_content(ctx: CheckContext):
+    if (skip := _page(ctx)) is not None:
+        return skip
+    http = _http(ctx)
+    page = http.get("html")
+    if page is None:
+        return not_applicable("the response is not an HTML page")
+    if not str((http.get("response") or {}).get("url", "")).startswith("https://"):
+        return not_applicable("the judged page is not served over HTTPS")
+    insecure = page.get("insecure", [])
+    if not insecure:
+        return passed("no http:// sub-resources or form targets")
+    if any("upgrade-insecure-requests" in p.directives for p in _policies(http) if p.source != "report-only"):
+        return passed("http:// references are upgraded by CSP upgrade-insecure-requests",
+                      evidence={"insecure": [i["url"] for i in insecure]})
+    active = [f"<{i['tag']} {i['attr']}={i['url']}>" for i in insecure if i["kind"] == "active"]
+    other = [f"<{i['tag']} {i['attr']}={i['url']}>" for i in insecure if i["kind"] != "active"]
+    if active:
+        return failed(f"active mixed content (blocked by browsers): {active[0]}", evidence={"active": active,
+                                                                                        "passive": other})
+    return warned(f"passive mixed content or forms over http: {other[0]}", evidence={"passive": other})
+
+
+@check(
+    "http.version_disclosure",
+    pillar="http", level="optional", severity="info", kinds=WEB_AND_API,
+    title={"en": "Server software versions are not disclosed", "nl": "Versies van de serversoftware worden niet prijsgegeven"},
+    remediation={
+        "en": "Remove version numbers from Server, X-Powered-By and X-AspNet-Version headers.",
+        "nl": "Verwijder versienummers uit de headers Server, X-Powered-By en X-AspNet-Version.",
+    },
+    references=(OBSERVATORY, "OWASP WSTG-INFO-02"),
+)
+def version_disclosure(ctx: CheckContext):
+    headers = _headers(ctx)
+    spec = DATA["version_disclosure"]
+    leaks = {k: headers[k][:200] for k in spec["headers"] if k in headers
+             and (k in spec["always"] or any(ch.isdigit() for ch in headers[k]))}
+    if leaks:
+        return info(f"versions disclosed in {', '.join(leaks)}", evidence=leaks)
+    return passed("no version numbers in Server, X-Powered-By or X-AspNet-Version")
+
+
+@check(
+    "http.compression",
+    pillar="http", level="optional", severity="info", kinds=BROWSER_KINDS, schemes=("https",),
+    title={"en": "HTTP compression over HTTPS (BREACH)", "nl": "HTTP-compressie over HTTPS (BREACH)"},
+    remediation={
+        "en": "Where a page reflects user input next to secrets (CSRF tokens), protect it against BREACH: "
+              "mask the secrets per response or disable compression for those pages.",
+        "nl": "Waar een pagina invoer van de gebruiker naast geheimen (CSRF-tokens) toont, bescherm haar tegen "
+              "BREACH: maskeer de geheimen per antwoord of schakel compressie uit voor die pagina's.",
+    },
+    references=("BREACH (breachattack.com)", "RFC 7457 §2.6"),
+)
+def compression(ctx: CheckContext):
+    http = _http(ctx)
+    if not http.get("https"):
+        raise NotMeasured("HTTPS did not answer")
+    encoding = http.get("content_encoding")
+    if encoding and encoding != "identity":
+        return info(f"the HTTPS response is compressed ({encoding}): BREACH applies to pages that reflect "
+                    "input next to secrets", evidence={"content-encoding": encoding})
+    return passed("the HTTPS response is not compressed")
+
+
+# ---------------------------------------------------------------- security.txt
+
+
+def _rfc3339(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 @check(
@@ -158,32 +866,116 @@ def security_txt(ctx: CheckContext):
     if value.get("found") is None:
         raise NotMeasured(value.get("error") or "security.txt could not be fetched")
     if not value["found"]:
+        legacy = value.get("legacy") or {}
+        if legacy.get("found"):
+            return failed("security.txt is only at /security.txt; RFC 9116 §3 requires /.well-known/security.txt",
+                          evidence={"found_at": legacy.get("url"), "status": value.get("status")})
         return failed("no valid /.well-known/security.txt", evidence={"status": value.get("status")})
-    if not value.get("expires"):
-        return warned("security.txt has no Expires field")
-    try:
-        expires = datetime.fromisoformat(value["expires"].replace("Z", "+00:00"))
-    except ValueError:
-        return warned(f"Expires is not an RFC 3339 date: {value['expires']!r}")
-    if expires < ctx.now:
-        return failed(f"security.txt expired on {value['expires']}")
-    return passed("security.txt with Contact and Expires")
+    fields = value.get("fields") or {}
+    if not fields.get("contact"):
+        return failed("security.txt has no Contact field (RFC 9116 §2.5.3: required)")
+    expires = fields.get("expires") or []
+    if not expires:
+        return failed("security.txt has no Expires field (RFC 9116 §2.5.5: required)")
+    when = _rfc3339(expires[0])
+    if when is None:
+        return failed(f"Expires is not an RFC 3339 date-time: {expires[0]!r}")
+    if when < ctx.now:
+        return failed(f"security.txt expired on {expires[0]}")
+    return passed("security.txt with Contact and Expires", evidence={"contact": fields["contact"][:3],
+                                                                    "expires": expires[0]})
 
 
 @check(
-    "http.version_disclosure",
-    pillar="http", level="optional", severity="info", kinds=WEB_AND_API,
-    title={"en": "Server software versions are not disclosed", "nl": "Versies van de serversoftware worden niet prijsgegeven"},
+    "http.security_txt.format",
+    pillar="http", level="optional", severity="low", schemes=("https",), kinds=WEB_AND_API,
+    title={"en": "security.txt follows RFC 9116 to the letter", "nl": "security.txt volgt RFC 9116 nauwgezet"},
     remediation={
-        "en": "Remove version numbers from Server and X-Powered-By headers.",
-        "nl": "Verwijder versienummers uit de headers Server en X-Powered-By.",
+        "en": "Serve it as text/plain; charset=utf-8, with one Expires less than a year ahead, Contact URIs "
+              "(mailto:, https:, tel:), a Canonical naming its own URL, and sign it with OpenPGP.",
+        "nl": "Lever het als text/plain; charset=utf-8, met één Expires minder dan een jaar vooruit, Contact-URI's "
+              "(mailto:, https:, tel:), een Canonical met het eigen adres, en onderteken het met OpenPGP.",
     },
-    references=(OBSERVATORY,),
+    references=("RFC 9116",),
 )
-def version_disclosure(ctx: CheckContext):
-    headers = ctx.fact("http", "headers")
-    leaks = {k: headers[k] for k in ("server", "x-powered-by", "x-aspnet-version") if k in headers
-             and any(ch.isdigit() for ch in headers[k])}
-    if leaks:
-        return info(f"versions disclosed in {', '.join(leaks)}", evidence=leaks)
-    return passed("no version numbers in Server or X-Powered-By")
+def security_txt_format(ctx: CheckContext):
+    value = ctx.fact("http", "security_txt")
+    if value.get("found") is None:
+        raise NotMeasured(value.get("error") or "security.txt could not be fetched")
+    if not value["found"]:
+        return not_applicable("no security.txt (see http.security_txt)")
+    fields = value.get("fields") or {}
+    spec = DATA["security_txt"]
+    problems: list[Outcome] = []
+    ctype = (value.get("content_type") or "").lower()
+    if not ctype.startswith("text/plain"):
+        problems.append(failed(f"served as {ctype or 'no content type'!r}, not text/plain", key="content-type"))
+    elif "charset=utf-8" not in ctype.replace(" ", "").replace('"', ""):
+        problems.append(warned(f"Content-Type {value.get('content_type')!r} lacks charset=utf-8", key="content-type"))
+    expires = fields.get("expires") or []
+    if len(expires) > 1:
+        problems.append(failed(f"Expires appears {len(expires)} times (once allowed)", key="expires-once"))
+    when = _rfc3339(expires[0]) if expires else None
+    if when is not None and when > ctx.now + timedelta(days=spec["max_expires_days"]):
+        problems.append(warned(f"Expires {expires[0]} is more than a year ahead (RFC 9116 §2.5.5)",
+                               key="expires-horizon"))
+    bad_contacts = [c for c in fields.get("contact", []) if c.split(":", 1)[0].lower() not in spec["contact_schemes"]]
+    if bad_contacts:
+        problems.append(failed(f"Contact is not a mailto:, https: or tel: URI: {bad_contacts[0]!r}",
+                               key="contact-uri", evidence={"contact": bad_contacts}))
+    canonical = fields.get("canonical", [])
+    fetched = {value.get("url"), value.get("final_url")}
+    if canonical and not fetched & set(canonical):
+        problems.append(failed(f"Canonical does not name the URL it was fetched from ({value.get('url')})",
+                               key="canonical", evidence={"canonical": canonical}))
+    if value.get("truncated"):
+        problems.append(warned("the file is larger than the scanner reads (32 KiB)", key="size"))
+    if value.get("invalid_lines"):
+        problems.append(warned(f"lines that are not fields or comments: {value['invalid_lines'][0]!r}",
+                               key="syntax", evidence={"lines": value["invalid_lines"]}))
+    signed = info("signed with an OpenPGP cleartext signature (not verified by the scanner)"
+                  if value.get("signed") and value.get("signature") else "not signed (RFC 9116 §2.3: signing is recommended)",
+                  key="signature")
+    return [*(problems or [passed("format, content type, Expires, Contact and Canonical follow RFC 9116")]), signed]
+
+
+# ---------------------------------------------------------------- IPv4/IPv6 parity
+
+
+@check(
+    "http.address_parity",
+    pillar="http", level="recommended", severity="medium",
+    title={"en": "Every address serves the same site", "nl": "Elk adres levert dezelfde site"},
+    remediation={
+        "en": "Give every A and AAAA address of the host the same configuration (status, HSTS, CSP and the other "
+              "security headers); a forgotten IPv6 front end is a common gap.",
+        "nl": "Geef elk A- en AAAA-adres van de host dezelfde configuratie (status, HSTS, CSP en de andere "
+              "beveiligingsheaders); een vergeten IPv6-voorkant is een veelvoorkomend gat.",
+    },
+    references=("internet.nl", "RFC 6724"),
+)
+def address_parity(ctx: CheckContext):
+    http = _http(ctx)
+    rows = http.get("per_address")
+    if not rows:
+        return not_applicable("the host has a single address")
+    answered = [r for r in rows if "status" in r]
+    if not answered:
+        raise NotMeasured("no address answered")
+    base = answered[0]
+    problems, evidence = [], {r["address"]: r.get("status", r.get("error")) for r in rows}
+    for row in rows:
+        if row is base:
+            continue
+        if "status" not in row:
+            problems.append(f"{row['address']} does not answer ({row.get('error')})")
+            continue
+        if row["status"] != base["status"]:
+            problems.append(f"{row['address']} answers {row['status']}, {base['address']} answers {base['status']}")
+        names = sorted(set(row["headers"]) | set(base["headers"]))
+        differ = [n for n in names if row["headers"].get(n) != base["headers"].get(n)]
+        if differ:
+            problems.append(f"{row['address']} differs from {base['address']} in {', '.join(differ)}")
+    if problems:
+        return failed("; ".join(problems), evidence=evidence)
+    return passed(f"{len(rows)} addresses give the same status and security headers", evidence=evidence)

@@ -100,6 +100,8 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
     for svc in inventory.services:
         for ep in svc.endpoints:
             scope.add(ep.host)
+            if registrable_domain(ep.host) == ep.host:  # a bare domain implies its www name (pshtt)
+                scope.add(f"www.{ep.host}")
         for md in mail_subjects(svc):
             scope.add(md["domain"], f"mta-sts.{md['domain']}")
     return scope

@@ -1,8 +1,8 @@
 """Scoring: findings -> pillar scores -> service score and grade, every number from the policy.
 
 Per subject (endpoint or mail domain) and pillar: weighted points earned over points
-possible (pass full, warn partial, fail nothing); a failed required check caps that
-pillar. Subjects combine by the worst. The service score is the weighted mean of its
+possible (pass full, warn partial, fail nothing), each check counted once by its worst
+finding; a failed required check caps that pillar. Subjects combine by the worst. The service score is the weighted mean of its
 scored pillars; the grade follows from the score and is then capped by policy rules,
 each cap listed so a grade is always explainable. Errors and waivers never count as a
 pass or a fail; a required check that could not run makes the grade `incomplete`.
@@ -36,11 +36,18 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
     earned: dict[tuple[str, str], float] = defaultdict(float)
     possible: dict[tuple[str, str], float] = defaultdict(float)
     required_failed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    # A check counts once per subject, by its worst finding: a weak CSP failing four rules,
+    # or three MX hosts, weigh as one check, so adding findings never outweighs a major check.
+    counted: dict[tuple[str, str, str], Finding] = {}
     for f in findings:
         f.points = None
         if f.status not in COUNTED or f.weight <= 0:
             continue
-        key = (f.subject or f.target, f.pillar)
+        slot = (f.subject or f.target, f.pillar, f.check)
+        if slot not in counted or COUNTED.index(f.status) > COUNTED.index(counted[slot].status):
+            counted[slot] = f
+    for (subject, pillar, _), f in counted.items():
+        key = (subject, pillar)
         fraction = {Status.PASS: 1.0, Status.WARN: policy.warn_fraction, Status.FAIL: 0.0}[f.status]
         f.points = round(f.weight * fraction, 3)
         earned[key] += f.points

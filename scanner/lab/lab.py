@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import shutil
 import socket
 import ssl
@@ -28,6 +29,7 @@ import dns.rdatatype
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from scanner.lab import hostile  # noqa: F401  (registers the misbehaving servers' handlers)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.smtp import SmtpServer
@@ -60,6 +62,16 @@ class LabInfo:
 
 
 LISTS = ("zone", "web", "mx", "service")
+
+
+class _QuietEof(logging.Filter):
+    """asyncio warns on every client that closes a lab TLS connection first; that is the lab working."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietEof())
 
 
 def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
@@ -212,15 +224,16 @@ class Lab:
                 f"Preferred-Languages: nl, en\nCanonical: https://{host}/.well-known/security.txt\n").encode())
         https = None
         if entry.get("tls", "modern") != "none":
-            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files)
+            https = Site(host, "https", headers, redirect_to=entry.get("redirect_to"), files=files,
+                         routes=entry.get("https_routes", {}))
         mode = entry.get("http", "redirect")
         http = None
         if mode == "redirect":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        redirect_to=f"https://{host}")
+                        redirect_to=f"https://{host}", routes=entry.get("http_routes", {}))
         elif mode == "serve":
             http = Site(host, "http", [h for h in headers if h[0].lower() != "strict-transport-security"],
-                        files=files)
+                        files=files, routes=entry.get("http_routes", {}))
         return https, http
 
     async def _start_servers(self) -> None:
@@ -235,12 +248,12 @@ class Lab:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
                     custom = entry.get("https_handler" if port == 443 else "http_handler")
                     if site is None and not custom:
-                        self.port_map.add(ip, port, _dead_port(self._holders, ip))
+                        self.port_map.add(ip, port, _dead_port(self._holders, ip), host)
                         continue
                     site = site or Site(host, "https" if port == 443 else "http")
                     handler = HANDLERS[custom](entry, site) if custom else None
                     server = WebServer(ip, site, None if handler else ctx, handler)
-                    self.port_map.add(ip, port, await server.start())
+                    self.port_map.add(ip, port, await server.start(), host)
                     self._servers.append(server)
         for entry in self.estate.get("mx", []):
             host = entry["host"]
@@ -250,7 +263,7 @@ class Lab:
                 tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
-                self.port_map.add(ip, 25, await server.start())
+                self.port_map.add(ip, 25, await server.start(), host)
                 self._servers.append(server)
         self.dns = DnsServer(self._zones(), DNS_IP)
         await self.dns.start()

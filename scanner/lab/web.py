@@ -2,11 +2,18 @@
 
 Each host answers from its `Site`: the headers, body, redirects and security.txt the
 estate data gives it. The server reads a bounded request head, answers once and closes.
+
+A header value given as a list is sent as that many header lines (to imitate duplicated
+headers). `routes` answer given paths with their own status, headers and body (estate:
+`https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
+with scripts, a reflected CORS Origin or a gzip-compressed body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import gzip
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,7 +24,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 # Named connection handlers for lab hosts that must misbehave or speak raw protocols
 # (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
 # host's estate entry and its Site and returns the handler.
-HANDLERS: dict[str, Callable[[dict, "Site"], Handler]] = {}
+HANDLERS: dict[str, Callable[[dict, Site], Handler]] = {}
 
 
 def handler(name: str):
@@ -37,8 +44,18 @@ class Response:
     body: bytes = b""
 
 
-REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 308: "Permanent Redirect", 404: "Not Found",
-           400: "Bad Request"}
+REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
+           308: "Permanent Redirect", 404: "Not Found", 400: "Bad Request"}
+
+
+def header_lines(headers) -> list[tuple[str, str]]:
+    """(name, value) pairs from a table or pairs; a list value becomes repeated lines."""
+    items = headers.items() if isinstance(headers, dict) else headers
+    out = []
+    for name, value in items:
+        for one in value if isinstance(value, list) else [value]:
+            out.append((name, str(one)))
+    return out
 
 
 @dataclass
@@ -51,8 +68,40 @@ class Site:
     body: bytes = b"<!doctype html><title>Bolwerk lab</title><p>Vlaanderen lab service</p>"
     redirect_to: str | None = None  # e.g. "https://host" for an http->https redirect
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path -> (content type, body)
+    routes: dict[str, dict] = field(default_factory=dict)  # path -> {status, location, headers, body, ...}
+
+    def __post_init__(self) -> None:
+        self.headers = header_lines(self.headers)
+
+    def _route(self, spec: dict, request_headers: dict[str, str]) -> Response:
+        status = int(spec.get("status", 200))
+        headers = [] if spec.get("bare") else list(self.headers)
+        if "location" in spec:
+            headers.insert(0, ("Location", spec["location"]))
+        body = spec.get("body", "")
+        if spec.get("template"):  # dates relative to now, for security.txt cases that must not age
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            for name, days in (("{expires}", 180), ("{expired}", -30), ("{far}", 800)):
+                body = body.replace(name, (now + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        body = body.encode()
+        if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
+            headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
+        headers += header_lines(spec.get("headers", {}))
+        if ":" not in request_headers.get(":local-address", ""):  # a forgotten IPv6 front end
+            headers += header_lines(spec.get("v4_headers", {}))
+        origin = request_headers.get("origin")
+        if spec.get("cors") in ("reflect", "reflect-credentials") and origin:
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+            if spec["cors"] == "reflect-credentials":
+                headers.append(("Access-Control-Allow-Credentials", "true"))
+        if spec.get("gzip") and "gzip" in request_headers.get("accept-encoding", ""):
+            body = gzip.compress(body, mtime=0)
+            headers.append(("Content-Encoding", "gzip"))
+        return Response(status, headers, body)
 
     def respond(self, method: str, path: str, request_headers: dict[str, str]) -> Response:
+        if path in self.routes:
+            return self._route(self.routes[path], request_headers)
         if self.redirect_to:
             return Response(301, [("Location", self.redirect_to + path), *self.headers], b"")
         if path in self.files:
@@ -105,6 +154,7 @@ class WebServer:
                 if ":" in line:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
+            headers[":local-address"] = (writer.get_extra_info("sockname") or ("",))[0]
             self.requests.append((method, target))
             resp = self.site.respond(method, target, headers)
         except ValueError:

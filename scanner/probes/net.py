@@ -90,22 +90,39 @@ class Scope:
 
 @dataclass
 class PortMap:
-    """Where a logical ip:port really listens. Empty in real scans; the lab fills it."""
+    """Where a logical ip:port really listens. Empty in real scans; the lab fills it.
+
+    An entry may also name the host, so several lab hosts can share one address (::1)
+    on the same logical port; a lookup with a host prefers its own entry and falls back
+    to the address-only one.
+    """
 
     ports: dict[tuple[str, int], int] = field(default_factory=dict)
+    by_host: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
-    def add(self, ip: str, port: int, real_port: int) -> None:
+    def add(self, ip: str, port: int, real_port: int, host: str | None = None) -> None:
         self.ports[(ip, port)] = real_port
+        if host is not None:
+            self.by_host[(host.lower(), ip, port)] = real_port
 
-    def real(self, ip: str, port: int) -> int:
+    def real(self, ip: str, port: int, host: str | None = None) -> int:
+        if host is not None and (hit := self.by_host.get((host.lower(), ip, port))) is not None:
+            return hit
         return self.ports.get((ip, port), port)
 
     def to_json(self) -> list[list[Any]]:
-        return [[ip, port, real] for (ip, port), real in sorted(self.ports.items())]
+        rows: list[list[Any]] = [[ip, port, real] for (ip, port), real in sorted(self.ports.items())]
+        return rows + [[ip, port, real, host] for (host, ip, port), real in sorted(self.by_host.items())]
 
     @classmethod
     def from_json(cls, rows: Iterable[list[Any]]) -> PortMap:
-        return cls({(ip, int(port)): int(real) for ip, port, real in rows})
+        out = cls()
+        for ip, port, real, *host in rows:
+            if host:
+                out.by_host[(host[0], ip, int(port))] = int(real)
+            else:
+                out.ports[(ip, int(port))] = int(real)
+        return out
 
 
 @dataclass
@@ -201,7 +218,7 @@ class Network:
         except BaseException:
             lease.release()
             raise
-        return lease, self.port_map.real(ip, port)
+        return lease, self.port_map.real(ip, port, host)
 
     @contextlib.asynccontextmanager
     async def tcp(

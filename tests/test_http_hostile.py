@@ -1,0 +1,91 @@
+"""Hostile servers and the SSRF guard, probed one endpoint at a time with a short deadline.
+
+The network here has no scope (as `bolwerk gate` on explicit targets), so what stops a
+redirect into 169.254.169.254 is the SSRF guard alone. The proof is the scanner's own
+record of connections (`network.records`): the forbidden address was refused before any
+connection was attempted. The test-wide guard in conftest.py would block it too, but that
+would hide whether the scanner tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from datetime import UTC, datetime
+
+import pytest
+
+from scanner.model import Endpoint
+from scanner.probes.context import ProbeContext
+from scanner.probes.http import BODY_CAP, fetch_url, probe_http
+from scanner.probes.net import Limits, Network
+from scanner.probes.resolver import Resolver
+
+
+def probe(lab, url: str, io_timeout: float = 1.0):
+    network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0, connect_timeout=io_timeout))
+    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=2.0), now=datetime.now(UTC),
+                       io_timeout=io_timeout)
+    endpoint = Endpoint.from_url(url)
+
+    async def run():
+        addresses = await ctx.resolver.addresses(endpoint.host)
+        return await probe_http(ctx, endpoint, addresses)
+
+    return asyncio.run(run()), network
+
+
+def _outside_loopback(records):
+    out = []
+    for r in records:
+        addr = ipaddress.ip_address(r.ip.split("%")[0])
+        mapped = getattr(addr, "ipv4_mapped", None)
+        if not (addr.is_loopback or (mapped is not None and mapped.is_loopback)):
+            out.append(r)
+    return out
+
+
+@pytest.mark.parametrize("path, address, why", [
+    ("/", "169.254.169.254", "link-local"),
+    ("/mapped", "::ffff:a9fe:a9fe", "link-local"),  # [::ffff:169.254.169.254] in the Location
+    ("/rebind", "169.254.169.254", "link-local"),  # a name that resolves into link-local space
+    ("/intern", "10.20.30.40", "private"),
+])
+def test_redirect_into_forbidden_space_is_refused_before_connecting(lab, path, address, why):
+    facts, network = probe(lab, f"http://metadata-redirect.webproef.test{path}")
+    last = facts["http_chain"][-1]
+    assert last["not_followed"] is True and why in last["error"]
+    outside = _outside_loopback(network.records)
+    assert [r.ip for r in outside] == [address]
+    assert all(r.outcome.startswith("refused:") for r in outside)
+
+
+def test_huge_body_is_read_up_to_the_cap(lab):
+    facts, network = probe(lab, "http://groot.webproef.test/")
+    assert facts["status"] == 200 and facts["body_truncated"] is True
+    assert len(network.attempts(purpose="http")) <= 4  # 443 refused, 80 for the page and CORS
+
+
+def test_ten_thousand_headers_are_a_clean_error(lab):
+    facts, _ = probe(lab, "http://koppen.webproef.test/")
+    assert facts["status"] is None
+    assert "header block too large" in facts["http_chain"][0]["error"]
+
+
+def test_a_trickling_server_hits_the_overall_deadline(lab):
+    facts, _ = probe(lab, "http://druppel.webproef.test/", io_timeout=0.4)
+    assert "did not complete within 0.8 s" in facts["http_chain"][0]["error"]
+
+
+def test_a_redirect_loop_is_stopped(lab):
+    facts, network = probe(lab, "http://lus.webproef.test/")
+    assert facts["http_chain"][-1]["loop"] is True
+    assert len([r for r in network.records if r.port == 80]) <= 4
+
+
+def test_fetch_url_still_serves_mta_sts(lab):
+    network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0))
+    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver), now=datetime.now(UTC), io_timeout=2.0)
+    status, body = asyncio.run(fetch_url(ctx, "https://mta-sts.vlaanderen.test/.well-known/mta-sts.txt", 4096))
+    assert status == 200 and body.startswith(b"version: STSv1")
+    assert BODY_CAP >= 4096
