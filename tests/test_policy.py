@@ -380,11 +380,11 @@ def test_waived_errors_keep_a_grade_complete(tmp_path):
 def test_the_documented_policy_waiver_and_inventory_load(tmp_path):
     from scanner.inventory import load_inventory
 
-    doc = (Path(__file__).parent.parent / "README.gate.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in doc.split("```toml\n")[1:]]
     policy_text = next(b for b in blocks if "[policy]" in b)
     waiver_text = next(b for b in blocks if "[[waivers]]" in b)
-    inventory_text = next(b for b in blocks if "[[service]]" in b)
+    inventory_text = next(b for b in blocks if "[[service]]" in b and "aangifte" in b)
     policy = load_policy(str(write(tmp_path, policy_text + "\n" + waiver_text)), REGISTRY)
     assert policy.ref == "digitaal-vlaanderen@2026.12" and policy.waivers[0].expires == date(2027, 3, 31)
     assert not policy.settings["http.version_disclosure"].enabled
