@@ -291,16 +291,18 @@ def demo(out: Path, lang: str) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@report_options
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
 @input_errors
 def report(db: Path | None, run_ref: str | None, out: Path | None, json_path: Path | None, ndjson: Path | None,
-           lang: str) -> None:
+           lang: str, **kw: Any) -> None:
     """Write the reports of a stored run (no network)."""
     store = _existing_store(db)
     run_id = store.resolve_run(run_ref)
-    if not (out or json_path or ndjson):
+    reports = report_paths(kw, json_path)
+    if not (out or json_path or ndjson or reports):
         out = Path("bolwerk-report")
-    write_outputs(store, run_id, out, json_path, ndjson, lang)
+    write_outputs(store, run_id, out, json_path, ndjson, lang, reports)
     click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {out}" if out else ""), err=True)
 
 
@@ -399,10 +401,12 @@ def lab() -> None:
     from scanner.lab import Lab
 
     with Lab() as info:
-        click.echo(f"Lab running. Inventory: {info.inventory}")
+        port_map = info.directory / "port-map.json"
+        port_map.write_text(json.dumps(info.port_map.to_json()), encoding="utf-8")
+        click.echo(f"Lab running. Inventory: {info.inventory} (every lab service: {info.inventory_all})")
         click.echo(f"Scan it with:\n  bolwerk scan {info.inventory} --resolver {info.resolver} "
-                   f"--ca-bundle {info.ca_bundle} --trust-anchor {info.trust_anchor} --db /tmp/bolwerk-lab.db\n"
-                   "(the lab's port map is only known in-process; `bolwerk demo` uses it for you)")
+                   f"--ca-bundle {info.ca_bundle} --trust-anchor {info.trust_anchor} --lab-port-map {port_map} "
+                   "--rate 200 --db /tmp/bolwerk-lab.db --out /tmp/bolwerk-lab")
         click.echo("Press Ctrl-C to stop.")
         try:
             while True:
