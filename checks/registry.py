@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -209,8 +209,11 @@ def default_registry() -> Registry:
             importlib.import_module(name)
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             ep.load()
+        from checks.controls import control_map
+
+        controls = control_map()
         reg = Registry()
-        for chk in _BUILTIN:
-            reg.add(chk)
+        for chk in _BUILTIN:  # framework references from checks/data/controls.toml join the check's own
+            reg.add(replace(chk, controls=controls.for_check(chk.id, chk.controls)))
         _DEFAULT = reg
     return _DEFAULT

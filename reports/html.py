@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import tomllib
 from collections import defaultdict
 from importlib import resources
@@ -94,6 +95,26 @@ def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> d
     return out
 
 
+CAP = re.compile(r"^(?P<grade>[A-F]\+?): (?P<reason>.*) \((?P<checks>[\w.*, ]+) on (?P<targets>.*)\)$")
+INCOMPLETE_CAP = re.compile(r"^incomplete: required checks could not run: (?P<checks>.*)$")
+
+
+def localise_cap(cap: str, registry: Registry, lang: str, texts_: dict[str, Any]) -> str:
+    """A cap as scoring.py writes it ("B: reason (check on target)"), told in `lang`.
+
+    The policy's reason is English; in Dutch the title of the capping check says it.
+    """
+    if lang == "en":
+        return cap
+    if m := CAP.match(cap):
+        first = m["checks"].split(", ")[0]
+        title = registry[first].describe(lang) if first in registry else m["reason"]
+        return f"{m['grade']}: {texts_['cap_failed']}: {title} ({m['checks']} {texts_['cap_on']} {m['targets']})"
+    if m := INCOMPLETE_CAP.match(cap):
+        return f"{texts_['cap_incomplete']}: {m['checks']}"
+    return cap
+
+
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl") -> Path:
     """Write the dashboard; the primary language at `out`, the other under `out/<lang>`."""
     env = _environment()
@@ -113,7 +134,8 @@ def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, prim
         for svc in data["services"]:
             page = f"services/{svc['id']}.html"
             other_href = f"../{other}/{page}" if lang == primary else f"../../{page}"
+            caps = [localise_cap(c, registry, lang, all_texts[lang]) for c in svc["caps"]]
             (base / page).write_text(env.get_template("service.html").render(
-                **common, service=svc, by_pillar=_findings_by_pillar(svc, registry, lang),
+                **common, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
                 other_lang_href=other_href), encoding="utf-8")
     return out / "index.html"

@@ -7,6 +7,7 @@ passed), 1 policy failed, 2 usage or input error (one line, no traceback), 3 cou
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import time
 from collections import Counter
@@ -17,9 +18,11 @@ import click
 
 from checks.registry import default_registry
 from scanner import __version__
+from scanner.gate import one_line
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
 from scanner.model import PILLARS, InputError
 from scanner.policy import GRADES, load_policy
+from scanner.probes.net import PortMap
 from scanner.runner import Runner, ScanOptions, rescore, stderr_progress
 from scanner.store import Store, default_db_path
 
@@ -64,10 +67,20 @@ def network_options(func):
                      help="PEM roots to trust instead of certifi's Mozilla store."),
         click.option("--trust-anchor", "trust_anchors", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
                      help="Extra DNSSEC trust anchors (zone-file DS/DNSKEY lines); repeatable."),
+        click.option("--trust-resolver-ad", is_flag=True, default=False,
+                     help="Trust the AD bit of the --resolver (a validating resolver on a trusted path): "
+                          "answers it marks authenticated count as DNSSEC-secure without Bolwerk's own chain walk."),
         click.option("--scope", "scope", multiple=True, metavar="SUFFIX",
                      help="Also allow hosts under this domain suffix; repeatable."),
         click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Append every connection attempt to this file (JSON lines)."),
+        # Testing and demo aid, hidden from --help: the lab's servers listen on free ports and
+        # the scanner reaches them through a port map (logical 443/80/25 -> real port) that is
+        # only known to the process running the lab. This reads one written by
+        # `PortMap.to_json()` (JSON list of [ip, logical port, real port]), so the tests can run
+        # `bolwerk gate` in-process against the lab. Real scans never need it.
+        click.option("--lab-port-map", "lab_port_map", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, hidden=True),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -78,7 +91,69 @@ def scan_options(kw: dict[str, Any]) -> ScanOptions:
     return ScanOptions(
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
-        trust_anchors=list(kw["trust_anchors"]), scope=tuple(kw["scope"]), audit_log=kw["audit_log"])
+        trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
+        audit_log=kw["audit_log"], port_map=read_port_map(kw.get("lab_port_map")))
+
+
+def read_port_map(path: Path | None) -> PortMap | None:
+    """The lab's port map from a file (see the hidden --lab-port-map option)."""
+    if path is None:
+        return None
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        return PortMap.from_json(rows)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read port map: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
+
+
+def file_option(*names: str, help: str):
+    return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
+
+
+NDJSON_HELP = "Write one finding per line here (for SIEMs)."
+
+
+def report_options(func):
+    """--sarif/--junit/--csv/--markdown: the machine outputs every scan and gate can write."""
+    opts = [
+        file_option("--sarif", help="Write SARIF 2.1.0 here, for code scanning ('-' for stdout)."),
+        file_option("--junit", help="Write JUnit XML here, a test case per check and endpoint ('-' for stdout)."),
+        file_option("--csv", "csv_path", help="Write one CSV row per finding here ('-' for stdout)."),
+        file_option("--markdown", help="Write a Markdown summary for a merge-request comment here ('-' for stdout)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def report_paths(kw: dict[str, Any], json_path: Path | None = None) -> dict[str, Path]:
+    """The report files asked for; at most one output (counting --json) may be stdout ('-')."""
+    paths = {"sarif": kw.get("sarif"), "junit": kw.get("junit"), "csv": kw.get("csv_path"),
+             "markdown": kw.get("markdown")}
+    chosen = {k: v for k, v in paths.items() if v is not None}
+    if sum(str(v) == "-" for v in [*chosen.values(), json_path] if v is not None) > 1:
+        raise InputError("-", "only one output can go to stdout")
+    return chosen
+
+
+def write_reports(result: dict[str, Any], paths: dict[str, Path], verdict: Any = None) -> None:
+    """SARIF, JUnit, CSV and Markdown from a result (and the gate's verdict, if any)."""
+    if not paths:
+        return
+    from reports.csv import write_csv
+    from reports.junit import write_junit
+    from reports.markdown import write_markdown
+    from reports.sarif import write_sarif
+
+    writers = {"sarif": write_sarif, "junit": write_junit, "csv": write_csv, "markdown": write_markdown}
+    registry = default_registry()
+    for fmt, path in paths.items():
+        try:
+            writers[fmt](result, path, registry, verdict)
+        except OSError as exc:
+            raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -90,11 +165,12 @@ def main() -> None:
 # --------------------------------------------------------------------------- output helpers
 
 def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path | None, ndjson: Path | None,
-                  lang: str = "nl") -> dict[str, Any]:
+                  lang: str = "nl", reports: dict[str, Path] | None = None) -> dict[str, Any]:
     from reports.html import render_dashboard
     from reports.json import build_result, write_json, write_ndjson
 
     result = build_result(store, run_id)
+    write_reports(result, reports or {})
     if json_path:
         write_json(result, json_path)
     if ndjson:
@@ -166,15 +242,17 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
               help="Primary language of the dashboard.")
 @click.option("--resume", default=None, metavar="RUN", help="Continue an interrupted run.")
+@report_options
 @input_errors
 def scan(inventory: Path, db: Path | None, out: Path | None, json_path: Path | None, ndjson: Path | None, lang: str,
          resume: str | None, **kw: Any) -> None:
     """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
     inv = load_inventory(inventory)
     options = scan_options(kw)
+    reports = report_paths(kw, json_path)
     store, run_id, seconds = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
     stdout_json = json_path is not None and str(json_path) == "-"
-    result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang)
+    result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang, reports)
     if stdout_json:
         from reports.json import dumps
 
@@ -216,33 +294,43 @@ def demo(out: Path, lang: str) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@report_options
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
 @input_errors
 def report(db: Path | None, run_ref: str | None, out: Path | None, json_path: Path | None, ndjson: Path | None,
-           lang: str) -> None:
+           lang: str, **kw: Any) -> None:
     """Write the reports of a stored run (no network)."""
     store = _existing_store(db)
     run_id = store.resolve_run(run_ref)
-    if not (out or json_path or ndjson):
+    reports = report_paths(kw, json_path)
+    if not (out or json_path or ndjson or reports):
         out = Path("bolwerk-report")
-    write_outputs(store, run_id, out, json_path, ndjson, lang)
+    write_outputs(store, run_id, out, json_path, ndjson, lang, reports)
     click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {out}" if out else ""), err=True)
 
 
 @main.command("rescore")
 @click.argument("run_ref", metavar="RUN")
-@click.option("--policy", required=True, help="Policy name[@version] or a .toml file.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--policy", required=True, help="Policy name@version or a .toml file.")
+@file_option("--db", help="The history holding RUN.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write results.json and the dashboard here.")
+@file_option("--json", "json_path", help="Write the JSON result (contract v1) here.")
+@file_option("--ndjson", help=NDJSON_HELP)
+@report_options
 @input_errors
-def rescore_cmd(run_ref: str, policy: str, db: Path | None, out: Path | None, json_path: Path | None) -> None:
-    """Re-judge the stored facts of RUN under another policy, without touching the network."""
+def rescore_cmd(run_ref: str, policy: str, db: Path | None, out: Path | None, json_path: Path | None,
+                ndjson: Path | None, **kw: Any) -> None:
+    """Re-judge the stored facts of RUN under another policy, as a new run, without touching the network.
+
+    Prints the new run's id on stdout; compare grades with `bolwerk diff`.
+    """
     registry = default_registry()
     pol = load_policy(policy, registry)
+    reports = report_paths(kw)
     store = _existing_store(db)
     new_id = rescore(store, run_ref, registry, pol)
-    result = write_outputs(store, new_id, out, json_path, None)
+    result = write_outputs(store, new_id, out, json_path, ndjson, reports=reports)
     click.echo(summary_line(result, 0.0), err=True)
     click.echo(new_id)
 
@@ -316,10 +404,12 @@ def lab() -> None:
     from scanner.lab import Lab
 
     with Lab() as info:
-        click.echo(f"Lab running. Inventory: {info.inventory}")
+        port_map = info.directory / "port-map.json"
+        port_map.write_text(json.dumps(info.port_map.to_json()), encoding="utf-8")
+        click.echo(f"Lab running. Inventory: {info.inventory} (every lab service: {info.inventory_all})")
         click.echo(f"Scan it with:\n  bolwerk scan {info.inventory} --resolver {info.resolver} "
-                   f"--ca-bundle {info.ca_bundle} --trust-anchor {info.trust_anchor} --db /tmp/bolwerk-lab.db\n"
-                   "(the lab's port map is only known in-process; `bolwerk demo` uses it for you)")
+                   f"--ca-bundle {info.ca_bundle} --trust-anchor {info.trust_anchor} --lab-port-map {port_map} "
+                   "--rate 200 --db /tmp/bolwerk-lab.db --out /tmp/bolwerk-lab")
         click.echo("Press Ctrl-C to stop.")
         try:
             while True:
@@ -332,36 +422,83 @@ def lab() -> None:
 @click.argument("targets", nargs=-1, required=True)
 @network_options
 @click.option("--min-grade", type=click.Choice(GRADES), default="B", show_default=True,
-              help="Lowest grade that passes.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Keep the run in this history (default: a temporary one).")
+              help="Lowest grade that passes (F: any grade passes, so only --fail-on decides).")
+@click.option("--fail-on", type=click.Choice(["required", "recommended"]), default=None,
+              help="Also fail when any finding of this level (or stricter) fails.  [default: recommended "
+                   "with --baseline, else only the grade decides]")
+@file_option("--baseline", help="An earlier result (from --json): only findings new since then fail the gate "
+                             "(a ratchet).")
+@file_option("--json", "json_path",
+             help="Write the JSON result (contract v1, plus the verdict under \"gate\") here ('-' for stdout).")
+@file_option("--ndjson", help=NDJSON_HELP)
+@report_options
+@file_option("--db", help="Keep the run in this history (default: a temporary one).")
 @input_errors
-def gate(targets: tuple[str, ...], min_grade: str, json_path: Path | None, db: Path | None, **kw: Any) -> None:
-    """Scan TARGET URLs (or one inventory file) and pass or fail them against the policy."""
-    import tempfile
+def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline: Path | None,
+         json_path: Path | None, ndjson: Path | None, db: Path | None, **kw: Any) -> None:
+    """Scan TARGET URLs (or one small inventory file) and pass or fail them against the policy.
 
+    \b
+    Exit codes: 0 passed, 1 policy failed, 2 bad input, 3 could not scan.
+    The reason for the verdict is the last line on stderr.
+    """
+    import tempfile
+    from datetime import UTC, datetime
+
+    from reports.json import build_result, dumps, write_json, write_ndjson
+    from scanner.gate import Baseline, decide, waiver_notes
+
+    registry = default_registry()
     if len(targets) == 1 and Path(targets[0]).is_file():
         inv = load_inventory(targets[0])
     else:
         inv = inventory_from_targets(list(targets))
+    policy = load_policy(kw["policy"], registry)
+    base = Baseline.load(baseline) if baseline else None
+    reports = report_paths(kw, json_path)
     options = scan_options(kw)
     with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
-        store, run_id, seconds = run_scan(inv, options, kw["policy"], db or Path(tmp) / "gate.db")
-        result = write_outputs(store, run_id, None, json_path, None)
+        store = Store(db or Path(tmp) / "gate.db")
+        runner = Runner(options, registry, policy, store, progress=stderr_progress())
+        started = time.monotonic()
+        try:
+            run_id = runner.scan(inv)
+        except KeyboardInterrupt:
+            click.echo("bolwerk: gate: interrupted; no verdict", err=True)
+            sys.exit(130)
+        result = build_result(store, run_id)
         store.close()
-    click.echo(summary_line(result, seconds), err=True)
-    if nothing_measured(result):
-        click.echo("bolwerk: gate: could not scan: no target answered", err=True)
-        sys.exit(EXIT_UNSCANNED)
-    failing = [s for s in result["services"]
-               if s["grade"] not in GRADES or GRADES.index(s["grade"]) > GRADES.index(min_grade)]
-    for svc in failing:
-        reasons = "; ".join(svc["caps"]) or "score below the minimum"
-        click.echo(f"bolwerk: gate: FAIL {svc['id']}: grade {svc['grade']} below {min_grade} ({reasons})", err=True)
-    if failing:
-        sys.exit(EXIT_POLICY)
-    click.echo(f"bolwerk: gate: PASS: every target at {min_grade} or better", err=True)
+    verdict = decide(result, min_grade, fail_on, base)
+    verdict.notes = waiver_notes(result, policy.waivers, datetime.now(UTC).date()) + verdict.notes
+    if not policy.pinned:
+        verdict.notes.append(f"the policy was not pinned and resolved to {policy.ref}; pass --policy {policy.ref} "
+                             "so a new Bolwerk release cannot change this verdict")
+
+    gated = dict(result, gate=verdict.to_json())
+    try:
+        if json_path is not None:
+            if str(json_path) == "-":
+                click.echo(dumps(gated), nl=False)
+            else:
+                write_json(gated, json_path)
+        if ndjson:
+            write_ndjson(result, ndjson)
+    except OSError as exc:
+        raise InputError(str(exc.filename or json_path), f"cannot write: {exc.strerror or exc}") from None
+    write_reports(result, reports, verdict)
+
+    click.echo(summary_line(result, time.monotonic() - started), err=True)
+    for sv in verdict.services:
+        state = {"pass": "pass", "fail": "FAIL", "unscanned": "could not scan"}[sv.state]
+        click.echo(f"bolwerk: gate: {sv.id}: grade {sv.grade or '-'}: {state}", err=True)
+        for line in (sv.unscanned + sv.failures)[:20]:
+            click.echo(f"  - {one_line(line)}", err=True)
+        if len(sv.unscanned + sv.failures) > 20:
+            click.echo(f"  - ... and {len(sv.unscanned + sv.failures) - 20} more (see --json or --markdown)", err=True)
+    for note in verdict.notes:
+        click.echo(f"bolwerk: note: {one_line(note)}", err=True)
+    click.echo(verdict.reason, err=True)
+    sys.exit(verdict.exit_code)
 
 
 def _existing_store(db: Path | None) -> Store:

@@ -76,21 +76,27 @@ def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: dat
 
 
 def apply_waivers(findings: Iterable[Finding], policy: Policy, now: datetime) -> list[Finding]:
-    """Comply or explain: an active waiver turns a finding to `waived`, shown, never hidden."""
+    """Comply or explain: an active waiver turns a finding to `waived`, shown, never hidden.
+
+    Only problems are waived (fail, warn, error); the first matching waiver applies. A
+    waiver past its expiry date no longer applies: the finding keeps its status, and its
+    message and `waiver.expired` say that a waiver existed and lapsed.
+    """
     out = []
     for f in findings:
         if f.status in JUDGED:
             for w in policy.waivers:
                 if not w.matches(f.check, f.target):
                     continue
-                info = {"reason": w.reason, "owner": w.owner, "expires": w.expires.isoformat(),
-                        "original_status": str(f.status)}
+                info = w.info() | {"original_status": str(f.status)}
                 if w.active(now):
                     f.status = Status.WAIVED
                     f.waiver = info
                 else:
                     f.waiver = info | {"expired": True}
-                    f.message += f" (waiver expired on {w.expires.isoformat()})"
+                    f.message += f" (waiver expired on {w.expires.isoformat()}; it no longer applies)"
+                    if f.message_nl:
+                        f.message_nl += f" (uitzondering verlopen op {w.expires.isoformat()}; ze geldt niet meer)"
                 break
         out.append(f)
     return out

@@ -49,6 +49,7 @@ class ScanOptions:
     resolver: str | None = None
     ca_bundle: Path | None = None
     trust_anchors: list[Path] = field(default_factory=list)
+    trust_resolver_ad: bool = False  # take the named resolver's AD bit as "secure" (reported as such)
     scope: tuple[str, ...] = ()
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
@@ -70,6 +71,8 @@ class ScanOptions:
         for name in ("timeout", "io_timeout", "rate_per_ip"):
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')}", "must be positive")
+        if self.trust_resolver_ad and not self.resolver:
+            raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise InputError(str(self.ca_bundle), "CA bundle not found")
 
@@ -113,7 +116,7 @@ async def collect_endpoint(ctx: ProbeContext, ep: Endpoint, timeout: float) -> t
     except ProbeError as exc:
         return [], {name: {"error": str(exc)} for name in ("dns", "tls", "certificate", "http")}
     facts: dict[str, Any] = {}
-    facts["dns"] = await _guarded(probe_dns(ctx, ep.host), timeout, "DNS probe")
+    facts["dns"] = await _guarded(probe_dns(ctx, ep.host, ep.port), timeout, "DNS probe")
     if not addresses:
         reason = f"{ep.host} has no A or AAAA record ({facts['dns'].get('rcode', 'no answer')})"
         for name in ("tls", "certificate", "http"):
@@ -175,7 +178,7 @@ class Runner:
     def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
         o = self.options
         anchors = TrustAnchors.load(o.trust_anchors)
-        resolver = Resolver(o.resolver, timeout=o.io_timeout)
+        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad)
         self.network = Network(
             scope=build_scope(inventory, o.scope) if o.enforce_scope else None,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),

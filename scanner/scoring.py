@@ -77,10 +77,12 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
     caps: list[str] = []
     capped = GRADES[0]
     for cap in policy.caps:
-        hits = sorted({f.target for f in findings if f.check == cap.check and f.status in cap.statuses})
+        hits = [f for f in findings if cap.matches(f.check) and f.status in cap.statuses]
         if hits:
             capped = worse(capped, cap.grade)
-            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({cap.check} on {', '.join(hits)})")
+            checks = ", ".join(sorted({f.check for f in hits}))
+            targets = ", ".join(sorted({f.target for f in hits}))
+            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({checks} on {targets})")
     grade = worse(policy.grade_for(score), capped) if score is not None else capped
     unmeasured = sorted({f.check for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED})
     # Unmeasured required checks leave the grade open, unless measured caps already put it at the floor.

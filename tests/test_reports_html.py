@@ -71,5 +71,9 @@ def test_both_languages(lab_scan, tmp_path):
     assert 'lang="en"' in en and "By organisation" in en and 'href="../index.html"' in en
     page = (tmp_path / "d" / "services" / "onderwijs.html").read_text()
     assert "Oplossing" in page and "niet in orde" in page
+    caps_nl = (tmp_path / "d" / "services" / "belastingaangifte.html").read_text()
+    assert "B: niet in orde: TLS 1.0 en TLS 1.1 worden niet aangeboden" in caps_nl  # the cap told in Dutch
+    caps_en = (tmp_path / "d" / "en" / "services" / "belastingaangifte.html").read_text()
+    assert "B: TLS 1.0 or 1.1 offered" in caps_en
     for org in ("Digitaal Vlaanderen", "Stad Gent", "VDAB"):
         assert org in nl

@@ -27,12 +27,13 @@ import dns.name
 import dns.rdataclass
 import dns.rdatatype
 import dns.zone
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from scanner.lab import hostile  # noqa: F401  (registers the misbehaving servers' handlers)
 from scanner.lab import stapling  # noqa: F401  (registers the stapling handlers)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
+from scanner.lab.dns_zones import DEFAULT_NS, NAME_SERVERS, _break_signatures, _ns_names, sign_nsec3
 from scanner.lab.smtp import SmtpServer
 from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
@@ -260,17 +261,40 @@ class Lab:
                 server = SmtpServer(ip, host, tls_ctx)
                 self.port_map.add(ip, 25, await server.start(), host)
                 self._servers.append(server)
-        self.dns = DnsServer(self._zones(), DNS_IP)
-        await self.dns.start()
-        self._servers.append(self.dns)
+        await self._start_dns()
 
     async def _stop_servers(self) -> None:
         await asyncio.gather(*(s.stop() for s in self._servers), return_exceptions=True)
 
     # -- DNS ------------------------------------------------------------------------------
 
+    async def _start_dns(self) -> None:
+        """The zones' own name servers (one per role and address), then the lab's resolver."""
+        main = self._zones()
+        self.dns_servers: dict[str, DnsServer] = {}
+        for role, (_label, addresses, behaviour) in NAME_SERVERS.items():
+            zones = ZoneSet(self._role_zones.get(role, []), axfr=self._axfr)
+            for ip in addresses:
+                server = DnsServer(zones, ip, behaviour)
+                self.port_map.add(ip, 53, await server.start())
+                self._servers.append(server)
+                self.dns_servers[f"dns:{role}" + (":v6" if ":" in ip else "")] = server
+        for zone, role in self._forward.items():
+            ip = NAME_SERVERS[role][1][0]
+            main.forward[dns.name.from_text(zone)] = (ip, self.port_map.real(ip, 53))
+        self.dns = DnsServer(main, DNS_IP, claims_ad=True)
+        await self.dns.start()
+        self._servers.append(self.dns)
+
     def _zones(self) -> ZoneSet:
-        """The estate's zones under a signed lab root and a signed `test.`, children first."""
+        """The estate's zones under a signed lab root and a signed `test.`, children signed first.
+
+        A zone's `ns` roles (NAME_SERVERS) name its servers, `parent_ns` the ones its parent
+        delegates to (default: the same). Signed zones take `algorithm`, `nsec3 = {iterations,
+        salt, opt_out}`, `signature_days`, `bogus` (names whose signatures are broken) and
+        `ds_digest`; `axfr = true` lets its servers hand out the zone. Zones served only by
+        misbehaving servers are not hosted by the lab resolver: it forwards to them.
+        """
         estate_zones = {z["name"]: z for z in self.estate.get("zone", [])}
         names = list(estate_zones)
         records: dict[str, list[str]] = {name: list(z.get("records", [])) for name, z in estate_zones.items()}
@@ -281,45 +305,67 @@ class Lab:
                 records[zone].append(f"{rel} {'AAAA' if ':' in ip else 'A'} {ip}")
         for record in self.ca.records:  # TLSA and the like, made with the certificates
             records[_zone_of(record.split()[0].rstrip("."), names)].append(record)
+        parents = {name: max((p for p in names if name.endswith("." + p)), key=len, default="test") for name in names}
         self.zone_keys: dict[str, Any] = {}
-        built: dict[str, dns.zone.Zone] = {}
-        ds: dict[str, list[str]] = {"test": [], "": []}
-        for name in names:
-            zone = self._zone(name, records[name])
-            if estate_zones[name].get("signed"):
-                ds["test"].append(self._sign(zone, name))
-            built[name] = zone
-        test_records = []
-        for name in names:
-            label = name[: -len(".test")]
-            test_records.append(f"{label} NS ns1.{name}.")
-            test_records.append(f"ns1.{label} A {DNS_IP}")
-        test_records += ds["test"]
-        test_zone = self._zone("test", test_records)
-        root_records = ["test. NS ns1.test.", f"ns1.test. A {DNS_IP}", self._sign(test_zone, "test")]
-        root_zone = self._zone("", root_records)
-        self._sign(root_zone, "")
-        return ZoneSet([root_zone, test_zone, *built.values()])
+        self._role_zones: dict[str, list[dns.zone.Zone]] = {}
+        self._axfr = [dns.name.from_text(n) for n, z in estate_zones.items() if z.get("axfr")]
+        self._forward: dict[str, str] = {}
+        delegations: dict[str, list[str]] = {"test": []}
+        hosted: list[dns.zone.Zone] = []
+        for name in sorted(names, key=lambda n: -n.count(".")):
+            spec = estate_zones[name]
+            roles = spec.get("ns", list(DEFAULT_NS))
+            zone = self._zone(name, records[name] + delegations.get(name, []), _ns_names(name, roles))
+            lines = [f"{name}. NS {ns}" for ns, _ in _ns_names(name, spec.get("parent_ns", roles))]
+            lines += [f"{ns} {'AAAA' if ':' in ip else 'A'} {ip}" for ns, ips in _ns_names(name, roles) for ip in ips]
+            if spec.get("signed"):
+                lines.append(self._sign(zone, name, spec))
+            delegations.setdefault(parents[name], []).extend(lines)
+            for role in roles:
+                self._role_zones.setdefault(role, []).append(zone)
+            if all(NAME_SERVERS[r][2] != "normal" for r in roles):
+                self._forward[name] = roles[0]
+            else:
+                hosted.append(zone)
+        tld = [("ns.test.", NAME_SERVERS["tld"][1])]
+        test_zone = self._zone("test", delegations["test"], tld)
+        root_zone = self._zone("", ["test. NS ns.test.", *(f"ns.test. {'AAAA' if ':' in ip else 'A'} {ip}"
+                                                          for ip in NAME_SERVERS["tld"][1]),
+                                    self._sign(test_zone, "test", {})], tld)
+        self._sign(root_zone, "", {})
+        self._role_zones["tld"] = [root_zone, test_zone]
+        return ZoneSet([root_zone, test_zone, *hosted])
 
-    def _zone(self, name: str, records: list[str]) -> dns.zone.Zone:
+    def _zone(self, name: str, records: list[str], ns: list[tuple[str, tuple[str, ...]]]) -> dns.zone.Zone:
         origin = f"{name}." if name else "."
         head = [f"$ORIGIN {origin}", "$TTL 300",
-                f"@ SOA ns1.{origin if name else 'test.'} hostmaster.{origin if name else 'test.'} 2026112801 3600 600 86400 300",
-                f"@ NS ns1.{origin if name else 'test.'}"]
+                f"@ SOA {ns[0][0]} hostmaster.{origin if name else 'test.'} 2026112801 3600 600 86400 300"]
+        head += [f"@ NS {host}" for host, _ in ns]
         if name:
-            head.append(f"ns1 A {DNS_IP}")
+            head += [f"{host} {'AAAA' if ':' in ip else 'A'} {ip}" for host, ips in ns for ip in ips
+                     if host.endswith("." + origin)]
         text = "\n".join(head + records) + "\n"
         return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True)
 
-    def _sign(self, zone: dns.zone.Zone, name: str) -> str:
-        """Sign with a fresh ECDSA P-256 key; return the DS line for the parent."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256, flags=257)
+    def _sign(self, zone: dns.zone.Zone, name: str, spec: dict[str, Any]) -> str:
+        """Sign with a fresh key (ECDSA P-256 unless `algorithm` says otherwise); return the parent's DS line."""
+        algorithm = dns.dnssec.Algorithm[spec.get("algorithm", "ECDSAP256SHA256")]
+        key = (rsa.generate_private_key(65537, 1024) if algorithm.name.startswith("RSA")
+               else ec.generate_private_key(ec.SECP256R1()))
+        dnskey = dns.dnssec.make_dnskey(key.public_key(), algorithm, flags=257)
         inception = self.now - dt.timedelta(days=1)
-        dns.dnssec.sign_zone(zone, keys=[(key, dnskey)], add_dnskey=True, dnskey_ttl=300,
-                             inception=inception, expiration=self.now + dt.timedelta(days=30))
+        expiration = self.now + dt.timedelta(days=spec.get("signature_days", 30))
+        if "nsec3" in spec:
+            sign_nsec3(zone, key, dnskey, inception, expiration, spec["nsec3"])
+        else:
+            dns.dnssec.sign_zone(zone, keys=[(key, dnskey)], add_dnskey=True, dnskey_ttl=300, inception=inception,
+                                 expiration=expiration, policy=dns.dnssec.allow_all_policy)
+        for rel in spec.get("bogus", []):
+            _break_signatures(zone, dns.name.from_text(rel, zone.origin))
         origin = dns.name.from_text(f"{name}." if name else ".")
         self.zone_keys[name or "."] = (key, dnskey)
+        if spec.get("ds_digest") == "GOST":  # a digest type validators need not support (RFC 8624 §3.3)
+            return f"{origin.to_text()} DS {dns.dnssec.key_id(dnskey)} {int(algorithm)} 3 {'ab' * 32}"
         ds = dns.dnssec.make_ds(origin, dnskey, "SHA256")
         return f"{origin.to_text()} DS {ds.to_text()}"
 
@@ -339,7 +385,7 @@ class Lab:
         everything.write_text(_inventory_toml(self.estate["service"]), encoding="utf-8")
         expectations = {s["id"]: s.get("expect", {}) for s in self.estate["service"]}
         return LabInfo(self.dir, f"{DNS_IP}:{self.dns.port}", self.port_map, ca_bundle, anchor, inventory,
-                       expectations, dict(self.addresses), {"dns": self.dns}, everything)
+                       expectations, dict(self.addresses), {"dns": self.dns, **self.dns_servers}, everything)
 
 
 def _inventory_toml(services: list[dict[str, Any]]) -> str:

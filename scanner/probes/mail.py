@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import dnssec_of
+from scanner.probes.dns import dnssec_of, probe_domain_dns
 from scanner.probes.http import fetch_url
 from scanner.probes.net import ProbeError
 from scanner.probes.smtp import probe_starttls
@@ -153,11 +153,7 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
         dns_facts: dict[str, Any] = {"rcode": mx_lookup.rcode}
-        if mx_lookup.rrset is not None:
-            dns_facts.update(await dnssec_of(ctx, mx_lookup))
-        else:
-            soa = await ctx.resolver.lookup(domain, "SOA")
-            dns_facts.update(await dnssec_of(ctx, soa))
+        dns_facts.update(await probe_domain_dns(ctx, domain, mx_lookup))
         mail: dict[str, Any] = {
             "domain_exists": mx_lookup.rcode != "NXDOMAIN",
             "null_mx": null_mx,

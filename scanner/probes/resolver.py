@@ -1,7 +1,14 @@
 """The one resolver every probe uses, so the lab, a private resolver and the internet agree.
 
-Queries ask for DNSSEC records (DO bit) so the same answers serve validation. Results
-are cached for the run and concurrent lookups of one name share one query.
+Queries ask for DNSSEC records (DO bit) so the same answers serve validation, and set
+Checking Disabled (CD, RFC 4035 §4.9.2) so a validating resolver hands over data that
+fails its validation: Bolwerk validates itself and wants to say *bogus*, not "no answer".
+With `trust_ad` (the user names a validating resolver and trusts its AD bit) queries go
+without CD; a SERVFAIL is asked again with CD so the chain walk can still say why.
+
+Results are cached for the run and concurrent lookups of one name share one query. A
+lookup keeps what validation needs: the answer's RRsets and signatures, every CNAME
+link, and the authority section's SOA and NSEC/NSEC3 denial records.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ import dns.rrset
 
 from scanner.model import InputError
 from scanner.probes.net import ProbeError
+
+Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
+DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -51,20 +61,37 @@ class Lookup:
 
     name: str
     rdtype: str
-    rcode: str  # NOERROR, NXDOMAIN, SERVFAIL...
+    rcode: str  # NOERROR, NXDOMAIN, SERVFAIL, REFUSED...
     rrset: dns.rrset.RRset | None = None
     rrsigs: dns.rrset.RRset | None = None
     canonical: str = ""  # after CNAMEs
-    cnames: list[tuple[dns.rrset.RRset, dns.rrset.RRset | None]] = field(default_factory=list)
+    cnames: list[Signed] = field(default_factory=list)
     ad: bool = False
     zone: str = ""  # owner of the SOA in the authority section (NODATA/NXDOMAIN): the zone apex
+    authority: list[Signed] = field(default_factory=list)  # SOA, NSEC, NSEC3 with their RRSIGs
+    dnames: list[Signed] = field(default_factory=list)  # DNAMEs that synthesised CNAME links
+    error: str = ""  # why the resolver gave no usable answer (SERVFAIL, REFUSED, CNAME loop...)
+    cd_retry: bool = False  # trust_ad mode: the resolver failed it, then answered with CD set
 
     def texts(self) -> list[str]:
         return sorted(rd.to_text() for rd in self.rrset) if self.rrset else []
 
+    @property
+    def failed(self) -> bool:
+        """The resolver could not answer: neither data nor a proper "does not exist"."""
+        return self.rcode not in ("NOERROR", "NXDOMAIN")
+
+    def failure(self) -> str:
+        """Why the resolver gave no usable answer, for a report: "SERVFAIL: reason"."""
+        return f"{self.rcode}: {self.error}" if self.error else self.rcode
+
+    def chain(self) -> list[str]:
+        """The CNAME targets in order (empty without aliases)."""
+        return [rrset[0].target.to_text() for rrset, _ in self.cnames]
+
 
 class Resolver:
-    def __init__(self, server: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, server: str | None = None, timeout: float = 5.0, *, trust_ad: bool = False) -> None:
         if server:
             ip, port = parse_server(server)
             self._r = dns.asyncresolver.Resolver(configure=False)
@@ -74,10 +101,12 @@ class Resolver:
         else:
             self._r = dns.asyncresolver.Resolver()
             self.server = "system"
+        self.trust_ad = trust_ad
         self._r.use_edns(0, dns.flags.DO, 1232)
         self._r.lifetime = timeout
         self._r.timeout = max(1.0, timeout / 2)
         self._r.cache = None
+        self._r.flags = dns.flags.RD | (0 if trust_ad else dns.flags.CD)
         self._cache: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
 
     @property
@@ -93,22 +122,41 @@ class Resolver:
         return await asyncio.shield(fut)
 
     async def _query(self, name: str, rdtype: str) -> Lookup:
+        out = await self._ask(self._r, name, rdtype)
+        if self.trust_ad and out.rcode == "SERVFAIL":
+            retry = dns.asyncresolver.Resolver(configure=False)
+            retry.nameservers, retry.port = self._r.nameservers, self._r.port
+            retry.use_edns(0, dns.flags.DO, 1232)
+            retry.lifetime, retry.timeout, retry.cache = self._r.lifetime, self._r.timeout, None
+            retry.flags = dns.flags.RD | dns.flags.CD
+            again = await self._ask(retry, name, rdtype)
+            if not again.failed:
+                again.cd_retry = True
+                return again
+        return out
+
+    async def _ask(self, resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> Lookup:
         qname = dns.name.from_text(name)
         try:
-            answer = await self._r.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+            answer = await resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as exc:
-            out = Lookup(name, rdtype, "NXDOMAIN")
-            response = exc.responses().get(qname) if hasattr(exc, "responses") else None
-            if response is not None:
-                out.zone = _authority_zone(response)
+            response = exc.responses().get(qname)
+            if response is None:
+                return Lookup(name, rdtype, "NXDOMAIN")
+            try:
+                canonical = response.canonical_name()
+            except dns.exception.DNSException:
+                canonical = qname
+            out = from_response(name, rdtype, response, canonical)
+            out.rcode = "NXDOMAIN"
             return out
         except dns.resolver.NoNameservers as exc:
-            return Lookup(name, rdtype, "SERVFAIL", canonical=str(exc)[:200])
+            return _server_failure(name, rdtype, exc)
         except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
             raise ProbeError(f"DNS lookup of {name} {rdtype} timed out") from None
         except dns.exception.DNSException as exc:
             raise ProbeError(f"DNS lookup of {name} {rdtype} failed: {exc}") from None
-        return _from_response(name, rdtype, answer.response, answer.canonical_name)
+        return from_response(name, rdtype, answer.response, answer.canonical_name)
 
     async def addresses(self, host: str) -> list[str]:
         """Every A and AAAA address of `host` (IPv4 first), following CNAMEs."""
@@ -116,21 +164,51 @@ class Resolver:
         return v4.texts() + v6.texts()
 
 
-def _from_response(name: str, rdtype: str, response: dns.message.Message, canonical: dns.name.Name) -> Lookup:
+def _server_failure(name: str, rdtype: str, exc: dns.resolver.NoNameservers) -> Lookup:
+    """Every server failed: keep the last rcode a server gave (else SERVFAIL) and why."""
+    errors = exc.kwargs.get("errors") or []
+    rcode, reasons = "SERVFAIL", []
+    for _server, _tcp, _port, err, response in errors:
+        if response is not None and response.rcode() != dns.rcode.NOERROR:
+            rcode = dns.rcode.to_text(response.rcode())
+        if isinstance(err, dns.message.ChainTooLong):
+            reasons.append("the CNAME chain is too long or loops")
+        elif isinstance(err, BaseException):
+            reasons.append(str(err) or type(err).__name__)
+    return Lookup(name, rdtype, rcode, error="; ".join(dict.fromkeys(reasons))[:300])
+
+
+def _signatures(section: list[dns.rrset.RRset]) -> dict[tuple[dns.name.Name, int], dns.rrset.RRset]:
+    return {(r.name, r.covers): r for r in section if r.rdtype == dns.rdatatype.RRSIG}
+
+
+def from_response(name: str, rdtype: str, response: dns.message.Message, canonical: dns.name.Name) -> Lookup:
+    """A Lookup from one response message (also used for direct queries to a name server)."""
     rtype = dns.rdatatype.from_text(rdtype)
     out = Lookup(name, rdtype, dns.rcode.to_text(response.rcode()), canonical=canonical.to_text())
     out.ad = bool(response.flags & dns.flags.AD)
     out.zone = _authority_zone(response)
-    sigs: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
+    sigs = _signatures(response.answer)
+    # Follow the chain from the question, so stray or looping records are never taken for links.
+    owner, seen = dns.name.from_text(name), set()
+    while owner not in seen:
+        seen.add(owner)
+        final = next((r for r in response.answer if r.name == owner and r.rdtype == rtype), None)
+        if final is not None:
+            out.rrset, out.rrsigs = final, sigs.get((final.name, final.rdtype))
+            break
+        link = next((r for r in response.answer if r.name == owner and r.rdtype == dns.rdatatype.CNAME), None)
+        if link is None or rtype == dns.rdatatype.CNAME:
+            break
+        out.cnames.append((link, sigs.get((link.name, link.rdtype))))
+        owner = link[0].target
     for rrset in response.answer:
-        if rrset.rdtype == dns.rdatatype.RRSIG:
-            sigs[(rrset.name, rrset.covers)] = rrset
-    for rrset in response.answer:
-        if rrset.rdtype == dns.rdatatype.CNAME and rtype != dns.rdatatype.CNAME:
-            out.cnames.append((rrset, sigs.get((rrset.name, rrset.rdtype))))
-        elif rrset.rdtype == rtype and rrset.name == canonical:
-            out.rrset = rrset
-            out.rrsigs = sigs.get((rrset.name, rrset.rdtype))
+        if rrset.rdtype == dns.rdatatype.DNAME:
+            out.dnames.append((rrset, sigs.get((rrset.name, rrset.rdtype))))
+    auth_sigs = _signatures(response.authority)
+    for rrset in response.authority:
+        if rrset.rdtype in DENIAL_TYPES:
+            out.authority.append((rrset, auth_sigs.get((rrset.name, rrset.rdtype))))
     return out
 
 

@@ -1,0 +1,136 @@
+"""Name servers and resolvers that misbehave: each becomes an error (or a lame finding), never a hang.
+
+The lab runs a silent server, one that truncates over UDP and cuts TCP short, one that
+answers bytes that are no DNS message, and a lame one. Here the scanner talks to them
+directly, as its resolver and as a zone's name server, and IPv6 reachability is measured
+against a listening and a dead port on ::1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime
+
+import dns.name
+import pytest
+
+from checks.registry import default_registry
+from scanner.judge import Subject, judge_subject
+from scanner.model import EndpointKind
+from scanner.policy import load_policy
+from scanner.probes.context import ProbeContext
+from scanner.probes.dns import probe_dns, reachable
+from scanner.probes.dns_query import ask, authoritative_for, has_route, zone_transfer
+from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.net import Limits, Network, PortMap, ProbeError
+from scanner.probes.resolver import Resolver
+
+MISBEHAVING = {"silent": "127.0.56.1", "truncate": "127.0.57.1", "garbage": "127.0.58.1"}
+
+
+def _context(lab, resolver: str, port_map=None, io_timeout=0.5) -> ProbeContext:
+    res = Resolver(resolver, timeout=io_timeout)
+    network = Network(limits=Limits(rate_per_ip=1000.0, connect_timeout=io_timeout),
+                      port_map=port_map or lab.port_map)
+    now = datetime.now(UTC)
+    return ProbeContext(network=network, resolver=res, now=now, io_timeout=io_timeout, timeout=10.0,
+                        validator=Validator(res, TrustAnchors.load([lab.trust_anchor]), now))
+
+
+def _server(lab, role):
+    ip = MISBEHAVING[role]
+    return f"{ip}:{lab.port_map.real(ip, 53)}"
+
+
+@pytest.mark.parametrize("role", sorted(MISBEHAVING))
+def test_a_misbehaving_resolver_gives_dns_error_findings(lab, role):
+    """Pointed at the broken server as its resolver, the DNS probe reports an error and checks say `error`."""
+    ctx = _context(lab, _server(lab, role))
+    facts = asyncio.run(asyncio.wait_for(probe_dns(ctx, "www.vlaanderen.test", 443), 10))
+    assert set(facts) == {"error"}
+    registry = default_registry()
+    findings = judge_subject(registry, load_policy(None, registry),
+                             Subject("endpoint", "https://www.vlaanderen.test/", {"dns": facts}, EndpointKind.WEB,
+                                     "https"), ctx.now)
+    dns_findings = [f for f in findings if f.pillar == "dns"]
+    assert dns_findings and {str(f.status) for f in dns_findings} == {"error"}
+
+
+def test_resolver_failures_say_why(lab):
+    async def lookups():
+        out = {}
+        for role in MISBEHAVING:
+            res = Resolver(_server(lab, role), timeout=0.5)
+            try:
+                lookup = await res.lookup("www.vlaanderen.test", "A")
+                out[role] = (lookup.rcode, lookup.error)
+            except ProbeError as exc:
+                out[role] = ("exception", str(exc))
+        return out
+
+    out = asyncio.run(lookups())
+    assert out["silent"] == ("exception", "DNS lookup of www.vlaanderen.test. A timed out")
+    assert out["truncate"][0] == "SERVFAIL"  # TC over UDP, then a cut-short TCP answer
+    # dnspython drops unparseable UDP answers (spoofing resistance) and waits: garbage ends as a timeout
+    assert out["garbage"] == ("exception", "DNS lookup of www.vlaanderen.test. A timed out")
+
+
+@pytest.mark.parametrize("role,status,detail", [
+    ("silent", "timeout", "did not answer"),
+    ("truncate", "malformed", "cut the TCP answer short"),
+    ("garbage", "malformed", "no DNS message"),
+])
+def test_direct_questions_to_broken_name_servers(lab, role, status, detail):
+    ctx = _context(lab, lab.resolver)
+    reply = asyncio.run(ask(ctx, "ns.example.test", MISBEHAVING[role], "vlaanderen.test", "SOA"))
+    assert reply.status == status and detail in reply.detail
+    assert authoritative_for(reply, dns.name.from_text("vlaanderen.test"))[0] is None
+
+
+def test_lame_and_authoritative_servers_and_axfr(lab):
+    ctx = _context(lab, lab.resolver)
+    zone = dns.name.from_text("roeselare.test")
+
+    async def inner():
+        lame = await ask(ctx, "ns3.aalst.test", "127.0.55.1", "aalst.test", "SOA")
+        good = await ask(ctx, "ns1.roeselare.test", "127.0.53.1", zone, "SOA")
+        open_ = await zone_transfer(ctx, "ns1.roeselare.test", "127.0.53.1", zone)
+        closed = await zone_transfer(ctx, "ns1.vlaanderen.test", "127.0.53.1", dns.name.from_text("vlaanderen.test"))
+        return lame, good, open_, closed
+
+    lame, good, open_, closed = asyncio.run(inner())
+    assert authoritative_for(lame, dns.name.from_text("aalst.test")) == (False, "answered REFUSED")
+    assert authoritative_for(good, zone) == (True, "authoritative")
+    assert open_.message.answer[0].rdtype == dns.rdatatype.SOA
+    assert closed.rcode == "REFUSED"
+    # every question went through the Network layer and its port map, UDP and TCP alike
+    assert {(r.ip, r.purpose) for r in ctx.network.records} >= {("127.0.55.1", "dns"), ("127.0.53.1", "dns-axfr")}
+
+
+def test_name_server_queries_respect_the_scope(lab):
+    from scanner.probes.net import Scope
+
+    ctx = _context(lab, lab.resolver)
+    ctx.network.scope = Scope(hosts={"www.vlaanderen.test"})
+    reply = asyncio.run(ask(ctx, "ns1.elders.test", "127.0.53.1", "vlaanderen.test", "SOA"))
+    assert reply.status == "refused-by-scanner" and "scope" in reply.detail
+
+
+@pytest.fixture
+def dead_port():
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.bind(("::1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def test_ipv6_reachability_of_a_dead_and_a_live_port(lab, dead_port):
+    assert has_route("::1")
+    live = PortMap({("::1", 443): lab.port_map.real("::1", 443)})
+    dead = PortMap({("::1", 443): dead_port})
+
+    up = asyncio.run(reachable(_context(lab, lab.resolver, port_map=live), "h.test", "::1", 443))
+    down = asyncio.run(reachable(_context(lab, lab.resolver, port_map=dead), "h.test", "::1", 443))
+    assert up == {"address": "::1", "port": 443, "reachable": True}
+    assert down["reachable"] is False and "refused" in down["detail"]

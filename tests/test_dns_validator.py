@@ -1,0 +1,208 @@
+"""The DNSSEC chain walk and its denial proofs, against the lab's signed tree (real signatures).
+
+The validator starts from the lab's root anchor (next to the shipped IANA anchors) and
+asks the lab resolver, exactly as a scan does. Tampered answers are made by editing
+what the resolver returned, so each proof is shown to be needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import dns.name
+import dns.rdatatype
+import pytest
+
+from scanner.probes import dns_denial
+from scanner.probes.dnssec import (
+    ROOT_ANCHORS,
+    TrustAnchors,
+    Validator,
+    algorithm_supported,
+    digest_supported,
+)
+from scanner.probes.resolver import Resolver
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def walk(lab):
+    """(status, reason) of one lookup, walked from the lab root anchor."""
+
+    def go(name, rdtype, *, now=None, resolver=None, edit=None):
+        async def inner():
+            res = resolver or Resolver(lab.resolver, timeout=3.0)
+            validator = Validator(res, TrustAnchors.load([lab.trust_anchor]), now or _now())
+            lookup = await res.lookup(name, rdtype)
+            if edit:
+                lookup = edit(lookup)
+            return await validator.verdict(lookup)
+
+        return run(inner())
+
+    return go
+
+
+def _now():
+    return datetime.now(UTC)
+
+
+def test_shipped_root_anchors_are_ksk_2017_and_ksk_2024():
+    anchors = TrustAnchors.load([])
+    tags = sorted(ds.key_tag for ds in anchors.ds[dns.name.root])
+    assert tags == [20326, 38696]
+    assert "KSK-2024" in ROOT_ANCHORS.read_text()
+
+
+def test_algorithm_table_follows_rfc_8624_and_9905():
+    assert algorithm_supported(13) and algorithm_supported(8) and algorithm_supported(15)
+    assert not algorithm_supported(5) and not algorithm_supported(7)  # RFC 9905: SHA-1 signatures unsupported
+    assert not algorithm_supported(1) and not algorithm_supported(12) and not algorithm_supported(253)
+    assert digest_supported(2) and digest_supported(1) and not digest_supported(3)
+
+
+@pytest.mark.parametrize("name,rdtype,reason", [
+    ("mijn.vlaanderen.test", "A", ""),
+    ("nergens.vlaanderen.test", "A", "does not exist"),            # NXDOMAIN, NSEC
+    ("www.leuven.test", "AAAA", "shows no AAAA"),                   # NODATA, NSEC
+    ("nergens.limburg.test", "A", "does not exist"),                # NXDOMAIN, NSEC3
+    ("limburg.test", "AAAA", "NSEC3 matching limburg.test"),        # NODATA, NSEC3
+    ("iets.wild.torhout.test", "TXT", ""),                           # wildcard answer, NSEC
+    ("iets.wild.limburg.test", "TXT", ""),                          # wildcard answer, NSEC3
+    ("iets.wild.limburg.test", "A", "the wildcard"),                # wildcard NODATA, NSEC3
+    ("iets.wild.torhout.test", "A", "the wildcard"),                 # wildcard NODATA, NSEC
+    ("info.genk.test", "A", "verdwenen.genk.test"),                 # CNAME into NXDOMAIN, each link in its zone
+    ("www.genk.test", "A", "oud-portaal.azurewebsites.net"),        # CNAME across zones into the lab root's NXDOMAIN
+])
+def test_secure_answers_and_denials(walk, name, rdtype, reason):
+    verdict = walk(name, rdtype)
+    assert verdict.status == "secure", verdict.reason
+    assert reason in verdict.reason
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("eloket.gent.test", "NSEC at gent.test. in test. shows no DS"),
+    ("www.hasselt.limburg.test", "NSEC3 matching hasselt.limburg.test. shows no DS"),
+    ("www.haven.antwerpen.test", "opt-out NSEC3 span"),
+    ("www.tienen.test", "RSASHA1"),
+    ("www.lier.test", "GOST"),
+])
+def test_insecure_delegations_need_a_reason(walk, name, reason):
+    verdict = walk(name, "A")
+    assert verdict.status == "insecure"
+    assert reason in verdict.reason
+
+
+def test_broken_signature_is_bogus(walk):
+    verdict = walk("www.torhout.test", "A")
+    assert verdict.status == "bogus" and "does not verify" in verdict.reason
+
+
+def test_expired_signatures_are_bogus(walk, lab):
+    verdict = walk("www.mechelen.test", "A", now=_now() + timedelta(days=5))
+    assert verdict.status == "bogus" and "expired" in verdict.reason
+
+
+def _without_denial(lookup):
+    return dataclasses.replace(lookup, authority=[s for s in lookup.authority if s[0].rdtype == dns.rdatatype.SOA])
+
+
+def test_a_denial_without_proof_is_bogus(walk):
+    verdict = walk("nergens.vlaanderen.test", "A", edit=_without_denial)
+    assert verdict.status == "bogus" and "no NSEC or NSEC3" in verdict.reason
+
+
+def test_nxdomain_with_a_proof_that_the_name_exists_is_bogus(walk, lab):
+    async def nodata_proof():
+        res = Resolver(lab.resolver, timeout=3.0)
+        return await res.lookup("www.leuven.test", "AAAA")
+
+    proof = run(nodata_proof())
+
+    def forge(lookup):  # claim NXDOMAIN for an existing name, with its (genuine) NODATA proof
+        return dataclasses.replace(proof, rcode="NXDOMAIN")
+
+    verdict = walk("www.leuven.test", "AAAA", edit=forge)
+    assert verdict.status == "bogus" and verdict.reason.startswith("NXDOMAIN for www.leuven.test")
+
+
+def test_a_wildcard_answer_without_proof_is_bogus(walk):
+    verdict = walk("iets.wild.limburg.test", "TXT", edit=_without_denial)
+    assert verdict.status == "bogus" and "wildcard" in verdict.reason
+
+
+class StrippingResolver(Resolver):
+    """A resolver on the path that drops the parent's NSEC proof from DS answers (a downgrade)."""
+
+    async def lookup(self, name, rdtype):
+        lookup = await super().lookup(name, rdtype)
+        return _without_denial(lookup) if rdtype == "DS" else lookup
+
+
+def test_a_missing_ds_without_proof_is_bogus_not_insecure(walk, lab):
+    verdict = walk("eloket.gent.test", "A", resolver=StrippingResolver(lab.resolver, timeout=3.0))
+    assert verdict.status == "bogus"
+    assert "publishes no DS for gent.test. and does not prove it" in verdict.reason
+
+
+class UnsignedResolver(Resolver):
+    """A resolver that drops every RRSIG (some home routers and old forwarders do)."""
+
+    async def lookup(self, name, rdtype):
+        lookup = await super().lookup(name, rdtype)
+        return dataclasses.replace(lookup, rrsigs=None)
+
+
+def test_a_resolver_that_strips_signatures_means_not_measured_not_bogus(walk, lab):
+    verdict = walk("mijn.vlaanderen.test", "A", resolver=UnsignedResolver(lab.resolver, timeout=3.0))
+    assert verdict.status is None and "strip" in verdict.reason
+
+
+def test_an_anchor_with_an_unsupported_algorithm_makes_everything_insecure(lab, tmp_path):
+    anchor = tmp_path / "sha1-anchor.txt"
+    anchor.write_text(". IN DS 12345 5 2 " + "ab" * 32 + "\n")
+
+    async def inner():
+        res = Resolver(lab.resolver, timeout=3.0)
+        validator = Validator(res, TrustAnchors.load([anchor], include_root=False), _now())
+        return await validator.verdict(await res.lookup("mijn.vlaanderen.test", "A"))
+
+    verdict = run(inner())
+    assert verdict.status == "insecure" and "RSASHA1" in verdict.reason
+
+
+def test_nsec3_iterations_above_the_validator_limit_are_insecure(walk, monkeypatch):
+    limits = {"signer": {"max_iterations": 0, "salt": False},
+              "validator": {"insecure_above_iterations": 5, "hash_algorithms": [1]}}
+    monkeypatch.setattr(dns_denial, "nsec3_limits", lambda: limits)
+    verdict = walk("nergens.antwerpen.test", "A")  # antwerpen.test uses 10 iterations
+    assert verdict.status == "insecure" and "RFC 9276" in verdict.reason
+
+
+def test_trusting_the_resolvers_ad_bit_is_reported_as_such(walk, lab):
+    resolver = Resolver(lab.resolver, timeout=3.0, trust_ad=True)
+    verdict = walk("mijn.vlaanderen.test", "A", resolver=resolver)
+    assert verdict.status == "secure" and verdict.source.startswith("resolver-ad ")
+    unsigned = walk("eloket.gent.test", "A", resolver=Resolver(lab.resolver, timeout=3.0, trust_ad=True))
+    assert unsigned.status == "insecure" and unsigned.source == "bolwerk"  # no AD: walked here
+
+
+def test_zone_trust_is_walked_once_per_zone(lab):
+    """Two answers from one zone: the DS/DNSKEY chain is fetched once."""
+    server = lab.servers["dns"]
+
+    async def inner():
+        res = Resolver(lab.resolver, timeout=3.0)
+        validator = Validator(res, TrustAnchors.load([lab.trust_anchor]), _now())
+        before = len(server.queries)
+        await asyncio.gather(validator.verdict(await res.lookup("belastingen.vlaanderen.test", "A")),
+                             validator.verdict(await res.lookup("archief.vlaanderen.test", "A")))
+        return [q for q in server.queries[before:] if q[1] in ("DS", "DNSKEY")]
+
+    chain = run(inner())
+    assert len(chain) == len(set(chain))
