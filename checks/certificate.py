@@ -351,7 +351,7 @@ def sct(ctx: CheckContext):
 @check(
     "certificate.revocation", **CERTIFICATE, level="required", severity="critical",
     title={"en": "The certificate is not revoked (stapled OCSP)",
-           "nl": "Het certificaat is niet ingetrokken (geniete OCSP)"},
+           "nl": "Het certificaat is niet ingetrokken (volgens het meegestuurde OCSP-antwoord)"},
     remediation={
         "en": "Replace a revoked certificate at once. If the server staples OCSP responses, keep them fresh.",
         "nl": "Vervang een ingetrokken certificaat onmiddellijk. Als de server OCSP-antwoorden meestuurt "
@@ -381,7 +381,7 @@ def revocation(ctx: CheckContext):
 @check(
     "certificate.must_staple", **CERTIFICATE, level="recommended", severity="high",
     title={"en": "A must-staple certificate comes with a stapled OCSP response",
-           "nl": "Een must-staple-certificaat wordt met een geniet OCSP-antwoord geleverd"},
+           "nl": "Bij een must-staple-certificaat stuurt de server een OCSP-antwoord mee"},
     remediation={
         "en": "Enable OCSP stapling on the server (and keep the responses fresh), or use a certificate without "
               "the OCSP must-staple extension.",
@@ -458,7 +458,7 @@ def caa(ctx: CheckContext):
 @check(
     "certificate.dane", **CERTIFICATE, level="recommended", severity="medium",
     title={"en": "TLSA records (DANE) match the served certificate",
-           "nl": "TLSA-records (DANE) passen bij het geserveerde certificaat"},
+           "nl": "TLSA-records (DANE) passen bij het aangeboden certificaat"},
     remediation={
         "en": "Update the TLSA records before every key or certificate change (publish the new record first, "
               "then switch), and sign the zone with DNSSEC, or remove the TLSA records.",
