@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import random
 import struct
 from datetime import UTC, datetime
@@ -16,16 +17,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scanner.lab.ca import DAY, LabCA, _name, new_key, sct_list
 from scanner.lab.stapling import first_flight12, first_flight13, parse_hello
+from scanner.probes import tls_keys
 from scanner.probes.certificate_hello import MAX_FLIGHT, FlightParser, client_hello, read_flight
 from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
-from scanner.probes.certificate_tls13 import (
-    KeyShares,
-    Tls13FlightParser,
-    client_hello13,
-    server_handshake_secret,
-    traffic_keys,
-)
+from scanner.probes.certificate_tls13 import Tls13FlightParser, client_hello13, key_shares
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import Limits, Network, PortMap
 from scanner.probes.resolver import Resolver
@@ -182,17 +178,22 @@ def test_tls12_reader_caps_bytes_and_records():
 # -- the TLS 1.3 reader ------------------------------------------------------------------------
 
 def test_key_schedule_matches_rfc8448():
-    """RFC 8448 §3 (simple 1-RTT handshake): shared secret and Hash(CH..SH) to the server's keys."""
+    """RFC 8448 §3 (simple 1-RTT): its ClientHello, ServerHello and ECDHE secret give its server IV."""
+    ch = bytes.fromhex(
+        "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7000006130113031302010000"
+        "910000000b0009000006736572766572ff01000100000a00140012001d0017001800190100010101020103010400230000"
+        "003300260024001d002099381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c002b0003020304"
+        "000d0020001e040305030603020308040805080604010501060102010402050206020202002d00020101001c00024001")
+    sh = bytes.fromhex(
+        "020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155772ed3e2692800130100002e00330024001d"
+        "0020c9828876112095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f002b00020304")
     shared = bytes.fromhex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d")
-    transcript_hash = bytes.fromhex("860c06edc07858ee8e78f0e7428c58edd6b43f2ca3e6e95f02ed063cf0e1cad8")
-    secret = server_handshake_secret(0x1301, shared, transcript_hash)
-    assert secret.hex() == "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38"
-    key, iv = traffic_keys(0x1301, secret)
-    assert (key.hex(), iv.hex()) == ("3fce516009c21727d0f2e4e86ee403bc", "5d313eb2671276ee13000b30")
+    assert hashlib.sha256(ch + sh).hexdigest() == "860c06edc07858ee8e78f0e7428c58edd6b43f2ca3e6e95f02ed063cf0e1cad8"
+    assert tls_keys.HandshakeDecrypter(0x1301, shared, ch + sh).iv.hex() == "5d313eb2671276ee13000b30"
 
 
 def test_tls13_flight_round_trip(ca, issued):
-    shares = KeyShares()
+    shares = key_shares()
     record = client_hello13("www.example.be", shares)
     hello = parse_hello(record)
     assert hello.offers_tls13() and hello.x25519_share() is not None
@@ -205,7 +206,7 @@ def test_tls13_flight_round_trip(ca, issued):
 
 
 def test_tls13_reader_with_tampered_records(ca, issued):
-    shares = KeyShares()
+    shares = key_shares()
     record = client_hello13("www.example.be", shares)
     data = bytearray(first_flight13(record, parse_hello(record), issued.ders(), None, None))
     data[-5] ^= 0xFF  # flip a bit in the encrypted Certificate record
@@ -214,7 +215,7 @@ def test_tls13_reader_with_tampered_records(ca, issued):
 
 
 def test_tls13_reader_refuses_retry_and_downgrade(issued):
-    shares = KeyShares()
+    shares = key_shares()
     record = client_hello13("www.example.be", shares)
     retry = (b"\x03\x03" + bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
              + b"\x00\x13\x01\x00\x00\x06\x00\x2b\x00\x02\x03\x04")
@@ -281,7 +282,7 @@ def test_random_server_flights_never_raise(issued):
         data = bytearray(good)
         for _ in range(rnd.randint(1, 6)):
             data[rnd.randrange(len(data))] = rnd.randrange(256)
-        shares = KeyShares() if rnd.random() < 0.2 else None
+        shares = key_shares() if rnd.random() < 0.2 else None
         parser = Tls13FlightParser(client_hello13("x.example.be", shares), shares) if shares else FlightParser()
         _feed_all(parser, bytes(data), step=rnd.randint(1, 3000))
         assert parser.flight.error is None or isinstance(parser.flight.error, str)

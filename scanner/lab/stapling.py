@@ -9,7 +9,7 @@ all a status reader needs:
   CertificateStatus, ServerHelloDone, in clear; no key exchange follows;
 - on a TLS 1.3-only host: ServerHello with our x25519 key share, then EncryptedExtensions
   and Certificate (the OCSP response and SCTs on the leaf's entry) encrypted under the
-  handshake keys (RFC 8446 §7.1, the probe's own key schedule); no CertificateVerify.
+  handshake keys (RFC 8446 §7.1, the TLS probe's key schedule in `tls_keys`); no CertificateVerify.
 
 Every other hello (browsers, the TLS and HTTP probes) is relayed byte for byte to an
 ordinary TLS server with the same certificate, so the host behaves normally otherwise.
@@ -27,13 +27,10 @@ import ssl
 import struct
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from scanner.lab.web import Site, WebServer, handler
+from scanner.probes import tls_keys
 from scanner.probes.certificate_hello import _vec
-from scanner.probes.certificate_tls13 import parse_extensions, record_nonce, server_handshake_keys
+from scanner.probes.tls_wire import extensions
 
 TIMEOUT = 5.0
 MAX_HELLO = 16 * 1024
@@ -89,7 +86,7 @@ def parse_hello(record: bytes) -> Hello | None:
         suites = [int.from_bytes(body[pos + 2 + i:pos + 4 + i], "big") for i in range(0, n, 2)]
         pos += 2 + n
         pos += 1 + body[pos]
-        exts = parse_extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
+        exts = extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
         return Hello(suites, exts, session_id, version)
     except (IndexError, struct.error):
         return None
@@ -108,25 +105,25 @@ def _certificate_entries(certificates: list[bytes], staple: bytes | None, sct_tl
 def first_flight13(client_hello: bytes, hello: Hello, certificates: list[bytes], staple: bytes | None,
                    sct_tls: bytes | None) -> bytes:
     """ServerHello in clear, then EncryptedExtensions and Certificate under the handshake keys."""
-    key = x25519.X25519PrivateKey.generate()
     peer = hello.x25519_share()
     if peer is None:
         raise ValueError("no x25519 key share offered")
-    shared = key.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
-    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = tls_keys.generate(X25519)
+    shared = tls_keys.shared_secret(key, peer)
     exts = (struct.pack("!HHH", SUPPORTED_VERSIONS, 2, 0x0304)
-            + struct.pack("!HHHH", KEY_SHARE, 4 + len(public), X25519, len(public)) + public)
+            + struct.pack("!HHHH", KEY_SHARE, 4 + len(key.public), X25519, len(key.public)) + key.public)
     server_hello = b"\x02" + _vec(b"\x03\x03" + os.urandom(32) + _vec(hello.session_id, 1)
                                   + struct.pack("!HB", SUITE13, 0) + _vec(exts, 2), 3)
-    write_key, iv = server_handshake_keys(SUITE13, shared, client_hello[5:] + server_hello)
+    # The server writes with the keys a client reads with: the probe's decrypter holds them.
+    keys = tls_keys.HandshakeDecrypter(SUITE13, shared, client_hello[5:] + server_hello)
     plain = (b"\x08" + _vec(_vec(b"", 2), 3)
              + b"\x0b" + _vec(b"\x00" + _vec(_certificate_entries(certificates, staple, sct_tls), 3), 3))
     out = b"\x16\x03\x03" + _vec(server_hello, 2) + b"\x14\x03\x03\x00\x01\x01"
-    aead = AESGCM(write_key)
     for seq, pos in enumerate(range(0, len(plain), 16000)):
         inner = plain[pos:pos + 16000] + b"\x16"
         header = b"\x17\x03\x03" + struct.pack("!H", len(inner) + 16)
-        out += header + aead.encrypt(record_nonce(iv, seq), inner, header)
+        nonce = bytes(a ^ b for a, b in zip(keys.iv, seq.to_bytes(12, "big"), strict=True))
+        out += header + keys.aead.encrypt(nonce, inner, header)
     return out
 
 

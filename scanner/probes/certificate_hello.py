@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
+from scanner.probes.tls_wire import WireError
 
 MAX_FLIGHT = 512 * 1024  # bytes of server flight we read at most
 MAX_RECORDS = 512
@@ -120,7 +121,7 @@ class FlightParser:
             try:
                 if self._record(ctype, fragment):
                     return True
-            except (IndexError, ValueError, struct.error) as exc:
+            except (IndexError, ValueError, struct.error, WireError) as exc:
                 return self._fail(f"malformed server handshake: {exc}"[:200])
         return False
 
@@ -201,9 +202,9 @@ class FlightParser:
 async def read_flight(ctx: ProbeContext, host: str, ip: str, port: int, tls13: bool = False) -> Flight:
     """One raw hello (TLS 1.2, or TLS 1.3 with `tls13`) to ip:port for `host`; the server's first flight."""
     if tls13:
-        from scanner.probes.certificate_tls13 import KeyShares, Tls13FlightParser, client_hello13
+        from scanner.probes.certificate_tls13 import Tls13FlightParser, client_hello13, key_shares
 
-        shares = KeyShares()
+        shares = key_shares()
         hello = client_hello13(host, shares)
         parser: FlightParser = Tls13FlightParser(hello, shares)
     else:
