@@ -6,9 +6,9 @@ secret of the server's: they follow from our own ephemeral key share and the ser
 so a client that completes the key exchange can read the server's first flight. We send
 one ClientHello (TLS 1.3 only, key shares for x25519, P-256 and P-384, status_request and
 signed_certificate_timestamp), derive the server handshake traffic keys (§7.1, with the
-TLS pillar's key schedule in `tls_keys`), decrypt records (§5.2) up to the Certificate message, read the leaf entry's extensions (§4.4.2:
-status_request carries a CertificateStatus, signed_certificate_timestamp an SCT list),
-and hang up. We do not verify CertificateVerify or Finished: we only read what the
+TLS pillar's key schedule in `tls_keys`), decrypt records (§5.2) up to the Certificate
+message, read the leaf entry's extensions (§4.4.2: status_request carries a
+CertificateStatus, signed_certificate_timestamp an SCT list), and hang up. We do not verify CertificateVerify or Finished: we only read what the
 server sent, and the chain is judged on its own merits.
 
 A HelloRetryRequest (a server that wants another group) is reported, not followed.
