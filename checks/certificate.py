@@ -324,7 +324,6 @@ def key_sharing(ctx: CheckContext):
     references=("RFC 6962", CHROME_CT, "Apple Certificate Transparency policy"),
 )
 def sct(ctx: CheckContext):
-    cert = ctx.section("certificate")
     leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
         return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates")

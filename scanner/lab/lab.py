@@ -29,8 +29,10 @@ import dns.rdatatype
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from scanner.lab import hostile  # noqa: F401  (registers the misbehaving servers' handlers)
-from scanner.lab import stapling  # noqa: F401  (registers the stapling handlers)
+from scanner.lab import (
+    hostile,  # noqa: F401  (registers the misbehaving servers' handlers)
+    stapling,  # noqa: F401  (registers the stapling handlers)
+)
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.dns_zones import DEFAULT_NS, NAME_SERVERS, _break_signatures, _ns_names, sign_nsec3
