@@ -119,11 +119,30 @@ def _zone_of(host: str, zones: list[str]) -> str:
 
 
 def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.SSLContext:
+    """The host's TLS profile now; its certificate and key only when a client first arrives.
+
+    Loading a key costs OpenSSL 3 a few milliseconds and the lab has a hundred hosts, most
+    of which a given test never touches. Versions and ciphers stay with the connection's
+    first context; the callback hands OpenSSL the context holding the certificate, as SNI
+    virtual hosting does.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     versions = [TLS_VERSIONS[v] for v in tls_profile["versions"]]
     ctx.minimum_version, ctx.maximum_version = min(versions), max(versions)
     ctx.set_ciphers(tls_profile["ciphers"])
-    ctx.load_cert_chain(cert, key)
+    if "ecdh_curve" in tls_profile:
+        ctx.set_ecdh_curve(tls_profile["ecdh_curve"])
+    loaded: list[ssl.SSLContext] = []
+
+    def with_certificate(sslobj: ssl.SSLObject, server_name: str | None, first: ssl.SSLContext) -> None:
+        if not loaded:
+            keyed = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            keyed.set_ciphers(tls_profile["ciphers"])  # the same security level, so weak lab keys load
+            keyed.load_cert_chain(cert, key)
+            loaded.append(keyed)
+        sslobj.context = loaded[0]
+
+    ctx.sni_callback = with_certificate
     return ctx
 
 
