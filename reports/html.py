@@ -19,6 +19,8 @@ from typing import Any
 import jinja2
 
 from checks.registry import Registry
+from reports.expiry import lapsing_certificates
+from reports.key_reuse import shared_keys
 from scanner.model import PILLARS
 from scanner.policy import GRADES
 
@@ -59,7 +61,7 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def overview(result: dict[str, Any]) -> dict[str, Any]:
+def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-organisation and per-pillar aggregates for the index page."""
     services = sorted(result["services"], key=lambda s: (s["organisation"].lower(), s["name"].lower()))
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -76,7 +78,8 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
         })
     pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
                       if any(p in s["pillars"] for s in services)}
-    return {"services": services, "organisations": organisations, "pillar_average": pillar_average}
+    return {"services": services, "organisations": organisations, "pillar_average": pillar_average,
+            "lapsing": lapsing_certificates(result, thresholds), "shared_keys": shared_keys(result)}
 
 
 def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
@@ -115,13 +118,17 @@ def localise_cap(cap: str, registry: Registry, lang: str, texts_: dict[str, Any]
     return cap
 
 
-def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl") -> Path:
-    """Write the dashboard; the primary language at `out`, the other under `out/<lang>`."""
+def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
+                     thresholds: dict[str, Any] | None = None) -> Path:
+    """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
+
+    `thresholds` are the run policy's (for the expiry watch); None uses the checks' defaults.
+    """
     env = _environment()
     all_texts = texts()
     style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
     style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    data = overview(result)
+    data = overview(result, thresholds)
     for lang in (primary, *[lang for lang in LANGS if lang != primary]):
         other = next(lang2 for lang2 in LANGS if lang2 != lang)
         base = out if lang == primary else out / lang

@@ -177,8 +177,17 @@ def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path |
         write_ndjson(result, ndjson)
     if out:
         write_json(result, out / "results.json")
-        render_dashboard(result, out / "dashboard", default_registry(), primary=lang)
+        render_dashboard(result, out / "dashboard", default_registry(), primary=lang,
+                         thresholds=run_thresholds(result))
     return result
+
+
+def run_thresholds(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The thresholds of the policy the run was judged under, if this Bolwerk ships it."""
+    try:
+        return load_policy(result["run"]["policy"], default_registry()).thresholds
+    except InputError:
+        return None  # a policy file that is not at hand: the checks' defaults
 
 
 def print_summary(result: dict[str, Any]) -> None:

@@ -77,3 +77,6 @@ def test_both_languages(lab_scan, tmp_path):
     assert "B: TLS 1.0 or 1.1 offered" in caps_en
     for org in ("Digitaal Vlaanderen", "Stad Gent", "VDAB"):
         assert org in nl
+    lapsing = nl.split("Certificaten die verlopen vóór ze vernieuwd worden", 1)[1]
+    assert "https://archief.vlaanderen.test/" in lapsing and "verlopen" in lapsing  # the expired lab certificate
+    assert "https://mijn.vlaanderen.test/" not in lapsing
