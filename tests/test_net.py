@@ -4,7 +4,16 @@ import asyncio
 
 import pytest
 
-from scanner.probes.net import Limits, Network, NotListening, PortMap, Refused, Scope, address_class, ssrf_refusal
+from scanner.probes.net import (
+    Limits,
+    Network,
+    NotListening,
+    PortMap,
+    Refused,
+    Scope,
+    address_class,
+    ssrf_refusal,
+)
 
 
 @pytest.mark.parametrize("ip, cls", [
