@@ -51,7 +51,12 @@ MAX_SAN = 100  # SAN entries listed in facts (all are matched)
 SAN_MATCH_LIMIT = 50000  # SAN entries considered for matching at most (a 256 KiB certificate holds fewer)
 
 
-def _client_context() -> ssl.SSLContext:
+def observing_context() -> ssl.SSLContext:
+    """A client that completes a handshake with any server, old or misconfigured.
+
+    Verification is off on purpose: probes observe what is served, checks judge it
+    (`trusted`, `hostname_match`). Every probe that needs a full `ssl` handshake uses it.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -304,7 +309,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
     protocol = None
     handshake_error = None
     try:
-        async with ctx.network.tcp(host, ip, port, "certificate", tls=_client_context()) as (_, writer):
+        async with ctx.network.tcp(host, ip, port, "certificate", tls=observing_context()) as (_, writer):
             ders = served_chain(writer)
             protocol = writer.get_extra_info("ssl_object").version()
     except HandshakeFailed as exc:

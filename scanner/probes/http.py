@@ -38,6 +38,7 @@ import httpx
 from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
 from scanner.probes import http_html, http_securitytxt
+from scanner.probes.certificate import observing_context
 from scanner.probes.context import ProbeContext
 from scanner.probes.http_redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused
@@ -125,11 +126,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 def _tls_context() -> ssl.SSLContext:
-    # We read headers even from servers with a broken certificate; the certificate
-    # pillar judges the certificate, and checks combine its `trusted` fact with ours.
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    # We read headers even from servers with a broken certificate or only old TLS; the
+    # certificate pillar judges the certificate, and checks combine its `trusted` fact with ours.
+    ctx = observing_context()
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 

@@ -10,7 +10,7 @@ import asyncio
 import ssl
 from typing import Any
 
-from scanner.probes.certificate import judge_chain, served_chain
+from scanner.probes.certificate import judge_chain, observing_context, served_chain
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import NotListening, ProbeError
 from scanner.probes.tls import probe_address
@@ -83,15 +83,6 @@ async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int
     return await probe_address(ctx, mx_host, ip, port, scan_class=StartTlsScan)
 
 
-def _tls_context() -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_ciphers("ALL:@SECLEVEL=0")
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
-    return ctx
-
-
 async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
     """One full STARTTLS handshake (negotiated TLS, the certificate), then the enumeration."""
     facts: dict[str, Any] = {"address": ip, "starttls": None}
@@ -102,7 +93,7 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
             facts["starttls"] = True
             try:
                 async with asyncio.timeout(t):
-                    await writer.start_tls(_tls_context(), server_hostname=mx_host)
+                    await writer.start_tls(observing_context(), server_hostname=mx_host)
             except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
                 facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
                 return facts
