@@ -39,6 +39,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
+from scanner.lab.dns_zones import absolute
+
 IN = dns.rdataclass.IN
 MAX_CHASE = 8
 FORWARD_TIMEOUT = 0.2
@@ -50,11 +52,15 @@ class ZoneSet:
         self.zones: dict[dns.name.Name, dns.zone.Zone] = {}
         self.axfr_allowed: set[dns.name.Name] = set(axfr)  # zones this server hands out by AXFR
         self.forward: dict[dns.name.Name, tuple[str, int]] = {}  # zone -> (ip, real port) to ask
+        self._denials: dict[dns.name.Name, _Denial | None] = {}
         for zone in zones:
-            self.add(zone)
+            self.zones[zone.origin] = zone
 
-    def add(self, zone: dns.zone.Zone) -> None:
-        self.zones[zone.origin] = zone
+    def denial(self, zone: dns.zone.Zone) -> _Denial | None:
+        """The zone's denial chain (None when unsigned), built once: lab zones do not change."""
+        if zone.origin not in self._denials:
+            self._denials[zone.origin] = _Denial(zone) if _signed(zone) else None
+        return self._denials[zone.origin]
 
     def find(self, name: dns.name.Name, rdtype: int = 0) -> dns.zone.Zone | None:
         """The closest hosted zone; a DS question about a zone apex belongs to its parent."""
@@ -76,10 +82,6 @@ class ZoneSet:
                 if best is None or len(origin) > len(best[0]):
                     best = (origin, target)
         return best[1] if best else None
-
-
-def _abs(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
-    return name if name.is_absolute() else name.derelativize(zone.origin)
 
 
 def _rrsets(zone: dns.zone.Zone, name: dns.name.Name, rdtype: int, dnssec: bool,
@@ -119,7 +121,7 @@ def _name_exists(zone: dns.zone.Zone, name: dns.name.Name) -> bool:
     """The name owns records or is an empty non-terminal (has descendants)."""
     if zone.get_node(name) is not None:
         return True
-    return any(_abs(zone, k).is_subdomain(name) for k in zone.nodes)
+    return any(absolute(zone, k).is_subdomain(name) for k in zone.nodes)
 
 
 def _closest_encloser(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
@@ -141,7 +143,7 @@ class _Denial:
         param = zone.get_node(zone.origin).get_rdataset(IN, dns.rdatatype.NSEC3PARAM)
         self.nsec3 = param[0] if param is not None else None
         rdtype = dns.rdatatype.NSEC3 if self.nsec3 else dns.rdatatype.NSEC
-        owners = [_abs(zone, n) for n, node in zone.nodes.items() if node.get_rdataset(IN, rdtype) is not None]
+        owners = [absolute(zone, n) for n, node in zone.nodes.items() if node.get_rdataset(IN, rdtype) is not None]
         if self.nsec3:
             self.chain = sorted((n.labels[0].decode().lower(), n) for n in owners)
         else:
@@ -231,7 +233,7 @@ def answer(zones: ZoneSet, query: dns.message.Message, claims_ad: bool = False) 
     name, seen = qname, set()
     for _ in range(MAX_CHASE):
         seen.add(name)
-        denial = _Denial(zone) if dnssec and _signed(zone) else None
+        denial = zones.denial(zone) if dnssec else None
         cut = _delegation(zone, name, qtype)
         if cut is not None:
             resp.flags &= ~dns.flags.AA
@@ -298,8 +300,8 @@ def transfer(zones: ZoneSet, query: dns.message.Message) -> dns.message.Message:
     resp.answer.extend(soa)
     for name, node in sorted(zone.nodes.items()):
         for rds in node:
-            if not (_abs(zone, name) == zone.origin and rds.rdtype == dns.rdatatype.SOA):
-                resp.answer.append(dns.rrset.from_rdata_list(_abs(zone, name), rds.ttl, list(rds)))
+            if not (absolute(zone, name) == zone.origin and rds.rdtype == dns.rdatatype.SOA):
+                resp.answer.append(dns.rrset.from_rdata_list(absolute(zone, name), rds.ttl, list(rds)))
     resp.answer.extend(soa)
     return resp
 

@@ -48,7 +48,7 @@ def _ns_names(zone: str, roles: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def _abs(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
+def absolute(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
     return name if name.is_absolute() else name.derelativize(zone.origin)
 
 
@@ -76,7 +76,7 @@ def sign_nsec3(zone: dns.zone.Zone, key: Any, dnskey: Any, inception: dt.datetim
     zone.find_rdataset(origin, dns.rdatatype.DNSKEY, create=True).add(dnskey, ttl)
     zone.find_rdataset(origin, dns.rdatatype.NSEC3PARAM, create=True).add(
         dns.rdata.from_text(IN, dns.rdatatype.NSEC3PARAM, f"1 0 {iterations} {salt or '-'}"), ttl)
-    names = {_abs(zone, n): node for n, node in zone.nodes.items()}
+    names = {absolute(zone, n): node for n, node in zone.nodes.items()}
     cuts = {n for n, node in names.items()
             if n != origin and node.get_rdataset(IN, dns.rdatatype.NS) is not None}
 
@@ -103,7 +103,7 @@ def sign_nsec3(zone: dns.zone.Zone, key: Any, dnskey: Any, inception: dt.datetim
         rdata = dns.rdata.from_text(IN, dns.rdatatype.NSEC3,
                                     f"1 {1 if opt_out else 0} {iterations} {salt or '-'} {nxt} {text}".strip())
         zone.find_rdataset(dns.name.from_text(digest, origin), dns.rdatatype.NSEC3, create=True).add(rdata, ttl)
-    for name, node in [(_abs(zone, n), node) for n, node in zone.nodes.items()]:
+    for name, node in [(absolute(zone, n), node) for n, node in zone.nodes.items()]:
         if below_cut(name):
             continue
         for rds in list(node.rdatasets):
