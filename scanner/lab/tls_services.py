@@ -23,9 +23,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from scanner.lab.ca import new_key
 from scanner.lab.tls_responder import Responder, Script
 from scanner.lab.web import handler
 from scanner.probes import tls_registry as reg
@@ -101,20 +101,20 @@ def _lab_handler(entry: dict, site: Any):
 
 
 @cache
-def _material() -> tuple[str, str, str]:
-    """(certificate, key, 1024-bit DH params) files, made once per process."""
-    tmp = Path(tempfile.mkdtemp(prefix="bolwerk-tls-"))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _material() -> tuple[bytes, bytes]:
+    """(key and self-signed RSA certificate, 1024-bit DH params) as PEM, made once per process.
+
+    The key is the lab's RSA-2048 key (`scanner/lab/ca.py`), so no process waits for a new one.
+    """
+    key = new_key("rsa2048")
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls.lab.vlaanderen.test")])
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    (tmp / "dh1024.pem").write_text(_dh_pem(prime_for("modp1024"), 2))
-    return str(tmp / "cert.pem"), str(tmp / "key.pem"), str(tmp / "dh1024.pem")
+    chain = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM)
+    return chain, _dh_pem(prime_for("modp1024"), 2).encode()
 
 
 def _der_int(n: int) -> bytes:
@@ -136,19 +136,22 @@ def _dh_pem(p: int, g: int) -> str:
 
 
 def openssl_context(spec: OpenSSLSpec) -> ssl.SSLContext:
-    cert, key, dh = _material()
+    chain, dh = _material()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are the point of some services
         ctx.minimum_version = getattr(ssl.TLSVersion, _V[min(spec.versions, key=_ORDER.index)])
         ctx.maximum_version = getattr(ssl.TLSVersion, _V[max(spec.versions, key=_ORDER.index)])
     if spec.ciphers:
-        ctx.set_ciphers(spec.ciphers)
+        ctx.set_ciphers(spec.ciphers)  # first: its @SECLEVEL decides which DH sizes load
     if spec.curve:
         ctx.set_ecdh_curve(spec.curve)
-    if spec.dh_group:
-        ctx.load_dh_params(dh)
+    with tempfile.TemporaryDirectory(prefix="bolwerk-tls-") as tmp:  # OpenSSL loads from files only
+        (Path(tmp) / "chain.pem").write_bytes(chain)
+        ctx.load_cert_chain(Path(tmp) / "chain.pem")
+        if spec.dh_group:
+            (Path(tmp) / "dh.pem").write_bytes(dh)
+            ctx.load_dh_params(str(Path(tmp) / "dh.pem"))
     return ctx
 
 
