@@ -22,7 +22,6 @@ short message over TCP) and `garbage` (bytes that are not a DNS message).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import struct
 from collections.abc import Iterable
@@ -40,10 +39,12 @@ import dns.rrset
 import dns.zone
 
 from scanner.lab.dns_zones import absolute
+from scanner.lab.listener import Listener
 
 IN = dns.rdataclass.IN
 MAX_CHASE = 8
 FORWARD_TIMEOUT = 0.2
+TCP_TIMEOUT = 10.0
 BEHAVIOURS = ("normal", "refuse", "silent", "truncate", "garbage")
 
 
@@ -350,7 +351,7 @@ class DnsServer:
         self.port = 0
         self.queries: list[tuple[str, str]] = []  # (name, type) of every question, for tests
         self._udp = None
-        self._tcp = None
+        self._tcp = Listener(host, self._tcp_client)
 
     async def handle(self, wire: bytes, udp: bool) -> bytes | None:
         if self.behaviour == "silent":
@@ -397,13 +398,14 @@ class DnsServer:
             return failed.to_wire()
 
     async def start(self) -> int:
+        """UDP on a free port, then TCP on the same port (another free one if TCP finds it taken)."""
         loop = asyncio.get_running_loop()
         for _ in range(20):
             udp_sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
             udp_sock.bind((self.host, 0))
             port = udp_sock.getsockname()[1]
             try:
-                self._tcp = await asyncio.start_server(self._tcp_client, self.host, port)
+                await self._tcp.start(port)
             except OSError:
                 udp_sock.close()
                 continue
@@ -413,32 +415,24 @@ class DnsServer:
         raise OSError("no free port for the lab DNS server")
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                header = await asyncio.wait_for(reader.readexactly(2), 10)
-                (length,) = struct.unpack("!H", header)
-                data = await asyncio.wait_for(reader.readexactly(length), 10)
-                reply = await self.handle(data, udp=False)
-                if reply is None:  # silent: hold the connection until the client gives up
-                    await asyncio.wait_for(reader.read(), 10)
-                    break
-                if self.behaviour in ("truncate", "garbage"):
-                    writer.write(reply if self.behaviour == "truncate" else struct.pack("!H", len(reply)) + reply)
-                    await writer.drain()
-                    break
-                writer.write(struct.pack("!H", len(reply)) + reply)
+        while True:
+            header = await asyncio.wait_for(reader.readexactly(2), TCP_TIMEOUT)
+            (length,) = struct.unpack("!H", header)
+            data = await asyncio.wait_for(reader.readexactly(length), TCP_TIMEOUT)
+            reply = await self.handle(data, udp=False)
+            if reply is None:  # silent: hold the connection until the client gives up
+                await asyncio.wait_for(reader.read(), TCP_TIMEOUT)
+                return
+            if self.behaviour in ("truncate", "garbage"):
+                writer.write(reply if self.behaviour == "truncate" else struct.pack("!H", len(reply)) + reply)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+                return
+            writer.write(struct.pack("!H", len(reply)) + reply)
+            await writer.drain()
 
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()
             for task in list(self._proto.tasks):
                 task.cancel()
-        if self._tcp is not None:
-            self._tcp.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._tcp.wait_closed(), 2)
+        await self._tcp.stop()

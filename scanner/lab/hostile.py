@@ -20,22 +20,13 @@ that resolves into private space need no handler: they are `http_routes` in the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from scanner.lab.web import MAX_HEAD, Site, handler
+from scanner.lab.web import MAX_HEAD, Site, handler, read_head
 
 GIB = 1 << 30
 CHUNK = 64 * 1024
 TRICKLE_INTERVAL = 0.25
 HANDLER_LIMIT = 60.0  # seconds: no hostile connection outlives this
-
-
-async def _request(reader: asyncio.StreamReader) -> bool:
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-        return False
-    return len(head) <= MAX_HEAD
 
 
 async def _gone(reader: asyncio.StreamReader, wait: float) -> bool:
@@ -50,19 +41,13 @@ async def _gone(reader: asyncio.StreamReader, wait: float) -> bool:
 
 
 def _bounded(serve):
-    """Run a connection handler under the hostile limit and always close the connection."""
+    """Answer a bounded request head, within the hostile limit (the listener closes the connection)."""
 
     async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(HANDLER_LIMIT):
-                if await _request(reader):
-                    await serve(reader, writer)
-        except (TimeoutError, ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1)
+        async with asyncio.timeout(HANDLER_LIMIT):
+            head = await read_head(reader)
+            if head is not None and len(head) <= MAX_HEAD:
+                await serve(reader, writer)
 
     return run
 

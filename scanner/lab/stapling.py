@@ -206,27 +206,25 @@ class _Stapler:
         await writer.drain()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(TIMEOUT * 4):
+        async with asyncio.timeout(TIMEOUT * 4):
+            try:
                 record = await asyncio.wait_for(_read_record(reader), TIMEOUT)
-                hello = parse_hello(record)
-                if hello is not None and (self.garbage or STATUS_REQUEST in hello.extensions):
-                    await self._first_flight(record, hello, writer)
-                    writer.write_eof()  # nothing follows: a client waiting for more learns it at once
-                    await asyncio.wait_for(reader.read(65536), TIMEOUT)  # the client hangs up
-                    return
-                ip = writer.get_extra_info("sockname")[0]
-                port = await self._backend_port(ip)
-                up_reader, up_writer = await asyncio.open_connection(ip, port)
-                try:
-                    up_writer.write(record)
-                    await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-                finally:
-                    up_writer.close()
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, ValueError):
-            pass
-        finally:
-            writer.close()
+            except ValueError:  # a hello too large to be ours: hang up
+                return
+            hello = parse_hello(record)
+            if hello is not None and (self.garbage or STATUS_REQUEST in hello.extensions):
+                await self._first_flight(record, hello, writer)
+                writer.write_eof()  # nothing follows: a client waiting for more learns it at once
+                await asyncio.wait_for(reader.read(65536), TIMEOUT)  # the client hangs up
+                return
+            ip = writer.get_extra_info("sockname")[0]
+            port = await self._backend_port(ip)
+            up_reader, up_writer = await asyncio.open_connection(ip, port)
+            try:
+                up_writer.write(record)
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            finally:
+                up_writer.close()
 
 
 @handler("stapling")

@@ -40,42 +40,23 @@ class Script:
 
 
 class Responder:
-    def __init__(self, script: Script, host: str = "127.0.0.1") -> None:
+    """A connection handler (for a `Listener`) that answers as `script` says."""
+
+    def __init__(self, script: Script) -> None:
         self.script = script
-        self.host = host
-        self.server: asyncio.base_events.Server | None = None
-        self.port = 0
-        self.hellos = 0
 
-    async def start(self) -> Responder:
-        self.server = await asyncio.start_server(self._serve, self.host, 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self.server:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1):
-                    await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(10):
                 await self._answer(reader, writer)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, wire.WireError, ValueError, IndexError):
+        except (wire.WireError, ValueError, IndexError):  # a hello we cannot read: hang up
             pass
-        except asyncio.CancelledError:  # the lab is shutting down
-            pass
-        finally:
-            writer.close()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = self.script
         head = await reader.readexactly(2)
         if head[0] & 0x80:  # SSL 2.0 record header
             body = await reader.readexactly(((head[0] & 0x7F) << 8) | head[1])
-            self.hellos += 1
             answer = self._sslv2(body)
             if answer:  # a server without SSL 2.0 hangs up at once
                 writer.write(answer)
@@ -87,7 +68,6 @@ class Responder:
         while len(payload) >= 4 and len(payload) < 4 + int.from_bytes(payload[1:4], "big"):
             more = await reader.readexactly(5)
             payload += await reader.readexactly(struct.unpack("!H", more[3:5])[0])
-        self.hellos += 1
         size = 5 + len(payload)
         if s.behaviour == "stall":
             await asyncio.sleep(30)

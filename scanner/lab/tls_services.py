@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import ssl
 import tempfile
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from scanner.lab.ca import new_key
+from scanner.lab.listener import Listener
 from scanner.lab.tls_responder import Responder, Script
 from scanner.lab.web import handler
 from scanner.probes import tls_registry as reg
@@ -97,7 +97,7 @@ LAB_SCRIPTS: dict[str, Script] = {
 @handler("tls-script")
 def _lab_handler(entry: dict, site: Any):
     """Serve a lab host with the scripted responder named by its `tls_script`."""
-    return Responder(LAB_SCRIPTS[entry["tls_script"]])._serve
+    return Responder(LAB_SCRIPTS[entry["tls_script"]])
 
 
 @cache
@@ -174,17 +174,22 @@ class Running:
     service: Service
     port: int
     expected: dict[str, Any] = field(default_factory=dict)
-    _stop: Any = None
+    listener: Listener | None = None
 
     async def stop(self) -> None:
-        await self._stop()
+        await self.listener.stop()
+
+
+async def _until_hangup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After the handshake (done by the listener): wait briefly for the client to hang up."""
+    await asyncio.wait_for(reader.read(1024), 2)
 
 
 async def start(name: str, host: str = "127.0.0.1") -> Running:
     """Start one lab TLS service on a free loopback port."""
     svc = SERVICES[name]
     if svc.script is not None:
-        responder = await Responder(svc.script, host).start()
+        listener = Listener(host, Responder(svc.script))
         s = svc.script
         expected: dict[str, Any] = {"suites": {v: {reg.suite_name(c) for c in codes} for v, codes in s.suites.items()},
                                     "versions": set(s.versions) | ({"SSLv2"} if s.sslv2_kinds else set())}
@@ -192,25 +197,11 @@ async def start(name: str, host: str = "127.0.0.1") -> Running:
             expected["suites"]["SSLv2"] = {reg.sslv2_name(k) for k in s.sslv2_kinds}
         if "TLSv1.3" in s.versions:
             expected["groups"] = {reg.group_name(g) for g in s.groups + s.curves}
-        return Running(svc, responder.port, expected, responder.stop)
-    ctx = openssl_context(svc.openssl)
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await reader.read(1024)
-        writer.close()
-
-    server = await asyncio.start_server(handle, host, 0, ssl=ctx, ssl_handshake_timeout=5)
-
-    async def stop() -> None:
-        server.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(1):
-                await server.wait_closed()
-
-    suites = openssl_expected(svc.openssl, ctx)
-    expected = {"suites": suites, "versions": set(suites)}
-    if svc.openssl.curve:
-        expected["groups"] = {_CURVE_NAMES.get(svc.openssl.curve, svc.openssl.curve)}
-    return Running(svc, server.sockets[0].getsockname()[1], expected, stop)
+    else:
+        ctx = openssl_context(svc.openssl)
+        listener = Listener(host, _until_hangup, tls=ctx)
+        suites = openssl_expected(svc.openssl, ctx)
+        expected = {"suites": suites, "versions": set(suites)}
+        if svc.openssl.curve:
+            expected["groups"] = {_CURVE_NAMES.get(svc.openssl.curve, svc.openssl.curve)}
+    return Running(svc, await listener.start(), expected, listener)

@@ -15,12 +15,13 @@ import asyncio
 import datetime as dt
 import gzip
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-MAX_HEAD = 16 * 1024
+from scanner.lab.listener import Handler, Listener
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+MAX_HEAD = 16 * 1024
+HEAD_TIMEOUT = 10.0
 # Named connection handlers for lab hosts that must misbehave or speak raw protocols
 # (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
 # host's estate entry and its Site and returns the handler.
@@ -114,36 +115,24 @@ class Site:
         return Response(200, [*ctype, *self.headers], self.body)
 
 
-class WebServer:
-    """One listener: (ip, free port), TLS optional, answering with `site`."""
+async def read_head(reader: asyncio.StreamReader) -> bytes | None:
+    """A request head (up to the blank line), None when the client sends none within the timeout."""
+    try:
+        return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+        return None
 
-    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | None = None,
-                 handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object] | None = None) -> None:
-        self.ip, self.site, self.tls = ip, site, tls
-        self.port = 0
-        self.requests: list[tuple[str, str]] = []
-        self._handler = handler
-        self._server: asyncio.base_events.Server | None = None
 
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handler or self._client, self.ip, 0, ssl=self.tls,
-                                                  ssl_handshake_timeout=5 if self.tls else None)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
+class WebServer(Listener):
+    """One HTTP listener: (ip, free port), TLS optional, answering with `site` (or a custom handler)."""
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            except TimeoutError:
-                pass
+    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | None = None, handler: Handler | None = None) -> None:
+        super().__init__(ip, handler or self._client, tls)
+        self.site = site
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError, ssl.SSLError):
-            writer.close()
+        head = await read_head(reader)
+        if head is None:
             return
         method = "GET"
         try:
@@ -155,19 +144,11 @@ class WebServer:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
             headers[":local-address"] = (writer.get_extra_info("sockname") or ("",))[0]
-            self.requests.append((method, target))
             resp = self.site.respond(method, target, headers)
         except ValueError:
             resp = Response(400, [], b"")
-        status_line = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"
-        out = [status_line]
-        for name, value in resp.headers:
-            out.append(f"{name}: {value}\r\n")
+        out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"]
+        out += [f"{name}: {value}\r\n" for name, value in resp.headers]
         out.append(f"Content-Length: {len(resp.body)}\r\nConnection: close\r\n\r\n")
-        try:
-            writer.write("".join(out).encode("latin-1") + (resp.body if method != "HEAD" else b""))
-            await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
+        writer.write("".join(out).encode("latin-1") + (resp.body if method != "HEAD" else b""))
+        await writer.drain()

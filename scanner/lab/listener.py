@@ -1,0 +1,61 @@
+"""One TCP listener for every lab server: a free loopback port, TLS optional, a clean stop.
+
+The web, SMTP, DNS-over-TCP, scripted-TLS and stapling servers differ only in what they
+say on a connection (their `handler`). What they share lives here: binding, the TLS
+handshake timeout, closing each connection when its handler returns or fails with a
+network error, and a stop that also ends the connections still open (a trickling
+hostile server, a client that never hangs up), which `asyncio.Server.close()` leaves
+running on Python 3.11.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+HANDSHAKE_TIMEOUT = 5.0  # seconds a TLS client gets to finish its handshake
+STOP_TIMEOUT = 2.0
+# What a client (or the lab stopping) can do to a connection; the handler's job ends there.
+NETWORK_ERRORS = (ConnectionError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                  ssl.SSLError, OSError)
+
+
+class Listener:
+    """Serve each connection on (ip, port) with `handler`; port 0 picks a free one."""
+
+    def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+        self.ip, self.handler, self.tls = ip, handler, tls
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task] = set()
+
+    async def start(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._connection, self.ip, port, ssl=self.tls,
+                                                  ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.tls else None)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections.add(task)
+        try:
+            await self.handler(reader, writer)
+        except NETWORK_ERRORS:
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=STOP_TIMEOUT)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT)
