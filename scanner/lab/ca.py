@@ -95,8 +95,6 @@ class Issued:
     records: list[str] = field(default_factory=list)  # DNS records to publish (absolute owner names)
     staple: bytes | None = None  # an OCSP response for the stapling handler
     sct_tls: bytes | None = None  # an SCT list the stapling handler sends in its ServerHello
-    garbage: bool = False  # the stapling handler serves undecodable certificate bytes instead
-    paths: tuple[Path, Path] | None = None
 
     def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
         """One PEM file with the key and the chain (`load_cert_chain` takes it as both)."""
@@ -104,7 +102,6 @@ class Issued:
         key = self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption())
         path.write_bytes(key + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.cert, *self.chain]))
-        self.paths = (path, path)
         return path, path
 
     def ders(self) -> list[bytes]:
@@ -264,12 +261,6 @@ def _tlsa(host: str, usage: int, selector: int, mtype: int, data: bytes) -> str:
     return f"_443._tcp.{host}. TLSA {usage} {selector} {mtype} {digest(data).hex()}"
 
 
-def _with(issued: Issued, **changes) -> Issued:
-    for key, value in changes.items():
-        setattr(issued, key, value)
-    return issued
-
-
 def _wrong_order(ca: LabCA, host: str) -> Issued:
     policy, issuing, issuing_key = ca.second_line
     issued = ca.issue([host], issuer=(issuing, issuing_key))
@@ -341,7 +332,8 @@ CASES: dict[str, Callable[[LabCA, str], Issued]] = {
     "ocsp_revoked": lambda ca, host: _staple(ca, ca.issue([host], ocsp_url=True), "revoked"),
     "ocsp_stale": lambda ca, host: _staple(ca, ca.issue([host], ocsp_url=True), "good", this_update_days=-10,
                                            next_update_days=-3),
-    "garbage_der": lambda ca, host: _with(ca.issue([host]), garbage=True),
+    # Any certificate will do: the `garbage_certificate` handler serves bytes that are no DER instead.
+    "garbage_der": lambda ca, host: ca.issue([host]),
 }
 
 

@@ -225,9 +225,6 @@ class Lab:
             ip = f"127.0.{n // 240}.{FIRST_HOST_OCTET + n % 240}"
             self.addresses[host] = [ip] + (["::1"] if entry.get("ipv6") else [])
 
-    def _certificate(self, host: str, case: str) -> tuple[Path, Path]:
-        return self.ca.server_files(host, case, self.dir)  # the case table lives in ca.py
-
     def _sites(self, entry: dict[str, Any]) -> tuple[Site | None, Site | None]:
         host = entry["host"]
         headers = list(self.estate["headers"][entry.get("headers", "none")].items())
@@ -258,7 +255,7 @@ class Lab:
             https_site, http_site = self._sites(entry)
             tls_ctx = None
             if https_site is not None:
-                cert, key = self._certificate(host, entry.get("cert", "valid"))
+                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir)
                 tls_ctx = _server_context(self.estate["tls"][entry["tls"]], cert, key)
             for ip in self.addresses[host]:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
@@ -276,7 +273,7 @@ class Lab:
             host = entry["host"]
             tls_ctx = None
             if entry.get("starttls"):
-                cert, key = self._certificate(host, entry.get("cert", "valid"))
+                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir)
                 tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
