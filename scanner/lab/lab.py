@@ -44,6 +44,8 @@ from scanner.probes.net import PortMap
 ESTATE = Path(__file__).with_name("estate.toml")
 FRAGMENTS = Path(__file__).with_name("estate.d")
 DNS_IP = "127.0.0.1"
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
 FIRST_HOST_OCTET = 10
 TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
                 "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
@@ -146,6 +148,17 @@ def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.S
     return ctx
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio.run does at its end: cancel what is left, let it finish, close the loop."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=STOP_TIMEOUT))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
 def _dead_port(holders: list[socket.socket], ip: str) -> int:
     """A port bound but not listening: connecting to it is refused, and nobody else takes it."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
@@ -176,20 +189,23 @@ class Lab:
         failure: list[BaseException] = []
 
         def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             try:
-                self._loop.run_until_complete(self._start_servers())
+                loop.run_until_complete(self._start_servers())
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
+            else:
                 ready.set()
-                return
-            ready.set()
-            self._loop.run_forever()
+                loop.run_forever()
+            finally:
+                _close_loop(loop)
+                ready.set()
 
         self._thread = threading.Thread(target=run, name="bolwerk-lab", daemon=True)
         self._thread.start()
-        ready.wait(30)
+        if not ready.wait(START_TIMEOUT):
+            failure.append(TimeoutError(f"the lab did not start within {START_TIMEOUT:.0f} s"))
         if failure:
             self.stop()
             raise failure[0]
@@ -197,15 +213,17 @@ class Lab:
         return self.info
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            fut = asyncio.run_coroutine_threadsafe(self._stop_servers(), self._loop)
+        """Stop every server and end their open connections, close the loop, remove the files."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
             try:
-                fut.result(10)
+                asyncio.run_coroutine_threadsafe(self._stop_servers(), loop).result(STOP_TIMEOUT)
             finally:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                self._thread.join(10)
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(STOP_TIMEOUT)
         for sock in self._holders:
             sock.close()
+        self._holders.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> LabInfo:
