@@ -8,6 +8,7 @@ session fails if any was attempted, even when the code under test swallowed the 
 from __future__ import annotations
 
 import ipaddress
+import json
 import sys
 from pathlib import Path
 
@@ -89,9 +90,33 @@ def scan_lab(info, inventory, db):
 
 
 @pytest.fixture(scope="session")
-def lab_scan(lab, tmp_path_factory):
+def demo_run(lab, tmp_path_factory):
+    """`bolwerk demo` run once against the session's lab: (CLI result, its output folder).
+
+    The demo starts a lab of its own; here it gets the running one instead, so the suite
+    starts one lab and scans the demo inventory once, through the real command.
+    """
+    from contextlib import nullcontext
+
+    from click.testing import CliRunner
+
+    import scanner.lab
+    from scanner.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scanner.lab, "Lab", lambda: nullcontext(lab))
+        result = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+    return result, out
+
+
+@pytest.fixture(scope="session")
+def lab_scan(demo_run):
     """One full scan of the demo inventory of the lab: (result dict, store path, run id)."""
-    return scan_lab(lab, lab.inventory, tmp_path_factory.mktemp("scan") / "history.db")
+    cli, out = demo_run
+    assert cli.exit_code == 0, cli.output
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return result, out / "history.db", result["run"]["id"]
 
 
 @pytest.fixture(scope="session")

@@ -73,9 +73,8 @@ def test_checks_lists_at_least_three_per_pillar():
     assert "Mailservers bieden enkel TLS 1.2 of nieuwer aan" in nl.output
 
 
-def test_demo_writes_results_history_and_dashboard(tmp_path):
-    out = tmp_path / "demo"
-    res = run("demo", "--out", str(out))
+def test_demo_writes_results_history_and_dashboard(demo_run):
+    res, out = demo_run  # `bolwerk demo --out DIR`, run once for the session (conftest)
     assert res.exit_code == 0, res.output
     result = json.loads((out / "results.json").read_text())
     from scanner.lab.lab import load_estate
