@@ -125,6 +125,15 @@ def lab_scan_all(lab, tmp_path_factory):
     return scan_lab(lab, lab.inventory_all, tmp_path_factory.mktemp("scan-all") / "history.db")
 
 
+@pytest.fixture(scope="session")
+def lab_args(lab, tmp_path_factory):
+    """Command-line options that point `bolwerk scan`/`gate` at the lab (port map via --lab-port-map)."""
+    ports = tmp_path_factory.mktemp("ports") / "ports.json"
+    ports.write_text(json.dumps(lab.port_map.to_json()), encoding="utf-8")
+    return ["--resolver", lab.resolver, "--ca-bundle", str(lab.ca_bundle), "--trust-anchor", str(lab.trust_anchor),
+            "--lab-port-map", str(ports), "--rate", "500", "--io-timeout", "3", "--timeout", "30"]
+
+
 @pytest.fixture
 def services(lab_scan):
     return {s["id"]: s for s in lab_scan[0]["services"]}

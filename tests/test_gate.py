@@ -123,14 +123,6 @@ def test_waiver_notes():
 # --------------------------------------------------------------------------- the gate against the lab
 
 
-@pytest.fixture(scope="session")
-def lab_args(lab, tmp_path_factory):
-    ports = tmp_path_factory.mktemp("gate") / "ports.json"
-    ports.write_text(json.dumps(lab.port_map.to_json()), encoding="utf-8")
-    return ["--resolver", lab.resolver, "--ca-bundle", str(lab.ca_bundle), "--trust-anchor", str(lab.trust_anchor),
-            "--lab-port-map", str(ports), "--rate", "500", "--io-timeout", "3", "--timeout", "30"]
-
-
 def gate(lab_args, *args: str):
     result = CliRunner().invoke(main, ["gate", *args, *lab_args])
     if result.exception and not isinstance(result.exception, SystemExit):

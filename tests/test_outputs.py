@@ -27,7 +27,6 @@ from scanner.gate import Baseline, decide
 from scanner.policy import load_policy
 from scanner.runner import rescore
 from scanner.store import Store
-from tests.test_gate import lab_args  # noqa: F401  (the gate tests' lab fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SARIF_SCHEMA = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
@@ -249,7 +248,7 @@ def test_markdown_under_a_gate_marks_new_failures(lab_scan):
 
 # --------------------------------------------------------------------------- every scan writes them
 
-def test_scan_writes_every_output(lab_args, tmp_path, lab):  # noqa: F811
+def test_scan_writes_every_output(lab_args, tmp_path, lab):
     inventory = tmp_path / "inventory.txt"
     inventory.write_text("https://onderwijs.vlaanderen.test/\n", encoding="utf-8")
     out = {name: tmp_path / name for name in ("r.sarif", "r.xml", "r.csv", "r.md", "r.json", "r.ndjson")}
