@@ -7,7 +7,6 @@ session fails if any was attempted, even when the code under test swallowed the 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import sqlite3
 import sys
@@ -15,38 +14,11 @@ from pathlib import Path
 
 import pytest
 
-ALLOWED_NAMES = {None, "", "localhost", "localhost.", b"localhost"}
-violations: list[str] = []
+from scanner.lab import guard as loopback_guard
 
-
-def _is_loopback(host) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if host in ALLOWED_NAMES:
-        return True
-    try:
-        addr = ipaddress.ip_address(str(host).split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    return addr.is_loopback
-
-
-def _guard(event: str, args: tuple) -> None:
-    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
-        address = args[1] if len(args) > 1 else None
-        if isinstance(address, tuple) and address and not _is_loopback(address[0]):
-            violations.append(f"{event} {address!r}")
-            raise PermissionError(f"network guard: tests may only reach loopback, not {address!r}")
-    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
-        host = args[0] if args else None
-        if not _is_loopback(host):
-            violations.append(f"{event} {host!r}")
-            raise PermissionError(f"network guard: tests may only look up loopback, not {host!r}")
-
-
-sys.addaudithook(_guard)
+# On before any test runs (and never off): the rule lives in scanner/lab/guard.py, shared
+# with the bench scripts.
+violations: list[str] = loopback_guard.install("network guard")
 
 
 def pytest_sessionfinish(session, exitstatus):
