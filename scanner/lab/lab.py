@@ -168,10 +168,10 @@ def _dead_port(holders: list[socket.socket], ip: str) -> int:
 
 
 class Lab:
-    def __init__(self, estate: Path = ESTATE) -> None:
-        self.estate = load_estate(estate)
+    def __init__(self, estate: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> None:
+        self.estate = load_estate(estate, fragments)
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        self.dir = Path(tempfile.mkdtemp(prefix="bolwerk-lab-"))
+        self.dir: Path | None = None  # made by start(), removed by stop()
         self.ca = LabCA(self.now)
         self.port_map = PortMap()
         self.addresses: dict[str, list[str]] = {}
@@ -184,6 +184,7 @@ class Lab:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> LabInfo:
+        self.dir = Path(tempfile.mkdtemp(prefix="bolwerk-lab-"))
         self._allocate()
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -224,7 +225,8 @@ class Lab:
         for sock in self._holders:
             sock.close()
         self._holders.clear()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> LabInfo:
         return self.start()
