@@ -1,7 +1,7 @@
 """Benchmark: lab start-up, the whole-estate scan, connections per endpoint, peak memory.
 
-Prints the figures and, with --write, replaces the "Whole-estate scan" section of
-bench/RESULTS.md. Loopback only: it scans the embedded lab, nothing else.
+Prints the figures and, with --write, replaces its "Whole-estate scan" section of
+bench/RESULTS.md. Loopback only: it scans the embedded lab, under the tests' guard.
 
     .venv/bin/python bench/demo.py --runs 3 --write
 """
@@ -11,21 +11,19 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from results import loopback_only, markdown_table, publish
 
-from checks.registry import default_registry  # noqa: E402
-from scanner.inventory import load_inventory  # noqa: E402
-from scanner.lab import Lab  # noqa: E402
-from scanner.policy import load_policy  # noqa: E402
-from scanner.runner import Runner, ScanOptions  # noqa: E402
-from scanner.store import Store  # noqa: E402
+from checks.registry import default_registry
+from scanner.inventory import load_inventory
+from scanner.lab import Lab
+from scanner.policy import load_policy
+from scanner.runner import Runner, ScanOptions
+from scanner.store import Store
 
 SECTIONS = {"demo": "## Whole-estate scan: the demo inventory (`bench/demo.py`)",
             "all": "## Whole-estate scan: every lab service (`bench/demo.py --inventory all`)"}
@@ -64,45 +62,28 @@ def main() -> None:
     parser.add_argument("--inventory", choices=("demo", "all"), default="demo")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
+    loopback_only()
     runs = [one_run(args.inventory) for _ in range(args.runs)]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     last = runs[-1]
-    section = SECTIONS[args.inventory]
-    lines = [
-        section, "",
-        "**Method.** Start the embedded lab (every server of `scanner/lab/estate.toml` and",
-        "`estate.d/`), scan its inventory through the normal runner (default concurrency and caps,",
-        "rate limit raised to 200/s per address for loopback), stop the lab; repeated",
-        f"{args.runs} times in one process on a 2-core machine. Connections are the scanner's own",
-        "records (`Network.records`); peak memory is the process's maximum resident set size.",
-        "",
-        f"    .venv/bin/python bench/demo.py --runs {args.runs} --inventory {args.inventory} --write",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| inventory | {args.inventory}: {last['services']} services, {last['endpoints']} endpoints |",
-        f"| lab start (median) | {statistics.median(r['start'] for r in runs):.2f} s |",
-        f"| scan wall time (median) | {statistics.median(r['scan'] for r in runs):.2f} s |",
-        f"| network exchanges, whole scan (TCP connections + direct DNS queries) | {last['connections']} |",
-        f"| exchanges per endpoint (mean) | {last['connections'] / last['endpoints']:.1f} |",
-        f"| most exchanges with one host | {last['per_host_max']} |",
-        f"| exchanges by purpose | {', '.join(f'{k} {v}' for k, v in sorted(last['by_purpose'].items()))} |",
-        f"| peak RSS | {peak_mib:.0f} MiB |",
-        "",
+    method = ("Start the embedded lab (every server of `scanner/lab/estate.toml` and `estate.d/`), scan its "
+              f"{args.inventory} inventory through the normal runner (default concurrency and caps, rate limit "
+              "raised to 200/s per address for loopback, io_timeout 3 s), stop the lab; "
+              f"{args.runs} run(s) in one process. Connections are the scanner's own records "
+              "(`Network.records`); peak memory is the process's maximum resident set size.")
+    rows = [
+        ["inventory", f"{args.inventory}: {last['services']} services, {last['endpoints']} endpoints"],
+        ["lab start (median)", f"{statistics.median(r['start'] for r in runs):.2f} s"],
+        ["scan wall time (median)", f"{statistics.median(r['scan'] for r in runs):.2f} s"],
+        ["network exchanges, whole scan (TCP connections + direct DNS queries)", str(last["connections"])],
+        ["exchanges per endpoint (mean)", f"{last['connections'] / last['endpoints']:.1f}"],
+        ["most exchanges with one host", str(last["per_host_max"])],
+        ["exchanges by purpose", ", ".join(f"{k} {v}" for k, v in sorted(last["by_purpose"].items()))],
+        ["peak RSS", f"{peak_mib:.0f} MiB"],
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-        if section in current:
-            head, _, rest = current.partition(section)
-            tail = rest.split("\n## ", 1)
-            current = head + text + ("\n## " + tail[1] if len(tail) > 1 else "")
-        else:
-            current = current.rstrip("\n") + "\n\n" + text
-        path.write_text(current, encoding="utf-8")
-
+    publish(SECTIONS[args.inventory], method,
+            f".venv/bin/python bench/demo.py --runs {args.runs} --inventory {args.inventory} --write",
+            markdown_table(["figure", "value"], rows), args.write)
 
 if __name__ == "__main__":
     main()
