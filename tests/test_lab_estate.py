@@ -1,6 +1,7 @@
 """The lab estate scanned end to end: every service gets the verdicts the estate intends."""
 
 import json
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -34,6 +35,32 @@ def check_expectations(svc: dict, expect: dict) -> list[str]:
     return problems
 
 
+def test_the_expectation_check_can_fail():
+    svc = {"grade": "C", "caps": [], "findings": [
+        {"check": "http.hsts", "status": "pass", "message": ""},
+        {"check": "http.csp", "status": "pass", "message": ""}, {"check": "http.csp", "status": "fail", "message": ""}]}
+    assert check_expectations(svc, {"grade": ["C"], "pass": ["http.hsts"], "fail": ["http.csp"]}) == []
+    problems = check_expectations(svc, {"grade": ["A"], "pass": ["http.csp"], "warn": ["http.hsts"],
+                                        "error": ["dns.dnssec"]})
+    assert [p.split(" ")[0] for p in problems] == ["grade", "http.csp:", "http.hsts:", "dns.dnssec:"]
+
+
+def test_every_lab_case_is_held_to_intended_verdicts():
+    """Each service states verdicts, and each lab host is scanned as part of some service."""
+    for svc in ESTATE["service"]:
+        assert any(v for k, v in svc.get("expect", {}).items() if k != "grade"), f"{svc['id']}: no expect"
+    reached = set()
+    for svc in ESTATE["service"]:
+        for url in svc["urls"]:
+            host = urlsplit(url if isinstance(url, str) else url["url"]).hostname
+            reached |= {host, f"www.{host}"}  # a bare domain's www name is probed with it
+            reached |= {f"mta-sts.{d}" for d in [host.split(".", 1)[-1], *svc.get("mail_domains", [])]}
+    for zone in ESTATE["zone"]:  # mail servers are reached through the MX records of the zones
+        reached |= {r.split()[-1].rstrip(".") for r in zone.get("records", []) if " MX " in r}
+    hosts = [e["host"] for e in ESTATE.get("web", []) + ESTATE.get("mx", [])]
+    assert [h for h in hosts if h not in reached] == []
+
+
 @pytest.mark.parametrize("entry", DEMO, ids=[s["id"] for s in DEMO])
 def test_demo_service_gets_intended_verdicts(entry, services):
     problems = check_expectations(services[entry["id"]], entry.get("expect", {}))
@@ -51,7 +78,7 @@ def test_full_estate_result_follows_contract_v1(lab_scan_all):
     jsonschema.validate(lab_scan_all[0], schema())
 
 
-def test_result_follows_contract_v1(lab_scan):
+def test_result_follows_contract_v1(lab_scan, lab):
     result = lab_scan[0]
     jsonschema.validate(result, schema())
     assert result["schema"] == SCHEMA_ID
@@ -66,7 +93,8 @@ def test_result_follows_contract_v1(lab_scan):
     assert facts["certificate"]["trusted"] is True and facts["certificate"]["hostname_match"] is True
     assert facts["http"]["hsts"]["max_age"] == 63072000
     assert facts["dns"]["dnssec"] == "secure" and facts["dns"]["aaaa"] is True
-    assert strong["endpoints"][0]["addresses"] == ["127.0.0.10", "::1"]
+    addresses = strong["endpoints"][0]["addresses"]
+    assert addresses == lab.addresses["mijn.vlaanderen.test"] and addresses[1] == "::1"  # A and AAAA (ipv6 = true)
     mail = strong["mail_domains"][0]["facts"]["mail"]
     assert mail["dmarc"]["p"] == "reject" and mail["spf"]["all"] == "-all"
     assert mail["mx"][0]["starttls"] is True and mail["mx"][0]["protocols"]["TLSv1.3"] is True
