@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.registry import CheckContext, check, failed, not_applicable, passed, warned
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    Outcome,
+    check,
+    failed,
+    not_applicable,
+    passed,
+    warned,
+)
 from checks.tls_classification import DEFAULT, LABEL_NL, Classification, load
 from scanner.probes.tls_registry import describe_suite
 
@@ -28,22 +37,32 @@ def _offered(ctx: CheckContext, version: str) -> bool:
     return bool(ctx.fact("tls", "protocols", version))
 
 
-def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what_nl: str):
-    protocols = ctx.fact("tls", "protocols")
-    cls = _classification(ctx)
+def version_verdict(protocols: dict[str, Any], versions: tuple[str, ...], cls: Classification,
+                    what: str, what_nl: str) -> Outcome:
+    """Fail when any of `versions` is offered; pass only when every one was tried and refused.
+
+    A version the probe could not try (null) leaves "not offered" unproven: not measured,
+    never a pass. Shared by HTTPS endpoints and by each MX after STARTTLS.
+    """
     offered = [v for v in versions if protocols.get(v)]
     unknown = [v for v in versions if protocols.get(v) is None]
     rule = {v: cls.version(v) for v in versions}
     if offered:
-        return failed(f"{what} offered: {', '.join(offered)} ({cls.title}: "
-                      f"{', '.join(f'{v} {rule[v]}' for v in offered)})",
-                      message_nl=f"{what_nl} aangeboden: {', '.join(offered)}",
+        levels = ", ".join(f"{v} {rule[v]}" for v in offered)
+        levels_nl = ", ".join(f"{v} {LABEL_NL.get(rule[v], rule[v])}" for v in offered)
+        return failed(f"{what} offered: {', '.join(offered)} ({cls.title}: {levels})",
+                      message_nl=f"{what_nl} aangeboden: {', '.join(offered)} ({cls.title}: {levels_nl})",
                       evidence={"offered": offered, "classification": cls.id, "levels": rule})
     if unknown:
-        return passed(f"{what} not offered (not tested: {', '.join(unknown)})",
-                      message_nl=f"{what_nl} niet aangeboden (niet getest: {', '.join(unknown)})",
-                      evidence={"not_tested": unknown})
-    return passed(f"{what} not offered", message_nl=f"{what_nl} niet aangeboden")
+        refused = [v for v in versions if v not in unknown]
+        raise NotMeasured(f"{', '.join(unknown)} could not be tried"
+                          + (f" ({', '.join(refused)} refused)" if refused else ""))
+    return passed(f"{what} not offered: {', '.join(versions)} refused",
+                  message_nl=f"{what_nl} niet aangeboden: {', '.join(versions)} geweigerd")
+
+
+def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what_nl: str) -> Outcome:
+    return version_verdict(ctx.fact("tls", "protocols"), versions, _classification(ctx), what, what_nl)
 
 
 @check(
@@ -102,9 +121,14 @@ def tls13(ctx: CheckContext):
 )
 def modern(ctx: CheckContext):
     protocols = ctx.fact("tls", "protocols")
-    offered = [v for v in ("TLSv1.2", "TLSv1.3") if protocols.get(v)]
+    versions = ("TLSv1.2", "TLSv1.3")
+    offered = [v for v in versions if protocols.get(v)]
     if offered:
-        return passed(f"offered: {', '.join(offered)}", evidence={"offered": offered})
+        return passed(f"offered: {', '.join(offered)}", message_nl=f"aangeboden: {', '.join(offered)}",
+                      evidence={"offered": offered})
+    unknown = [v for v in versions if protocols.get(v) is None]
+    if unknown:
+        raise NotMeasured(f"{', '.join(unknown)} could not be tried")
     return failed("neither TLS 1.2 nor TLS 1.3 is offered", message_nl="noch TLS 1.2 noch TLS 1.3 wordt aangeboden")
 
 
@@ -265,11 +289,11 @@ def post_quantum(ctx: CheckContext):
 )
 def dh_size(ctx: CheckContext):
     tls = ctx.section("tls")
-    bits = tls.get("dh_bits")
+    bits = ctx.answer("tls", "dh_bits")
     if bits is None:
         return not_applicable("no DHE suite accepted", message_nl="geen DHE-suite aanvaard")
     cls = _classification(ctx)
-    used = [(d.get("dh_group"), d["dh_bits"]) for per in tls.get("kx", {}).values() for d in per.values()
+    used = [(d.get("dh_group"), d["dh_bits"]) for per in (tls.get("kx") or {}).values() for d in per.values()
             if "dh_bits" in d] or [(None, bits)]
     levels = {(name or f"custom {b}-bit"): cls.dh_group(name, b) for name, b in used}
     evidence = {"dh_bits": bits, "dh_groups": sorted(levels), "classification": cls.id}
@@ -298,7 +322,7 @@ def dh_size(ctx: CheckContext):
 )
 def kx_hash(ctx: CheckContext):
     tls = ctx.section("tls")
-    hashes = list(tls.get("kx_hashes") or [])
+    hashes = list(ctx.answer("tls", "kx_hashes") or [])
     if not hashes:
         return not_applicable("no signed key exchange observed", message_nl="geen ondertekende sleuteluitwisseling gezien")
     cls = _classification(ctx)
