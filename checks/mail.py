@@ -6,6 +6,9 @@ that sends no mail should say so (null MX, `v=spf1 -all`, DMARC `p=reject`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -17,24 +20,56 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls import classified_verdict, graded
+from checks.tls import classified_verdict, graded, version_verdict
 from checks.tls_classification import DEFAULT, load
 
 M3AAWG = "M3AAWG / internet.nl mail test"
 PROTECT = "NIST-CSF-2.0:PR.DS-02"
 
 
+OLD_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+NO_MAIL = ("the domain receives no mail (null MX or no MX)", "het domein ontvangt geen mail (null MX of geen MX)")
+
+
 def _mail(ctx: CheckContext) -> dict:
     return ctx.section("mail")
 
 
-def _sends_mail(ctx: CheckContext) -> bool:
-    mail = _mail(ctx)
-    return not mail.get("null_mx") and bool(mail.get("mx"))
+def _receives_mail(ctx: CheckContext) -> bool:
+    """Whether the domain has mail servers. A domain without (or with a null) MX is taken for
+    one that sends no mail either: it should say so with SPF -all and DMARC p=reject."""
+    return not ctx.fact("mail", "null_mx") and bool(ctx.answer("mail", "mx"))
+
+
+def _no_mail() -> Outcome:
+    return not_applicable(NO_MAIL[0], message_nl=NO_MAIL[1])
 
 
 def _mx_target(mx: dict) -> str:
     return f"smtp://{mx['host']}:25"
+
+
+def _per_starttls_mx(ctx: CheckContext, judge: Callable[[dict], Outcome]) -> Outcome | list[Outcome]:
+    """One outcome per MX that speaks STARTTLS, from `judge(mx)`, aimed at that MX.
+
+    An MX that could not be asked (or whose TLS was not read) is an error for that MX, never
+    skipped; one that refuses STARTTLS is left to mail.starttls.
+    """
+    if not _receives_mail(ctx):
+        return _no_mail()
+    out = []
+    for mx in ctx.fact("mail", "mx"):
+        if mx.get("starttls") is False:
+            continue
+        try:
+            if mx.get("starttls") is None:
+                raise NotMeasured(mx.get("error") or "the mail server did not answer")
+            outcome = judge(mx)
+        except NotMeasured as exc:
+            outcome = error(f"not measured: {exc}", message_nl=f"niet gemeten: {exc}")
+        out.append(replace(outcome, target=_mx_target(mx), key=mx["host"]))
+    return out or not_applicable("no mail server offers STARTTLS (see mail.starttls)",
+                                 message_nl="geen enkele mailserver biedt STARTTLS aan (zie mail.starttls)")
 
 
 @check(
@@ -57,11 +92,12 @@ def spf(ctx: CheckContext):
         return failed("no SPF record")
     qualifier = (facts.get("all") or "")[:1]
     if facts.get("redirect") and not facts.get("all"):
-        return passed("SPF delegates by redirect=", evidence=evidence)
+        # the policy that applies is the redirect target's, which the probe does not read
+        raise NotMeasured(f"SPF delegates to {facts['redirect']} by redirect=; the policy there was not read")
     if qualifier == "-":
         return passed("SPF ends in -all", evidence=evidence)
     if qualifier == "~":
-        if not _sends_mail(ctx):
+        if not _receives_mail(ctx):
             return failed("a domain that sends no mail should end SPF in -all, not ~all", evidence=evidence)
         return warned("SPF ends in ~all (soft fail)", evidence=evidence)
     if qualifier in ("+", "?"):
@@ -91,6 +127,8 @@ def spf_lookups(ctx: CheckContext):
         return failed(f"{lookups} DNS lookups (limit 10)", evidence=evidence)
     if void > 2:
         return failed(f"{void} void lookups (limit 2)", evidence=evidence)
+    if facts.get("lookup_error"):  # counting stopped early: the true count may be higher
+        raise NotMeasured(f"SPF lookups counted up to {lookups}, then {facts['lookup_error']}")
     return passed(f"{lookups} DNS lookups", evidence=evidence)
 
 
@@ -112,7 +150,7 @@ def dmarc(ctx: CheckContext):
     if not facts.get("record"):
         return failed("no DMARC record (none found by the tree walk either)")
     inherited = facts.get("inherited")
-    # An inherited policy applies to us as a subdomain: np for non-existent, sp, else p.
+    # An inherited policy applies to us as an (existing) subdomain: sp, else p.
     policy = (facts.get("sp") or facts.get("p")) if inherited else facts.get("p")
     evidence = {"record": facts["record"], "found_at": facts.get("found_at")}
     if (facts.get("t") or "n").lower() == "y":
@@ -120,9 +158,12 @@ def dmarc(ctx: CheckContext):
     if policy == "reject":
         return passed("p=reject" + (f" inherited from {facts['found_at']}" if inherited else ""), evidence=evidence)
     if policy == "quarantine":
-        if not _sends_mail(ctx):
+        if not _receives_mail(ctx):
             return failed("a domain that sends no mail should use p=reject", evidence=evidence)
         return warned("p=quarantine (reject is stronger)", evidence=evidence)
+    if policy is None:
+        return failed("the DMARC record has no valid p= tag: receivers deliver spoofed mail", evidence=evidence,
+                      message_nl="het DMARC-record heeft geen geldige p=-tag: ontvangers leveren vervalste mail af")
     return failed(f"p={policy}: spoofed mail is delivered", evidence=evidence)
 
 
@@ -156,10 +197,9 @@ def dmarc_reporting(ctx: CheckContext):
     references=("RFC 7505",),
 )
 def null_mx(ctx: CheckContext):
-    mail = _mail(ctx)
-    if mail.get("null_mx"):
+    if ctx.fact("mail", "null_mx"):
         return passed("null MX published")
-    if mail.get("mx"):
+    if ctx.answer("mail", "mx"):
         return not_applicable("the domain receives mail")
     return warned("no MX and no null MX: senders fall back to the A record")
 
@@ -176,10 +216,10 @@ def null_mx(ctx: CheckContext):
     controls=(PROTECT,),
 )
 def starttls(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
+    if not _receives_mail(ctx):
+        return _no_mail()
     out = []
-    for mx in _mail(ctx)["mx"]:
+    for mx in ctx.fact("mail", "mx"):
         target = _mx_target(mx)
         if mx.get("starttls") is True and mx.get("protocol"):
             out.append(passed(f"STARTTLS with {mx['protocol']}", target=target, key=mx["host"]))
@@ -203,26 +243,15 @@ def starttls(ctx: CheckContext):
     references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", "RFC 8996"),
 )
 def starttls_protocol(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
-    out = []
-    for mx in _mail(ctx)["mx"]:
+    cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
+
+    def judge(mx: dict) -> Outcome:
         protocols = mx.get("protocols") or {}
         if not any(protocols.values()):
-            continue
-        target = _mx_target(mx)
-        old = [p for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1") if protocols.get(p)]
-        offered = [p for p, on in protocols.items() if on]
-        if old:
-            out.append(failed(f"offers {', '.join(old)}", target=target, key=mx["host"], evidence={"offered": offered}))
-        elif not any(protocols.get(p) is None for p in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")):
-            out.append(passed(f"offers only {', '.join(offered)}", target=target, key=mx["host"]))
-        elif mx.get("protocol") in ("TLSv1.2", "TLSv1.3"):
-            out.append(passed(f"negotiated {mx['protocol']} (older versions not enumerated)", target=target,
-                              key=mx["host"]))
-        else:
-            out.append(failed(f"negotiated {mx.get('protocol')}", target=target, key=mx["host"]))
-    return out or not_applicable("no MX completed a TLS handshake")
+            raise NotMeasured(mx.get("tls_error") or "no TLS version was negotiated")
+        return version_verdict(protocols, OLD_VERSIONS, cls, "Old protocol versions", "Verouderde protocolversies")
+
+    return _per_starttls_mx(ctx, judge)
 
 
 @check(
@@ -238,19 +267,18 @@ def starttls_protocol(ctx: CheckContext):
     thresholds={"tls.classification": DEFAULT},
 )
 def starttls_suites(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
     cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
-    out = []
-    for mx in _mail(ctx)["mx"]:
-        tls = mx.get("tls") or {}
-        if not tls or "error" in tls:
-            continue
-        levels = {n: cls.suite(n) for names in tls.get("cipher_suites", {}).values() for n in names}
-        verdict = classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
-        out.append(Outcome(verdict.status, verdict.message, verdict.evidence, key=mx["host"], target=_mx_target(mx),
-                           message_nl=verdict.message_nl))
-    return out or not_applicable("no MX suites enumerated")
+
+    def judge(mx: dict) -> Outcome:
+        tls = mx.get("tls")
+        if not tls or tls.get("error"):
+            raise NotMeasured(f"cipher suites not enumerated: {(tls or {}).get('error') or mx.get('tls_error')}")
+        levels = {n: cls.suite(n) for names in (tls.get("cipher_suites") or {}).values() for n in names}
+        if not levels:
+            raise NotMeasured("no cipher suite was enumerated")
+        return classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+
+    return _per_starttls_mx(ctx, judge)
 
 
 @check(
@@ -265,23 +293,20 @@ def starttls_suites(ctx: CheckContext):
     references=("RFC 8461 §4.1", "RFC 7672"),
 )
 def starttls_certificate(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
-    out = []
-    for mx in _mail(ctx)["mx"]:
+    def judge(mx: dict) -> Outcome:
         cert = mx.get("certificate")
-        if not cert:
-            continue
-        target = _mx_target(mx)
-        if cert.get("error"):
-            out.append(error(f"not measured: {cert['error']}", target=target, key=mx["host"]))
-        elif cert.get("trusted") and cert.get("hostname_match"):
-            out.append(passed("trusted certificate for the MX name", target=target, key=mx["host"]))
-        else:
-            why = cert.get("trust_error") if not cert.get("trusted") else f"the certificate does not name {mx['host']}"
-            out.append(failed(f"certificate not valid for {mx['host']}: {why}", target=target, key=mx["host"],
-                              evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]}))
-    return out or not_applicable("no MX completed a TLS handshake")
+        if not cert or cert.get("error"):
+            raise NotMeasured((cert or {}).get("error") or mx.get("tls_error") or "no certificate was read")
+        if cert.get("trusted") and cert.get("hostname_match"):
+            return passed("trusted certificate for the MX name")
+        if cert.get("trusted") is None or cert.get("hostname_match") is None:
+            raise NotMeasured("the certificate could not be judged")
+        reasons = cert.get("trust_reasons") or [{"message": cert.get("trust_error") or "no path to a trusted root"}]
+        why = reasons[0]["message"] if not cert["trusted"] else f"the certificate does not name {mx['host']}"
+        return failed(f"certificate not valid for {mx['host']}: {why}",
+                      evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]})
+
+    return _per_starttls_mx(ctx, judge)
 
 
 def _mx_pattern_matches(pattern: str, host: str) -> bool:
@@ -303,19 +328,23 @@ def _mx_pattern_matches(pattern: str, host: str) -> bool:
     references=("RFC 8461",),
 )
 def mta_sts(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
-    facts = _mail(ctx).get("mta_sts") or {}
-    if any(mx.get("tlsa") and mx.get("tlsa_dnssec") == "secure" for mx in _mail(ctx)["mx"]):
-        if not facts.get("record"):
-            return passed("DANE protects the MX instead of MTA-STS")
+    if not _receives_mail(ctx):
+        return _no_mail()
+    facts = ctx.fact("mail", "mta_sts")
+    hosts = ctx.fact("mail", "mx")
     if not facts.get("record"):
+        if all(mx.get("tlsa") and mx.get("tlsa_dnssec") == "secure" for mx in hosts):
+            return passed("DANE protects every MX instead of MTA-STS")
         return warned("no MTA-STS record")
     mode = facts.get("mode")
     if facts.get("policy_error"):
         return failed(f"MTA-STS record but the policy cannot be fetched: {facts['policy_error']}")
-    patterns = (facts.get("policy") or {}).get("mx", [])
-    uncovered = [mx["host"] for mx in _mail(ctx)["mx"] if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
+    if facts.get("policy") is None:
+        return failed(f"MTA-STS record but no policy is served (HTTP {facts.get('policy_status')}): senders ignore it",
+                      message_nl=f"MTA-STS-record, maar er wordt geen beleid aangeboden (HTTP {facts.get('policy_status')}): "
+                                 "verzenders negeren het")
+    patterns = facts["policy"].get("mx", [])
+    uncovered = [mx["host"] for mx in hosts if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
     if mode == "enforce" and uncovered:
         return failed(f"MTA-STS enforces a policy that does not list MX {', '.join(uncovered)}: mail to it will bounce",
                       evidence={"policy_mx": patterns, "uncovered": uncovered})
@@ -335,9 +364,9 @@ def mta_sts(ctx: CheckContext):
     references=("RFC 8460",),
 )
 def tls_rpt(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
-    record = _mail(ctx).get("tls_rpt")
+    if not _receives_mail(ctx):
+        return _no_mail()
+    record = ctx.answer("mail", "tls_rpt")
     if record:
         return passed("TLS-RPT record published", evidence={"record": record})
     return warned("no TLS-RPT record")
@@ -354,15 +383,25 @@ def tls_rpt(ctx: CheckContext):
     references=("RFC 7672", "RFC 6698"),
 )
 def dane(ctx: CheckContext):
-    if not _sends_mail(ctx):
-        return not_applicable("the domain receives no mail")
+    if not _receives_mail(ctx):
+        return _no_mail()
     out = []
-    for mx in _mail(ctx)["mx"]:
-        target = _mx_target(mx)
-        if mx.get("tlsa") and mx.get("tlsa_dnssec") == "secure":
-            out.append(passed("DNSSEC-signed TLSA records", target=target, key=mx["host"]))
-        elif mx.get("tlsa"):
-            out.append(warned("TLSA records without DNSSEC are ignored by senders", target=target, key=mx["host"]))
-        else:
+    for mx in ctx.fact("mail", "mx"):
+        target, status = _mx_target(mx), mx.get("tlsa_dnssec")
+        if mx.get("tlsa") is None:
+            out.append(error("not measured: the TLSA lookup was not made", target=target, key=mx["host"]))
+        elif not mx["tlsa"]:
             out.append(warned("no TLSA records", target=target, key=mx["host"]))
+        elif status == "secure":
+            out.append(passed("DNSSEC-signed TLSA records", target=target, key=mx["host"]))
+        elif status == "bogus":
+            out.append(failed("the TLSA records fail DNSSEC validation: DANE senders defer mail to this server",
+                              target=target, key=mx["host"], severity="high",
+                              message_nl="de TLSA-records valideren niet met DNSSEC: verzenders die DANE toepassen "
+                                         "stellen de aflevering bij deze server uit"))
+        elif status is None:
+            out.append(error("not measured: the DNSSEC status of the TLSA records is unknown", target=target,
+                             key=mx["host"]))
+        else:
+            out.append(warned("TLSA records without DNSSEC are ignored by senders", target=target, key=mx["host"]))
     return out
