@@ -216,8 +216,7 @@ def chain(ctx: CheckContext):
     references=("pshtt",),
 )
 def www(ctx: CheckContext):
-    http = ctx.section("http")
-    value = http.get("www")
+    value = ctx.answer("http", "www")
     if value is None:
         return not_applicable("not a bare domain")
     if value.get("exists") is None:
@@ -284,7 +283,7 @@ def hsts(ctx: CheckContext):
     http = ctx.section("http")
     if not http.get("https"):
         raise NotMeasured("HTTPS did not answer, so HSTS could not be read")
-    value = http.get("hsts")
+    value = ctx.answer("http", "hsts")
     if value is None:
         return failed("no Strict-Transport-Security header")
     evidence = {"header": value.get("raw"), "count": value.get("count", 1)}
@@ -321,7 +320,7 @@ def hsts(ctx: CheckContext):
 def hsts_preload(ctx: CheckContext):
     http = ctx.section("http")
     value = http.get("hsts") or {}
-    if http.get("www") is None:
+    if ctx.answer("http", "www") is None:
         if value.get("preload"):
             return info("the preload directive is set on a subdomain; only a registrable domain can be submitted")
         return not_applicable("not a bare domain (only registrable domains are preloaded)")
@@ -662,8 +661,8 @@ def _cookie_problems(cookie: dict[str, Any], over_https: bool) -> tuple[str, lis
     references=("RFC 6265bis", OBSERVATORY),
 )
 def cookies(ctx: CheckContext):
-    http = _http(ctx)
-    found = http.get("cookies") or []
+    _headers(ctx)  # no response, no cookies to judge: not measured rather than "no cookies"
+    found = ctx.answer("http", "cookies") or []
     if not found:
         return not_applicable("no cookies are set")
     out = []
@@ -744,7 +743,7 @@ def sri(ctx: CheckContext):
     if (skip := _page(ctx)) is not None:
         return skip
     http = _http(ctx)
-    page = http.get("html")
+    page = ctx.answer("http", "html")
     if page is None:
         return not_applicable("the response is not an HTML page")
     page_origin = _origin((http.get("response") or {}).get("url") or http.get("final_url") or "")
@@ -778,7 +777,7 @@ def mixed_content(ctx: CheckContext):
     if (skip := _page(ctx)) is not None:
         return skip
     http = _http(ctx)
-    page = http.get("html")
+    page = ctx.answer("http", "html")
     if page is None:
         return not_applicable("the response is not an HTML page")
     if not str((http.get("response") or {}).get("url", "")).startswith("https://"):
@@ -833,7 +832,7 @@ def compression(ctx: CheckContext):
     http = _http(ctx)
     if not http.get("https"):
         raise NotMeasured("HTTPS did not answer")
-    encoding = http.get("content_encoding")
+    encoding = ctx.answer("http", "content_encoding")
     if encoding and encoding != "identity":
         return info(f"the HTTPS response is compressed ({encoding}): BREACH applies to pages that reflect "
                     "input next to secrets", evidence={"content-encoding": encoding})
@@ -956,6 +955,7 @@ def security_txt_format(ctx: CheckContext):
 )
 def address_parity(ctx: CheckContext):
     http = _http(ctx)
+    _headers(ctx)  # the probe compares addresses only once one of them answered
     rows = http.get("per_address")
     if not rows:
         return not_applicable("the host has a single address")
