@@ -17,7 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from checks.registry import CheckContext, check, error, failed, info, not_applicable, passed, warned
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    check,
+    error,
+    failed,
+    info,
+    not_applicable,
+    passed,
+    warned,
+)
 from scanner.probes import certificate_rules as rules
 
 CABF = "CA/Browser Forum Baseline Requirements"
@@ -338,8 +348,8 @@ def sct(ctx: CheckContext):
         return passed(f"{scts['total']} SCT(s) ({scts['embedded']} embedded, {delivered} delivered in the handshake)",
                       evidence=evidence)
     if scts.get("tls_extension") is None:
-        return error(f"{scts['embedded']} embedded SCT(s), {need_embedded} needed; SCTs the server may deliver in "
-                     f"the TLS handshake were not visible ({scts.get('measured')})", evidence=evidence)
+        return error(f"not measured: {scts['embedded']} embedded SCT(s), {need_embedded} needed; SCTs the server may "
+                     f"deliver in the TLS handshake were not visible ({scts.get('measured')})", evidence=evidence)
     if scts["total"] == 0:
         return failed("no Signed Certificate Timestamps: Chrome and Safari reject such publicly trusted certificates",
                       evidence=evidence)
@@ -348,7 +358,9 @@ def sct(ctx: CheckContext):
 
 
 @check(
-    "certificate.revocation", **CERTIFICATE, level="required", severity="critical",
+    # recommended: a revoked staple also fails certificate.trusted (required, critical); this check adds the
+    # warnings about stale or unknown staples, and cannot say anything when nothing is stapled
+    "certificate.revocation", **CERTIFICATE, level="recommended", severity="critical",
     title={"en": "The certificate is not revoked (stapled OCSP)",
            "nl": "Het certificaat is niet ingetrokken (volgens het meegestuurde OCSP-antwoord)"},
     remediation={
@@ -362,18 +374,19 @@ def revocation(ctx: CheckContext):
     status = ctx.fact("certificate", "ocsp")
     evidence = {k: status.get(k) for k in ("stapled", "status", "this_update", "next_update", "revocation_time",
                                            "revocation_reason", "problem", "reason") if status.get(k) is not None}
-    if status.get("stapled") is None:
-        return info(f"stapled OCSP not measured: {status.get('reason')}", evidence=evidence)
+    if status.get("stapled") is None:  # the raw handshake that reads staples failed (as for certificate.sct)
+        raise NotMeasured(f"stapled OCSP: {status.get('reason')}")
     if status.get("stapled") is False:
         return info("no OCSP response stapled (optional; several CAs are ending OCSP)", evidence=evidence)
     if not status.get("valid"):
-        return warned(f"the stapled OCSP response cannot be relied on: {status.get('problem')}", evidence=evidence)
+        return warned(f"the stapled OCSP response cannot be relied on: {status.get('problem')}", evidence=evidence,
+                      severity="medium")
     if status.get("status") == "revoked":
         return failed(f"the CA revoked this certificate on {status.get('revocation_time')}"
                       + (f" ({status['revocation_reason']})" if status.get("revocation_reason") else ""),
                       evidence=evidence)
     if status.get("status") == "unknown":
-        return warned("the stapled OCSP response does not know this certificate", evidence=evidence)
+        return warned("the stapled OCSP response does not know this certificate", evidence=evidence, severity="medium")
     return passed(f"stapled OCSP response: good until {status.get('next_update')}", evidence=evidence)
 
 
@@ -390,12 +403,11 @@ def revocation(ctx: CheckContext):
     references=("RFC 7633", "RFC 6066 §8"),
 )
 def must_staple(ctx: CheckContext):
-    cert = ctx.section("certificate")
-    if not cert.get("must_staple"):
+    if not ctx.answer("certificate", "must_staple"):
         return not_applicable("the certificate does not demand stapling")
     status = ctx.fact("certificate", "ocsp")
     if status.get("stapled") is None:
-        return error(f"must-staple certificate; stapling not measured: {status.get('reason')}")
+        raise NotMeasured(f"must-staple certificate; stapling: {status.get('reason')}")
     if status.get("stapled") and status.get("valid"):
         return passed("must-staple certificate, valid OCSP response stapled")
     why = status.get("problem") if status.get("stapled") else "no OCSP response was stapled"
@@ -433,9 +445,10 @@ def caa(ctx: CheckContext):
     leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
         return not_applicable("self-signed: CAA governs public CAs")
-    records = ctx.section("dns").get("caa")
+    dns = ctx.section("dns")
+    records = dns.get("caa")
     if records is None:
-        return error("CAA records were not measured")
+        raise NotMeasured(dns.get("caa_error") or "CAA records were not looked up")
     if not records:
         return not_applicable("no CAA records: any CA may issue (see dns.caa)")
     props = caa_properties(records)
@@ -469,7 +482,7 @@ def caa(ctx: CheckContext):
 def dane(ctx: CheckContext):
     facts = ctx.fact("certificate", "dane")
     if facts.get("error"):
-        return error(f"TLSA lookup failed: {facts['error']}")
+        raise NotMeasured(f"TLSA lookup failed: {facts['error']}")
     if not facts.get("records"):
         return not_applicable(f"no TLSA records at {facts.get('name')}")
     evidence = {"name": facts["name"], "dnssec": facts.get("dnssec"), "records": facts["records"][:10]}
@@ -478,7 +491,8 @@ def dane(ctx: CheckContext):
         return failed(f"the TLSA records at {facts['name']} fail DNSSEC validation: DANE clients cannot connect "
                       f"({facts.get('dnssec_reason')})", evidence=evidence)
     if status is None:
-        return error(f"DNSSEC status of the TLSA records unknown: {facts.get('dnssec_reason')}", evidence=evidence)
+        return error(f"not measured: DNSSEC status of the TLSA records unknown ({facts.get('dnssec_reason')})",
+                     evidence=evidence)
     if status != "secure":
         return warned(f"the TLSA records at {facts['name']} are not DNSSEC-signed, so DANE clients ignore them",
                       evidence=evidence)
