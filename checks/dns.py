@@ -121,6 +121,8 @@ def _signed_zone(ctx: CheckContext) -> Mapping[str, Any] | None:
     zone = _zone(ctx).get("dnssec_zone")
     if zone is None:
         raise NotMeasured("the zone's DNSSEC facts were not collected")
+    if not zone.get("signed") and zone.get("error"):  # a failed DNSKEY lookup is no proof of an unsigned zone
+        raise NotMeasured(zone["error"])
     return zone if zone.get("signed") else None
 
 
@@ -227,9 +229,11 @@ def dnssec_nsec3(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
         return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
-    params = zone.get("nsec3")
-    if zone.get("denial") != "nsec3" or not params:
-        return not_applicable(f"the zone uses {(zone.get('denial') or 'no NSEC3').upper()}")
+    params, denial = zone.get("nsec3"), zone.get("denial")
+    if denial is None:
+        raise NotMeasured("no NSEC or NSEC3 record was seen in a denial from the zone")
+    if denial != "nsec3" or not params:
+        return not_applicable(f"the zone uses {denial.upper()}", message_nl=f"de zone gebruikt {denial.upper()}")
     limits = _data("nsec3")
     evidence = dict(params)
     if params["iterations"] > limits["validator"]["insecure_above_iterations"]:

@@ -171,3 +171,16 @@ def test_trust_resolver_ad_needs_a_named_resolver(tmp_path):
     inventory.write_text('[[service]]\nid = "x"\nname = "x"\nurls = ["https://x.test/"]\n')
     result = CliRunner().invoke(main, ["scan", str(inventory), "--trust-resolver-ad", "--db", str(tmp_path / "h.db")])
     assert result.exit_code == 2 and "--resolver" in result.output
+
+
+def test_an_unread_zone_is_not_an_unsigned_one():
+    failed_lookup = {"dnssec_zone": {"signed": False, "error": "the DNSKEY lookup failed (SERVFAIL)"}}
+    for func in (dns_checks.dnssec_expiry, dns_checks.dnssec_algorithm, dns_checks.dnssec_nsec3):
+        with pytest.raises(NotMeasured, match="SERVFAIL"):
+            func(ctx(failed_lookup))
+    assert status(dns_checks.dnssec_nsec3(ctx({"dnssec_zone": {"signed": False}}))) == "not_applicable"
+    unseen = {"dnssec_zone": {"signed": True, "denial": None}}
+    with pytest.raises(NotMeasured):
+        dns_checks.dnssec_nsec3(ctx(unseen))
+    nsec = dns_checks.dnssec_nsec3(ctx({"dnssec_zone": {"signed": True, "denial": "nsec"}}))
+    assert status(nsec) == "not_applicable" and nsec.message_nl == "de zone gebruikt NSEC"
