@@ -182,27 +182,24 @@ def dnssec_algorithm(ctx: CheckContext):
         return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
     table = _data("algorithms")
     bad, weak = [], []
+
+    def rate(entry: Mapping[str, Any] | None, label: str, unknown: str) -> None:
+        if entry is None:
+            weak.append(f"{label}: {unknown} without recommendation")
+        elif entry["sign"] == "MUST NOT":
+            bad.append(f"{label}: {entry['note']}")
+        elif entry["sign"] == "NOT RECOMMENDED":
+            weak.append(f"{label}: {entry['note']}")
+
     for key in zone.get("dnskey") or []:
         entry = table["algorithm"].get(str(key["algorithm"]))
         label = f"DNSKEY {key['key_tag']} {entry['name'] if entry else key['algorithm']}"
-        if entry is None:
-            weak.append(f"{label}: an algorithm without recommendation")
-        elif entry["sign"] == "MUST NOT":
-            bad.append(f"{label}: {entry['note']}")
-        elif entry["sign"] == "NOT RECOMMENDED":
-            weak.append(f"{label}: {entry['note']}")
-        if key["algorithm"] in (1, 5, 7, 8, 10) and key.get("key_bits") and \
-                key["key_bits"] < ctx.threshold("dnssec_rsa_min_bits"):
+        rate(entry, label, "an algorithm")
+        if entry and entry.get("rsa") and key.get("key_bits") and key["key_bits"] < ctx.threshold("dnssec_rsa_min_bits"):
             weak.append(f"{label}: RSA key of {key['key_bits']} bits")
     for ds in zone.get("ds") or []:
         entry = table["digest"].get(str(ds["digest_type"]))
-        label = f"DS {ds['key_tag']} digest {entry['name'] if entry else ds['digest_type']}"
-        if entry is None:
-            weak.append(f"{label}: a digest type without recommendation")
-        elif entry["sign"] == "MUST NOT":
-            bad.append(f"{label}: {entry['note']}")
-        elif entry["sign"] == "NOT RECOMMENDED":
-            weak.append(f"{label}: {entry['note']}")
+        rate(entry, f"DS {ds['key_tag']} digest {entry['name'] if entry else ds['digest_type']}", "a digest type")
     if bad:
         return failed("; ".join(bad), evidence={"problems": bad + weak},
                       message_nl="verboden algoritme of hashfunctie: " + "; ".join(bad))
@@ -321,6 +318,10 @@ def ns_networks(ctx: CheckContext):
                   message_nl=f"alle naamservers liggen in {networks[0]} (IPv4 per /{v4}, IPv6 per /{v6})")
 
 
+# answer statuses that say the scanner could not reach the address, not that the server failed
+UNREACHABLE = ("no-route", "refused-by-scanner")
+
+
 def _answers(deleg: Mapping[str, Any]):
     for server in deleg["servers"]:
         for answer in server.get("answers") or []:
@@ -347,7 +348,7 @@ def ns_ipv6(ctx: CheckContext):
     if good:
         return passed(f"answers over IPv6 at {', '.join(good)}", evidence={"name_servers": good},
                       message_nl=f"antwoordt via IPv6 op {', '.join(good)}")
-    if all(a["status"] in ("no-route", "refused-by-scanner") for _, a in v6):
+    if all(a["status"] in UNREACHABLE for _, a in v6):
         raise NotMeasured(f"the scanner cannot reach IPv6 name servers: {v6[0][1].get('detail')}")
     return failed("the name servers' IPv6 addresses do not answer for the zone",
                   message_nl="de IPv6-adressen van de naamservers antwoorden niet voor de zone",
@@ -375,7 +376,7 @@ def ns_lame(ctx: CheckContext):
             problems.append(f"{server['name']}: no address ({server.get('rcode')})")
     for server, answer in _answers(deleg):
         where = f"{server['name']} ({answer['address']})"
-        if answer["status"] in ("no-route", "refused-by-scanner"):
+        if answer["status"] in UNREACHABLE:
             unmeasured.append(f"{where}: {answer.get('detail')}")
         elif answer.get("authoritative"):
             good.append(where)
