@@ -407,10 +407,7 @@ def csp(ctx: CheckContext):
     return passed(f"Content-Security-Policy is enforced by {where}{extra}", evidence=evidence)
 
 
-_RULE_SEVERITY = {"unsafe-inline": Severity.HIGH, "broad-source": Severity.HIGH, "data": Severity.HIGH,
-                  "script-src": Severity.HIGH, "unsafe-eval": Severity.MEDIUM, "unsafe-hashes": Severity.LOW,
-                  "object-src": Severity.MEDIUM, "base-uri": Severity.LOW, "form-action": Severity.LOW,
-                  "default-src": Severity.LOW}
+_RULE_SEVERITY = {rule: Severity(level) for rule, level in DATA["csp_severity"].items()}
 
 
 def _rule_outcomes(results: list[csplib.RuleResult], summary: str) -> list[Outcome]:

@@ -22,6 +22,7 @@ from checks.registry import (
 )
 from checks.tls import classified_verdict, graded, version_verdict
 from checks.tls_classification import DEFAULT, load
+from scanner.probes.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT  # RFC 7208 §4.6.4
 
 M3AAWG = "M3AAWG / internet.nl mail test"
 PROTECT = "NIST-CSF-2.0:PR.DS-02"
@@ -123,10 +124,10 @@ def spf_lookups(ctx: CheckContext):
     if lookups is None:
         raise NotMeasured("SPF lookups not counted")
     evidence = {"lookups": lookups, "void_lookups": void}
-    if lookups > 10:
-        return failed(f"{lookups} DNS lookups (limit 10)", evidence=evidence)
-    if void > 2:
-        return failed(f"{void} void lookups (limit 2)", evidence=evidence)
+    if lookups > SPF_LOOKUP_LIMIT:
+        return failed(f"{lookups} DNS lookups (limit {SPF_LOOKUP_LIMIT})", evidence=evidence)
+    if void > SPF_VOID_LIMIT:
+        return failed(f"{void} void lookups (limit {SPF_VOID_LIMIT})", evidence=evidence)
     if facts.get("lookup_error"):  # counting stopped early: the true count may be higher
         raise NotMeasured(f"SPF lookups counted up to {lookups}, then {facts['lookup_error']}")
     return passed(f"{lookups} DNS lookups", evidence=evidence)
