@@ -66,7 +66,6 @@ def _judged_chain(chain: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]
               "handtekening, en stuur de tussencertificaten mee.",
     },
     references=(CABF, "RFC 5280", MOZ_POLICY),
-    controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 def trusted(ctx: CheckContext):
     cert = ctx.section("certificate")

@@ -86,7 +86,6 @@ _DNSSEC_TEXTS = dict(
               "bovenliggende zone en houd de handtekeningen en de NSEC/NSEC3-records geldig.",
     },
     references=("RFC 4033", "RFC 4035", "RFC 5155", INTERNET_NL),
-    controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 
 

@@ -100,7 +100,6 @@ def _downgrades(chain: list[dict[str, Any]]) -> list[str]:
         "nl": "Bied de site aan via HTTPS met een geldig certificaat.",
     },
     references=("RFC 9110", "pshtt"),
-    controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 def https(ctx: CheckContext):
     http = ctx.section("http")

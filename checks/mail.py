@@ -25,7 +25,6 @@ from checks.tls_classification import DEFAULT, load
 from scanner.probes.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT  # RFC 7208 §4.6.4
 
 M3AAWG = "M3AAWG / internet.nl mail test"
-PROTECT = "NIST-CSF-2.0:PR.DS-02"
 
 
 OLD_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
@@ -82,7 +81,6 @@ def _per_starttls_mx(ctx: CheckContext, judge: Callable[[dict], Outcome]) -> Out
         "nl": "Publiceer precies één SPF-record met uw verzenders dat eindigt op -all (een domein dat geen mail verstuurt: v=spf1 -all).",
     },
     references=("RFC 7208", M3AAWG),
-    controls=(PROTECT,),
 )
 def spf(ctx: CheckContext):
     facts = ctx.fact("mail", "spf")
@@ -142,7 +140,6 @@ def spf_lookups(ctx: CheckContext):
         "nl": "Publiceer _dmarc met p=reject (na opvolging met p=none en rapporten); RFC 9989 schrapte pct=.",
     },
     references=("RFC 9989", M3AAWG),
-    controls=(PROTECT,),
 )
 def dmarc(ctx: CheckContext):
     facts = ctx.fact("mail", "dmarc")
@@ -214,7 +211,6 @@ def null_mx(ctx: CheckContext):
         "nl": "Schakel STARTTLS in met een moderne TLS-configuratie op elke MX-host.",
     },
     references=("RFC 3207", M3AAWG),
-    controls=(PROTECT,),
 )
 def starttls(ctx: CheckContext):
     if not _receives_mail(ctx):

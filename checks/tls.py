@@ -26,7 +26,6 @@ from scanner.probes.tls_registry import describe_suite
 NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
 MOZ = "Mozilla Server Side TLS 6.0 (intermediate)"
 CLASSIFY = {"tls.classification": DEFAULT}
-CONTROLS = ("NIST-CSF-2.0:PR.DS-02",)
 
 
 def _classification(ctx: CheckContext) -> Classification:
@@ -73,7 +72,7 @@ def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what
         "en": "Disable SSLv2 and SSLv3 on the server; they are broken (DROWN, POODLE).",
         "nl": "Schakel SSLv2 en SSLv3 uit op de server; ze zijn gebroken (DROWN, POODLE).",
     },
-    references=(NCSC, MOZ, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC, MOZ, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY,
 )
 def ssl_versions(ctx: CheckContext):
     return _version_check(ctx, ("SSLv2", "SSLv3"), "SSL", "SSL")
@@ -87,7 +86,7 @@ def ssl_versions(ctx: CheckContext):
         "en": "Disable TLS 1.0 and 1.1 (deprecated by RFC 8996); offer TLS 1.2 and 1.3 only.",
         "nl": "Schakel TLS 1.0 en 1.1 uit (afgeschaft door RFC 8996); bied enkel TLS 1.2 en 1.3 aan.",
     },
-    references=(NCSC, MOZ, "RFC 8996"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC, MOZ, "RFC 8996"), thresholds=CLASSIFY,
 )
 def tls10(ctx: CheckContext):
     return _version_check(ctx, ("TLSv1.0", "TLSv1.1"), "Deprecated TLS", "Verouderde TLS")
@@ -174,7 +173,7 @@ def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str
         "en": "Remove the cipher suites the evidence lists; keep ECDHE with AES-GCM or ChaCha20-Poly1305.",
         "nl": "Verwijder de cipher suites uit het bewijs; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
     },
-    references=(NCSC, MOZ, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC, MOZ, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
 )
 def suites_classified(ctx: CheckContext):
     cls = _classification(ctx)
@@ -192,7 +191,7 @@ def suites_classified(ctx: CheckContext):
         "en": "Remove suites with RSA or static (EC)DH key exchange; offer only ECDHE (or DHE) suites.",
         "nl": "Verwijder suites met RSA- of statische (EC)DH-sleuteluitwisseling; bied enkel ECDHE- (of DHE-)suites aan.",
     },
-    references=(NCSC, MOZ, "RFC 7525bis (BCP 195)"), controls=CONTROLS,
+    references=(NCSC, MOZ, "RFC 7525bis (BCP 195)"),
 )
 def forward_secrecy(ctx: CheckContext):
     suites = _suites(ctx)
@@ -244,7 +243,7 @@ def aead(ctx: CheckContext):
         "en": "Restrict the server's groups (curves) to X25519MLKEM768, x25519, secp256r1 and secp384r1.",
         "nl": "Beperk de groepen (curves) van de server tot X25519MLKEM768, x25519, secp256r1 en secp384r1.",
     },
-    references=(NCSC, MOZ, "RFC 8446 4.2.7", "RFC 7919"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC, MOZ, "RFC 8446 4.2.7", "RFC 7919"), thresholds=CLASSIFY,
 )
 def groups_classified(ctx: CheckContext):
     cls = _classification(ctx)
@@ -285,7 +284,7 @@ def post_quantum(ctx: CheckContext):
         "nl": "Gebruik ffdhe3072 of groter (RFC 7919) voor DHE-suites, of vervang DHE-suites door ECDHE.",
     },
     references=(NCSC, MOZ, "RFC 7919", "Logjam (weakdh.org)"),
-    thresholds={**CLASSIFY, "tls.dh_min_bits": 2048}, controls=CONTROLS,
+    thresholds={**CLASSIFY, "tls.dh_min_bits": 2048},
 )
 def dh_size(ctx: CheckContext):
     tls = ctx.section("tls")
