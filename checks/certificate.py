@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from checks.common import CABF, NCSC_TLS, parse_time
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -30,15 +31,9 @@ from checks.registry import (
 )
 from scanner.probes import certificate_rules as rules
 
-CABF = "CA/Browser Forum Baseline Requirements"
-NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
 MOZ_POLICY = "Mozilla Root Store Policy 3.0"
 CHROME_CT = "Chrome Certificate Transparency Policy"
 CERTIFICATE = {"pillar": "certificate", "schemes": ("https",)}
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _cn(entry: dict[str, Any]) -> str:
@@ -114,7 +109,7 @@ def renewal_window(lifetime_days: float, warn_days: float, warn_fraction: float)
 def validity_status(entry: dict[str, Any], now: datetime, warn_days: float, warn_fraction: float
                     ) -> tuple[str, float, float, float]:
     """("expired" | "not_yet_valid" | "due" | "ok", days left, lifetime in days, fraction left) at `now`."""
-    not_before, not_after = _parse(entry["not_before"]), _parse(entry["not_after"])
+    not_before, not_after = parse_time(entry["not_before"]), parse_time(entry["not_after"])
     lifetime = rules.validity_days(not_before, not_after)
     left = (not_after - now).total_seconds() / 86400
     fraction = max(0.0, min(1.0, left / lifetime)) if lifetime > 0 else 0.0
@@ -184,7 +179,7 @@ def expiry(ctx: CheckContext):
 )
 def lifespan(ctx: CheckContext):
     leaf = ctx.fact("certificate", "chain")[0]
-    not_before, not_after = _parse(leaf["not_before"]), _parse(leaf["not_after"])
+    not_before, not_after = parse_time(leaf["not_before"]), parse_time(leaf["not_after"])
     days = rules.validity_days(not_before, not_after)
     limit = rules.lifetime_limit(not_before.date())
     evidence = {"issued": leaf["not_before"], "not_after": leaf["not_after"], "validity_days": round(days, 2)}
@@ -207,7 +202,7 @@ def lifespan(ctx: CheckContext):
         "nl": "Gebruik een ECDSA-sleutel op P-256 of P-384, of een RSA-sleutel van minstens 3072 bits (2048 bits "
               "wordt uitgefaseerd).",
     },
-    references=(NCSC, CABF + " §6.1.5", MOZ_POLICY),
+    references=(NCSC_TLS, CABF + " §6.1.5", MOZ_POLICY),
     thresholds={"rsa_min_bits": 2048, "rsa_good_bits": 3072},
 )
 def key(ctx: CheckContext):
@@ -250,7 +245,7 @@ def key(ctx: CheckContext):
         "nl": "Laat het certificaat opnieuw uitgeven (en gebruik tussencertificaten) met SHA-256-handtekeningen of "
               "sterker.",
     },
-    references=(CABF + " §7.1.3.2", NCSC),
+    references=(CABF + " §7.1.3.2", NCSC_TLS),
 )
 def signature(ctx: CheckContext):
     chain = ctx.fact("certificate", "chain")
@@ -337,7 +332,7 @@ def sct(ctx: CheckContext):
     if leaf.get("self_signed"):
         return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates")
     scts = ctx.fact("certificate", "scts")
-    lifetime = rules.validity_days(_parse(leaf["not_before"]), _parse(leaf["not_after"]))
+    lifetime = rules.validity_days(parse_time(leaf["not_before"]), parse_time(leaf["not_after"]))
     need_embedded = rules.scts_required(lifetime, embedded=True)
     need_delivered = rules.scts_required(lifetime, embedded=False)
     delivered = (scts.get("tls_extension") or 0) + (scts.get("ocsp") or 0)

@@ -16,12 +16,12 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from checks.common import CABF, INTERNET_NL, parse_time
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -34,16 +34,11 @@ from checks.registry import (
 )
 
 DATA = Path(__file__).resolve().parent.parent / "scanner" / "data" / "dns"
-INTERNET_NL = "internet.nl"
 
 
 @cache
 def _data(name: str) -> dict[str, Any]:
     return tomllib.loads((DATA / f"{name}.toml").read_text(encoding="utf-8"))
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _zone(ctx: CheckContext) -> Mapping[str, Any]:
@@ -147,7 +142,7 @@ def dnssec_expiry(ctx: CheckContext):
     if not sigs:
         raise NotMeasured("no signatures over the zone's SOA, NS or DNSKEY records were seen")
     first = min(sigs, key=lambda s: s["expiration"])
-    days = (_time(first["expiration"]) - ctx.now).total_seconds() / 86400
+    days = (parse_time(first["expiration"]) - ctx.now).total_seconds() / 86400
     evidence = {"rrset": first["rrset"], "expiration": first["expiration"], "days_left": round(days, 1)}
     if days < 0:
         return failed(f"the signature over {first['rrset']} expired on {first['expiration']}", evidence=evidence,
@@ -261,7 +256,7 @@ def _delegation(ctx: CheckContext) -> Mapping[str, Any]:
     return deleg
 
 
-_NS_REFS = ("RFC 1034 §4.1", "RFC 2182", "NCSC-NL DNS")
+_NS_REFS = ("RFC 1034 §4.1", "RFC 2182 §5")
 
 
 @check(
@@ -299,7 +294,7 @@ def _network(address: str, v4: int, v6: int) -> str:
         "nl": "Plaats de naamservers in verschillende netwerken (bij voorkeur bij verschillende aanbieders), "
               "zodat één storing of aanval niet de hele zone onbereikbaar maakt.",
     },
-    references=("RFC 2182 §3.1", "NCSC-NL DNS"),
+    references=("RFC 2182 §3.1",),
     thresholds={"ns_ipv4_prefix": 24, "ns_ipv6_prefix": 48},
 )
 def ns_networks(ctx: CheckContext):
@@ -365,7 +360,7 @@ def ns_ipv6(ctx: CheckContext):
         "nl": "Verwijder naamservers die de zone niet meer bedienen uit de delegatie en uit de NS-records van "
               "de zone, of laat ze de zone opnieuw bedienen.",
     },
-    references=("RFC 1912 §2.8", "RFC 8499 (lame delegation)", "RFC 7766"),
+    references=("RFC 1912 §2.8", "RFC 9499 §7 (lame delegation)", "RFC 7766"),
 )
 def ns_lame(ctx: CheckContext):
     deleg = _delegation(ctx)
@@ -429,7 +424,7 @@ def ns_consistency(ctx: CheckContext):
         "en": "Allow AXFR/IXFR only to the secondary servers (by address and TSIG key).",
         "nl": "Sta AXFR/IXFR alleen toe aan de secundaire servers (op adres en met een TSIG-sleutel).",
     },
-    references=("RFC 5936 §6", "NCSC-NL DNS", "CIS BIND benchmark"),
+    references=("RFC 5936 §6", "CIS BIND benchmark"),
 )
 def ns_axfr(ctx: CheckContext):
     deleg = _delegation(ctx)
@@ -454,7 +449,7 @@ def _provider(name: str, kind: str = "service") -> Mapping[str, Any] | None:
                  if any(fnmatchcase(name, pattern) for pattern in p["patterns"])), None)
 
 
-_TAKEOVER_REFS = ("RFC 8499", "NCSC-NL subdomain takeover", "OWASP WSTG-CONF-10")
+_TAKEOVER_REFS = ("RFC 9499 §7", "OWASP WSTG-CONF-10 (subdomain takeover)")
 
 
 @check(
@@ -644,7 +639,7 @@ def caa_problems(records: list[Mapping[str, Any]]) -> list[str]:
         "nl": "Publiceer correcte CAA-records met de CA's die u gebruikt (RFC 8659), bijvoorbeeld "
               '0 issue "ca.example" en 0 iodef "mailto:security@example.be".',
     },
-    references=("RFC 8659", "CA/Browser Forum Baseline Requirements"),
+    references=("RFC 8659", CABF + " §3.2.2.8"),
 )
 def caa(ctx: CheckContext):
     sec = ctx.section("dns")

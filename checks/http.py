@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from checks import csp as csplib
+from checks.common import INTERNET_NL, parse_time
 from checks.registry import (
     BROWSER_KINDS,
     CheckContext,
@@ -839,8 +840,9 @@ def compression(ctx: CheckContext):
 
 
 def _rfc3339(value: str) -> datetime | None:
+    """security.txt's Expires as RFC 3339 requires it (with a zone), else None."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = parse_time(value)
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
@@ -947,7 +949,7 @@ def security_txt_format(ctx: CheckContext):
         "nl": "Geef elk A- en AAAA-adres van de host dezelfde configuratie (status, HSTS, CSP en de andere "
               "beveiligingsheaders); een vergeten IPv6-voorkant is een veelvoorkomend gat.",
     },
-    references=("internet.nl", "RFC 6724"),
+    references=(INTERNET_NL, "RFC 6724"),
 )
 def address_parity(ctx: CheckContext):
     http = _http(ctx)

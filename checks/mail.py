@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from checks.common import INTERNET_NL_MAIL, NCSC_TLS
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -24,7 +25,7 @@ from checks.tls import classified_verdict, graded, version_verdict
 from checks.tls_classification import DEFAULT, load
 from scanner.probes.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT  # RFC 7208 §4.6.4
 
-M3AAWG = "M3AAWG / internet.nl mail test"
+M3AAWG = "M3AAWG Email Authentication Recommended Best Practices (2020)"
 
 
 OLD_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
@@ -80,7 +81,7 @@ def _per_starttls_mx(ctx: CheckContext, judge: Callable[[dict], Outcome]) -> Out
         "en": "Publish exactly one SPF record listing your senders and ending in -all (a domain that sends no mail: v=spf1 -all).",
         "nl": "Publiceer precies één SPF-record met uw verzenders dat eindigt op -all (een domein dat geen mail verstuurt: v=spf1 -all).",
     },
-    references=("RFC 7208", M3AAWG),
+    references=("RFC 7208", M3AAWG, INTERNET_NL_MAIL),
 )
 def spf(ctx: CheckContext):
     facts = ctx.fact("mail", "spf")
@@ -139,7 +140,7 @@ def spf_lookups(ctx: CheckContext):
         "en": "Publish _dmarc with p=reject (after monitoring with p=none and reports); RFC 9989 removed pct=.",
         "nl": "Publiceer _dmarc met p=reject (na opvolging met p=none en rapporten); RFC 9989 schrapte pct=.",
     },
-    references=("RFC 9989", M3AAWG),
+    references=("RFC 9989", M3AAWG, INTERNET_NL_MAIL),
 )
 def dmarc(ctx: CheckContext):
     facts = ctx.fact("mail", "dmarc")
@@ -210,7 +211,7 @@ def null_mx(ctx: CheckContext):
         "en": "Enable STARTTLS with a modern TLS configuration on every MX host.",
         "nl": "Schakel STARTTLS in met een moderne TLS-configuratie op elke MX-host.",
     },
-    references=("RFC 3207", M3AAWG),
+    references=("RFC 3207", INTERNET_NL_MAIL),
 )
 def starttls(ctx: CheckContext):
     if not _receives_mail(ctx):
@@ -237,7 +238,7 @@ def starttls(ctx: CheckContext):
         "en": "Disable SSL, TLS 1.0 and TLS 1.1 on the MX; offer TLS 1.2 and 1.3.",
         "nl": "Schakel SSL, TLS 1.0 en TLS 1.1 uit op de MX; bied TLS 1.2 en 1.3 aan.",
     },
-    references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", "RFC 8996"),
+    references=(NCSC_TLS, "RFC 8996", INTERNET_NL_MAIL),
 )
 def starttls_protocol(ctx: CheckContext):
     cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
@@ -260,7 +261,7 @@ def starttls_protocol(ctx: CheckContext):
         "en": "Remove the cipher suites the evidence lists from the MX's STARTTLS configuration.",
         "nl": "Verwijder de cipher suites uit het bewijs uit de STARTTLS-configuratie van de MX.",
     },
-    references=("NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)", "internet.nl mail test"),
+    references=(NCSC_TLS, INTERNET_NL_MAIL),
     thresholds={"tls.classification": DEFAULT},
 )
 def starttls_suites(ctx: CheckContext):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks.common import MOZILLA_TLS, NCSC_TLS
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -23,8 +24,6 @@ from checks.registry import (
 from checks.tls_classification import DEFAULT, LABEL_NL, Classification, load
 from scanner.probes.tls_registry import describe_suite
 
-NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
-MOZ = "Mozilla Server Side TLS 6.0 (intermediate)"
 CLASSIFY = {"tls.classification": DEFAULT}
 
 
@@ -72,7 +71,7 @@ def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what
         "en": "Disable SSLv2 and SSLv3 on the server; they are broken (DROWN, POODLE).",
         "nl": "Schakel SSLv2 en SSLv3 uit op de server; ze zijn gebroken (DROWN, POODLE).",
     },
-    references=(NCSC, MOZ, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY,
 )
 def ssl_versions(ctx: CheckContext):
     return _version_check(ctx, ("SSLv2", "SSLv3"), "SSL", "SSL")
@@ -86,7 +85,7 @@ def ssl_versions(ctx: CheckContext):
         "en": "Disable TLS 1.0 and 1.1 (deprecated by RFC 8996); offer TLS 1.2 and 1.3 only.",
         "nl": "Schakel TLS 1.0 en 1.1 uit (afgeschaft door RFC 8996); bied enkel TLS 1.2 en 1.3 aan.",
     },
-    references=(NCSC, MOZ, "RFC 8996"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8996"), thresholds=CLASSIFY,
 )
 def tls10(ctx: CheckContext):
     return _version_check(ctx, ("TLSv1.0", "TLSv1.1"), "Deprecated TLS", "Verouderde TLS")
@@ -100,7 +99,7 @@ def tls10(ctx: CheckContext):
         "en": "Enable TLS 1.3: it removes legacy key exchange and shortens the handshake.",
         "nl": "Schakel TLS 1.3 in: het schrapt verouderde sleuteluitwisseling en verkort de handdruk.",
     },
-    references=(NCSC, MOZ, "RFC 8446"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446"),
 )
 def tls13(ctx: CheckContext):
     if _offered(ctx, "TLSv1.3"):
@@ -116,7 +115,7 @@ def tls13(ctx: CheckContext):
         "en": "Enable TLS 1.2 and TLS 1.3; clients that follow current guidance accept nothing older.",
         "nl": "Schakel TLS 1.2 en TLS 1.3 in; clients die de huidige richtlijnen volgen aanvaarden niets ouder.",
     },
-    references=(NCSC, MOZ),
+    references=(NCSC_TLS, MOZILLA_TLS),
 )
 def modern(ctx: CheckContext):
     protocols = ctx.fact("tls", "protocols")
@@ -173,7 +172,7 @@ def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str
         "en": "Remove the cipher suites the evidence lists; keep ECDHE with AES-GCM or ChaCha20-Poly1305.",
         "nl": "Verwijder de cipher suites uit het bewijs; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
     },
-    references=(NCSC, MOZ, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, MOZILLA_TLS, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
 )
 def suites_classified(ctx: CheckContext):
     cls = _classification(ctx)
@@ -191,7 +190,7 @@ def suites_classified(ctx: CheckContext):
         "en": "Remove suites with RSA or static (EC)DH key exchange; offer only ECDHE (or DHE) suites.",
         "nl": "Verwijder suites met RSA- of statische (EC)DH-sleuteluitwisseling; bied enkel ECDHE- (of DHE-)suites aan.",
     },
-    references=(NCSC, MOZ, "RFC 7525bis (BCP 195)"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 9325 (BCP 195)"),
 )
 def forward_secrecy(ctx: CheckContext):
     suites = _suites(ctx)
@@ -215,7 +214,7 @@ def forward_secrecy(ctx: CheckContext):
         "en": "Remove CBC, RC4 and NULL suites; keep AES-GCM and ChaCha20-Poly1305, as TLS 1.3 requires.",
         "nl": "Verwijder CBC-, RC4- en NULL-suites; behoud AES-GCM en ChaCha20-Poly1305, zoals TLS 1.3 vereist.",
     },
-    references=(NCSC, MOZ, "RFC 8446"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446"),
 )
 def aead(ctx: CheckContext):
     names = {n for names in _suites(ctx).values() for n in names}
@@ -243,7 +242,7 @@ def aead(ctx: CheckContext):
         "en": "Restrict the server's groups (curves) to X25519MLKEM768, x25519, secp256r1 and secp384r1.",
         "nl": "Beperk de groepen (curves) van de server tot X25519MLKEM768, x25519, secp256r1 en secp384r1.",
     },
-    references=(NCSC, MOZ, "RFC 8446 4.2.7", "RFC 7919"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446 §4.2.7", "RFC 7919"), thresholds=CLASSIFY,
 )
 def groups_classified(ctx: CheckContext):
     cls = _classification(ctx)
@@ -263,7 +262,7 @@ def groups_classified(ctx: CheckContext):
         "en": "Enable X25519MLKEM768 (OpenSSL 3.5 and later do by default) against harvest-now-decrypt-later.",
         "nl": "Schakel X25519MLKEM768 in (OpenSSL 3.5 en later doen dat standaard) tegen 'nu oogsten, later ontcijferen'.",
     },
-    references=(NCSC, "draft-ietf-tls-ecdhe-mlkem", "draft-ietf-tls-hybrid-design"),
+    references=(NCSC_TLS, "draft-ietf-tls-ecdhe-mlkem", "draft-ietf-tls-hybrid-design"),
 )
 def post_quantum(ctx: CheckContext):
     groups = list(ctx.fact("tls", "groups"))
@@ -283,7 +282,7 @@ def post_quantum(ctx: CheckContext):
         "en": "Use ffdhe3072 or larger (RFC 7919) for DHE suites, or remove DHE suites in favour of ECDHE.",
         "nl": "Gebruik ffdhe3072 of groter (RFC 7919) voor DHE-suites, of vervang DHE-suites door ECDHE.",
     },
-    references=(NCSC, MOZ, "RFC 7919", "Logjam (weakdh.org)"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 7919", "Logjam (weakdh.org)"),
     thresholds={**CLASSIFY, "tls.dh_min_bits": 2048},
 )
 def dh_size(ctx: CheckContext):
@@ -317,7 +316,7 @@ def dh_size(ctx: CheckContext):
         "en": "Let the server sign its key exchange with SHA-256 or stronger; drop SHA-1 signature algorithms.",
         "nl": "Laat de server zijn sleuteluitwisseling ondertekenen met SHA-256 of sterker; schrap SHA-1-handtekeningalgoritmen.",
     },
-    references=(NCSC, "RFC 9155"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, "RFC 9155"), thresholds=CLASSIFY,
 )
 def kx_hash(ctx: CheckContext):
     tls = ctx.section("tls")
