@@ -87,22 +87,26 @@ def spf(ctx: CheckContext):
     facts = ctx.fact("mail", "spf")
     evidence = {"record": facts.get("record")}
     if facts.get("records", 0) > 1:
-        return failed(f"{facts['records']} SPF records: receivers treat that as a permanent error")
+        return failed(f"{facts['records']} SPF records: receivers treat that as a permanent error",
+                      message_nl=f"{facts['records']} SPF-records: ontvangers beschouwen dat als een permanente fout")
     if not facts.get("record"):
-        return failed("no SPF record")
+        return failed("no SPF record", message_nl="geen SPF-record")
     qualifier = (facts.get("all") or "")[:1]
     if facts.get("redirect") and not facts.get("all"):
         # the policy that applies is the redirect target's, which the probe does not read
         raise NotMeasured(f"SPF delegates to {facts['redirect']} by redirect=; the policy there was not read")
     if qualifier == "-":
-        return passed("SPF ends in -all", evidence=evidence)
+        return passed("SPF ends in -all", evidence=evidence, message_nl="SPF eindigt op -all")
     if qualifier == "~":
         if not _receives_mail(ctx):
-            return failed("a domain that sends no mail should end SPF in -all, not ~all", evidence=evidence)
-        return warned("SPF ends in ~all (soft fail)", evidence=evidence)
+            return failed("a domain that sends no mail should end SPF in -all, not ~all", evidence=evidence,
+                          message_nl="een domein dat geen mail verstuurt, hoort SPF met -all te beëindigen, niet met ~all")
+        return warned("SPF ends in ~all (soft fail)", evidence=evidence,
+                      message_nl="SPF eindigt op ~all (zachte weigering: vervalste mail wordt enkel gemarkeerd)")
     if qualifier in ("+", "?"):
-        return failed(f"SPF ends in {facts['all']}: anyone may send as this domain", evidence=evidence)
-    return warned("SPF has no 'all' mechanism", evidence=evidence)
+        return failed(f"SPF ends in {facts['all']}: anyone may send as this domain", evidence=evidence,
+                      message_nl=f"SPF eindigt op {facts['all']}: iedereen mag namens dit domein versturen")
+    return warned("SPF has no 'all' mechanism", evidence=evidence, message_nl="SPF heeft geen 'all'-mechanisme")
 
 
 @check(
@@ -118,18 +122,20 @@ def spf(ctx: CheckContext):
 def spf_lookups(ctx: CheckContext):
     facts = ctx.fact("mail", "spf")
     if not facts.get("record"):
-        return not_applicable("no SPF record")
+        return not_applicable("no SPF record", message_nl="geen SPF-record")
     lookups, void = facts.get("lookups"), facts.get("void_lookups") or 0
     if lookups is None:
         raise NotMeasured("SPF lookups not counted")
     evidence = {"lookups": lookups, "void_lookups": void}
     if lookups > SPF_LOOKUP_LIMIT:
-        return failed(f"{lookups} DNS lookups (limit {SPF_LOOKUP_LIMIT})", evidence=evidence)
+        return failed(f"{lookups} DNS lookups (limit {SPF_LOOKUP_LIMIT})", evidence=evidence,
+                      message_nl=f"{lookups} DNS-opvragingen (limiet {SPF_LOOKUP_LIMIT})")
     if void > SPF_VOID_LIMIT:
-        return failed(f"{void} void lookups (limit {SPF_VOID_LIMIT})", evidence=evidence)
+        return failed(f"{void} void lookups (limit {SPF_VOID_LIMIT})", evidence=evidence,
+                      message_nl=f"{void} opvragingen zonder antwoord (limiet {SPF_VOID_LIMIT})")
     if facts.get("lookup_error"):  # counting stopped early: the true count may be higher
         raise NotMeasured(f"SPF lookups counted up to {lookups}, then {facts['lookup_error']}")
-    return passed(f"{lookups} DNS lookups", evidence=evidence)
+    return passed(f"{lookups} DNS lookups", evidence=evidence, message_nl=f"{lookups} DNS-opvragingen")
 
 
 @check(
@@ -145,25 +151,32 @@ def spf_lookups(ctx: CheckContext):
 def dmarc(ctx: CheckContext):
     facts = ctx.fact("mail", "dmarc")
     if facts.get("records", 0) > 1:
-        return failed("several DMARC records: receivers ignore them all")
+        return failed("several DMARC records: receivers ignore them all",
+                      message_nl="meerdere DMARC-records: ontvangers negeren ze allemaal")
     if not facts.get("record"):
-        return failed("no DMARC record (none found by the tree walk either)")
+        return failed("no DMARC record (none found by the tree walk either)",
+                      message_nl="geen DMARC-record (ook niet hoger in de domeinboom)")
     inherited = facts.get("inherited")
     # An inherited policy applies to us as an (existing) subdomain: sp, else p.
     policy = (facts.get("sp") or facts.get("p")) if inherited else facts.get("p")
     evidence = {"record": facts["record"], "found_at": facts.get("found_at")}
     if (facts.get("t") or "n").lower() == "y":
-        return warned(f"p={policy} but t=y (testing mode): receivers apply a weaker policy", evidence=evidence)
+        return warned(f"p={policy} but t=y (testing mode): receivers apply a weaker policy", evidence=evidence,
+                      message_nl=f"p={policy}, maar t=y (testmodus): ontvangers passen een zwakker beleid toe")
     if policy == "reject":
-        return passed("p=reject" + (f" inherited from {facts['found_at']}" if inherited else ""), evidence=evidence)
+        return passed("p=reject" + (f" inherited from {facts['found_at']}" if inherited else ""), evidence=evidence,
+                      message_nl="p=reject" + (f", overgenomen van {facts['found_at']}" if inherited else ""))
     if policy == "quarantine":
         if not _receives_mail(ctx):
-            return failed("a domain that sends no mail should use p=reject", evidence=evidence)
-        return warned("p=quarantine (reject is stronger)", evidence=evidence)
+            return failed("a domain that sends no mail should use p=reject", evidence=evidence,
+                          message_nl="een domein dat geen mail verstuurt, hoort p=reject te gebruiken")
+        return warned("p=quarantine (reject is stronger)", evidence=evidence,
+                      message_nl="p=quarantine (reject beschermt beter)")
     if policy is None:
         return failed("the DMARC record has no valid p= tag: receivers deliver spoofed mail", evidence=evidence,
                       message_nl="het DMARC-record heeft geen geldige p=-tag: ontvangers leveren vervalste mail af")
-    return failed(f"p={policy}: spoofed mail is delivered", evidence=evidence)
+    return failed(f"p={policy}: spoofed mail is delivered", evidence=evidence,
+                  message_nl=f"p={policy}: vervalste mail wordt afgeleverd")
 
 
 @check(
@@ -179,10 +192,11 @@ def dmarc(ctx: CheckContext):
 def dmarc_reporting(ctx: CheckContext):
     facts = ctx.fact("mail", "dmarc")
     if not facts.get("record"):
-        return not_applicable("no DMARC record")
+        return not_applicable("no DMARC record", message_nl="geen DMARC-record")
     if facts.get("rua"):
-        return passed("rua is set", evidence={"rua": facts["rua"]})
-    return warned("no rua= reporting address")
+        return passed(f"reports go to {facts['rua']}", evidence={"rua": facts["rua"]},
+                      message_nl=f"rapporten gaan naar {facts['rua']}")
+    return warned("no rua= reporting address", message_nl="geen rapportageadres (rua=)")
 
 
 @check(
@@ -197,10 +211,11 @@ def dmarc_reporting(ctx: CheckContext):
 )
 def null_mx(ctx: CheckContext):
     if ctx.fact("mail", "null_mx"):
-        return passed("null MX published")
+        return passed("null MX published", message_nl="null MX gepubliceerd")
     if ctx.answer("mail", "mx"):
-        return not_applicable("the domain receives mail")
-    return warned("no MX and no null MX: senders fall back to the A record")
+        return not_applicable("the domain receives mail", message_nl="het domein ontvangt mail")
+    return warned("no MX and no null MX: senders fall back to the A record",
+                  message_nl="geen MX en geen null MX: verzenders proberen dan het A-record")
 
 
 @check(
@@ -220,13 +235,19 @@ def starttls(ctx: CheckContext):
     for mx in ctx.fact("mail", "mx"):
         target = _mx_target(mx)
         if mx.get("starttls") is True and mx.get("protocol"):
-            out.append(passed(f"STARTTLS with {mx['protocol']}", target=target, key=mx["host"]))
+            out.append(passed(f"STARTTLS with {mx['protocol']}", target=target, key=mx["host"],
+                              message_nl=f"STARTTLS met {mx['protocol']}"))
         elif mx.get("starttls") is True:
-            out.append(failed(f"STARTTLS offered but the handshake failed: {mx.get('tls_error')}", target=target, key=mx["host"]))
+            out.append(failed(f"STARTTLS offered but the handshake failed: {mx.get('tls_error')}", target=target,
+                              key=mx["host"], message_nl=f"STARTTLS aangeboden, maar de TLS-verbinding mislukt: "
+                                                         f"{mx.get('tls_error')}"))
         elif mx.get("starttls") is False:
-            out.append(failed("STARTTLS is not offered: mail travels in clear text", target=target, key=mx["host"]))
+            out.append(failed("STARTTLS is not offered: mail travels in clear text", target=target, key=mx["host"],
+                              message_nl="STARTTLS wordt niet aangeboden: mail gaat onversleuteld over het net"))
         else:
-            out.append(error(f"not measured: {mx.get('error') or 'no answer'}", target=target, key=mx["host"]))
+            reason = mx.get("error") or "no answer"
+            out.append(error(f"not measured: {reason}", target=target, key=mx["host"],
+                             message_nl=f"niet gemeten: {reason}"))
     return out
 
 
@@ -296,13 +317,16 @@ def starttls_certificate(ctx: CheckContext):
         if not cert or cert.get("error"):
             raise NotMeasured((cert or {}).get("error") or mx.get("tls_error") or "no certificate was read")
         if cert.get("trusted") and cert.get("hostname_match"):
-            return passed("trusted certificate for the MX name")
+            return passed("trusted certificate for the MX name",
+                          message_nl="vertrouwd certificaat voor de naam van de mailserver")
         if cert.get("trusted") is None or cert.get("hostname_match") is None:
             raise NotMeasured("the certificate could not be judged")
         reasons = cert.get("trust_reasons") or [{"message": cert.get("trust_error") or "no path to a trusted root"}]
         why = reasons[0]["message"] if not cert["trusted"] else f"the certificate does not name {mx['host']}"
+        why_nl = "geen geldig pad naar een vertrouwde root" if not cert["trusted"] else f"{mx['host']} staat er niet in"
         return failed(f"certificate not valid for {mx['host']}: {why}",
-                      evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]})
+                      evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]},
+                      message_nl=f"certificaat niet geldig voor {mx['host']}: {why_nl}")
 
     return _per_starttls_mx(ctx, judge)
 
@@ -332,11 +356,13 @@ def mta_sts(ctx: CheckContext):
     hosts = ctx.fact("mail", "mx")
     if not facts.get("record"):
         if all(mx.get("tlsa") and mx.get("tlsa_dnssec") == "secure" for mx in hosts):
-            return passed("DANE protects every MX instead of MTA-STS")
-        return warned("no MTA-STS record")
+            return passed("DANE protects every MX instead of MTA-STS",
+                          message_nl="DANE beschermt elke mailserver, in plaats van MTA-STS")
+        return warned("no MTA-STS record", message_nl="geen MTA-STS-record")
     mode = facts.get("mode")
     if facts.get("policy_error"):
-        return failed(f"MTA-STS record but the policy cannot be fetched: {facts['policy_error']}")
+        return failed(f"MTA-STS record but the policy cannot be fetched: {facts['policy_error']}",
+                      message_nl=f"MTA-STS-record, maar het beleid kan niet opgehaald worden: {facts['policy_error']}")
     if facts.get("policy") is None:
         return failed(f"MTA-STS record but no policy is served (HTTP {facts.get('policy_status')}): senders ignore it",
                       message_nl=f"MTA-STS-record, maar er wordt geen beleid aangeboden (HTTP {facts.get('policy_status')}): "
@@ -345,10 +371,12 @@ def mta_sts(ctx: CheckContext):
     uncovered = [mx["host"] for mx in hosts if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
     if mode == "enforce" and uncovered:
         return failed(f"MTA-STS enforces a policy that does not list MX {', '.join(uncovered)}: mail to it will bounce",
-                      evidence={"policy_mx": patterns, "uncovered": uncovered})
+                      evidence={"policy_mx": patterns, "uncovered": uncovered},
+                      message_nl=f"MTA-STS dwingt een beleid af dat MX {', '.join(uncovered)} niet vermeldt: mail "
+                                 "naar die server wordt geweigerd")
     if mode == "enforce":
-        return passed("MTA-STS mode: enforce", evidence={"policy_mx": patterns})
-    return warned(f"MTA-STS mode: {mode or 'missing'}")
+        return passed("MTA-STS mode: enforce", evidence={"policy_mx": patterns}, message_nl="MTA-STS-modus: enforce")
+    return warned(f"MTA-STS mode: {mode or 'missing'}", message_nl=f"MTA-STS-modus: {mode or 'ontbreekt'}")
 
 
 @check(
@@ -366,8 +394,9 @@ def tls_rpt(ctx: CheckContext):
         return _no_mail()
     record = ctx.answer("mail", "tls_rpt")
     if record:
-        return passed("TLS-RPT record published", evidence={"record": record})
-    return warned("no TLS-RPT record")
+        return passed("TLS-RPT record published", evidence={"record": record},
+                      message_nl="TLS-RPT-record gepubliceerd")
+    return warned("no TLS-RPT record", message_nl="geen TLS-RPT-record")
 
 
 @check(
@@ -387,11 +416,13 @@ def dane(ctx: CheckContext):
     for mx in ctx.fact("mail", "mx"):
         target, status = _mx_target(mx), mx.get("tlsa_dnssec")
         if mx.get("tlsa") is None:
-            out.append(error("not measured: the TLSA lookup was not made", target=target, key=mx["host"]))
+            out.append(error("not measured: the TLSA lookup was not made", target=target, key=mx["host"],
+                             message_nl="niet gemeten: de TLSA-records werden niet opgevraagd"))
         elif not mx["tlsa"]:
-            out.append(warned("no TLSA records", target=target, key=mx["host"]))
+            out.append(warned("no TLSA records", target=target, key=mx["host"], message_nl="geen TLSA-records"))
         elif status == "secure":
-            out.append(passed("DNSSEC-signed TLSA records", target=target, key=mx["host"]))
+            out.append(passed("DNSSEC-signed TLSA records", target=target, key=mx["host"],
+                              message_nl="met DNSSEC ondertekende TLSA-records"))
         elif status == "bogus":
             out.append(failed("the TLSA records fail DNSSEC validation: DANE senders defer mail to this server",
                               target=target, key=mx["host"], severity="high",
@@ -399,7 +430,8 @@ def dane(ctx: CheckContext):
                                          "stellen de aflevering bij deze server uit"))
         elif status is None:
             out.append(error("not measured: the DNSSEC status of the TLSA records is unknown", target=target,
-                             key=mx["host"]))
+                             key=mx["host"], message_nl="niet gemeten: de DNSSEC-status van de TLSA-records is onbekend"))
         else:
-            out.append(warned("TLSA records without DNSSEC are ignored by senders", target=target, key=mx["host"]))
+            out.append(warned("TLSA records without DNSSEC are ignored by senders", target=target, key=mx["host"],
+                              message_nl="verzenders negeren TLSA-records zonder DNSSEC"))
     return out
