@@ -336,3 +336,15 @@ def _dane(dnssec, matched, records=True):
 ])
 def test_dane(dane, status):
     assert judge("certificate.dane", facts(dane=dane)).status == status
+
+
+def test_dutch_messages_name_the_problem_in_dutch():
+    from checks.certificate import TEXTS
+
+    assert set(TEXTS["chain"]["fail"]) | set(TEXTS["chain"]["warn"]) <= set(TEXTS["nl"]["chain"])
+    untrusted = facts(trusted=False, trust_reasons=[
+        {"code": "missing_intermediate", "message": "the issuer of x was not served", "certificate": 0},
+        {"code": "expired", "message": "x expired", "certificate": 0}])
+    out = judge("certificate.trusted", untrusted)
+    assert out.message_nl.startswith("niet vertrouwd: een tussencertificaat ontbreekt (www.example.be)")
+    assert "verlopen" in out.message_nl
