@@ -767,8 +767,8 @@ def cookies(ctx: CheckContext):
     remediation={
         "en": "Allow only known origins in Access-Control-Allow-Origin; never reflect the request's Origin "
               "together with Access-Control-Allow-Credentials: true.",
-        "nl": "Sta in Access-Control-Allow-Origin alleen gekende oorsprongen toe; weerspiegel nooit de Origin "
-              "van de aanvraag samen met Access-Control-Allow-Credentials: true.",
+        "nl": "Sta in Access-Control-Allow-Origin alleen gekende oorsprongen toe; kaats de Origin van de aanvraag "
+              "nooit terug samen met Access-Control-Allow-Credentials: true.",
     },
     references=("Fetch §3.2 (CORS protocol)", "OWASP WSTG-CLNT-07"),
 )

@@ -280,7 +280,7 @@ def starttls_protocol(ctx: CheckContext):
            "nl": "Mailservers bieden enkel goede of voldoende cipher suites aan"},
     remediation={
         "en": "Remove the cipher suites the evidence lists from the MX's STARTTLS configuration.",
-        "nl": "Verwijder de cipher suites uit het bewijs uit de STARTTLS-configuratie van de MX.",
+        "nl": "Verwijder de cipher suites die het bewijs opsomt uit de STARTTLS-configuratie van de MX.",
     },
     references=(NCSC_TLS, INTERNET_NL_MAIL),
     thresholds={"tls.classification": DEFAULT},

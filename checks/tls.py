@@ -97,7 +97,7 @@ def tls10(ctx: CheckContext):
     title={"en": "TLS 1.3 is offered", "nl": "TLS 1.3 wordt aangeboden"},
     remediation={
         "en": "Enable TLS 1.3: it removes legacy key exchange and shortens the handshake.",
-        "nl": "Schakel TLS 1.3 in: het schrapt verouderde sleuteluitwisseling en verkort de handdruk.",
+        "nl": "Schakel TLS 1.3 in: het schrapt verouderde sleuteluitwisseling en maakt de verbindingsopbouw korter.",
     },
     references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446"),
 )
@@ -170,7 +170,7 @@ def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str
            "nl": "Enkel goede of voldoende cipher suites worden aangeboden"},
     remediation={
         "en": "Remove the cipher suites the evidence lists; keep ECDHE with AES-GCM or ChaCha20-Poly1305.",
-        "nl": "Verwijder de cipher suites uit het bewijs; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
+        "nl": "Verwijder de cipher suites die het bewijs opsomt; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
     },
     references=(NCSC_TLS, MOZILLA_TLS, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
 )
