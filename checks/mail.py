@@ -21,8 +21,8 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls import classified_verdict, graded, version_verdict
-from checks.tls_classification import DEFAULT, load
+from checks.tls import classification, classified_verdict, version_verdict
+from checks.tls_classification import DEFAULT
 from scanner.probes.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT  # RFC 7208 §4.6.4
 
 M3AAWG = "M3AAWG Email Authentication Recommended Best Practices (2020)"
@@ -260,9 +260,10 @@ def starttls(ctx: CheckContext):
         "nl": "Schakel SSL, TLS 1.0 en TLS 1.1 uit op de MX; bied TLS 1.2 en 1.3 aan.",
     },
     references=(NCSC_TLS, "RFC 8996", INTERNET_NL_MAIL),
+    thresholds={"tls.classification": DEFAULT},
 )
 def starttls_protocol(ctx: CheckContext):
-    cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
+    cls = classification(ctx)
 
     def judge(mx: dict) -> Outcome:
         protocols = mx.get("protocols") or {}
@@ -286,7 +287,7 @@ def starttls_protocol(ctx: CheckContext):
     thresholds={"tls.classification": DEFAULT},
 )
 def starttls_suites(ctx: CheckContext):
-    cls = load(ctx.thresholds.get("tls.classification", DEFAULT))
+    cls = classification(ctx)
 
     def judge(mx: dict) -> Outcome:
         tls = mx.get("tls")
@@ -295,7 +296,7 @@ def starttls_suites(ctx: CheckContext):
         levels = {n: cls.suite(n) for names in (tls.get("cipher_suites") or {}).values() for n in names}
         if not levels:
             raise NotMeasured("no cipher suite was enumerated")
-        return classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+        return classified_verdict(cls, levels, "Cipher suites", "Cipher suites", {"suites": len(levels)})
 
     return _per_starttls_mx(ctx, judge)
 

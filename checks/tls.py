@@ -27,7 +27,8 @@ from scanner.probes.tls_registry import describe_suite
 CLASSIFY = {"tls.classification": DEFAULT}
 
 
-def _classification(ctx: CheckContext) -> Classification:
+def classification(ctx: CheckContext) -> Classification:
+    """The classification the policy names (threshold `tls.classification`)."""
     return load(ctx.thresholds.get("tls.classification", DEFAULT))
 
 
@@ -60,7 +61,7 @@ def version_verdict(protocols: dict[str, Any], versions: tuple[str, ...], cls: C
 
 
 def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what_nl: str) -> Outcome:
-    return version_verdict(ctx.fact("tls", "protocols"), versions, _classification(ctx), what, what_nl)
+    return version_verdict(ctx.fact("tls", "protocols"), versions, classification(ctx), what, what_nl)
 
 
 @check(
@@ -138,7 +139,7 @@ def _suites(ctx: CheckContext) -> dict[str, list[str]]:
     return {v: list(names) for v, names in suites.items() if names}
 
 
-def graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
+def _graded(items: dict[str, str]) -> dict[str, list[str]]:
     """level -> names, for the levels below `sufficient`."""
     out: dict[str, list[str]] = {}
     for name, level in items.items():
@@ -147,7 +148,10 @@ def graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str, what_nl: str, evidence: dict[str, Any]):
+def classified_verdict(cls: Classification, levels: dict[str, str], what: str, what_nl: str,
+                       evidence: dict[str, Any]) -> Outcome:
+    """Fail on anything `insufficient`, warn on `phase_out`, naming the items; `levels` maps item -> level."""
+    bad = _graded(levels)
     evidence = {"classification": cls.id, **evidence, **bad}
     if bad.get("insufficient"):
         names = ", ".join(bad["insufficient"][:8])
@@ -175,11 +179,11 @@ def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str
     references=(NCSC_TLS, MOZILLA_TLS, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
 )
 def suites_classified(ctx: CheckContext):
-    cls = _classification(ctx)
+    cls = classification(ctx)
     levels = {n: cls.suite(n) for names in _suites(ctx).values() for n in names}
     if not levels:
         return not_applicable("no cipher suite accepted", message_nl="geen enkele cipher suite aanvaard")
-    return classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+    return classified_verdict(cls, levels, "Cipher suites", "Cipher suites", {"suites": len(levels)})
 
 
 @check(
@@ -245,12 +249,12 @@ def aead(ctx: CheckContext):
     references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446 §4.2.7", "RFC 7919"), thresholds=CLASSIFY,
 )
 def groups_classified(ctx: CheckContext):
-    cls = _classification(ctx)
+    cls = classification(ctx)
     groups = list(ctx.fact("tls", "groups"))
     if not groups:
         return not_applicable("no (EC)DHE group negotiated", message_nl="geen (EC)DHE-groep onderhandeld")
     levels = {g: cls.group(g) for g in groups}
-    return classified_verdict(cls, graded(cls, levels), "Groups", "Groepen", {"groups": groups})
+    return classified_verdict(cls, levels, "Groups", "Groepen", {"groups": groups})
 
 
 @check(
@@ -290,7 +294,7 @@ def dh_size(ctx: CheckContext):
     bits = ctx.answer("tls", "dh_bits")
     if bits is None:
         return not_applicable("no DHE suite accepted", message_nl="geen DHE-suite aanvaard")
-    cls = _classification(ctx)
+    cls = classification(ctx)
     used = [(d.get("dh_group"), d["dh_bits"]) for per in (tls.get("kx") or {}).values() for d in per.values()
             if "dh_bits" in d] or [(None, bits)]
     levels = {(name or f"custom {b}-bit"): cls.dh_group(name, b) for name, b in used}
@@ -323,7 +327,7 @@ def kx_hash(ctx: CheckContext):
     hashes = list(ctx.answer("tls", "kx_hashes") or [])
     if not hashes:
         return not_applicable("no signed key exchange observed", message_nl="geen ondertekende sleuteluitwisseling gezien")
-    cls = _classification(ctx)
+    cls = classification(ctx)
     levels = {h: cls.hash(h) for h in hashes}
-    return classified_verdict(cls, graded(cls, levels), "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
+    return classified_verdict(cls, levels, "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
                     {"hashes": hashes, "signatures": list(tls.get("kx_signatures") or [])})
