@@ -237,6 +237,14 @@ def aead(ctx: CheckContext):
 # ---------------------------------------------------------------------------- key exchange
 
 
+def _groups(ctx: CheckContext) -> list[str]:
+    """The key-exchange groups accepted. TLS 1.3 always negotiates one, so none seen there is not measured."""
+    groups = list(ctx.fact("tls", "groups"))
+    if not groups and ctx.fact("tls", "protocols").get("TLSv1.3"):
+        raise NotMeasured("TLS 1.3 is offered but no key-exchange group was recorded")
+    return groups
+
+
 @check(
     "tls.groups.classification",
     pillar="tls", level="required", severity="medium", schemes=("https",),
@@ -250,7 +258,7 @@ def aead(ctx: CheckContext):
 )
 def groups_classified(ctx: CheckContext):
     cls = classification(ctx)
-    groups = list(ctx.fact("tls", "groups"))
+    groups = _groups(ctx)
     if not groups:
         return not_applicable("no (EC)DHE group negotiated", message_nl="geen (EC)DHE-groep onderhandeld")
     levels = {g: cls.group(g) for g in groups}
@@ -269,7 +277,7 @@ def groups_classified(ctx: CheckContext):
     references=(NCSC_TLS, "draft-ietf-tls-ecdhe-mlkem", "draft-ietf-tls-hybrid-design"),
 )
 def post_quantum(ctx: CheckContext):
-    groups = list(ctx.fact("tls", "groups"))
+    groups = _groups(ctx)
     hybrid = [g for g in groups if "MLKEM" in g]
     if hybrid:
         return passed(f"hybrid groups: {', '.join(hybrid)}", message_nl=f"hybride groepen: {', '.join(hybrid)}",

@@ -142,3 +142,11 @@ def test_every_tls_check_is_bilingual_and_cites_a_reference():
     for cid in TLS_CHECKS:
         chk = CHECKS[cid]
         assert chk.title["nl"] and chk.remediation["nl"] and chk.references
+
+
+@pytest.mark.parametrize("check_id", ["tls.groups.classification", "tls.groups.post_quantum"])
+def test_no_group_under_tls13_is_not_measured(check_id):
+    with pytest.raises(NotMeasured):
+        run(check_id, {**MODERN, "groups": []})
+    rsa_only = {**LEGACY, "groups": [], "protocols": {**LEGACY["protocols"], "TLSv1.3": False}}
+    assert run(check_id, rsa_only).status in (Status.NOT_APPLICABLE, Status.WARN)
