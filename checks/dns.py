@@ -232,14 +232,15 @@ def dnssec_nsec3(ctx: CheckContext):
                       f"above {limits['validator']['insecure_above_iterations']}", evidence=evidence,
                       severity="medium", message_nl=f"{params['iterations']} NSEC3-iteraties: validerende resolvers "
                                                     "vertrouwen de ontkenningen van de zone dan niet meer")
-    problems = []
+    problems = []  # (English, Dutch)
     if params["iterations"] > limits["signer"]["max_iterations"]:
-        problems.append(f"{params['iterations']} iterations (RFC 9276: 0)")
+        problems.append((f"{params['iterations']} iterations (RFC 9276: 0)",
+                         f"{params['iterations']} iteraties (RFC 9276: 0)"))
     if params.get("salt") and not limits["signer"]["salt"]:
-        problems.append(f"a salt ({params['salt']}) (RFC 9276: none)")
+        problems.append((f"a salt ({params['salt']}) (RFC 9276: none)", f"een salt ({params['salt']}) (RFC 9276: geen)"))
     if problems:
-        return warned("NSEC3 uses " + " and ".join(problems), evidence=evidence,
-                      message_nl="NSEC3 gebruikt iteraties of een salt (RFC 9276 raadt 0 iteraties en geen salt aan)")
+        return warned("NSEC3 uses " + " and ".join(en for en, _ in problems), evidence=evidence,
+                      message_nl="NSEC3 gebruikt " + " en ".join(nl for _, nl in problems))
     return passed("NSEC3 with 0 iterations and no salt", evidence=evidence,
                   message_nl="NSEC3 met 0 iteraties en zonder salt")
 
@@ -344,8 +345,9 @@ def ns_ipv6(ctx: CheckContext):
                       message_nl=f"antwoordt via IPv6 op {', '.join(good)}")
     if all(a["status"] in UNREACHABLE for _, a in v6):
         raise NotMeasured(f"the scanner cannot reach IPv6 name servers: {v6[0][1].get('detail')}")
-    return failed("the name servers' IPv6 addresses do not answer for the zone",
-                  message_nl="de IPv6-adressen van de naamservers antwoorden niet voor de zone",
+    silent = ", ".join(sorted({f"{n} ({a['address']})" for n, a in v6}))
+    return failed(f"the name servers' IPv6 addresses do not answer for the zone: {silent}",
+                  message_nl=f"de IPv6-adressen van de naamservers antwoorden niet voor de zone: {silent}",
                   evidence={"addresses": [f"{n} {a['address']}: {a.get('detail')}" for n, a in v6]})
 
 
@@ -517,7 +519,7 @@ def dangling(ctx: CheckContext):
 )
 def dangling_domain(ctx: CheckContext):
     sec = _zone(ctx)
-    critical, dangling_ = [], []
+    critical, critical_nl, dangling_ = [], [], []
     for server in _delegation(ctx)["servers"]:
         if server.get("rcode") == "NXDOMAIN" and not server.get("addresses"):
             dangling_.append(f"NS {server['name']} does not exist")
@@ -525,6 +527,8 @@ def dangling_domain(ctx: CheckContext):
         if host and any(a.get("rcode") == "REFUSED" for a in server.get("answers") or []):
             critical.append(f"NS {server['name']} at {host['name']} refuses the zone: anyone with an account "
                             "there may create it")
+            critical_nl.append(f"NS {server['name']} bij {host['name']} weigert de zone: iedereen met een account "
+                               "daar kan ze aanmaken")
     if sec.get("mx_hosts") is None:
         raise NotMeasured("the MX hosts were not looked at")
     for mx in sec["mx_hosts"]:
@@ -532,10 +536,11 @@ def dangling_domain(ctx: CheckContext):
             dangling_.append(f"MX {mx['host']} does not exist")
     if critical:
         return failed(critical[0], evidence={"problems": critical + dangling_}, severity="critical",
-                      message_nl="een NS-record wijst naar DNS-hosting die de zone niet meer bedient: overname mogelijk")
+                      message_nl=critical_nl[0])
     if dangling_:
         return failed("; ".join(dangling_), evidence={"problems": dangling_},
-                      message_nl="NS- of MX-records wijzen naar namen die niet bestaan: " + ", ".join(dangling_))
+                      message_nl="NS- of MX-records wijzen naar namen die niet bestaan: "
+                                 + ", ".join(d.removesuffix(" does not exist") for d in dangling_))
     return passed("every NS and MX target exists", message_nl="elk NS- en MX-doel bestaat")
 
 
@@ -565,7 +570,7 @@ def ipv6(ctx: CheckContext):
         bad = [f"{r['address']}: {r.get('detail')}" for r in reach if r["reachable"] is False]
         return failed(f"AAAA record published but the service does not answer over IPv6 ({bad[0] if bad else ''})",
                       evidence=evidence | {"unreachable": bad}, severity="medium",
-                      message_nl="AAAA-record gepubliceerd, maar de dienst antwoordt niet via IPv6")
+                      message_nl=f"AAAA-record gepubliceerd, maar de dienst antwoordt niet via IPv6 ({bad[0] if bad else ''})")
     raise NotMeasured(next((r.get("detail") for r in reach if r.get("detail")), "IPv6 reachability not measured"))
 
 
