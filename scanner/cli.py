@@ -18,7 +18,7 @@ import click
 
 from checks.registry import default_registry
 from scanner import __version__
-from scanner.gate import one_line
+from scanner.gate import one_line, unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
 from scanner.model import PILLARS, InputError
 from scanner.policy import GRADES, load_policy
@@ -213,12 +213,7 @@ def summary_line(result: dict[str, Any], seconds: float) -> str:
 
 def nothing_measured(result: dict[str, Any]) -> bool:
     """True when no endpoint could be reached at all (DNS answers alone do not count)."""
-    for svc in result["services"]:
-        for ep in svc["endpoints"]:
-            if any(isinstance(ep["facts"].get(name), dict) and "error" not in ep["facts"][name]
-                   for name in ("tls", "certificate", "http")):
-                return False
-    return True
+    return all(unreachable(ep) for svc in result["services"] for ep in svc["endpoints"])
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None):
