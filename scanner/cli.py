@@ -177,8 +177,10 @@ def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path |
         write_ndjson(result, ndjson)
     if out:
         write_json(result, out / "results.json")
+        previous = store.previous_run(run_id)
         render_dashboard(result, out / "dashboard", default_registry(), primary=lang,
-                         thresholds=run_thresholds(result))
+                         thresholds=run_thresholds(result),
+                         previous=(previous, store.grades(previous)) if previous else None)
     return result
 
 
