@@ -44,7 +44,7 @@ def test_dashboard_is_escaped_and_self_contained(lab_scan, tmp_path):
     evil = result["services"][0]
     evil["name"] = '<script>alert("x")</script>'
     evil["organisation"] = '"><img src=x onerror=alert(1)>'
-    evil["findings"][0]["message"] = "<b>not bold</b>"
+    evil["findings"][0]["message"] = evil["findings"][0]["message_nl"] = "<b>not bold</b>"  # the nl page shows message_nl
     index = render_dashboard(result, tmp_path / "dash", default_registry())
     html = index.read_text(encoding="utf-8")
     assert '<script>alert("x")' not in html and "&lt;script&gt;" in html
