@@ -117,6 +117,23 @@ def test_name_server_queries_respect_the_scope(lab):
     assert reply.status == "refused-by-scanner" and "scope" in reply.detail
 
 
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("224.0.0.53", "multicast"),
+                                     ("10.20.30.40", "private")])
+def test_name_servers_in_forbidden_space_are_refused_before_anything_is_sent(lab, ip, why):
+    """Whatever words the refusal uses, it is `refused-by-scanner`, and no socket goes near the address
+    (not even the route probe: the test-wide guard would fail the session)."""
+    ctx = _context(lab, lab.resolver)
+    zone = dns.name.from_text("vlaanderen.test")
+
+    async def inner():
+        return (await ask(ctx, "ns.elders.test", ip, zone, "SOA"), await ask(ctx, "ns.elders.test", ip, zone, "SOA", tcp=True),
+                await zone_transfer(ctx, "ns.elders.test", ip, zone))
+
+    for reply in asyncio.run(inner()):
+        assert reply.status == "refused-by-scanner" and why in reply.detail
+    assert ctx.network.records and all(r.outcome.startswith("refused:") for r in ctx.network.records)
+
+
 @pytest.fixture
 def dead_port():
     sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)

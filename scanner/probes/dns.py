@@ -22,9 +22,8 @@ import dns.name
 
 from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns_query import has_route
 from scanner.probes.dns_zone import zone_report
-from scanner.probes.net import NotListening, ProbeError, Refused
+from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.resolver import Lookup
 
 MAX_MX = 5
@@ -65,6 +64,11 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[st
 
     async def connect() -> dict[str, Any]:
         out: dict[str, Any] = {"address": ip, "port": port, "reachable": None}
+        try:
+            ctx.network.check(host, ip, port, "ipv6-reachability")
+        except Refused as exc:
+            out["detail"] = f"not tried: {exc}"
+            return out
         if not has_route(ip):
             out["detail"] = "the scanner has no route to this address (no IPv6 here?): not measured"
             return out
@@ -73,8 +77,6 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[st
                 out["reachable"] = True
         except NotListening:
             out.update(reachable=False, detail=f"connection to port {port} refused")
-        except Refused as exc:
-            out["detail"] = f"not tried: {exc}"
         except ProbeError as exc:
             out.update(reachable=False, detail=str(exc))
         return out

@@ -14,7 +14,6 @@ server that stays silent, truncates, or answers bytes that are no DNS message be
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ import dns.rcode
 import dns.rdatatype
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import NotListening, ProbeError
+from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 
 DNS_PORT = 53
 
@@ -41,20 +40,6 @@ class Reply:
     @property
     def rcode(self) -> str | None:
         return dns.rcode.to_text(self.message.rcode()) if self.message is not None else None
-
-
-def has_route(ip: str) -> bool:
-    """Whether this machine has a route to `ip` (a UDP connect sends nothing, it only picks a route).
-
-    This is how "the scanner has no IPv6" is told apart from "the target does not answer".
-    """
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((ip.split("%", 1)[0], DNS_PORT))
-    except OSError:
-        return False
-    return True
 
 
 def origin_ip(ctx: ProbeContext) -> str | None:
@@ -72,13 +57,25 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
     """One non-recursive question to the server `ns_host` at `ip`; UDP first, TCP when truncated."""
     query = dns.message.make_query(qname, rdtype)
     query.flags &= ~dns.flags.RD
-    if not has_route(ip):
-        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    unfit = _unfit(ctx, ns_host, ip, purpose)
+    if unfit is not None:
+        return unfit
     if not tcp:
         reply = await _udp(ctx, ns_host, ip, query, purpose)
         if reply.status != "answer" or not reply.message.flags & dns.flags.TC:
             return reply
     return await _tcp(ctx, ns_host, ip, query, purpose)
+
+
+def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str) -> Reply | None:
+    """A reply without asking: the scanner may not ask there (scope, SSRF guard), or has no route."""
+    try:
+        ctx.network.check(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
+    except Refused as exc:
+        return Reply("refused-by-scanner", detail=str(exc))
+    if not has_route(ip):
+        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    return None
 
 
 class _Exchange(asyncio.DatagramProtocol):
@@ -108,7 +105,7 @@ class _Exchange(asyncio.DatagramProtocol):
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
         lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
-    except ProbeError as exc:
+    except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     transport = None
     try:
@@ -159,15 +156,17 @@ async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
     except (dns.exception.DNSException, ValueError) as exc:
         return Reply("malformed", detail=f"{ns_host} ({ip}) answered something that is no DNS message over TCP: "
                                          f"{exc or type(exc).__name__}", tcp=True)
+    except Refused as exc:
+        return Reply("refused-by-scanner", detail=str(exc), tcp=True)
     except ProbeError as exc:
-        status = "refused-by-scanner" if "scope" in str(exc) or "space" in str(exc) else "unreachable"
-        return Reply(status, detail=str(exc), tcp=True)
+        return Reply("unreachable", detail=str(exc), tcp=True)
 
 
 async def zone_transfer(ctx: ProbeContext, ns_host: str, ip: str, zone: dns.name.Name) -> Reply:
     """Ask for AXFR over TCP and read only the first message: enough to know whether it is handed out."""
-    if not has_route(ip):
-        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    unfit = _unfit(ctx, ns_host, ip, "dns-axfr")
+    if unfit is not None:
+        return unfit
     query = dns.message.make_query(zone, dns.rdatatype.AXFR)
     query.flags &= ~dns.flags.RD
     return await _tcp(ctx, ns_host, ip, query, "dns-axfr")
