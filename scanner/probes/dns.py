@@ -59,13 +59,16 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
     return {"caa": [], "caa_owner": None, "caa_records": []}
 
 
-async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
-    """A TCP connect to ip:port (once per run per address and port): does the service answer there?"""
+async def reachable(ctx: ProbeContext, host: str, ip: str, port: int, origin_ip: str | None = None) -> dict[str, Any]:
+    """A TCP connect to ip:port (once per run per address and port): does the service answer there?
+
+    `origin_ip` as for `Network.tcp`: None when `ip` is the scanned endpoint's own address.
+    """
 
     async def connect() -> dict[str, Any]:
         out: dict[str, Any] = {"address": ip, "port": port, "reachable": None}
         try:
-            ctx.network.check(host, ip, port, "ipv6-reachability")
+            ctx.network.check(host, ip, port, "ipv6-reachability", origin_ip)
         except Refused as exc:
             out["detail"] = f"not tried: {exc}"
             return out
@@ -73,7 +76,7 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[st
             out["detail"] = "the scanner has no route to this address (no IPv6 here?): not measured"
             return out
         try:
-            async with ctx.network.tcp(host, ip, port, "ipv6-reachability"):
+            async with ctx.network.tcp(host, ip, port, "ipv6-reachability", origin_ip=origin_ip):
                 out["reachable"] = True
         except NotListening:
             out.update(reachable=False, detail=f"connection to port {port} refused")
@@ -82,7 +85,7 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[st
         return out
 
     # once per address and port the connection really reaches (the lab maps ports per host)
-    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host)), connect)
+    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host), origin_ip), connect)
 
 
 def _reach_summary(results: list[dict[str, Any]]) -> bool | None:
@@ -144,7 +147,8 @@ async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
                            "ipv4": v4.texts(), "ipv6": v6.texts()}
     if out["ipv6"]:
-        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25) for ip in out["ipv6"])))
+        origin = ctx.implied_origin()
+        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25, origin) for ip in out["ipv6"])))
         out["ipv6_reachable"] = _reach_summary(out["ipv6_reach"])
     return out
 

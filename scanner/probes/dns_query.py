@@ -4,7 +4,8 @@ Delegation health needs to know what each listed name server itself says: is it
 authoritative for the zone (lame delegation), what does the parent delegate to, does it
 hand out the zone (AXFR). These queries go through `Network` like every connection:
 scope, SSRF guard, per-host/per-IP caps, rate limit, the record (audit log) and the
-lab's port map, which maps the logical port 53 for UDP as well as TCP.
+lab's port map, which maps the logical port 53 for UDP as well as TCP. A name server is
+a host the inventory implies, so the guard judges it by `ProbeContext.implied_origin`.
 
 Every query is bounded (one io_timeout per attempt, a 64 KiB cap on TCP reads), and a
 server that stays silent, truncates, or answers bytes that are no DNS message becomes a
@@ -42,16 +43,6 @@ class Reply:
         return dns.rcode.to_text(self.message.rcode()) if self.message is not None else None
 
 
-def origin_ip(ctx: ProbeContext) -> str | None:
-    """The SSRF guard's reference for name servers: the resolver the scan uses.
-
-    Name servers in the same address space as that resolver may be asked (the lab's on
-    loopback, a private resolver's in private space); others in special space may not.
-    """
-    servers = ctx.resolver.nameservers
-    return servers[0][0] if servers else None
-
-
 async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | str, rdtype: str | int,
               *, tcp: bool = False, purpose: str = "dns") -> Reply:
     """One non-recursive question to the server `ns_host` at `ip`; UDP first, TCP when truncated."""
@@ -70,7 +61,7 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
 def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str) -> Reply | None:
     """A reply without asking: the scanner may not ask there (scope, SSRF guard), or has no route."""
     try:
-        ctx.network.check(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
+        ctx.network.check(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
     except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     if not has_route(ip):
@@ -104,7 +95,7 @@ class _Exchange(asyncio.DatagramProtocol):
 
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
-        lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
+        lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
     except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     transport = None
@@ -134,7 +125,7 @@ async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
 
 async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
-        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose, origin_ip=origin_ip(ctx)) as (reader, writer):
+        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose, origin_ip=ctx.implied_origin()) as (reader, writer):
             wire = query.to_wire()
             writer.write(struct.pack("!H", len(wire)) + wire)
             async with asyncio.timeout(ctx.io_timeout):

@@ -336,7 +336,7 @@ class HttpProbe:
 
         Returns the recorded hops (URLs redacted) and the responses, one per answered hop.
         """
-        origin = origin_ip or first_ip
+        origin = first_ip if origin_ip is None else origin_ip
         hops: list[dict[str, Any]] = []
         responses: list[Fetched] = []
         seen: set[str] = set()
@@ -571,12 +571,13 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
 
 
 async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
-    """One GET without redirects (e.g. an MTA-STS policy, which must not redirect)."""
+    """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
+    not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
     host = urlsplit(url).hostname or ""
     addresses = await ctx.resolver.addresses(host)
     if not addresses:
         raise ProbeError(f"{host} has no address")
-    fetched = await Fetcher(ctx).get(url, addresses[0], None, cap=cap)
+    fetched = await Fetcher(ctx).get(url, addresses[0], ctx.implied_origin(), cap=cap)
     return fetched.status, fetched.body
 
 

@@ -59,14 +59,20 @@ def address_class(ip: str) -> str:
     return "public"
 
 
+PUBLIC_ONLY = ""  # an origin_ip for hosts no scanned address vouches for: public space only
+
+
 def ssrf_refusal(ip: str, origin_ip: str | None) -> str | None:
-    """Why connecting to `ip` on behalf of a target at `origin_ip` is forbidden, if it is."""
+    """Why connecting to `ip` on behalf of a target at `origin_ip` is forbidden, if it is.
+
+    Without an origin (None or PUBLIC_ONLY) only public addresses are allowed.
+    """
     cls = address_class(ip)
     if cls == "public":
         return None
     if cls in ("multicast", "unspecified"):
         return f"{ip} is a {cls} address"
-    if origin_ip is not None and address_class(origin_ip) == cls:
+    if origin_ip and address_class(origin_ip) == cls:
         return None
     return f"{ip} lies in {cls} space and the scanned target does not"
 
@@ -191,7 +197,8 @@ class Network:
         """Raise Refused (and record it) if scope or the SSRF guard forbid contacting ip:port for `host`.
 
         `origin_ip` is the address of the scanned target on whose behalf we connect; None
-        means `ip` is that target itself.
+        means `ip` is that target itself, PUBLIC_ONLY that no address vouches for it
+        (see ProbeContext.implied_origin).
         """
         if self.scope is not None and not self.scope.allows(host):
             self.record(host, ip, port, purpose, "refused: out of scope")
