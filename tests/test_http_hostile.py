@@ -140,3 +140,19 @@ def test_a_hostile_charset_is_read_as_utf8(lab, charset):
     facts = probe_raw(lab, {"/": _page(f"Content-Type: text/html; charset={charset}\r\n", body)})
     assert facts["status"] == 200
     assert facts["html"]["insecure"][0]["url"] == "http://cdn.example.test/a.js"
+
+
+@pytest.mark.parametrize("location, error", [
+    ("http://127.0.0.1:99999/", "malformed Location"),  # port out of range
+    ("http://bad host.test/", "no A or AAAA record"),  # a space in the host: a name nobody has
+    ("http://a..b.test/", "not a valid DNS name"),  # an empty label
+    (f"http://{'a' * 64}.test/", "not a valid DNS name"),  # a label over 63 octets
+    ("http://[::1/", "malformed Location"),
+])
+def test_a_hostile_location_ends_the_chain_with_a_reason(lab, location, error):
+    """A redirect to something that is no usable URL or host name is the chain's last hop, with
+    the reason; the page that sent it still counts."""
+    facts = probe_raw(lab, {"/": (f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n").encode("latin-1")})
+    assert facts["status"] == 302 and facts["http_chain"][0]["status"] == 302
+    assert error in facts["http_chain"][-1]["error"]

@@ -172,7 +172,12 @@ def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
 
 
 class Fetcher:
-    """Single requests, pinned to an address, bounded in time and size."""
+    """Single requests, pinned to an address, bounded in time and size.
+
+    Requests go straight to an httpx transport, not through a client: a client parses the
+    Location of every redirect response to prepare a next request, and a Location it cannot
+    parse would cost us the response itself. Redirects are `HttpProbe.follow`'s business.
+    """
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
@@ -180,39 +185,45 @@ class Fetcher:
     async def get(self, url: str, ip: str, origin_ip: str | None, cap: int = BODY_CAP,
                   headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
         host = urlsplit(url).hostname or ""
-        transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+        tls = _tls_context()
+        transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
         # httpx has no public hook for a network backend; its pool takes one.
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls_context(),
+            ssl_context=tls,
             max_connections=1,
             max_keepalive_connections=0,
             network_backend=_PinnedBackend(self.ctx, host, ip, origin_ip),
         )
-        timeout = httpx.Timeout(self.ctx.io_timeout)
         deadline = self.ctx.io_timeout * DEADLINE_FACTOR
         req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
         req_headers.update(headers or {})
-        async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False,
-                                     trust_env=False) as client:
-            try:
-                async with asyncio.timeout(deadline):
-                    async with client.stream("GET", url, headers=req_headers) as resp:
-                        raw = bytearray()
-                        truncated = False
-                        async for chunk in resp.aiter_raw():
-                            raw += chunk
-                            if len(raw) >= cap:
-                                truncated = True
-                                del raw[cap:]
-                                break
-                        lines = list(resp.headers.multi_items())
-            except TimeoutError:
-                raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
-            except httpx.HTTPError as exc:
-                raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+        try:
+            request = httpx.Request("GET", url, headers=req_headers,
+                                    extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
+        except httpx.InvalidURL as exc:
+            raise ProbeError(f"GET {redact_url(url)}: invalid URL: {exc}"[:300]) from None
+        raw = bytearray()
+        truncated = False
+        try:
+            async with transport, asyncio.timeout(deadline):
+                resp = await transport.handle_async_request(request)
+                resp.request = request
+                try:
+                    async for chunk in resp.aiter_raw():
+                        raw += chunk
+                        if len(raw) >= cap:
+                            truncated = True
+                            del raw[cap:]
+                            break
+                finally:
+                    await resp.aclose()
+        except TimeoutError:
+            raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
+        except httpx.HTTPError as exc:
+            raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
         body, more = _decode(bytes(raw), encoding, cap)
-        return Fetched(url, ip, resp.status_code, lines, body, truncated or more, encoding)
+        return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)
 
 
 def combine_headers(items: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
@@ -370,7 +381,8 @@ class HttpProbe:
             if fetched.status in REDIRECT_STATUSES and locations:
                 try:
                     nxt = urljoin(url, locations[0].strip())
-                    scheme = urlsplit(nxt).scheme
+                    parts = urlsplit(nxt)
+                    scheme, _ = parts.scheme, parts.port  # a port out of range raises here
                 except ValueError:
                     hop["error"] = "malformed Location"
                     hops.append(hop)

@@ -114,7 +114,12 @@ class Resolver:
         return [(str(ns), self._r.port) for ns in self._r.nameservers]
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
+        """The answer to one question; ProbeError when it cannot be asked or the resolver is silent."""
         key = (name.rstrip(".").lower() + ".", rdtype.upper())
+        try:
+            dns.name.from_text(key[0])
+        except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
+            raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
         fut = self._cache.get(key)
         if fut is None:
             fut = asyncio.ensure_future(self._query(*key))
