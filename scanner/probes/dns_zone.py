@@ -67,9 +67,9 @@ async def _parent_view(ctx: ProbeContext, zone: dns.name.Name) -> tuple[list[str
         return None, f"the name servers of the parent zone {_name(parent)} could not be found", {}
     tries, shared = 0, False
     for ns in sorted(rd.target for rd in servers.rrset):
-        for ip in await ctx.resolver.addresses(ns.to_text()):
-            if tries >= MAX_PARENT_TRIES:
-                break
+        if tries >= MAX_PARENT_TRIES:
+            break
+        for ip in (await ctx.resolver.addresses(ns.to_text()))[:MAX_PARENT_TRIES - tries]:
             tries += 1
             _scope(ctx, ns)
             reply = await ask(ctx, _name(ns), ip, zone, "NS", purpose="dns-parent")
