@@ -151,3 +151,43 @@ def test_ipv6_reachability_of_a_dead_and_a_live_port(lab, dead_port):
     down = asyncio.run(reachable(_context(lab, lab.resolver, port_map=dead), "h.test", "::1", 443))
     assert up == {"address": "::1", "port": 443, "reachable": True}
     assert down["reachable"] is False and "refused" in down["detail"]
+
+
+def _answering_server(answer):
+    """A loopback DNS server of the test's own: `answer(query) -> response` for every datagram."""
+
+    class Server(asyncio.DatagramProtocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def datagram_received(self, data, addr):
+            self.transport.sendto(answer(dns.message.from_wire(data)).to_wire(), addr)
+
+    return asyncio.get_running_loop().create_datagram_endpoint(Server, local_addr=("127.0.0.1", 0))
+
+
+def test_a_name_with_hundreds_of_addresses_is_capped(lab):
+    """One name may make the scanner contact at most MAX_ADDRESSES addresses per family."""
+    import dns.rrset
+
+    from scanner.probes.resolver import MAX_ADDRESSES
+
+    many = [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(60)]
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        if question.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", "A", many))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            resolver = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
+            return await resolver.addresses("veel.test")
+        finally:
+            transport.close()
+
+    addresses = asyncio.run(inner())
+    assert len(addresses) == MAX_ADDRESSES and set(addresses) <= set(many)

@@ -24,7 +24,7 @@ from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns_zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
-from scanner.probes.resolver import Lookup
+from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 
 MAX_MX = 5
 MAX_CAA = 20
@@ -113,15 +113,15 @@ async def _alias_target(ctx: ProbeContext, lookup: Lookup) -> dict[str, Any] | N
 
 async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> dict[str, Any]:
     try:
-        v4, v6 = await asyncio.gather(ctx.resolver.lookup(host, "A"), ctx.resolver.lookup(host, "AAAA"))
+        v4, v6 = await ctx.resolver.address_lookups(host)
         for lookup in (v4, v6):
             if lookup.failed:
                 return {"error": f"the resolver failed {host} {lookup.rdtype} ({lookup.failure()})"}
         answer = v4 if v4.rrset is not None else v6 if v6.rrset is not None else v4
         facts: dict[str, Any] = {
             "rcode": v4.rcode,
-            "ipv4": v4.texts(),
-            "ipv6": v6.texts(),
+            "ipv4": v4.texts()[:MAX_ADDRESSES],
+            "ipv6": v6.texts()[:MAX_ADDRESSES],
             "aaaa": bool(v6.rrset),
             "cname": v4.chain(),
             "cname_target": await _alias_target(ctx, v4),
@@ -143,9 +143,9 @@ async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> di
 async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
-    v4, v6 = await asyncio.gather(ctx.resolver.lookup(host, "A"), ctx.resolver.lookup(host, "AAAA"))
+    v4, v6 = await ctx.resolver.address_lookups(host)
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
-                           "ipv4": v4.texts(), "ipv6": v6.texts()}
+                           "ipv4": v4.texts()[:MAX_ADDRESSES], "ipv6": v6.texts()[:MAX_ADDRESSES]}
     if out["ipv6"]:
         origin = ctx.implied_origin()
         out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25, origin) for ip in out["ipv6"])))

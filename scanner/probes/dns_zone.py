@@ -26,7 +26,7 @@ import dns.rdatatype
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
 from scanner.probes.dnssec import algorithm_name, digest_name
-from scanner.probes.resolver import Lookup
+from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 
 MAX_SERVERS = 8  # name servers looked at per zone
 MAX_PARENT_TRIES = 3
@@ -96,9 +96,10 @@ def _scope(ctx: ProbeContext, host: dns.name.Name | str) -> None:
 
 
 async def _server(ctx: ProbeContext, zone: dns.name.Name, name: str, glue: list[str]) -> dict[str, Any]:
-    v4, v6 = await asyncio.gather(ctx.resolver.lookup(name, "A"), ctx.resolver.lookup(name, "AAAA"))
-    addresses = v4.texts() + v6.texts()
-    out: dict[str, Any] = {"name": name, "rcode": v4.rcode, "addresses": addresses or sorted(glue), "answers": []}
+    v4, _ = await ctx.resolver.address_lookups(name)
+    addresses = await ctx.resolver.addresses(name)
+    out: dict[str, Any] = {"name": name, "rcode": v4.rcode, "addresses": addresses or sorted(glue)[:MAX_ADDRESSES],
+                           "answers": []}
     if not addresses and glue:
         out["addresses_from"] = "glue"
     _scope(ctx, name)

@@ -31,6 +31,9 @@ from scanner.probes.net import ProbeError
 
 Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
 DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
+# Addresses of one name, per family, that probes contact: a CDN answers with a handful; a
+# hostile zone could list thousands (one TCP answer), each worth a TLS enumeration.
+MAX_ADDRESSES = 16
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -163,10 +166,15 @@ class Resolver:
             raise ProbeError(f"DNS lookup of {name} {rdtype} failed: {exc}") from None
         return from_response(name, rdtype, answer.response, answer.canonical_name)
 
-    async def addresses(self, host: str) -> list[str]:
-        """Every A and AAAA address of `host` (IPv4 first), following CNAMEs."""
+    async def address_lookups(self, host: str) -> tuple[Lookup, Lookup]:
+        """The A and AAAA lookups of `host`, asked together."""
         v4, v6 = await asyncio.gather(self.lookup(host, "A"), self.lookup(host, "AAAA"))
-        return v4.texts() + v6.texts()
+        return v4, v6
+
+    async def addresses(self, host: str) -> list[str]:
+        """The A and AAAA addresses of `host` (IPv4 first, at most MAX_ADDRESSES of each), CNAMEs followed."""
+        v4, v6 = await self.address_lookups(host)
+        return v4.texts()[:MAX_ADDRESSES] + v6.texts()[:MAX_ADDRESSES]
 
 
 def _server_failure(name: str, rdtype: str, exc: dns.resolver.NoNameservers) -> Lookup:
