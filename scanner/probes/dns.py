@@ -26,8 +26,13 @@ from scanner.probes.dns_zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 
-MAX_MX = 5
+MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
 MAX_CAA = 20
+
+
+def mx_hosts(lookup: Lookup) -> list[tuple[int, str]]:
+    """(preference, host) of an MX answer, most preferred first; a null MX's host is ""."""
+    return sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in lookup.rrset or [])
 
 
 async def dnssec_of(ctx: ProbeContext, lookup: Lookup) -> dict[str, Any]:
@@ -161,11 +166,8 @@ async def probe_domain_dns(ctx: ProbeContext, domain: str, answer: Lookup) -> di
             zone = await ctx.validator.apex(dns.name.from_text(domain))
             facts["zone"] = zone.to_text().rstrip(".") or "."
             facts.update(await zone_report(ctx, zone))
-            if answer.rdtype == "MX" and answer.rrset is not None:
-                hosts = sorted({rd.exchange.to_text().rstrip(".").lower() for rd in answer.rrset} - {""})
-                facts["mx_hosts"] = list(await asyncio.gather(*(_mx_host(ctx, h) for h in hosts[:MAX_MX])))
-            else:
-                facts["mx_hosts"] = []
+            hosts = list(dict.fromkeys(h for _, h in mx_hosts(answer) if h)) if answer.rdtype == "MX" else []
+            facts["mx_hosts"] = list(await asyncio.gather(*(_mx_host(ctx, h) for h in hosts[:MAX_MX])))
     except TimeoutError:
         facts["zone_error"] = f"the zone's delegation and DNSSEC facts did not finish within {ctx.timeout:g} s"
     except ProbeError as exc:

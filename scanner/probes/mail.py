@@ -11,13 +11,12 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import dnssec_of, probe_domain_dns
+from scanner.probes.dns import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
 from scanner.probes.http import fetch_url
 from scanner.probes.net import ProbeError
 from scanner.probes.smtp import probe_starttls
 from scanner.probes.tls import PROTOCOLS
 
-MAX_MX = 5
 SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
 SPF_VOID_LIMIT = 2
 DMARC_MAX_QUERIES = 8  # RFC 9989 tree walk
@@ -148,7 +147,7 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
-        mx_records = sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in mx_lookup.rrset or [])
+        mx_records = mx_hosts(mx_lookup)
         null_mx = len(mx_records) == 1 and mx_records[0][1] == ""
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
