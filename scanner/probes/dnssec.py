@@ -119,12 +119,6 @@ class TrustAnchors:
         return best
 
 
-def key_matches_anchor(zone: dns.name.Name, key, anchors: TrustAnchors) -> bool:
-    if any(key == k for k in anchors.keys.get(zone, [])):
-        return True
-    return any(_ds_matches(zone, key, ds) for ds in anchors.ds.get(zone, []))
-
-
 @dataclass
 class ZoneTrust:
     """What the chain walk concluded about one zone."""
@@ -355,11 +349,6 @@ class Validator:
             result = Verdict(result.status, f"{result.reason} (the resolver {self.resolver.server} answered SERVFAIL "
                                             "until asked with checking disabled)".strip())
         return result
-
-    async def status(self, lookup: Lookup) -> tuple[str | None, str]:
-        """`secure`, `insecure` or `bogus` for one answer (None: could not tell), with the reason."""
-        verdict = await self.verdict(lookup)
-        return verdict.status, verdict.reason
 
 
 def _ds_matches(zone: dns.name.Name, key, ds) -> bool:

@@ -14,6 +14,7 @@ link, and the authority section's SOA and NSEC/NSEC3 denial records.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass, field
 
 import dns.asyncresolver
@@ -38,8 +39,6 @@ MAX_ADDRESSES = 16
 
 def parse_server(text: str) -> tuple[str, int]:
     """`IP`, `IP:PORT` or `[IPv6]:PORT` -> (ip, port)."""
-    import ipaddress
-
     text = text.strip()
     host, port = text, 53
     if text.startswith("["):

@@ -25,7 +25,6 @@ from scanner.probes import tls_keys
 from scanner.probes import tls_registry as reg
 from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import ProbeError
 from scanner.probes.tls_dh import name_prime
 
 TLS_DOWN = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
@@ -289,10 +288,7 @@ class AddressScan:
             except wire.WireError as exc:
                 return exc
 
-        try:
-            got = await self.connect_and(wire.sslv2_client_hello(kinds), read)
-        except ProbeError:
-            raise
+        got = await self.connect_and(wire.sslv2_client_hello(kinds), read)
         if isinstance(got, wire.WireError):
             # a TLS-only server closes, resets or answers garbage to an SSLv2 hello: not offered;
             # one that keeps silent is left untested rather than guessed

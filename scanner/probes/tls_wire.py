@@ -221,9 +221,6 @@ class Handshake:
         self.alert: Alert | None = None
         self.transcript: list[bytes] = []
 
-    def feed(self, data: bytes) -> None:
-        self.buf += data
-
     async def next(self) -> tuple[int, bytes]:
         """The next (type, body); raises WireError, or returns (-1, b'') after an alert."""
         while True:
@@ -247,7 +244,6 @@ class Handshake:
             elif rec.ctype == CHANGE_CIPHER_SPEC:
                 continue
             else:
-                self.pending = rec
                 return -2, b""  # encrypted data follows (TLS 1.3)
 
 
@@ -272,9 +268,6 @@ class Cursor:
 
     def u16(self) -> int:
         return int.from_bytes(self.take(2), "big")
-
-    def u24(self) -> int:
-        return int.from_bytes(self.take(3), "big")
 
     def vec8(self) -> bytes:
         return self.take(self.u8())
