@@ -43,6 +43,7 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
+from scanner.probes.times import rfc3339
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all
@@ -75,10 +76,6 @@ def served_chain(writer) -> list[bytes]:
     for cert in chain[:MAX_SERVED]:
         out.append(cert if isinstance(cert, bytes) else cert.public_bytes(ssl._ssl.ENCODING_DER))
     return out
-
-
-def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _extension(cert: x509.Certificate, oid):
@@ -122,8 +119,8 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
         "subject": _rfc4514(cert.subject),
         "issuer": _rfc4514(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": _time(cert.not_valid_before_utc),
-        "not_after": _time(cert.not_valid_after_utc),
+        "not_before": rfc3339(cert.not_valid_before_utc),
+        "not_after": rfc3339(cert.not_valid_after_utc),
         "key_type": key_type,
         "key_bits": key_bits,
         "curve": curve,

@@ -15,7 +15,6 @@ shows NSEC or NSEC3 with its parameters (RFC 9276) and must itself validate.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import dns.dnssec
@@ -27,16 +26,13 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
 from scanner.probes.dnssec import algorithm_name, digest_name
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.probes.times import rfc3339_epoch
 
 MAX_SERVERS = 8  # name servers looked at per zone
 MAX_PARENT_TRIES = 3
 DENIAL_PROBE_LABEL = "bolwerk-denial-probe"
 HYGIENE_TYPES = ("SOA", "NS", "DNSKEY")
 CURVE_BITS = {13: 256, 14: 384, 15: 256, 16: 456}
-
-
-def _ts(value: int) -> str:
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _name(name: dns.name.Name | str) -> str:
@@ -160,7 +156,8 @@ def _sigs(lookup: Lookup) -> list[dict[str, Any]]:
     if lookup.rrsigs is None or lookup.rrset is None:
         return []
     return [{"rrset": f"{_name(lookup.rrset.name)} {lookup.rdtype}", "algorithm": s.algorithm, "key_tag": s.key_tag,
-             "inception": _ts(s.inception), "expiration": _ts(s.expiration)} for s in lookup.rrsigs]
+             "inception": rfc3339_epoch(s.inception),
+             "expiration": rfc3339_epoch(s.expiration)} for s in lookup.rrsigs]
 
 
 async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]:

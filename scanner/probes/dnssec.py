@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +40,7 @@ import dns.zonefile
 from scanner.model import InputError
 from scanner.probes.dns_denial import Proof, denial_proof, wildcard_proof
 from scanner.probes.resolver import Lookup, Resolver, Signed
+from scanner.probes.times import rfc3339_epoch
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT_ANCHORS = DATA / "root-anchors.txt"
@@ -148,10 +149,6 @@ def _t(rdtype: int) -> str:
     return dns.rdatatype.to_text(rdtype)
 
 
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Validator:
     """Walks DS -> DNSKEY from a trust anchor down to the zone that signed an answer."""
 
@@ -180,9 +177,9 @@ class Validator:
         if not mine:
             return f"{what} is signed by {sigs[0].signer}, not by its zone {zone}"
         if all(s.expiration < now for s in mine):
-            return f"{what}: the signature expired on {_when(max(s.expiration for s in mine))}"
+            return f"{what}: the signature expired on {rfc3339_epoch(max(s.expiration for s in mine))}"
         if all(s.inception > now for s in mine):
-            return f"{what}: the signature is not valid before {_when(min(s.inception for s in mine))}"
+            return f"{what}: the signature is not valid before {rfc3339_epoch(min(s.inception for s in mine))}"
         if not any(s.key_tag in tags for s in mine):
             return f"{what}: signed with key tag {mine[0].key_tag}, which is not a trusted DNSKEY of {zone}"
         return f"{what}: the signature does not verify"
