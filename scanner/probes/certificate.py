@@ -44,6 +44,7 @@ from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
 from scanner.probes.times import rfc3339
+from scanner.probes.tls_registry import VERSION_NAME
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all
@@ -321,7 +322,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
         errors.append(flight.error)
     if flight.error:
         flight.error = "; ".join(errors)
-    hello = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}.get(flight.version or 0)
+    hello = VERSION_NAME.get(flight.version or 0)
     source = "handshake"
     if not ders:
         if not flight.certificates:

@@ -321,6 +321,19 @@ def parse_hsts(value: str | list[str] | None) -> dict[str, Any] | None:
     return out
 
 
+async def first_address(ctx: ProbeContext, host: str) -> str:
+    """Where to connect for `host`: an address literal as it is (the SSRF guard still judges
+    it), else the first address the resolver gives; ProbeError when there is none."""
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    addresses = await ctx.resolver.addresses(host)
+    if not addresses:
+        raise ProbeError(f"{host} has no A or AAAA record")
+    return addresses[0]
+
+
 def _same_host(url: str, host: str) -> bool:
     return (urlsplit(url).hostname or "").rstrip(".").lower() == host
 
@@ -329,16 +342,6 @@ class HttpProbe:
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
         self.fetcher = Fetcher(ctx)
-
-    async def _address(self, host: str) -> str:
-        try:  # an address literal in a Location is connected to as is (and SSRF-checked)
-            return str(ipaddress.ip_address(host.split("%", 1)[0]))
-        except ValueError:
-            pass
-        addresses = await self.ctx.resolver.addresses(host)
-        if not addresses:
-            raise ProbeError(f"{host} has no A or AAAA record")
-        return addresses[0]
 
     async def follow(self, url: str, first_ip: str, origin_ip: str | None = None, *,
                      accept_encoding: str = BROWSER_ENCODINGS,
@@ -361,7 +364,7 @@ class HttpProbe:
             host = urlsplit(url).hostname or ""
             try:
                 if ip is None:
-                    ip = await self._address(host)
+                    ip = await first_address(self.ctx, host)
                 fetched = await self.fetcher.get(url, ip, origin, accept_encoding=accept_encoding)
             except Refused as exc:
                 hops.append({"url": shown, "address": ip, "error": f"not followed: {exc}", "not_followed": True})
@@ -585,11 +588,8 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
 async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
     """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
     not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
-    host = urlsplit(url).hostname or ""
-    addresses = await ctx.resolver.addresses(host)
-    if not addresses:
-        raise ProbeError(f"{host} has no address")
-    fetched = await Fetcher(ctx).get(url, addresses[0], ctx.implied_origin(), cap=cap)
+    ip = await first_address(ctx, urlsplit(url).hostname or "")
+    fetched = await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
     return fetched.status, fetched.body
 
 
