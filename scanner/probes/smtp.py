@@ -73,6 +73,7 @@ class StartTlsScan(AddressScan):
     """The TLS enumeration, each connection opened with an SMTP STARTTLS conversation."""
 
     purpose = "smtp"
+    line_limit = MAX_LINE
 
     async def preamble(self, reader, writer) -> None:
         await starttls_preamble(reader, writer, self.ctx.io_timeout)

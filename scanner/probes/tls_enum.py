@@ -92,6 +92,7 @@ class AddressScan:
     # ------------------------------------------------------------------ connections
 
     purpose = "tls"
+    line_limit = 64 * 1024  # longest line a preamble may read (the stream's readuntil limit)
 
     async def preamble(self, reader, writer) -> None:
         """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
@@ -104,8 +105,8 @@ class AddressScan:
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
-        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose,
-                                        origin_ip=self.origin_ip()) as (reader, writer):
+        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose, origin_ip=self.origin_ip(),
+                                        limit=self.line_limit) as (reader, writer):
             await self.preamble(reader, writer)
             writer.write(payload)
             try:
