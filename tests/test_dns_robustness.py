@@ -191,3 +191,32 @@ def test_a_name_with_hundreds_of_addresses_is_capped(lab):
 
     addresses = asyncio.run(inner())
     assert len(addresses) == MAX_ADDRESSES and set(addresses) <= set(many)
+
+
+@pytest.mark.parametrize("record", ["v=spf1 include -all", "v=spf1 redirect", "v=spf1 include: a:x.test -all",
+                                    "v=spf1 INCLUDE:Self.Spf.Test ?all"])
+def test_malformed_spf_terms_are_counted_not_fatal(record):
+    """A bare `include` or `redirect` (no target), an empty target, or a loop back to itself: the
+    SPF facts say what they can, never an exception out of the mail probe."""
+    import dns.rrset
+
+    from scanner.probes.mail import spf
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        if question.rdtype == dns.rdatatype.TXT and question.name == dns.name.from_text("self.spf.test"):
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "TXT", f'"{record}"'))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
+            ctx = ProbeContext(network=Network(), resolver=res, now=datetime.now(UTC), io_timeout=1.0)
+            return await spf(ctx, "self.spf.test")
+        finally:
+            transport.close()
+
+    facts = asyncio.run(inner())
+    assert facts["record"] == record and facts["lookups"] >= 1

@@ -74,9 +74,9 @@ async def _count_lookups(ctx: ProbeContext, record: str, counter: dict[str, int]
             counter["lookups"] += 1
         elif name in ("include", "redirect"):
             counter["lookups"] += 1
-            target = term.split(":", 1)[1] if name == "include" else term.split("=", 1)[1]
-            target = target.lower().rstrip(".")
-            if "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
+            _, _, target = mech.partition(":" if name == "include" else "=")  # a bare term has none
+            target = target.rstrip(".")
+            if not target or "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
                 continue
             seen.add(target)
             records, rcode = await spf_record(ctx, target)
