@@ -154,14 +154,16 @@ def test_ipv6_reachability_of_a_dead_and_a_live_port(lab, dead_port):
 
 
 def _answering_server(answer):
-    """A loopback DNS server of the test's own: `answer(query) -> response` for every datagram."""
+    """A loopback DNS server of the test's own: `answer(query) -> response` (None: silence)."""
 
     class Server(asyncio.DatagramProtocol):
         def connection_made(self, transport):
             self.transport = transport
 
         def datagram_received(self, data, addr):
-            self.transport.sendto(answer(dns.message.from_wire(data)).to_wire(), addr)
+            response = answer(dns.message.from_wire(data))
+            if response is not None:  # None: stay silent
+                self.transport.sendto(response.to_wire(), addr)
 
     return asyncio.get_running_loop().create_datagram_endpoint(Server, local_addr=("127.0.0.1", 0))
 
@@ -220,3 +222,42 @@ def test_malformed_spf_terms_are_counted_not_fatal(record):
 
     facts = asyncio.run(inner())
     assert facts["record"] == record and facts["lookups"] >= 1
+
+
+def test_one_mx_host_that_cannot_be_looked_up_spoils_only_its_own_facts(lab):
+    """The resolver stays silent about mx2's TLSA: that MX gets an error, mx1 and the domain's
+    SPF, DMARC and DNS facts stay."""
+    import dns.rrset
+
+    from scanner.probes.mail import probe_mail
+
+    def answer(query):
+        question = query.question[0]
+        if question.name == dns.name.from_text("_25._tcp.mx2.post.test"):
+            return None
+        response = dns.message.make_response(query)
+        records = {("post.test.", dns.rdatatype.MX): ("MX", ["10 mx1.post.test.", "20 mx2.post.test."]),
+                   ("post.test.", dns.rdatatype.TXT): ("TXT", ['"v=spf1 mx -all"'])}
+        hit = records.get((question.name.to_text(), question.rdtype))
+        if hit:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", *hit))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=0.5)
+            now = datetime.now(UTC)
+            ctx = ProbeContext(network=Network(limits=Limits(rate_per_ip=1000.0)), resolver=res, now=now,
+                               io_timeout=0.5, timeout=10.0,
+                               validator=Validator(res, TrustAnchors.load([lab.trust_anchor]), now))
+            return await probe_mail(ctx, "post.test")
+        finally:
+            transport.close()
+
+    facts = asyncio.run(asyncio.wait_for(inner(), 20))
+    mail = facts["mail"]
+    assert "error" not in mail and mail["spf"]["all"] == "-all"
+    mx1, mx2 = mail["mx"]
+    assert mx1["host"] == "mx1.post.test" and mx1["error"] == "mx1.post.test has no address"
+    assert mx2["host"] == "mx2.post.test" and "timed out" in mx2["error"] and mx2["starttls"] is None

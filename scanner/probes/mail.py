@@ -171,13 +171,23 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
 
 
 async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
+    """Facts of one MX host; a lookup that fails is this host's `error`, not the domain's."""
     out: dict[str, Any] = {"host": host, "preference": preference}
+    try:
+        return await _mx_facts(ctx, host, out)
+    except ProbeError as exc:
+        out.setdefault("starttls", None)
+        out["error"] = str(exc)
+        return out
+
+
+async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
-    out["tlsa"] = bool(tlsa.rrset)
+    out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
