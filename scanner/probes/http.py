@@ -88,15 +88,28 @@ class _LeasedStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def _refused(exc: BaseException | None, depth: int = 0) -> bool:
-    """Was this connect failure, somewhere in its causes, a refused connection?"""
+def _caused_by(exc: BaseException | None, test, depth: int = 0) -> bool:
+    """Does `test` hold for this exception or, somewhere down its causes, one it wraps?
+
+    httpx wraps httpcore's exceptions, which wrap the socket's and h11's (anyio may group them).
+    """
     if exc is None or depth > 6:
         return False
-    if isinstance(exc, ConnectionRefusedError):
+    if test(exc):
         return True
     if isinstance(exc, BaseExceptionGroup):
-        return any(_refused(e, depth + 1) for e in exc.exceptions)
-    return _refused(exc.__cause__ or exc.__context__, depth + 1)
+        return any(_caused_by(e, test, depth + 1) for e in exc.exceptions)
+    return _caused_by(exc.__cause__ or exc.__context__, test, depth + 1)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Was this connect failure, somewhere in its causes, a refused connection?"""
+    return _caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError))
+
+
+def _headers_too_large(exc: BaseException) -> bool:
+    """h11 gave up on the header block: its protocol error hints 431 (Request Header Fields Too Large)."""
+    return _caused_by(exc, lambda e: getattr(e, "error_status_hint", None) == 431)
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -145,10 +158,9 @@ class Fetched:
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc)
-    if "Receive buffer too long" in text or "max_incomplete_event_size" in text:
+    if _headers_too_large(exc):
         return "response header block too large (over 100 KiB)"
-    return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
