@@ -57,7 +57,7 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
         lookup = await ctx.resolver.lookup(name, "CAA")
         if lookup.failed:  # a CA must not issue when the lookup fails (RFC 8659 §3)
             return {"caa": None, "caa_owner": None,
-                    "caa_error": f"the CAA lookup of {name} failed ({lookup.failure()})"}
+                    "caa_error": lookup.failed_because()}
         if lookup.rrset is not None:
             return {"caa": lookup.texts()[:MAX_CAA], "caa_owner": name,
                     "caa_records": [_caa_record(rd) for rd in list(lookup.rrset)[:MAX_CAA]]}
@@ -121,7 +121,7 @@ async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> di
         v4, v6 = await ctx.resolver.address_lookups(host)
         for lookup in (v4, v6):
             if lookup.failed:
-                return {"error": f"the resolver failed {host} {lookup.rdtype} ({lookup.failure()})"}
+                return {"error": lookup.failed_because()}
         answer = v4 if v4.rrset is not None else v6 if v6.rrset is not None else v4
         facts: dict[str, Any] = {
             "rcode": v4.rcode,

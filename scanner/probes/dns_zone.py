@@ -125,7 +125,7 @@ async def _delegation(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]:
         "child_ns": sorted(_name(rd.target) for rd in child.rrset) if child.rrset is not None else None,
     }
     if child.failed:
-        out["child_error"] = f"the resolver failed the NS lookup ({child.failure()})"
+        out["child_error"] = child.failed_because()
     names = sorted(set(out["child_ns"] or []) | set(parent_ns or []))
     if not names:
         out["error"] = "no name servers found for the zone" + (f" ({out['child_error']})" if child.failed else "")
@@ -167,7 +167,7 @@ async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]
     out: dict[str, Any] = {"status": trust.status, "reason": trust.reason,
                            "signed": dnskey.rrset is not None or ds.rrset is not None}
     if dnskey.failed:
-        out["error"] = f"the DNSKEY lookup failed ({dnskey.failure()})"
+        out["error"] = dnskey.failed_because()
     if not out["signed"]:
         return out
     out["dnskey"] = [{"key_tag": dns.dnssec.key_id(k), "algorithm": k.algorithm, "algorithm_name": algorithm_name(k.algorithm),

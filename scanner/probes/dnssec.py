@@ -236,7 +236,7 @@ class Validator:
             return ZoneTrust("insecure", reason=f"{source} for {zone} uses only {what}, which validators treat "
                                                 "as unsupported (RFC 8624, RFC 9905)")
         if dnskey.failed:  # the resolver failed, not necessarily the zone: not measured
-            return ZoneTrust(None, reason=f"{zone} has {source} but its DNSKEY lookup failed ({dnskey.failure()})")
+            return ZoneTrust(None, reason=f"{zone} has {source}, but {dnskey.failed_because()}")
         if dnskey.rrset is None:
             return ZoneTrust("bogus", reason=f"{zone} has {source} but serves no DNSKEY records")
         matching = [k for k in dnskey.rrset if any(_ds_matches(zone, k, d) for d in usable)]
@@ -266,7 +266,7 @@ class Validator:
             return ZoneTrust(above.status, reason=above.reason)
         ds = await self.resolver.lookup(zone.to_text(), "DS")
         if ds.failed:
-            return ZoneTrust(None, reason=f"the DS lookup for {zone} failed ({ds.failure()})")
+            return ZoneTrust(None, reason=ds.failed_because())
         if ds.rrset is None:
             verdict = await self._absent(ds, zone, dns.rdatatype.DS, parent, above.keys)
             if verdict.status == "bogus":
@@ -338,7 +338,7 @@ class Validator:
     async def verdict(self, lookup: Lookup) -> Verdict:
         """`secure`, `insecure` or `bogus` for one answer (None: could not tell), with the reason."""
         if lookup.failed:
-            return Verdict(None, f"the resolver failed {lookup.name} {lookup.rdtype} ({lookup.failure()})")
+            return Verdict(None, lookup.failed_because())
         if self.resolver.trust_ad and lookup.ad and not lookup.cd_retry:
             return Verdict("secure", f"the validating resolver {self.resolver.server} set the AD bit",
                            source=f"resolver-ad {self.resolver.server}")

@@ -87,6 +87,10 @@ class Lookup:
         """Why the resolver gave no usable answer, for a report: "SERVFAIL: reason"."""
         return f"{self.rcode}: {self.error}" if self.error else self.rcode
 
+    def failed_because(self) -> str:
+        """The failure as a sentence: "the resolver failed example.be. DS (SERVFAIL: reason)"."""
+        return f"the resolver failed {self.name} {self.rdtype} ({self.failure()})"
+
     def chain(self) -> list[str]:
         """The CNAME targets in order (empty without aliases)."""
         return [rrset[0].target.to_text() for rrset, _ in self.cnames]
