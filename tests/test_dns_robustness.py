@@ -261,3 +261,30 @@ def test_one_mx_host_that_cannot_be_looked_up_spoils_only_its_own_facts(lab):
     mx1, mx2 = mail["mx"]
     assert mx1["host"] == "mx1.post.test" and mx1["error"] == "mx1.post.test has no address"
     assert mx2["host"] == "mx2.post.test" and "timed out" in mx2["error"] and mx2["starttls"] is None
+
+
+def test_trusting_ad_a_servfail_is_asked_again_with_checking_disabled():
+    """A validating resolver that fails validation answers SERVFAIL; asked again with CD it hands
+    over the data, so the chain walk can say why (the lookup says it took a retry)."""
+    import dns.flags
+    import dns.rcode
+    import dns.rrset
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        if not query.flags & dns.flags.CD:
+            response.set_rcode(dns.rcode.SERVFAIL)
+        else:
+            response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "192.0.2.8"))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=1.0, trust_ad=True)
+            return await res.lookup("kapot.test", "A")
+        finally:
+            transport.close()
+
+    lookup = asyncio.run(inner())
+    assert lookup.cd_retry and lookup.rcode == "NOERROR" and lookup.texts() == ["192.0.2.8"]

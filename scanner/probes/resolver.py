@@ -14,6 +14,7 @@ link, and the authority section's SOA and NSEC/NSEC3 denial records.
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -135,10 +136,7 @@ class Resolver:
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)
         if self.trust_ad and out.rcode == "SERVFAIL":
-            retry = dns.asyncresolver.Resolver(configure=False)
-            retry.nameservers, retry.port = self._r.nameservers, self._r.port
-            retry.use_edns(0, dns.flags.DO, 1232)
-            retry.lifetime, retry.timeout, retry.cache = self._r.lifetime, self._r.timeout, None
+            retry = copy.copy(self._r)  # the same resolver and limits, asked with checking disabled
             retry.flags = dns.flags.RD | dns.flags.CD
             again = await self._ask(retry, name, rdtype)
             if not again.failed:
