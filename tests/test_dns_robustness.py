@@ -288,3 +288,12 @@ def test_trusting_ad_a_servfail_is_asked_again_with_checking_disabled():
 
     lookup = asyncio.run(inner())
     assert lookup.cd_retry and lookup.rcode == "NOERROR" and lookup.texts() == ["192.0.2.8"]
+
+
+def test_the_root_zone_has_a_report_too(lab):
+    """The denial probe name under the root is 'bolwerk-denial-probe.', not a name with an empty label."""
+    from scanner.probes.dns_zone import zone_report
+
+    report = asyncio.run(zone_report(_context(lab, lab.resolver), dns.name.root))
+    assert report["dnssec_zone"]["denial_proof"]["name"] == "bolwerk-denial-probe."
+    assert report["delegation"]["parent_note"] == "the root has no parent"

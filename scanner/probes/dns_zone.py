@@ -177,7 +177,7 @@ async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]
                   "digest_type": d.digest_type, "digest_name": digest_name(d.digest_type)} for d in (ds.rrset or [])]
     lookups = await asyncio.gather(*(ctx.resolver.lookup(zone.to_text(), t) for t in HYGIENE_TYPES))
     out["rrsig"] = [sig for lookup in lookups for sig in _sigs(lookup)]
-    probe = await ctx.resolver.lookup(f"{DENIAL_PROBE_LABEL}.{zone.to_text()}", "A")
+    probe = await ctx.resolver.lookup(dns.name.from_text(DENIAL_PROBE_LABEL, zone).to_text(), "A")
     nsec3 = [rd for r, _ in probe.authority if r.rdtype == dns.rdatatype.NSEC3 for rd in r]
     nsec = any(r.rdtype == dns.rdatatype.NSEC for r, _ in probe.authority)
     out["denial"] = "nsec3" if nsec3 else "nsec" if nsec else None
