@@ -187,7 +187,7 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
-    out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)
+    out["tlsa"] = bool(tlsa.rrset)  # a failed lookup should be null, but the v1 schema has mx tlsa boolean-only
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
