@@ -43,6 +43,8 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
+from scanner.probes.times import rfc3339
+from scanner.probes.tls_registry import VERSION_NAME
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all
@@ -75,10 +77,6 @@ def served_chain(writer) -> list[bytes]:
     for cert in chain[:MAX_SERVED]:
         out.append(cert if isinstance(cert, bytes) else cert.public_bytes(ssl._ssl.ENCODING_DER))
     return out
-
-
-def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _extension(cert: x509.Certificate, oid):
@@ -122,8 +120,8 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
         "subject": _rfc4514(cert.subject),
         "issuer": _rfc4514(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": _time(cert.not_valid_before_utc),
-        "not_after": _time(cert.not_valid_after_utc),
+        "not_before": rfc3339(cert.not_valid_before_utc),
+        "not_after": rfc3339(cert.not_valid_after_utc),
         "key_type": key_type,
         "key_bits": key_bits,
         "curve": curve,
@@ -324,7 +322,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
         errors.append(flight.error)
     if flight.error:
         flight.error = "; ".join(errors)
-    hello = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}.get(flight.version or 0)
+    hello = VERSION_NAME.get(flight.version or 0)
     source = "handshake"
     if not ders:
         if not flight.certificates:

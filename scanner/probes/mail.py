@@ -11,13 +11,12 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import dnssec_of, probe_domain_dns
+from scanner.probes.dns import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
 from scanner.probes.http import fetch_url
 from scanner.probes.net import ProbeError
 from scanner.probes.smtp import probe_starttls
 from scanner.probes.tls import PROTOCOLS
 
-MAX_MX = 5
 SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
 SPF_VOID_LIMIT = 2
 DMARC_MAX_QUERIES = 8  # RFC 9989 tree walk
@@ -75,9 +74,9 @@ async def _count_lookups(ctx: ProbeContext, record: str, counter: dict[str, int]
             counter["lookups"] += 1
         elif name in ("include", "redirect"):
             counter["lookups"] += 1
-            target = term.split(":", 1)[1] if name == "include" else term.split("=", 1)[1]
-            target = target.lower().rstrip(".")
-            if "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
+            _, _, target = mech.partition(":" if name == "include" else "=")  # a bare term has none
+            target = target.rstrip(".")
+            if not target or "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
                 continue
             seen.add(target)
             records, rcode = await spf_record(ctx, target)
@@ -148,7 +147,7 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
-        mx_records = sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in mx_lookup.rrset or [])
+        mx_records = mx_hosts(mx_lookup)
         null_mx = len(mx_records) == 1 and mx_records[0][1] == ""
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
@@ -172,13 +171,23 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
 
 
 async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
+    """Facts of one MX host; a lookup that fails is this host's `error`, not the domain's."""
     out: dict[str, Any] = {"host": host, "preference": preference}
+    try:
+        return await _mx_facts(ctx, host, out)
+    except ProbeError as exc:
+        out.setdefault("starttls", None)
+        out["error"] = str(exc)
+        return out
+
+
+async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
-    out["tlsa"] = bool(tlsa.rrset)
+    out["tlsa"] = bool(tlsa.rrset)  # a failed lookup should be null, but the v1 schema has mx tlsa boolean-only
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
