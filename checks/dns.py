@@ -592,7 +592,8 @@ def ipv6_mx(ctx: CheckContext):
     if not hosts:
         return not_applicable("the domain has no mail servers (null MX or no MX)",
                               message_nl="het domein heeft geen mailservers (null MX of geen MX)")
-    missing = [h["host"] for h in hosts if not h.get("ipv6")]
+    unread = [h for h in hosts if h.get("ipv6") is None and h.get("ipv6_error")]
+    missing = [h["host"] for h in hosts if not h.get("ipv6") and h not in unread]
     down = [h["host"] for h in hosts if h.get("ipv6_reachable") is False]
     unknown = [h["host"] for h in hosts if h.get("ipv6") and h.get("ipv6_reachable") is None]
     if down:
@@ -601,6 +602,8 @@ def ipv6_mx(ctx: CheckContext):
     if missing:
         return warned(f"no AAAA record for {', '.join(missing)}", evidence={"without_ipv6": missing},
                       message_nl=f"geen AAAA-record voor {', '.join(missing)}")
+    if unread:
+        raise NotMeasured("; ".join(h["ipv6_error"] for h in unread))
     if unknown:
         detail = next((r.get("detail") for h in hosts for r in h.get("ipv6_reach") or [] if r.get("detail")), "")
         raise NotMeasured(f"IPv6 reachability of {', '.join(unknown)} not measured: {detail}")

@@ -42,6 +42,28 @@ def _receives_mail(ctx: CheckContext) -> bool:
     return not ctx.fact("mail", "null_mx") and bool(ctx.answer("mail", "mx"))
 
 
+SENDER_MECHANISMS = ("a", "mx", "ip4", "ip6", "include", "exists", "ptr")
+
+
+def _sends_mail(ctx: CheckContext) -> bool:
+    """Whether the domain sends mail: it receives mail, or its SPF authorises some sender.
+
+    A domain that does neither should say so in the strictest terms (SPF -all, DMARC reject).
+    """
+    if _receives_mail(ctx):
+        return True
+    record = (ctx.fact("mail", "spf").get("record") or "").lower().split()[1:]
+    return any(t.lstrip("+-~?").split(":", 1)[0].split("/", 1)[0] in SENDER_MECHANISMS
+               or t.startswith("redirect=") for t in record)
+
+
+def _spf_facts(ctx: CheckContext) -> dict:
+    facts = ctx.fact("mail", "spf")
+    if facts.get("error"):
+        raise NotMeasured(facts["error"])
+    return facts
+
+
 def _no_mail() -> Outcome:
     return not_applicable(NO_MAIL[0], message_nl=NO_MAIL[1])
 
@@ -84,28 +106,38 @@ def _per_starttls_mx(ctx: CheckContext, judge: Callable[[dict], Outcome]) -> Out
     references=("RFC 7208", M3AAWG, INTERNET_NL_MAIL),
 )
 def spf(ctx: CheckContext):
-    facts = ctx.fact("mail", "spf")
+    facts = _spf_facts(ctx)
     evidence = {"record": facts.get("record")}
     if facts.get("records", 0) > 1:
         return failed(f"{facts['records']} SPF records: receivers treat that as a permanent error",
                       message_nl=f"{facts['records']} SPF-records: ontvangers beschouwen dat als een permanente fout")
     if not facts.get("record"):
         return failed("no SPF record", message_nl="geen SPF-record")
-    qualifier = (facts.get("all") or "")[:1]
-    if facts.get("redirect") and not facts.get("all"):
-        # the policy that applies is the redirect target's, which the probe does not read
-        raise NotMeasured(f"SPF delegates to {facts['redirect']} by redirect=; the policy there was not read")
+    policy = facts.get("all")
+    if facts.get("redirect") and not policy:
+        # RFC 7208 §6.1: without `all`, the redirect target's policy is this domain's
+        if facts.get("redirect_error") or "redirect_all" not in facts:
+            why = facts.get("redirect_error") or "the policy there was not read"
+            raise NotMeasured(f"SPF delegates to {facts['redirect']} by redirect=: {why}")
+        if not facts.get("redirect_all"):
+            return failed(f"SPF redirects to {facts['redirect']}, which has no single SPF record with 'all' "
+                          "(a permanent error for receivers)", evidence=evidence | {"redirect": facts["redirect"]},
+                          message_nl=f"SPF verwijst met redirect= naar {facts['redirect']}, dat geen enkelvoudig "
+                                     "SPF-record met 'all' heeft (een permanente fout voor ontvangers)")
+        policy = facts["redirect_all"]
+        evidence["redirect"] = facts["redirect"]
+    qualifier = (policy or "")[:1]
     if qualifier == "-":
         return passed("SPF ends in -all", evidence=evidence, message_nl="SPF eindigt op -all")
     if qualifier == "~":
-        if not _receives_mail(ctx):
+        if not _sends_mail(ctx):
             return failed("a domain that sends no mail should end SPF in -all, not ~all", evidence=evidence,
                           message_nl="een domein dat geen mail verstuurt, hoort SPF met -all te beëindigen, niet met ~all")
         return warned("SPF ends in ~all (soft fail)", evidence=evidence,
                       message_nl="SPF eindigt op ~all (zachte weigering: vervalste mail wordt enkel gemarkeerd)")
     if qualifier in ("+", "?"):
-        return failed(f"SPF ends in {facts['all']}: anyone may send as this domain", evidence=evidence,
-                      message_nl=f"SPF eindigt op {facts['all']}: iedereen mag namens dit domein versturen")
+        return failed(f"SPF ends in {policy}: anyone may send as this domain", evidence=evidence,
+                      message_nl=f"SPF eindigt op {policy}: iedereen mag namens dit domein versturen")
     return warned("SPF has no 'all' mechanism", evidence=evidence, message_nl="SPF heeft geen 'all'-mechanisme")
 
 
@@ -120,7 +152,7 @@ def spf(ctx: CheckContext):
     references=("RFC 7208 §4.6.4",),
 )
 def spf_lookups(ctx: CheckContext):
-    facts = ctx.fact("mail", "spf")
+    facts = _spf_facts(ctx)
     if not facts.get("record"):
         return not_applicable("no SPF record", message_nl="geen SPF-record")
     lookups, void = facts.get("lookups"), facts.get("void_lookups") or 0
@@ -167,7 +199,7 @@ def dmarc(ctx: CheckContext):
         return passed("p=reject" + (f" inherited from {facts['found_at']}" if inherited else ""), evidence=evidence,
                       message_nl="p=reject" + (f", overgenomen van {facts['found_at']}" if inherited else ""))
     if policy == "quarantine":
-        if not _receives_mail(ctx):
+        if not _sends_mail(ctx):
             return failed("a domain that sends no mail should use p=reject", evidence=evidence,
                           message_nl="een domein dat geen mail verstuurt, hoort p=reject te gebruiken")
         return warned("p=quarantine (reject is stronger)", evidence=evidence,

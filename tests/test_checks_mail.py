@@ -129,7 +129,7 @@ def test_mx_suites_are_classified():
 
 
 def test_unread_evidence_is_an_error_never_a_verdict():
-    # SPF redirect=: the policy that applies is the target's, which the probe does not read
+    # SPF redirect= without the target's policy read (facts of an older probe): not measured
     redirect = mail_facts(spf={"record": "v=spf1 redirect=_spf.x.test", "records": 1, "all": None,
                                "redirect": "_spf.x.test", "lookups": 1, "void_lookups": 0})
     assert status(verdicts(redirect)["mail.spf"]) == ["error"]
@@ -175,3 +175,24 @@ def test_dane_replaces_mta_sts_only_on_every_mx():
     unserved = {"record": "v=STSv1; id=1", "mode": None, "policy": None, "policy_status": 404}
     findings = verdicts(mail_facts(mta_sts=unserved))["mail.mta_sts"]
     assert status(findings) == ["fail"] and "404" in findings[0].message
+
+
+def test_spf_redirect_takes_the_targets_policy():
+    base = {"record": "v=spf1 redirect=_spf.x.test", "records": 1, "all": None, "redirect": "_spf.x.test",
+            "lookups": 1, "void_lookups": 0}
+    assert status(verdicts(mail_facts(spf=base | {"redirect_all": "-all"}))["mail.spf"]) == ["pass"]
+    assert status(verdicts(mail_facts(spf=base | {"redirect_all": "+all"}))["mail.spf"]) == ["fail"]
+    assert status(verdicts(mail_facts(spf=base | {"redirect_all": None}))["mail.spf"]) == ["fail"]
+    assert status(verdicts(mail_facts(spf=base | {"redirect_error": "the resolver failed"}))["mail.spf"]) == ["error"]
+
+
+def test_failed_spf_lookup_is_not_measured_not_missing():
+    failed = {"record": None, "records": None, "all": None, "lookups": None, "error": "the resolver failed x.test. TXT (SERVFAIL)"}
+    v = verdicts(mail_facts(spf=failed))
+    assert status(v["mail.spf"]) == ["error"] and status(v["mail.spf.lookups"]) == ["error"]
+
+
+def test_a_domain_that_sends_without_receiving_may_soft_fail():
+    sender = mail_facts(null_mx=False, mx=[], spf={"record": "v=spf1 include:mail.provider.test ~all", "records": 1,
+                                                   "all": "~all", "lookups": 1, "void_lookups": 0})
+    assert status(verdicts(sender)["mail.spf"]) == ["warn"]  # it authorises a sender: ~all is weak, not wrong

@@ -53,6 +53,12 @@ MAX_SAN = 100  # SAN entries listed in facts (all are matched)
 SAN_MATCH_LIMIT = 50000  # SAN entries considered for matching at most (a 256 KiB certificate holds fewer)
 
 
+def negotiated_protocol(sslobj) -> str | None:
+    """The version a handshake settled on, spelled as the facts spell it ("TLSv1.0", not ssl's "TLSv1")."""
+    name = sslobj.version()
+    return "TLSv1.0" if name == "TLSv1" else name
+
+
 def observing_context() -> ssl.SSLContext:
     """A client that completes a handshake with any server, old or misconfigured.
 
@@ -309,7 +315,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
     try:
         async with ctx.network.tcp(host, ip, port, "certificate", tls=observing_context()) as (_, writer):
             ders = served_chain(writer)
-            protocol = writer.get_extra_info("ssl_object").version()
+            protocol = negotiated_protocol(writer.get_extra_info("ssl_object"))
     except HandshakeFailed as exc:
         handshake_error = str(exc)
     # The stapled status and SCTs: in the version the server prefers (TLS 1.3 decrypted by

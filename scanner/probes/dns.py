@@ -151,6 +151,8 @@ async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
     v4, v6 = await ctx.resolver.address_lookups(host)
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
                            "ipv4": v4.texts()[:MAX_ADDRESSES], "ipv6": v6.texts()[:MAX_ADDRESSES]}
+    if v6.failed:  # not measured, not "no AAAA record"
+        out["ipv6"], out["ipv6_error"] = None, v6.failed_because()
     if out["ipv6"]:
         origin = ctx.implied_origin()
         out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25, origin) for ip in out["ipv6"])))

@@ -39,23 +39,41 @@ def parse_tags(record: str) -> dict[str, str]:
 
 
 async def spf_record(ctx: ProbeContext, domain: str) -> tuple[list[str], str]:
+    """The SPF records of `domain` and the rcode; a failed lookup is a ProbeError, never "no SPF"."""
     lookup = await ctx.resolver.lookup(domain, "TXT")
+    if lookup.failed:
+        raise ProbeError(lookup.failed_because())
     records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v=spf1(\s|$)", t)]
     return records, lookup.rcode
 
 
+def _all_term(terms: list[str]) -> str | None:
+    """The record's `all` mechanism with its qualifier made explicit (`all` is `+all`)."""
+    term = next((t for t in terms if t.lower().lstrip("+-~?") == "all"), None)
+    return "+" + term if term and term[0] not in "+-~?" else term
+
+
 async def spf(ctx: ProbeContext, domain: str) -> dict[str, Any]:
-    records, _ = await spf_record(ctx, domain)
+    try:
+        records, _ = await spf_record(ctx, domain)
+    except ProbeError as exc:
+        return {"record": None, "records": None, "all": None, "lookups": None, "void_lookups": None,
+                "error": str(exc)}
     out: dict[str, Any] = {"record": records[0] if len(records) == 1 else None, "records": len(records),
                            "all": None, "lookups": None, "void_lookups": None}
     if len(records) != 1:
         return out
     terms = records[0].split()[1:]
-    out["all"] = next((t for t in terms if t.lower().lstrip("+-~?") == "all"), None)
-    if out["all"] and out["all"][0] not in "+-~?":
-        out["all"] = "+" + out["all"]
+    out["all"] = _all_term(terms)
     redirect = next((t.split("=", 1)[1] for t in terms if t.lower().startswith("redirect=")), None)
     out["redirect"] = redirect
+    if redirect and not out["all"]:
+        # RFC 7208 §6.1: without `all`, the redirect target's policy is this domain's policy.
+        try:
+            target, _ = await spf_record(ctx, redirect.rstrip("."))
+            out["redirect_all"] = _all_term(target[0].split()[1:]) if len(target) == 1 else None
+        except ProbeError as exc:
+            out["redirect_error"] = str(exc)
     counter = {"lookups": 0, "void": 0}
     try:
         await _count_lookups(ctx, records[0], counter, depth=0, seen={domain.lower()})
@@ -79,7 +97,7 @@ async def _count_lookups(ctx: ProbeContext, record: str, counter: dict[str, int]
             if not target or "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
                 continue
             seen.add(target)
-            records, rcode = await spf_record(ctx, target)
+            records, rcode = await spf_record(ctx, target)  # a failed lookup stops the count: lookup_error
             if not records:
                 counter["void"] += 1 if rcode in ("NXDOMAIN", "NOERROR") else 0
                 continue
@@ -187,7 +205,7 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
-    out["tlsa"] = bool(tlsa.rrset)  # a failed lookup should be null, but the v1 schema has mx tlsa boolean-only
+    out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]

@@ -10,7 +10,12 @@ import asyncio
 import ssl
 from typing import Any
 
-from scanner.probes.certificate import judge_chain, observing_context, served_chain
+from scanner.probes.certificate import (
+    judge_chain,
+    negotiated_protocol,
+    observing_context,
+    served_chain,
+)
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import NotListening, ProbeError
 from scanner.probes.tls import probe_address
@@ -103,7 +108,7 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
                 facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
                 return facts
             sslobj = writer.get_extra_info("ssl_object")
-            facts["protocol"] = sslobj.version()
+            facts["protocol"] = negotiated_protocol(sslobj)
             cipher = sslobj.cipher()
             facts["cipher"] = cipher[0] if cipher else None
             facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
