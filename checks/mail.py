@@ -37,8 +37,9 @@ def _mail(ctx: CheckContext) -> dict:
 
 
 def _receives_mail(ctx: CheckContext) -> bool:
-    """Whether the domain has mail servers. A domain without (or with a null) MX is taken for
-    one that sends no mail either: it should say so with SPF -all and DMARC p=reject."""
+    """Whether the domain has mail servers (NotMeasured when its MX could not be looked up)."""
+    if ctx.section("mail").get("mx_error"):
+        raise NotMeasured(ctx.section("mail")["mx_error"])
     return not ctx.fact("mail", "null_mx") and bool(ctx.answer("mail", "mx"))
 
 
@@ -57,8 +58,9 @@ def _sends_mail(ctx: CheckContext) -> bool:
                or t.startswith("redirect=") for t in record)
 
 
-def _spf_facts(ctx: CheckContext) -> dict:
-    facts = ctx.fact("mail", "spf")
+def _read(ctx: CheckContext, part: str) -> dict:
+    """The SPF or DMARC facts; NotMeasured when the lookups behind them failed."""
+    facts = ctx.fact("mail", part)
     if facts.get("error"):
         raise NotMeasured(facts["error"])
     return facts
@@ -106,7 +108,7 @@ def _per_starttls_mx(ctx: CheckContext, judge: Callable[[dict], Outcome]) -> Out
     references=("RFC 7208", M3AAWG, INTERNET_NL_MAIL),
 )
 def spf(ctx: CheckContext):
-    facts = _spf_facts(ctx)
+    facts = _read(ctx, "spf")
     evidence = {"record": facts.get("record")}
     if facts.get("records", 0) > 1:
         return failed(f"{facts['records']} SPF records: receivers treat that as a permanent error",
@@ -152,7 +154,7 @@ def spf(ctx: CheckContext):
     references=("RFC 7208 §4.6.4",),
 )
 def spf_lookups(ctx: CheckContext):
-    facts = _spf_facts(ctx)
+    facts = _read(ctx, "spf")
     if not facts.get("record"):
         return not_applicable("no SPF record", message_nl="geen SPF-record")
     lookups, void = facts.get("lookups"), facts.get("void_lookups") or 0
@@ -181,7 +183,7 @@ def spf_lookups(ctx: CheckContext):
     references=("RFC 9989", M3AAWG, INTERNET_NL_MAIL),
 )
 def dmarc(ctx: CheckContext):
-    facts = ctx.fact("mail", "dmarc")
+    facts = _read(ctx, "dmarc")
     if facts.get("records", 0) > 1:
         return failed("several DMARC records: receivers ignore them all",
                       message_nl="meerdere DMARC-records: ontvangers negeren ze allemaal")
@@ -222,7 +224,7 @@ def dmarc(ctx: CheckContext):
     references=("RFC 9989", "RFC 9990"),
 )
 def dmarc_reporting(ctx: CheckContext):
-    facts = ctx.fact("mail", "dmarc")
+    facts = _read(ctx, "dmarc")
     if not facts.get("record"):
         return not_applicable("no DMARC record", message_nl="geen DMARC-record")
     if facts.get("rua"):

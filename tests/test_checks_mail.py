@@ -196,3 +196,13 @@ def test_a_domain_that_sends_without_receiving_may_soft_fail():
     sender = mail_facts(null_mx=False, mx=[], spf={"record": "v=spf1 include:mail.provider.test ~all", "records": 1,
                                                    "all": "~all", "lookups": 1, "void_lookups": 0})
     assert status(verdicts(sender)["mail.spf"]) == ["warn"]  # it authorises a sender: ~all is weak, not wrong
+
+
+def test_failed_mx_and_dmarc_lookups_are_not_measured():
+    unknown_mx = mail_facts(null_mx=None, mx=[], mx_error="the resolver failed x.test. MX (SERVFAIL)")
+    v = verdicts(unknown_mx)
+    for check_id in ("mail.null_mx", "mail.starttls", "mail.mta_sts"):
+        assert status(v[check_id]) == ["error"], (check_id, [f.message for f in v[check_id]])
+    dmarc_failed = mail_facts(dmarc={"record": None, "records": None, "p": None, "error": "the resolver failed (SERVFAIL)"})
+    v = verdicts(dmarc_failed)
+    assert status(v["mail.dmarc"]) == ["error"] and status(v["mail.dmarc.reporting"]) == ["error"]

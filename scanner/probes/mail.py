@@ -122,7 +122,12 @@ def dmarc_candidates(domain: str) -> list[str]:
 
 async def dmarc(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     for n, name in enumerate(dmarc_candidates(domain)):
-        lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
+        try:
+            lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
+        except ProbeError as exc:
+            return {"record": None, "records": None, "found_at": None, "p": None, "error": str(exc)}
+        if lookup.failed:  # the walk cannot tell "no policy here" from "could not ask"
+            return {"record": None, "records": None, "found_at": None, "p": None, "error": lookup.failed_because()}
         records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v\s*=\s*DMARC1\s*(;|$)", t)]
         if len(records) > 1 and n == 0:
             return {"record": None, "records": len(records), "found_at": name, "p": None}
@@ -165,8 +170,8 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
-        mx_records = mx_hosts(mx_lookup)
-        null_mx = len(mx_records) == 1 and mx_records[0][1] == ""
+        mx_records = [] if mx_lookup.failed else mx_hosts(mx_lookup)
+        null_mx = None if mx_lookup.failed else len(mx_records) == 1 and mx_records[0][1] == ""
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
         dns_facts: dict[str, Any] = {"rcode": mx_lookup.rcode}
@@ -179,6 +184,11 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
             "tls_rpt": next((t for t in _txt_strings(tlsrpt) if t.lower().startswith("v=tlsrptv1")), None),
             "mx": [],
         }
+        if mx_lookup.failed:  # whether the domain takes mail is unknown, not "no"
+            mail["mx_error"] = mx_lookup.failed_because()
+        if tlsrpt.failed:
+            del mail["tls_rpt"]
+            mail["tls_rpt_error"] = tlsrpt.failed_because()
         mail["mta_sts"] = await mta_sts(ctx, domain)
         if not null_mx:
             mail["mx"] = await asyncio.gather(*(_mx(ctx, pref, host) for pref, host in mx_records[:MAX_MX]))
