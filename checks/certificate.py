@@ -14,21 +14,30 @@ across a whole result; `certificate.key_sharing` judges what one certificate sho
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from checks.registry import CheckContext, check, error, failed, info, not_applicable, passed, warned
+from checks.common import CABF, NCSC_TLS, parse_time
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    check,
+    error,
+    failed,
+    info,
+    not_applicable,
+    passed,
+    warned,
+)
 from scanner.probes import certificate_rules as rules
 
-CABF = "CA/Browser Forum Baseline Requirements"
-NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
+TEXTS = tomllib.loads((Path(__file__).parent / "data" / "certificate.toml").read_text(encoding="utf-8"))
+
 MOZ_POLICY = "Mozilla Root Store Policy 3.0"
 CHROME_CT = "Chrome Certificate Transparency Policy"
 CERTIFICATE = {"pillar": "certificate", "schemes": ("https",)}
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _cn(entry: dict[str, Any]) -> str:
@@ -37,6 +46,25 @@ def _cn(entry: dict[str, Any]) -> str:
         if part.startswith("CN="):
             return part[3:]
     return subject[:80]
+
+
+def _who(i: int, entry: dict[str, Any]) -> tuple[str, str]:
+    """The certificate at position i, named in English and Dutch."""
+    return ("the certificate", "het certificaat") if i == 0 else (f"intermediate {_cn(entry)}",
+                                                                   f"tussencertificaat {_cn(entry)}")
+
+
+def _nl_labels(items: list[dict[str, Any]], table: str, chain: list[dict[str, Any]]) -> str:
+    """Dutch labels for the probe's reason or issue codes, each with the certificate it names."""
+    labels = TEXTS["nl"][table]
+    out = []
+    for item in items:
+        text = labels.get(item.get("code"), labels.get("other", item.get("code", "")))
+        i = item.get("certificate")
+        if isinstance(i, int) and 0 <= i < len(chain):
+            text += f" ({_cn(chain[i])})"
+        out.append(text)
+    return "; ".join(dict.fromkeys(out))
 
 
 def _judged_chain(chain: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -56,17 +84,19 @@ def _judged_chain(chain: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]
               "handtekening, en stuur de tussencertificaten mee.",
     },
     references=(CABF, "RFC 5280", MOZ_POLICY),
-    controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 def trusted(ctx: CheckContext):
     cert = ctx.section("certificate")
     store = (cert.get("trust_store") or {}).get("source", "the trust store")
     if ctx.fact("certificate", "trusted"):
-        return passed(f"the served chain validates to a root of {store}", evidence={"trust_store": store})
+        return passed(f"the served chain validates to a root of {store}", evidence={"trust_store": store},
+                      message_nl=f"de aangeboden keten valideert tot een root van {store}")
     reasons = cert.get("trust_reasons") or [{"code": "other", "message": cert.get("trust_error") or "no path"}]
-    leaf = ctx.fact("certificate", "chain")[0]
-    return failed(f"not trusted: {reasons[0]['message']}" + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""),
-                  evidence={"subject": leaf["subject"], "issuer": leaf["issuer"], "trust_store": store,
+    chain_ = ctx.fact("certificate", "chain")
+    more = len(reasons) - 1
+    return failed(f"not trusted: {reasons[0]['message']}" + (f" (and {more} more)" if more else ""),
+                  message_nl=f"niet vertrouwd: {_nl_labels(reasons, 'trust', chain_)}",
+                  evidence={"subject": chain_[0]["subject"], "issuer": chain_[0]["issuer"], "trust_store": store,
                             "reasons": [{"code": r["code"], "message": r["message"]} for r in reasons]})
 
 
@@ -84,10 +114,13 @@ def hostname(ctx: CheckContext):
     host = ctx.subject.get("host", "")
     if ctx.fact("certificate", "hostname_match"):
         by = cert.get("hostname_matched_by")
-        return passed(f"{host} is named in subjectAltName" + (f" ({by})" if by else ""))
+        return passed(f"{host} is named in subjectAltName" + (f" ({by})" if by else ""),
+                      message_nl=f"{host} staat in subjectAltName" + (f" ({by})" if by else ""))
     leaf = ctx.fact("certificate", "chain")[0]
     reason = cert.get("hostname_reason") or f"{host} is not among the certificate's names"
-    return failed(reason, evidence={"host": host, "san": leaf["san"][:20], "san_count": leaf.get("san_count")})
+    shown = ", ".join(leaf["san"][:5]) or "geen"
+    return failed(reason, evidence={"host": host, "san": leaf["san"][:20], "san_count": leaf.get("san_count")},
+                  message_nl=f"{host} staat niet tussen de namen van het certificaat (subjectAltName: {shown})")
 
 
 # -- validity ---------------------------------------------------------------------------------
@@ -105,7 +138,7 @@ def renewal_window(lifetime_days: float, warn_days: float, warn_fraction: float)
 def validity_status(entry: dict[str, Any], now: datetime, warn_days: float, warn_fraction: float
                     ) -> tuple[str, float, float, float]:
     """("expired" | "not_yet_valid" | "due" | "ok", days left, lifetime in days, fraction left) at `now`."""
-    not_before, not_after = _parse(entry["not_before"]), _parse(entry["not_after"])
+    not_before, not_after = parse_time(entry["not_before"]), parse_time(entry["not_after"])
     lifetime = rules.validity_days(not_before, not_after)
     left = (not_after - now).total_seconds() / 86400
     fraction = max(0.0, min(1.0, left / lifetime)) if lifetime > 0 else 0.0
@@ -146,18 +179,25 @@ def expiry(ctx: CheckContext):
             worst = status
     evidence = {"certificates": rows}
     bad = [r for r in rows if r["status"] == worst]
-    what = "the certificate" if bad and bad[0]["certificate"] == 0 else f"intermediate {bad[0]['subject']}" if bad else ""
+    if worst == "ok":
+        leaf = rows[0]
+        return passed(f"valid for {leaf['days_remaining']:.0f} more days ({leaf['fraction_remaining']:.0%} of its "
+                      "lifetime)", evidence=evidence,
+                      message_nl=f"nog {leaf['days_remaining']:.0f} dagen geldig ({leaf['fraction_remaining']:.0%} "
+                                 "van de looptijd)")
+    first = bad[0]
+    what, what_nl = _who(first["certificate"], {"subject": f"CN={first['subject']}"})
     if worst == "expired":
-        return failed(f"{what} expired {abs(bad[0]['days_remaining']):.0f} days ago ({bad[0]['not_after']})",
-                      evidence=evidence)
+        return failed(f"{what} expired {abs(first['days_remaining']):.0f} days ago ({first['not_after']})",
+                      evidence=evidence, message_nl=f"{what_nl} is {abs(first['days_remaining']):.0f} dagen geleden "
+                                                    f"verlopen ({first['not_after']})")
     if worst == "not_yet_valid":
-        return failed(f"{what} is not yet valid (from {bad[0]['not_before']})", evidence=evidence)
-    if worst == "due":
-        return warned(f"{what} expires in {bad[0]['days_remaining']:.0f} days "
-                      f"({bad[0]['fraction_remaining']:.0%} of its lifetime left): renewal is overdue", evidence=evidence)
-    leaf = rows[0]
-    return passed(f"valid for {leaf['days_remaining']:.0f} more days ({leaf['fraction_remaining']:.0%} of its lifetime)",
-                  evidence=evidence)
+        return failed(f"{what} is not yet valid (from {first['not_before']})", evidence=evidence,
+                      message_nl=f"{what_nl} is nog niet geldig (pas vanaf {first['not_before']})")
+    return warned(f"{what} expires in {first['days_remaining']:.0f} days "
+                  f"({first['fraction_remaining']:.0%} of its lifetime left): renewal is overdue", evidence=evidence,
+                  message_nl=f"{what_nl} verloopt over {first['days_remaining']:.0f} dagen "
+                             f"(nog {first['fraction_remaining']:.0%} van de looptijd): de vernieuwing is te laat")
 
 
 @check(
@@ -175,17 +215,21 @@ def expiry(ctx: CheckContext):
 )
 def lifespan(ctx: CheckContext):
     leaf = ctx.fact("certificate", "chain")[0]
-    not_before, not_after = _parse(leaf["not_before"]), _parse(leaf["not_after"])
+    not_before, not_after = parse_time(leaf["not_before"]), parse_time(leaf["not_after"])
     days = rules.validity_days(not_before, not_after)
     limit = rules.lifetime_limit(not_before.date())
     evidence = {"issued": leaf["not_before"], "not_after": leaf["not_after"], "validity_days": round(days, 2)}
     if limit is None:
-        return info(f"issued {not_before.date()}, before the first limit Bolwerk records", evidence=evidence)
+        return info(f"issued {not_before.date()}, before the first limit Bolwerk records", evidence=evidence,
+                    message_nl=f"uitgegeven op {not_before.date()}, voor de eerste limiet die Bolwerk kent")
     evidence |= {"limit_days": limit["days"], "limit_from": str(limit["from"]), "source": limit["source"]}
     if days > limit["days"]:
         return failed(f"valid for {days:.0f} days; certificates issued on {not_before.date()} may last at most "
-                      f"{limit['days']} days ({limit['source']})", evidence=evidence)
-    return passed(f"valid for {days:.0f} days (limit {limit['days']} days at issue)", evidence=evidence)
+                      f"{limit['days']} days ({limit['source']})", evidence=evidence,
+                      message_nl=f"{days:.0f} dagen geldig; certificaten uitgegeven op {not_before.date()} mogen "
+                                 f"hoogstens {limit['days']} dagen geldig zijn ({limit['source']})")
+    return passed(f"valid for {days:.0f} days (limit {limit['days']} days at issue)", evidence=evidence,
+                  message_nl=f"{days:.0f} dagen geldig (limiet bij uitgifte: {limit['days']} dagen)")
 
 
 # -- keys and signatures -----------------------------------------------------------------------
@@ -198,38 +242,46 @@ def lifespan(ctx: CheckContext):
         "nl": "Gebruik een ECDSA-sleutel op P-256 of P-384, of een RSA-sleutel van minstens 3072 bits (2048 bits "
               "wordt uitgefaseerd).",
     },
-    references=(NCSC, CABF + " §6.1.5", MOZ_POLICY),
+    references=(NCSC_TLS, CABF + " §6.1.5", MOZ_POLICY),
     thresholds={"rsa_min_bits": 2048, "rsa_good_bits": 3072},
 )
 def key(ctx: CheckContext):
     chain = ctx.fact("certificate", "chain")
-    findings = []  # (severity rank, message)
+    findings = []  # (severity rank, English, Dutch)
     for i, entry in _judged_chain(chain):
         kind, bits, curve = entry["key_type"], entry.get("key_bits"), entry.get("curve")
-        who = "the certificate" if i == 0 else f"intermediate {_cn(entry)}"
+        who, who_nl = _who(i, entry)
         if kind in ("RSA", "DSA") and (bits is None or bits < ctx.threshold("rsa_min_bits")):
-            findings.append((2, f"{who}: {kind} key of {bits} bits"))
+            findings.append((2, f"{who}: {kind} key of {bits} bits", f"{who_nl}: {kind}-sleutel van {bits} bits"))
         elif kind == "DSA":
-            findings.append((2, f"{who}: DSA keys are not accepted by browsers"))
+            findings.append((2, f"{who}: DSA keys are not accepted by browsers",
+                             f"{who_nl}: browsers aanvaarden geen DSA-sleutels"))
         elif kind == "RSA" and i == 0 and bits < ctx.threshold("rsa_good_bits"):
             findings.append((1, f"{who}: RSA key of {bits} bits, which NCSC 2025 marks 'phase out' "
-                                "(fine today; plan 3072 bits or ECDSA)"))
+                                "(fine today; plan 3072 bits or ECDSA)",
+                             f"{who_nl}: RSA-sleutel van {bits} bits, volgens NCSC 2025 'uit te faseren' "
+                             "(vandaag in orde; plan 3072 bits of ECDSA)"))
         elif kind == "EC":
             verdict = rules.curve_verdict(curve)
-            if verdict != "good":
-                findings.append((2 if verdict == "fail" else 1, f"{who}: curve {curve} is not supported everywhere"
-                                 if verdict == "warn" else f"{who}: curve {curve} is not accepted by browsers"))
+            if verdict == "warn":
+                findings.append((1, f"{who}: curve {curve} is not supported everywhere",
+                                 f"{who_nl}: curve {curve} wordt niet overal ondersteund"))
+            elif verdict != "good":
+                findings.append((2, f"{who}: curve {curve} is not accepted by browsers",
+                                 f"{who_nl}: browsers aanvaarden curve {curve} niet"))
         elif kind not in ("RSA", "EC"):
-            findings.append((2, f"{who}: {kind} keys are not accepted in the Web PKI"))
+            findings.append((2, f"{who}: {kind} keys are not accepted in the Web PKI",
+                             f"{who_nl}: {kind}-sleutels worden niet aanvaard in de publieke webcertificaten"))
     leaf = chain[0]
     evidence = {"key_type": leaf["key_type"], "key_bits": leaf.get("key_bits"), "curve": leaf.get("curve"),
-                "problems": [m for _, m in findings]}
-    if any(rank == 2 for rank, _ in findings):
-        return failed("; ".join(m for rank, m in findings if rank == 2), evidence=evidence)
-    if findings:
-        return warned("; ".join(m for _, m in findings), evidence=evidence)
+                "problems": [en for _, en, _ in findings]}
+    worst = [f for f in findings if f[0] == 2] or findings
+    if worst:
+        make = failed if worst[0][0] == 2 else warned
+        return make("; ".join(en for _, en, _ in worst), evidence=evidence,
+                    message_nl="; ".join(nl for _, _, nl in worst))
     size = f"{leaf['curve']}" if leaf["key_type"] == "EC" else f"{leaf.get('key_bits')} bits"
-    return passed(f"{leaf['key_type']} key ({size})", evidence=evidence)
+    return passed(f"{leaf['key_type']} key ({size})", evidence=evidence, message_nl=f"{leaf['key_type']}-sleutel ({size})")
 
 
 @check(
@@ -241,7 +293,7 @@ def key(ctx: CheckContext):
         "nl": "Laat het certificaat opnieuw uitgeven (en gebruik tussencertificaten) met SHA-256-handtekeningen of "
               "sterker.",
     },
-    references=(CABF + " §7.1.3.2", NCSC),
+    references=(CABF + " §7.1.3.2", NCSC_TLS),
 )
 def signature(ctx: CheckContext):
     chain = ctx.fact("certificate", "chain")
@@ -249,14 +301,16 @@ def signature(ctx: CheckContext):
             if not c.get("self_signed") and c.get("signature_hash") is not None
             and rules.hash_verdict(c.get("signature_hash")) == "fail"]
     if weak:
-        return failed(f"weak signature hash on {', '.join(weak)}", evidence={"certificates": weak})
-    return passed(f"leaf signed with {chain[0].get('signature_hash') or 'EdDSA'}")
+        return failed(f"weak signature hash on {', '.join(weak)}", evidence={"certificates": weak},
+                      message_nl=f"zwakke hashfunctie in de handtekening van {', '.join(weak)}")
+    algorithm = chain[0].get("signature_hash") or "EdDSA"
+    return passed(f"leaf signed with {algorithm}", message_nl=f"certificaat ondertekend met {algorithm}")
 
 
 # -- how the chain is served --------------------------------------------------------------------
 
-CHAIN_FAIL = ("missing_intermediate", "chain_too_long")
-CHAIN_WARN = ("wrong_order", "extra_certificates", "duplicate")
+CHAIN_FAIL = tuple(TEXTS["chain"]["fail"])
+CHAIN_WARN = tuple(TEXTS["chain"]["warn"])
 
 
 @check(
@@ -272,18 +326,24 @@ CHAIN_WARN = ("wrong_order", "extra_certificates", "duplicate")
 )
 def chain(ctx: CheckContext):
     cert = ctx.section("certificate")
+    served_chain = ctx.fact("certificate", "chain")
     issues = list(ctx.fact("certificate", "chain_issues"))
     issues += [{"code": "malformed", "message": m["message"]} for m in cert.get("malformed") or []]
     evidence = {"served": cert.get("served_count"), "issues": issues}
-    bad = [i for i in issues if i["code"] in CHAIN_FAIL + ("malformed",)]
+    bad = [i for i in issues if i["code"] in CHAIN_FAIL]
     if bad:
-        return failed("; ".join(i["message"] for i in bad), evidence=evidence)
+        return failed("; ".join(i["message"] for i in bad), evidence=evidence,
+                      message_nl=_nl_labels(bad, "chain", served_chain))
     odd = [i for i in issues if i["code"] in CHAIN_WARN]
     if odd:
-        return warned("; ".join(i["message"] for i in odd), evidence=evidence)
+        return warned("; ".join(i["message"] for i in odd), evidence=evidence,
+                      message_nl=_nl_labels(odd, "chain", served_chain))
     note = "; ".join(i["message"] for i in issues)
-    served = cert.get("served_count") or len(ctx.fact("certificate", "chain"))
-    return passed(f"{served} certificate(s), in order" + (f" ({note})" if note else ""), evidence=evidence)
+    note_nl = _nl_labels(issues, "chain", served_chain)
+    served = cert.get("served_count") or len(served_chain)
+    return passed(f"{served} certificate(s), in order" + (f" ({note})" if note else ""), evidence=evidence,
+                  message_nl=f"{served} {'certificaat' if served == 1 else 'certificaten'}, in volgorde"
+                  + (f" ({note_nl})" if note_nl else ""))
 
 
 @check(
@@ -305,8 +365,11 @@ def key_sharing(ctx: CheckContext):
     wildcards = [n for n in leaf["san"] if n.startswith("*.")]
     evidence = {"names": count, "wildcards": wildcards[:10], "spki_sha256": leaf.get("spki_sha256")}
     if count > ctx.threshold("certificate_max_names"):
-        return warned(f"one key serves {count} names", evidence=evidence)
-    return passed(f"{count} name(s)" + (f", {len(wildcards)} wildcard(s)" if wildcards else ""), evidence=evidence)
+        return warned(f"one key serves {count} names", evidence=evidence,
+                      message_nl=f"één sleutel bedient {count} namen")
+    return passed(f"{count} name(s)" + (f", {len(wildcards)} wildcard(s)" if wildcards else ""), evidence=evidence,
+                  message_nl=f"{count} {'naam' if count == 1 else 'namen'}"
+                  + (f", waarvan {len(wildcards)} met jokerteken" if wildcards else ""))
 
 
 # -- certificate transparency, revocation, must-staple ---------------------------------------------
@@ -326,9 +389,11 @@ def key_sharing(ctx: CheckContext):
 def sct(ctx: CheckContext):
     leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
-        return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates")
+        return not_applicable("self-signed: Certificate Transparency applies to publicly trusted certificates",
+                              message_nl="door zichzelf ondertekend: Certificate Transparency geldt voor publiek "
+                                         "vertrouwde certificaten")
     scts = ctx.fact("certificate", "scts")
-    lifetime = rules.validity_days(_parse(leaf["not_before"]), _parse(leaf["not_after"]))
+    lifetime = rules.validity_days(parse_time(leaf["not_before"]), parse_time(leaf["not_after"]))
     need_embedded = rules.scts_required(lifetime, embedded=True)
     need_delivered = rules.scts_required(lifetime, embedded=False)
     delivered = (scts.get("tls_extension") or 0) + (scts.get("ocsp") or 0)
@@ -336,19 +401,27 @@ def sct(ctx: CheckContext):
     evidence |= {"required_embedded": need_embedded, "required_delivered": need_delivered}
     if scts["embedded"] >= need_embedded or delivered >= need_delivered:
         return passed(f"{scts['total']} SCT(s) ({scts['embedded']} embedded, {delivered} delivered in the handshake)",
-                      evidence=evidence)
+                      evidence=evidence, message_nl=f"{scts['total']} SCT('s) ({scts['embedded']} in het certificaat, "
+                                                    f"{delivered} meegestuurd bij de verbinding)")
     if scts.get("tls_extension") is None:
-        return error(f"{scts['embedded']} embedded SCT(s), {need_embedded} needed; SCTs the server may deliver in "
-                     f"the TLS handshake were not visible ({scts.get('measured')})", evidence=evidence)
+        return error(f"not measured: {scts['embedded']} embedded SCT(s), {need_embedded} needed; SCTs the server may "
+                     f"deliver in the TLS handshake were not visible ({scts.get('measured')})", evidence=evidence,
+                     message_nl=f"niet gemeten: {scts['embedded']} SCT('s) in het certificaat, {need_embedded} nodig; "
+                                "SCT's die de server bij de verbinding meestuurt, waren niet zichtbaar")
     if scts["total"] == 0:
         return failed("no Signed Certificate Timestamps: Chrome and Safari reject such publicly trusted certificates",
-                      evidence=evidence)
+                      evidence=evidence, message_nl="geen Signed Certificate Timestamps: Chrome en Safari weigeren "
+                                                    "zulke publiek vertrouwde certificaten")
     return warned(f"{scts['total']} SCT(s); Chrome's policy wants {need_embedded} embedded or {need_delivered} "
-                  "delivered", evidence=evidence)
+                  "delivered", evidence=evidence,
+                  message_nl=f"{scts['total']} SCT('s); het beleid van Chrome vraagt er {need_embedded} in het "
+                             f"certificaat of {need_delivered} meegestuurd")
 
 
 @check(
-    "certificate.revocation", **CERTIFICATE, level="required", severity="critical",
+    # recommended: a revoked staple also fails certificate.trusted (required, critical); this check adds the
+    # warnings about stale or unknown staples, and cannot say anything when nothing is stapled
+    "certificate.revocation", **CERTIFICATE, level="recommended", severity="critical",
     title={"en": "The certificate is not revoked (stapled OCSP)",
            "nl": "Het certificaat is niet ingetrokken (volgens het meegestuurde OCSP-antwoord)"},
     remediation={
@@ -362,19 +435,24 @@ def revocation(ctx: CheckContext):
     status = ctx.fact("certificate", "ocsp")
     evidence = {k: status.get(k) for k in ("stapled", "status", "this_update", "next_update", "revocation_time",
                                            "revocation_reason", "problem", "reason") if status.get(k) is not None}
-    if status.get("stapled") is None:
-        return info(f"stapled OCSP not measured: {status.get('reason')}", evidence=evidence)
+    if status.get("stapled") is None:  # the raw handshake that reads staples failed (as for certificate.sct)
+        raise NotMeasured(f"stapled OCSP: {status.get('reason')}")
     if status.get("stapled") is False:
-        return info("no OCSP response stapled (optional; several CAs are ending OCSP)", evidence=evidence)
+        return info("no OCSP response stapled (optional; several CAs are ending OCSP)", evidence=evidence,
+                    message_nl="geen OCSP-antwoord meegestuurd (optioneel; verschillende CA's stoppen met OCSP)")
     if not status.get("valid"):
-        return warned(f"the stapled OCSP response cannot be relied on: {status.get('problem')}", evidence=evidence)
+        return warned(f"the stapled OCSP response cannot be relied on: {status.get('problem')}", evidence=evidence,
+                      severity="medium", message_nl="op het meegestuurde OCSP-antwoord kan men niet vertrouwen "
+                                                    f"({status.get('problem')})")
     if status.get("status") == "revoked":
-        return failed(f"the CA revoked this certificate on {status.get('revocation_time')}"
-                      + (f" ({status['revocation_reason']})" if status.get("revocation_reason") else ""),
-                      evidence=evidence)
+        reason = f" ({status['revocation_reason']})" if status.get("revocation_reason") else ""
+        return failed(f"the CA revoked this certificate on {status.get('revocation_time')}{reason}", evidence=evidence,
+                      message_nl=f"de CA heeft dit certificaat ingetrokken op {status.get('revocation_time')}{reason}")
     if status.get("status") == "unknown":
-        return warned("the stapled OCSP response does not know this certificate", evidence=evidence)
-    return passed(f"stapled OCSP response: good until {status.get('next_update')}", evidence=evidence)
+        return warned("the stapled OCSP response does not know this certificate", evidence=evidence, severity="medium",
+                      message_nl="het meegestuurde OCSP-antwoord kent dit certificaat niet")
+    return passed(f"stapled OCSP response: good until {status.get('next_update')}", evidence=evidence,
+                  message_nl=f"meegestuurd OCSP-antwoord: geldig tot {status.get('next_update')}")
 
 
 @check(
@@ -390,16 +468,21 @@ def revocation(ctx: CheckContext):
     references=("RFC 7633", "RFC 6066 §8"),
 )
 def must_staple(ctx: CheckContext):
-    cert = ctx.section("certificate")
-    if not cert.get("must_staple"):
-        return not_applicable("the certificate does not demand stapling")
+    if not ctx.answer("certificate", "must_staple"):
+        return not_applicable("the certificate does not demand stapling",
+                              message_nl="het certificaat vraagt geen meegestuurd OCSP-antwoord")
     status = ctx.fact("certificate", "ocsp")
     if status.get("stapled") is None:
-        return error(f"must-staple certificate; stapling not measured: {status.get('reason')}")
+        raise NotMeasured(f"must-staple certificate; stapling: {status.get('reason')}")
     if status.get("stapled") and status.get("valid"):
-        return passed("must-staple certificate, valid OCSP response stapled")
-    why = status.get("problem") if status.get("stapled") else "no OCSP response was stapled"
-    return failed(f"must-staple certificate but {why}: Firefox refuses to connect")
+        return passed("must-staple certificate, valid OCSP response stapled",
+                      message_nl="must-staple-certificaat, met een geldig meegestuurd OCSP-antwoord")
+    if status.get("stapled"):
+        why, why_nl = status.get("problem"), f"het meegestuurde OCSP-antwoord is onbruikbaar ({status.get('problem')})"
+    else:
+        why, why_nl = "no OCSP response was stapled", "er wordt geen OCSP-antwoord meegestuurd"
+    return failed(f"must-staple certificate but {why}: Firefox refuses to connect",
+                  message_nl=f"must-staple-certificaat, maar {why_nl}: Firefox weigert de verbinding")
 
 
 # -- DNS: CAA and DANE --------------------------------------------------------------------------------
@@ -432,12 +515,15 @@ def caa(ctx: CheckContext):
     cert = ctx.section("certificate")
     leaf = ctx.fact("certificate", "chain")[0]
     if leaf.get("self_signed"):
-        return not_applicable("self-signed: CAA governs public CAs")
-    records = ctx.section("dns").get("caa")
+        return not_applicable("self-signed: CAA governs public CAs",
+                              message_nl="door zichzelf ondertekend: CAA geldt voor publieke CA's")
+    dns = ctx.section("dns")
+    records = dns.get("caa")
     if records is None:
-        return error("CAA records were not measured")
+        raise NotMeasured(dns.get("caa_error") or "CAA records were not looked up")
     if not records:
-        return not_applicable("no CAA records: any CA may issue (see dns.caa)")
+        return not_applicable("no CAA records: any CA may issue (see dns.caa)",
+                              message_nl="geen CAA-records: elke CA mag certificaten uitgeven (zie dns.caa)")
     props = caa_properties(records)
     wildcard = (cert.get("hostname_matched_by") or "").startswith("*.")
     allowed = props.get("issuewild") if wildcard and "issuewild" in props else props.get("issue", [])
@@ -445,13 +531,17 @@ def caa(ctx: CheckContext):
     evidence = {"caa": records[:20], "issuer": leaf["issuer"], "ca": ca_name, "ca_domains": domains,
                 "allowed": allowed, "wildcard": wildcard}
     if ca_name is None:
-        return info(f"cannot tell which CAA domain {_cn({'subject': leaf['issuer']})} uses "
-                    "(not in Bolwerk's CA table)", evidence=evidence)
+        issuer = _cn({"subject": leaf["issuer"]})
+        return info(f"cannot tell which CAA domain {issuer} uses (not in Bolwerk's CA table)", evidence=evidence,
+                    message_nl=f"onbekend welk CAA-domein {issuer} gebruikt (niet in de CA-tabel van Bolwerk)")
     if set(domains) & set(allowed):
-        return passed(f"CAA allows {ca_name} ({', '.join(sorted(set(domains) & set(allowed)))})", evidence=evidence)
-    shown = ", ".join(a for a in allowed if a) or "no CA"
-    return warned(f"CAA allows {shown}, not {ca_name} which issued this certificate: its renewal will be refused",
-                  evidence=evidence)
+        named = ", ".join(sorted(set(domains) & set(allowed)))
+        return passed(f"CAA allows {ca_name} ({named})", evidence=evidence, message_nl=f"CAA laat {ca_name} toe ({named})")
+    shown = ", ".join(a for a in allowed if a)
+    return warned(f"CAA allows {shown or 'no CA'}, not {ca_name} which issued this certificate: its renewal will be "
+                  "refused", evidence=evidence,
+                  message_nl=f"CAA laat {shown or 'geen enkele CA'} toe, niet {ca_name} die dit certificaat uitgaf: "
+                             "de vernieuwing zal geweigerd worden")
 
 
 @check(
@@ -469,23 +559,32 @@ def caa(ctx: CheckContext):
 def dane(ctx: CheckContext):
     facts = ctx.fact("certificate", "dane")
     if facts.get("error"):
-        return error(f"TLSA lookup failed: {facts['error']}")
+        raise NotMeasured(f"TLSA lookup failed: {facts['error']}")
     if not facts.get("records"):
-        return not_applicable(f"no TLSA records at {facts.get('name')}")
+        return not_applicable(f"no TLSA records at {facts.get('name')}",
+                              message_nl=f"geen TLSA-records bij {facts.get('name')}")
     evidence = {"name": facts["name"], "dnssec": facts.get("dnssec"), "records": facts["records"][:10]}
     status = facts.get("dnssec")
     if status == "bogus":
         return failed(f"the TLSA records at {facts['name']} fail DNSSEC validation: DANE clients cannot connect "
-                      f"({facts.get('dnssec_reason')})", evidence=evidence)
+                      f"({facts.get('dnssec_reason')})", evidence=evidence,
+                      message_nl=f"de TLSA-records bij {facts['name']} valideren niet met DNSSEC: clients die DANE "
+                                 "toepassen kunnen geen verbinding maken")
     if status is None:
-        return error(f"DNSSEC status of the TLSA records unknown: {facts.get('dnssec_reason')}", evidence=evidence)
+        return error(f"not measured: DNSSEC status of the TLSA records unknown ({facts.get('dnssec_reason')})",
+                     evidence=evidence, message_nl="niet gemeten: de DNSSEC-status van de TLSA-records is onbekend")
     if status != "secure":
         return warned(f"the TLSA records at {facts['name']} are not DNSSEC-signed, so DANE clients ignore them",
-                      evidence=evidence)
+                      evidence=evidence, message_nl=f"de TLSA-records bij {facts['name']} zijn niet met DNSSEC "
+                                                    "ondertekend, dus clients die DANE toepassen negeren ze")
     matched = [r for r in facts["records"] if r["match"]]
     if matched:
-        return passed(f"TLSA {matched[0]['record']} matches ({matched[0]['usage']})" if len(matched) == 1
-                      else f"{len(matched)} TLSA records match", evidence=evidence)
+        one = len(matched) == 1
+        return passed(f"TLSA {matched[0]['record']} matches ({matched[0]['usage']})" if one
+                      else f"{len(matched)} TLSA records match", evidence=evidence,
+                      message_nl=f"TLSA {matched[0]['record']} past ({matched[0]['usage']})" if one
+                      else f"{len(matched)} TLSA-records passen")
     reasons = "; ".join(f"{r['record']}: {r.get('reason')}" for r in facts["records"][:3])
     return failed(f"no TLSA record matches the served chain: DANE clients will refuse to connect ({reasons})",
-                  evidence=evidence)
+                  evidence=evidence, message_nl="geen enkel TLSA-record past bij de aangeboden keten: clients die DANE "
+                                                "toepassen zullen de verbinding weigeren")

@@ -125,6 +125,7 @@ class RuleResult:
     directive: str | None = None
     sources: tuple[str, ...] = ()
     policy: str | None = None  # the raw policy the verdict was read from
+    message_nl: str = ""
 
     def evidence(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -137,9 +138,10 @@ class RuleResult:
         return out
 
 
-def _res(rule: str, status: str, message: str, policy: Policy, directive: str | None = None,
+def _res(rule: str, status: str, message: tuple[str, str], policy: Policy, directive: str | None = None,
          sources: Iterable[str] = ()) -> RuleResult:
-    return RuleResult(rule, status, message, directive, tuple(sources), policy.raw)
+    """A rule's verdict; `message` is (English, Dutch)."""
+    return RuleResult(rule, status, message[0], directive, tuple(sources), policy.raw, message[1])
 
 
 def _quote(directive: str, sources: Iterable[str]) -> str:
@@ -151,7 +153,8 @@ def _quote(directive: str, sources: Iterable[str]) -> str:
 def _script(policy: Policy) -> list[RuleResult]:
     found = policy.effective("script-src")
     if found is None:
-        return [_res(rule, FAIL, "neither script-src nor default-src is set: any script may run", policy)
+        return [_res(rule, FAIL, ("neither script-src nor default-src is set: any script may run",
+                                  "noch script-src noch default-src is ingesteld: elk script mag uitvoeren"), policy)
                 for rule in SCRIPT_RULES]
     directive, sources = found
     nonce = [s for s in sources if is_nonce(s)]
@@ -161,25 +164,34 @@ def _script(policy: Policy) -> list[RuleResult]:
     out = []
 
     if "'unsafe-inline'" in sources and not (nonce or hashes or dynamic):
-        out.append(_res("unsafe-inline", FAIL, f"{directive} allows 'unsafe-inline' without a nonce or hash: {q}",
+        out.append(_res("unsafe-inline", FAIL, (f"{directive} allows 'unsafe-inline' without a nonce or hash: {q}",
+                                                f"{directive} laat 'unsafe-inline' toe zonder nonce of hash: {q}"),
                         policy, directive, ["'unsafe-inline'"]))
     elif "'unsafe-inline'" in sources:
-        out.append(_res("unsafe-inline", PASS, f"'unsafe-inline' in {directive} is ignored: a nonce, hash or "
-                        "'strict-dynamic' is present (backward-compatible fallback)", policy, directive))
+        out.append(_res("unsafe-inline", PASS, (f"'unsafe-inline' in {directive} is ignored: a nonce, hash or "
+                                                "'strict-dynamic' is present (backward-compatible fallback)",
+                                                f"'unsafe-inline' in {directive} wordt genegeerd: er is een nonce, hash "
+                                                "of 'strict-dynamic' (terugvaloptie voor oudere browsers)"),
+                        policy, directive))
     else:
-        out.append(_res("unsafe-inline", PASS, f"{directive} does not allow inline script", policy, directive))
+        out.append(_res("unsafe-inline", PASS, (f"{directive} does not allow inline script",
+                                                f"{directive} laat geen inline scripts toe"), policy, directive))
 
     if "'unsafe-eval'" in sources:
-        out.append(_res("unsafe-eval", WARN, f"{directive} allows 'unsafe-eval' (eval and new Function): {q}",
+        out.append(_res("unsafe-eval", WARN, (f"{directive} allows 'unsafe-eval' (eval and new Function): {q}",
+                                              f"{directive} laat 'unsafe-eval' toe (eval en new Function): {q}"),
                         policy, directive, ["'unsafe-eval'"]))
     else:
-        out.append(_res("unsafe-eval", PASS, f"{directive} does not allow eval", policy, directive))
+        out.append(_res("unsafe-eval", PASS, (f"{directive} does not allow eval", f"{directive} laat geen eval toe"),
+                        policy, directive))
 
     if "'unsafe-hashes'" in sources:
-        out.append(_res("unsafe-hashes", WARN, f"{directive} allows 'unsafe-hashes' (inline event handlers): {q}",
+        out.append(_res("unsafe-hashes", WARN, (f"{directive} allows 'unsafe-hashes' (inline event handlers): {q}",
+                                                f"{directive} laat 'unsafe-hashes' toe (inline event handlers): {q}"),
                         policy, directive, ["'unsafe-hashes'"]))
     else:
-        out.append(_res("unsafe-hashes", PASS, f"{directive} does not allow inline event handlers", policy, directive))
+        out.append(_res("unsafe-hashes", PASS, (f"{directive} does not allow inline event handlers",
+                                                f"{directive} laat geen inline event handlers toe"), policy, directive))
 
     data = [s for s in sources if s == "data:"]
     broad = [s for s in sources if is_broad(s) and s != "data:"]
@@ -187,21 +199,32 @@ def _script(policy: Policy) -> list[RuleResult]:
     if dynamic and (nonce or hashes):
         ignored = data + broad + insecure
         note = f" ({', '.join(ignored)} ignored under 'strict-dynamic')" if ignored else ""
-        out.append(_res("broad-source", PASS, f"{directive} uses 'strict-dynamic' with a nonce or hash{note}",
+        note_nl = f" ({', '.join(ignored)} genegeerd onder 'strict-dynamic')" if ignored else ""
+        out.append(_res("broad-source", PASS, (f"{directive} uses 'strict-dynamic' with a nonce or hash{note}",
+                                               f"{directive} gebruikt 'strict-dynamic' met een nonce of hash{note_nl}"),
                         policy, directive))
-        out.append(_res("data", PASS, f"{directive} allows no data: scripts under 'strict-dynamic'", policy, directive))
+        out.append(_res("data", PASS, (f"{directive} allows no data: scripts under 'strict-dynamic'",
+                                       f"{directive} laat onder 'strict-dynamic' geen data:-scripts toe"),
+                        policy, directive))
         return out
     if broad or insecure:
         status = FAIL if broad else WARN
         what = "allows scripts from any host" if broad else "allows scripts over unencrypted http"
-        out.append(_res("broad-source", status, f"{directive} {what}: {', '.join(broad + insecure)} in {q}",
+        what_nl = "laat scripts van elke host toe" if broad else "laat scripts via onversleuteld http toe"
+        found = ", ".join(broad + insecure)
+        out.append(_res("broad-source", status, (f"{directive} {what}: {found} in {q}",
+                                                 f"{directive} {what_nl}: {found} in {q}"),
                         policy, directive, broad + insecure))
     else:
-        out.append(_res("broad-source", PASS, f"{directive} lists no wildcard or scheme-wide source", policy, directive))
+        out.append(_res("broad-source", PASS, (f"{directive} lists no wildcard or scheme-wide source",
+                                               f"{directive} bevat geen jokerteken of bron voor een heel schema"),
+                        policy, directive))
     if data:
-        out.append(_res("data", FAIL, f"{directive} allows data: URLs as scripts: {q}", policy, directive, data))
+        out.append(_res("data", FAIL, (f"{directive} allows data: URLs as scripts: {q}",
+                                       f"{directive} laat data:-URL's als script toe: {q}"), policy, directive, data))
     else:
-        out.append(_res("data", PASS, f"{directive} does not allow data: scripts", policy, directive))
+        out.append(_res("data", PASS, (f"{directive} does not allow data: scripts",
+                                       f"{directive} laat geen data:-scripts toe"), policy, directive))
     return out
 
 
@@ -213,41 +236,49 @@ SCRIPT_RULES = ("unsafe-inline", "unsafe-eval", "unsafe-hashes", "broad-source",
 def _object(policy: Policy) -> RuleResult:
     found = policy.effective("object-src")
     if found is None:
-        return _res("object-src", FAIL, "neither object-src nor default-src is set: plugins may load from anywhere",
-                    policy)
+        return _res("object-src", FAIL, ("neither object-src nor default-src is set: plugins may load from anywhere",
+                                         "noch object-src noch default-src is ingesteld: plug-ins mogen van overal "
+                                         "laden"), policy)
     directive, sources = found
     q = f"`{_quote(directive, sources)}`"
     if sources == ["'none'"]:
-        return _res("object-src", PASS, f"{directive} 'none' blocks plugins", policy, directive)
+        return _res("object-src", PASS, (f"{directive} 'none' blocks plugins", f"{directive} 'none' blokkeert plug-ins"),
+                    policy, directive)
     bad = [s for s in sources if is_broad(s)]
     if bad:
-        return _res("object-src", FAIL, f"{directive} allows plugin content from {', '.join(bad)}: {q}",
+        return _res("object-src", FAIL, (f"{directive} allows plugin content from {', '.join(bad)}: {q}",
+                                         f"{directive} laat plug-ins toe van {', '.join(bad)}: {q}"),
                     policy, directive, bad)
-    return _res("object-src", WARN, f"{directive} does not block plugins ('none' recommended): {q}",
+    return _res("object-src", WARN, (f"{directive} does not block plugins ('none' recommended): {q}",
+                                     f"{directive} blokkeert plug-ins niet ('none' aanbevolen): {q}"),
                 policy, directive, sources)
 
 
-def _no_fallback(policy: Policy, name: str, why: str) -> RuleResult:
+def _no_fallback(policy: Policy, name: str, why: tuple[str, str]) -> RuleResult:
     sources = policy.get(name)
     if sources is None:
-        return _res(name, WARN, f"{name} is not set (it has no default-src fallback): {why}", policy)
+        return _res(name, WARN, (f"{name} is not set (it has no default-src fallback): {why[0]}",
+                                 f"{name} is niet ingesteld (default-src geldt er niet voor): {why[1]}"), policy)
     q = f"`{_quote(name, sources)}`"
     bad = [s for s in sources if is_broad(s)]
     if bad:
-        return _res(name, FAIL, f"{name} allows {', '.join(bad)}: {q}", policy, name, bad)
-    return _res(name, PASS, f"{q}", policy, name)
+        return _res(name, FAIL, (f"{name} allows {', '.join(bad)}: {q}", f"{name} laat {', '.join(bad)} toe: {q}"),
+                    policy, name, bad)
+    return _res(name, PASS, (q, q), policy, name)
 
 
 def _default(policy: Policy) -> RuleResult:
     sources = policy.get("default-src")
     if sources is None:
-        return _res("default-src", WARN, "default-src is not set: directives without their own rule allow anything",
+        return _res("default-src", WARN, ("default-src is not set: directives without their own rule allow anything",
+                                          "default-src is niet ingesteld: richtlijnen zonder eigen regel laten alles toe"),
                     policy)
     q = f"`{_quote('default-src', sources)}`"
     bad = [s for s in sources if is_broad(s)]
     if bad:
-        return _res("default-src", FAIL, f"default-src allows {', '.join(bad)}: {q}", policy, "default-src", bad)
-    return _res("default-src", PASS, q, policy, "default-src")
+        return _res("default-src", FAIL, (f"default-src allows {', '.join(bad)}: {q}",
+                                          f"default-src laat {', '.join(bad)} toe: {q}"), policy, "default-src", bad)
+    return _res("default-src", PASS, (q, q), policy, "default-src")
 
 
 def frame_ancestors(policies: list[Policy]) -> RuleResult | None:
@@ -256,7 +287,7 @@ def frame_ancestors(policies: list[Policy]) -> RuleResult | None:
     for policy in policies:
         if policy.source != "header" or policy.get("frame-ancestors") is None:
             continue
-        results.append(_no_fallback(policy, "frame-ancestors", ""))
+        results.append(_no_fallback(policy, "frame-ancestors", ("", "")))
     return _best(results) if results else None
 
 
@@ -264,8 +295,10 @@ def _rule_results(policy: Policy) -> list[RuleResult]:
     return [
         *_script(policy),
         _object(policy),
-        _no_fallback(policy, "base-uri", "an injected <base> tag can redirect relative script URLs"),
-        _no_fallback(policy, "form-action", "an injected form can post to any site"),
+        _no_fallback(policy, "base-uri", ("an injected <base> tag can redirect relative script URLs",
+                                          "een geïnjecteerde <base>-tag kan relatieve scriptadressen omleiden")),
+        _no_fallback(policy, "form-action", ("an injected form can post to any site",
+                                             "een geïnjecteerd formulier kan naar elke site versturen")),
         _default(policy),
     ]
 
@@ -290,6 +323,6 @@ def analyse(policies: list[Policy]) -> list[RuleResult]:
     unrestricted = [r for r in out if r.rule in SCRIPT_RULES and r.status == FAIL and r.directive is None]
     if len(unrestricted) == len(SCRIPT_RULES):  # no policy restricts scripts: one finding, not five
         first = unrestricted[0]
-        out = [RuleResult("script-src", FAIL, first.message, policy=first.policy)] + [
+        out = [RuleResult("script-src", FAIL, first.message, policy=first.policy, message_nl=first.message_nl)] + [
             r for r in out if r.rule not in SCRIPT_RULES]
     return out

@@ -16,12 +16,12 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from checks.common import CABF, INTERNET_NL, parse_time
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -34,16 +34,11 @@ from checks.registry import (
 )
 
 DATA = Path(__file__).resolve().parent.parent / "scanner" / "data" / "dns"
-INTERNET_NL = "internet.nl"
 
 
 @cache
 def _data(name: str) -> dict[str, Any]:
     return tomllib.loads((DATA / f"{name}.toml").read_text(encoding="utf-8"))
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _zone(ctx: CheckContext) -> Mapping[str, Any]:
@@ -86,7 +81,6 @@ _DNSSEC_TEXTS = dict(
               "bovenliggende zone en houd de handtekeningen en de NSEC/NSEC3-records geldig.",
     },
     references=("RFC 4033", "RFC 4035", "RFC 5155", INTERNET_NL),
-    controls=("NIST-CSF-2.0:PR.DS-02",),
 )
 
 
@@ -121,6 +115,8 @@ def _signed_zone(ctx: CheckContext) -> Mapping[str, Any] | None:
     zone = _zone(ctx).get("dnssec_zone")
     if zone is None:
         raise NotMeasured("the zone's DNSSEC facts were not collected")
+    if not zone.get("signed") and zone.get("error"):  # a failed DNSKEY lookup is no proof of an unsigned zone
+        raise NotMeasured(zone["error"])
     return zone if zone.get("signed") else None
 
 
@@ -146,7 +142,7 @@ def dnssec_expiry(ctx: CheckContext):
     if not sigs:
         raise NotMeasured("no signatures over the zone's SOA, NS or DNSKEY records were seen")
     first = min(sigs, key=lambda s: s["expiration"])
-    days = (_time(first["expiration"]) - ctx.now).total_seconds() / 86400
+    days = (parse_time(first["expiration"]) - ctx.now).total_seconds() / 86400
     evidence = {"rrset": first["rrset"], "expiration": first["expiration"], "days_left": round(days, 1)}
     if days < 0:
         return failed(f"the signature over {first['rrset']} expired on {first['expiration']}", evidence=evidence,
@@ -180,27 +176,24 @@ def dnssec_algorithm(ctx: CheckContext):
         return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
     table = _data("algorithms")
     bad, weak = [], []
+
+    def rate(entry: Mapping[str, Any] | None, label: str, unknown: str) -> None:
+        if entry is None:
+            weak.append(f"{label}: {unknown} without recommendation")
+        elif entry["sign"] == "MUST NOT":
+            bad.append(f"{label}: {entry['note']}")
+        elif entry["sign"] == "NOT RECOMMENDED":
+            weak.append(f"{label}: {entry['note']}")
+
     for key in zone.get("dnskey") or []:
         entry = table["algorithm"].get(str(key["algorithm"]))
         label = f"DNSKEY {key['key_tag']} {entry['name'] if entry else key['algorithm']}"
-        if entry is None:
-            weak.append(f"{label}: an algorithm without recommendation")
-        elif entry["sign"] == "MUST NOT":
-            bad.append(f"{label}: {entry['note']}")
-        elif entry["sign"] == "NOT RECOMMENDED":
-            weak.append(f"{label}: {entry['note']}")
-        if key["algorithm"] in (1, 5, 7, 8, 10) and key.get("key_bits") and \
-                key["key_bits"] < ctx.threshold("dnssec_rsa_min_bits"):
+        rate(entry, label, "an algorithm")
+        if entry and entry.get("rsa") and key.get("key_bits") and key["key_bits"] < ctx.threshold("dnssec_rsa_min_bits"):
             weak.append(f"{label}: RSA key of {key['key_bits']} bits")
     for ds in zone.get("ds") or []:
         entry = table["digest"].get(str(ds["digest_type"]))
-        label = f"DS {ds['key_tag']} digest {entry['name'] if entry else ds['digest_type']}"
-        if entry is None:
-            weak.append(f"{label}: a digest type without recommendation")
-        elif entry["sign"] == "MUST NOT":
-            bad.append(f"{label}: {entry['note']}")
-        elif entry["sign"] == "NOT RECOMMENDED":
-            weak.append(f"{label}: {entry['note']}")
+        rate(entry, f"DS {ds['key_tag']} digest {entry['name'] if entry else ds['digest_type']}", "a digest type")
     if bad:
         return failed("; ".join(bad), evidence={"problems": bad + weak},
                       message_nl="verboden algoritme of hashfunctie: " + "; ".join(bad))
@@ -227,9 +220,11 @@ def dnssec_nsec3(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
         return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
-    params = zone.get("nsec3")
-    if zone.get("denial") != "nsec3" or not params:
-        return not_applicable(f"the zone uses {(zone.get('denial') or 'no NSEC3').upper()}")
+    params, denial = zone.get("nsec3"), zone.get("denial")
+    if denial is None:
+        raise NotMeasured("no NSEC or NSEC3 record was seen in a denial from the zone")
+    if denial != "nsec3" or not params:
+        return not_applicable(f"the zone uses {denial.upper()}", message_nl=f"de zone gebruikt {denial.upper()}")
     limits = _data("nsec3")
     evidence = dict(params)
     if params["iterations"] > limits["validator"]["insecure_above_iterations"]:
@@ -237,14 +232,15 @@ def dnssec_nsec3(ctx: CheckContext):
                       f"above {limits['validator']['insecure_above_iterations']}", evidence=evidence,
                       severity="medium", message_nl=f"{params['iterations']} NSEC3-iteraties: validerende resolvers "
                                                     "vertrouwen de ontkenningen van de zone dan niet meer")
-    problems = []
+    problems = []  # (English, Dutch)
     if params["iterations"] > limits["signer"]["max_iterations"]:
-        problems.append(f"{params['iterations']} iterations (RFC 9276: 0)")
+        problems.append((f"{params['iterations']} iterations (RFC 9276: 0)",
+                         f"{params['iterations']} iteraties (RFC 9276: 0)"))
     if params.get("salt") and not limits["signer"]["salt"]:
-        problems.append(f"a salt ({params['salt']}) (RFC 9276: none)")
+        problems.append((f"a salt ({params['salt']}) (RFC 9276: none)", f"een salt ({params['salt']}) (RFC 9276: geen)"))
     if problems:
-        return warned("NSEC3 uses " + " and ".join(problems), evidence=evidence,
-                      message_nl="NSEC3 gebruikt iteraties of een salt (RFC 9276 raadt 0 iteraties en geen salt aan)")
+        return warned("NSEC3 uses " + " and ".join(en for en, _ in problems), evidence=evidence,
+                      message_nl="NSEC3 gebruikt " + " en ".join(nl for _, nl in problems))
     return passed("NSEC3 with 0 iterations and no salt", evidence=evidence,
                   message_nl="NSEC3 met 0 iteraties en zonder salt")
 
@@ -261,7 +257,7 @@ def _delegation(ctx: CheckContext) -> Mapping[str, Any]:
     return deleg
 
 
-_NS_REFS = ("RFC 1034 §4.1", "RFC 2182", "NCSC-NL DNS")
+_NS_REFS = ("RFC 1034 §4.1", "RFC 2182 §5")
 
 
 @check(
@@ -299,7 +295,7 @@ def _network(address: str, v4: int, v6: int) -> str:
         "nl": "Plaats de naamservers in verschillende netwerken (bij voorkeur bij verschillende aanbieders), "
               "zodat één storing of aanval niet de hele zone onbereikbaar maakt.",
     },
-    references=("RFC 2182 §3.1", "NCSC-NL DNS"),
+    references=("RFC 2182 §3.1",),
     thresholds={"ns_ipv4_prefix": 24, "ns_ipv6_prefix": 48},
 )
 def ns_networks(ctx: CheckContext):
@@ -315,6 +311,10 @@ def ns_networks(ctx: CheckContext):
                       message_nl=f"{len(networks)} netwerken (IPv4 per /{v4}, IPv6 per /{v6})")
     return failed(f"every name server address lies in {networks[0]} ({rule})", evidence=evidence,
                   message_nl=f"alle naamservers liggen in {networks[0]} (IPv4 per /{v4}, IPv6 per /{v6})")
+
+
+# answer statuses that say the scanner could not reach the address, not that the server failed
+UNREACHABLE = ("no-route", "refused-by-scanner")
 
 
 def _answers(deleg: Mapping[str, Any]):
@@ -343,10 +343,11 @@ def ns_ipv6(ctx: CheckContext):
     if good:
         return passed(f"answers over IPv6 at {', '.join(good)}", evidence={"name_servers": good},
                       message_nl=f"antwoordt via IPv6 op {', '.join(good)}")
-    if all(a["status"] in ("no-route", "refused-by-scanner") for _, a in v6):
+    if all(a["status"] in UNREACHABLE for _, a in v6):
         raise NotMeasured(f"the scanner cannot reach IPv6 name servers: {v6[0][1].get('detail')}")
-    return failed("the name servers' IPv6 addresses do not answer for the zone",
-                  message_nl="de IPv6-adressen van de naamservers antwoorden niet voor de zone",
+    silent = ", ".join(sorted({f"{n} ({a['address']})" for n, a in v6}))
+    return failed(f"the name servers' IPv6 addresses do not answer for the zone: {silent}",
+                  message_nl=f"de IPv6-adressen van de naamservers antwoorden niet voor de zone: {silent}",
                   evidence={"addresses": [f"{n} {a['address']}: {a.get('detail')}" for n, a in v6]})
 
 
@@ -361,7 +362,7 @@ def ns_ipv6(ctx: CheckContext):
         "nl": "Verwijder naamservers die de zone niet meer bedienen uit de delegatie en uit de NS-records van "
               "de zone, of laat ze de zone opnieuw bedienen.",
     },
-    references=("RFC 1912 §2.8", "RFC 8499 (lame delegation)", "RFC 7766"),
+    references=("RFC 1912 §2.8", "RFC 9499 §7 (lame delegation)", "RFC 7766"),
 )
 def ns_lame(ctx: CheckContext):
     deleg = _delegation(ctx)
@@ -371,7 +372,7 @@ def ns_lame(ctx: CheckContext):
             problems.append(f"{server['name']}: no address ({server.get('rcode')})")
     for server, answer in _answers(deleg):
         where = f"{server['name']} ({answer['address']})"
-        if answer["status"] in ("no-route", "refused-by-scanner"):
+        if answer["status"] in UNREACHABLE:
             unmeasured.append(f"{where}: {answer.get('detail')}")
         elif answer.get("authoritative"):
             good.append(where)
@@ -425,7 +426,7 @@ def ns_consistency(ctx: CheckContext):
         "en": "Allow AXFR/IXFR only to the secondary servers (by address and TSIG key).",
         "nl": "Sta AXFR/IXFR alleen toe aan de secundaire servers (op adres en met een TSIG-sleutel).",
     },
-    references=("RFC 5936 §6", "NCSC-NL DNS", "CIS BIND benchmark"),
+    references=("RFC 5936 §6", "CIS BIND benchmark"),
 )
 def ns_axfr(ctx: CheckContext):
     deleg = _delegation(ctx)
@@ -450,7 +451,7 @@ def _provider(name: str, kind: str = "service") -> Mapping[str, Any] | None:
                  if any(fnmatchcase(name, pattern) for pattern in p["patterns"])), None)
 
 
-_TAKEOVER_REFS = ("RFC 8499", "NCSC-NL subdomain takeover", "OWASP WSTG-CONF-10")
+_TAKEOVER_REFS = ("RFC 9499 §7", "OWASP WSTG-CONF-10 (subdomain takeover)")
 
 
 @check(
@@ -518,7 +519,7 @@ def dangling(ctx: CheckContext):
 )
 def dangling_domain(ctx: CheckContext):
     sec = _zone(ctx)
-    critical, dangling_ = [], []
+    critical, critical_nl, dangling_ = [], [], []
     for server in _delegation(ctx)["servers"]:
         if server.get("rcode") == "NXDOMAIN" and not server.get("addresses"):
             dangling_.append(f"NS {server['name']} does not exist")
@@ -526,6 +527,8 @@ def dangling_domain(ctx: CheckContext):
         if host and any(a.get("rcode") == "REFUSED" for a in server.get("answers") or []):
             critical.append(f"NS {server['name']} at {host['name']} refuses the zone: anyone with an account "
                             "there may create it")
+            critical_nl.append(f"NS {server['name']} bij {host['name']} weigert de zone: iedereen met een account "
+                               "daar kan ze aanmaken")
     if sec.get("mx_hosts") is None:
         raise NotMeasured("the MX hosts were not looked at")
     for mx in sec["mx_hosts"]:
@@ -533,10 +536,11 @@ def dangling_domain(ctx: CheckContext):
             dangling_.append(f"MX {mx['host']} does not exist")
     if critical:
         return failed(critical[0], evidence={"problems": critical + dangling_}, severity="critical",
-                      message_nl="een NS-record wijst naar DNS-hosting die de zone niet meer bedient: overname mogelijk")
+                      message_nl=critical_nl[0])
     if dangling_:
         return failed("; ".join(dangling_), evidence={"problems": dangling_},
-                      message_nl="NS- of MX-records wijzen naar namen die niet bestaan: " + ", ".join(dangling_))
+                      message_nl="NS- of MX-records wijzen naar namen die niet bestaan: "
+                                 + ", ".join(d.removesuffix(" does not exist") for d in dangling_))
     return passed("every NS and MX target exists", message_nl="elk NS- en MX-doel bestaat")
 
 
@@ -566,7 +570,7 @@ def ipv6(ctx: CheckContext):
         bad = [f"{r['address']}: {r.get('detail')}" for r in reach if r["reachable"] is False]
         return failed(f"AAAA record published but the service does not answer over IPv6 ({bad[0] if bad else ''})",
                       evidence=evidence | {"unreachable": bad}, severity="medium",
-                      message_nl="AAAA-record gepubliceerd, maar de dienst antwoordt niet via IPv6")
+                      message_nl=f"AAAA-record gepubliceerd, maar de dienst antwoordt niet via IPv6 ({bad[0] if bad else ''})")
     raise NotMeasured(next((r.get("detail") for r in reach if r.get("detail")), "IPv6 reachability not measured"))
 
 
@@ -588,7 +592,8 @@ def ipv6_mx(ctx: CheckContext):
     if not hosts:
         return not_applicable("the domain has no mail servers (null MX or no MX)",
                               message_nl="het domein heeft geen mailservers (null MX of geen MX)")
-    missing = [h["host"] for h in hosts if not h.get("ipv6")]
+    unread = [h for h in hosts if h.get("ipv6") is None and h.get("ipv6_error")]
+    missing = [h["host"] for h in hosts if not h.get("ipv6") and h not in unread]
     down = [h["host"] for h in hosts if h.get("ipv6_reachable") is False]
     unknown = [h["host"] for h in hosts if h.get("ipv6") and h.get("ipv6_reachable") is None]
     if down:
@@ -597,6 +602,8 @@ def ipv6_mx(ctx: CheckContext):
     if missing:
         return warned(f"no AAAA record for {', '.join(missing)}", evidence={"without_ipv6": missing},
                       message_nl=f"geen AAAA-record voor {', '.join(missing)}")
+    if unread:
+        raise NotMeasured("; ".join(h["ipv6_error"] for h in unread))
     if unknown:
         detail = next((r.get("detail") for h in hosts for r in h.get("ipv6_reach") or [] if r.get("detail")), "")
         raise NotMeasured(f"IPv6 reachability of {', '.join(unknown)} not measured: {detail}")
@@ -640,7 +647,7 @@ def caa_problems(records: list[Mapping[str, Any]]) -> list[str]:
         "nl": "Publiceer correcte CAA-records met de CA's die u gebruikt (RFC 8659), bijvoorbeeld "
               '0 issue "ca.example" en 0 iodef "mailto:security@example.be".',
     },
-    references=("RFC 8659", "CA/Browser Forum Baseline Requirements"),
+    references=("RFC 8659", CABF + " §3.2.2.8"),
 )
 def caa(ctx: CheckContext):
     sec = ctx.section("dns")

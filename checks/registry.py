@@ -97,6 +97,17 @@ class CheckContext:
                 raise NotMeasured(f"{section}.{'.'.join(path)} was not measured")
         return value
 
+    def answer(self, section: str, key: str) -> Any:
+        """A fact whose null or empty value is itself an answer ("no DHE suite", "no cookies").
+
+        The probe writes such a key whenever it measured; a missing key (an older or partial
+        section) is NotMeasured, so an absent fact never reads as "none found".
+        """
+        sec = self.section(section)
+        if key not in sec:
+            raise NotMeasured(f"{section}.{key} was not measured")
+        return sec[key]
+
 
 CheckFunc = Callable[[CheckContext], "Outcome | list[Outcome]"]
 

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.registry import CheckContext, check, failed, not_applicable, passed, warned
+from checks.common import MOZILLA_TLS, NCSC_TLS
+from checks.registry import (
+    CheckContext,
+    NotMeasured,
+    Outcome,
+    check,
+    failed,
+    not_applicable,
+    passed,
+    warned,
+)
 from checks.tls_classification import DEFAULT, LABEL_NL, Classification, load
 from scanner.probes.tls_registry import describe_suite
 
-NCSC = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
-MOZ = "Mozilla Server Side TLS 6.0 (intermediate)"
 CLASSIFY = {"tls.classification": DEFAULT}
-CONTROLS = ("NIST-CSF-2.0:PR.DS-02",)
 
 
-def _classification(ctx: CheckContext) -> Classification:
+def classification(ctx: CheckContext) -> Classification:
+    """The classification the policy names (threshold `tls.classification`)."""
     return load(ctx.thresholds.get("tls.classification", DEFAULT))
 
 
@@ -28,22 +36,32 @@ def _offered(ctx: CheckContext, version: str) -> bool:
     return bool(ctx.fact("tls", "protocols", version))
 
 
-def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what_nl: str):
-    protocols = ctx.fact("tls", "protocols")
-    cls = _classification(ctx)
+def version_verdict(protocols: dict[str, Any], versions: tuple[str, ...], cls: Classification,
+                    what: str, what_nl: str) -> Outcome:
+    """Fail when any of `versions` is offered; pass only when every one was tried and refused.
+
+    A version the probe could not try (null) leaves "not offered" unproven: not measured,
+    never a pass. Shared by HTTPS endpoints and by each MX after STARTTLS.
+    """
     offered = [v for v in versions if protocols.get(v)]
     unknown = [v for v in versions if protocols.get(v) is None]
     rule = {v: cls.version(v) for v in versions}
     if offered:
-        return failed(f"{what} offered: {', '.join(offered)} ({cls.title}: "
-                      f"{', '.join(f'{v} {rule[v]}' for v in offered)})",
-                      message_nl=f"{what_nl} aangeboden: {', '.join(offered)}",
+        levels = ", ".join(f"{v} {rule[v]}" for v in offered)
+        levels_nl = ", ".join(f"{v} {LABEL_NL.get(rule[v], rule[v])}" for v in offered)
+        return failed(f"{what} offered: {', '.join(offered)} ({cls.title}: {levels})",
+                      message_nl=f"{what_nl} aangeboden: {', '.join(offered)} ({cls.title}: {levels_nl})",
                       evidence={"offered": offered, "classification": cls.id, "levels": rule})
     if unknown:
-        return passed(f"{what} not offered (not tested: {', '.join(unknown)})",
-                      message_nl=f"{what_nl} niet aangeboden (niet getest: {', '.join(unknown)})",
-                      evidence={"not_tested": unknown})
-    return passed(f"{what} not offered", message_nl=f"{what_nl} niet aangeboden")
+        refused = [v for v in versions if v not in unknown]
+        raise NotMeasured(f"{', '.join(unknown)} could not be tried"
+                          + (f" ({', '.join(refused)} refused)" if refused else ""))
+    return passed(f"{what} not offered: {', '.join(versions)} refused",
+                  message_nl=f"{what_nl} niet aangeboden: {', '.join(versions)} geweigerd")
+
+
+def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what_nl: str) -> Outcome:
+    return version_verdict(ctx.fact("tls", "protocols"), versions, classification(ctx), what, what_nl)
 
 
 @check(
@@ -54,7 +72,7 @@ def _version_check(ctx: CheckContext, versions: tuple[str, ...], what: str, what
         "en": "Disable SSLv2 and SSLv3 on the server; they are broken (DROWN, POODLE).",
         "nl": "Schakel SSLv2 en SSLv3 uit op de server; ze zijn gebroken (DROWN, POODLE).",
     },
-    references=(NCSC, MOZ, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 6176", "RFC 7568"), thresholds=CLASSIFY,
 )
 def ssl_versions(ctx: CheckContext):
     return _version_check(ctx, ("SSLv2", "SSLv3"), "SSL", "SSL")
@@ -68,7 +86,7 @@ def ssl_versions(ctx: CheckContext):
         "en": "Disable TLS 1.0 and 1.1 (deprecated by RFC 8996); offer TLS 1.2 and 1.3 only.",
         "nl": "Schakel TLS 1.0 en 1.1 uit (afgeschaft door RFC 8996); bied enkel TLS 1.2 en 1.3 aan.",
     },
-    references=(NCSC, MOZ, "RFC 8996"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8996"), thresholds=CLASSIFY,
 )
 def tls10(ctx: CheckContext):
     return _version_check(ctx, ("TLSv1.0", "TLSv1.1"), "Deprecated TLS", "Verouderde TLS")
@@ -80,9 +98,9 @@ def tls10(ctx: CheckContext):
     title={"en": "TLS 1.3 is offered", "nl": "TLS 1.3 wordt aangeboden"},
     remediation={
         "en": "Enable TLS 1.3: it removes legacy key exchange and shortens the handshake.",
-        "nl": "Schakel TLS 1.3 in: het schrapt verouderde sleuteluitwisseling en verkort de handdruk.",
+        "nl": "Schakel TLS 1.3 in: het schrapt verouderde sleuteluitwisseling en maakt de verbindingsopbouw korter.",
     },
-    references=(NCSC, MOZ, "RFC 8446"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446"),
 )
 def tls13(ctx: CheckContext):
     if _offered(ctx, "TLSv1.3"):
@@ -98,13 +116,18 @@ def tls13(ctx: CheckContext):
         "en": "Enable TLS 1.2 and TLS 1.3; clients that follow current guidance accept nothing older.",
         "nl": "Schakel TLS 1.2 en TLS 1.3 in; clients die de huidige richtlijnen volgen aanvaarden niets ouder.",
     },
-    references=(NCSC, MOZ),
+    references=(NCSC_TLS, MOZILLA_TLS),
 )
 def modern(ctx: CheckContext):
     protocols = ctx.fact("tls", "protocols")
-    offered = [v for v in ("TLSv1.2", "TLSv1.3") if protocols.get(v)]
+    versions = ("TLSv1.2", "TLSv1.3")
+    offered = [v for v in versions if protocols.get(v)]
     if offered:
-        return passed(f"offered: {', '.join(offered)}", evidence={"offered": offered})
+        return passed(f"offered: {', '.join(offered)}", message_nl=f"aangeboden: {', '.join(offered)}",
+                      evidence={"offered": offered})
+    unknown = [v for v in versions if protocols.get(v) is None]
+    if unknown:
+        raise NotMeasured(f"{', '.join(unknown)} could not be tried")
     return failed("neither TLS 1.2 nor TLS 1.3 is offered", message_nl="noch TLS 1.2 noch TLS 1.3 wordt aangeboden")
 
 
@@ -116,7 +139,7 @@ def _suites(ctx: CheckContext) -> dict[str, list[str]]:
     return {v: list(names) for v, names in suites.items() if names}
 
 
-def graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
+def _graded(items: dict[str, str]) -> dict[str, list[str]]:
     """level -> names, for the levels below `sufficient`."""
     out: dict[str, list[str]] = {}
     for name, level in items.items():
@@ -125,7 +148,10 @@ def graded(cls: Classification, items: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str, what_nl: str, evidence: dict[str, Any]):
+def classified_verdict(cls: Classification, levels: dict[str, str], what: str, what_nl: str,
+                       evidence: dict[str, Any]) -> Outcome:
+    """Fail on anything `insufficient`, warn on `phase_out`, naming the items; `levels` maps item -> level."""
+    bad = _graded(levels)
     evidence = {"classification": cls.id, **evidence, **bad}
     if bad.get("insufficient"):
         names = ", ".join(bad["insufficient"][:8])
@@ -148,16 +174,16 @@ def classified_verdict(cls: Classification, bad: dict[str, list[str]], what: str
            "nl": "Enkel goede of voldoende cipher suites worden aangeboden"},
     remediation={
         "en": "Remove the cipher suites the evidence lists; keep ECDHE with AES-GCM or ChaCha20-Poly1305.",
-        "nl": "Verwijder de cipher suites uit het bewijs; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
+        "nl": "Verwijder de cipher suites die het bewijs opsomt; behoud ECDHE met AES-GCM of ChaCha20-Poly1305.",
     },
-    references=(NCSC, MOZ, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "IANA TLS Cipher Suites registry"), thresholds=CLASSIFY,
 )
 def suites_classified(ctx: CheckContext):
-    cls = _classification(ctx)
+    cls = classification(ctx)
     levels = {n: cls.suite(n) for names in _suites(ctx).values() for n in names}
     if not levels:
         return not_applicable("no cipher suite accepted", message_nl="geen enkele cipher suite aanvaard")
-    return classified_verdict(cls, graded(cls, levels), "Cipher suites", "Cipher suites", {"suites": len(levels)})
+    return classified_verdict(cls, levels, "Cipher suites", "Cipher suites", {"suites": len(levels)})
 
 
 @check(
@@ -168,7 +194,7 @@ def suites_classified(ctx: CheckContext):
         "en": "Remove suites with RSA or static (EC)DH key exchange; offer only ECDHE (or DHE) suites.",
         "nl": "Verwijder suites met RSA- of statische (EC)DH-sleuteluitwisseling; bied enkel ECDHE- (of DHE-)suites aan.",
     },
-    references=(NCSC, MOZ, "RFC 7525bis (BCP 195)"), controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 9325 (BCP 195)"),
 )
 def forward_secrecy(ctx: CheckContext):
     suites = _suites(ctx)
@@ -192,7 +218,7 @@ def forward_secrecy(ctx: CheckContext):
         "en": "Remove CBC, RC4 and NULL suites; keep AES-GCM and ChaCha20-Poly1305, as TLS 1.3 requires.",
         "nl": "Verwijder CBC-, RC4- en NULL-suites; behoud AES-GCM en ChaCha20-Poly1305, zoals TLS 1.3 vereist.",
     },
-    references=(NCSC, MOZ, "RFC 8446"),
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446"),
 )
 def aead(ctx: CheckContext):
     names = {n for names in _suites(ctx).values() for n in names}
@@ -211,6 +237,14 @@ def aead(ctx: CheckContext):
 # ---------------------------------------------------------------------------- key exchange
 
 
+def _groups(ctx: CheckContext) -> list[str]:
+    """The key-exchange groups accepted. TLS 1.3 always negotiates one, so none seen there is not measured."""
+    groups = list(ctx.fact("tls", "groups"))
+    if not groups and ctx.fact("tls", "protocols").get("TLSv1.3"):
+        raise NotMeasured("TLS 1.3 is offered but no key-exchange group was recorded")
+    return groups
+
+
 @check(
     "tls.groups.classification",
     pillar="tls", level="required", severity="medium", schemes=("https",),
@@ -220,15 +254,15 @@ def aead(ctx: CheckContext):
         "en": "Restrict the server's groups (curves) to X25519MLKEM768, x25519, secp256r1 and secp384r1.",
         "nl": "Beperk de groepen (curves) van de server tot X25519MLKEM768, x25519, secp256r1 en secp384r1.",
     },
-    references=(NCSC, MOZ, "RFC 8446 4.2.7", "RFC 7919"), thresholds=CLASSIFY, controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 8446 §4.2.7", "RFC 7919"), thresholds=CLASSIFY,
 )
 def groups_classified(ctx: CheckContext):
-    cls = _classification(ctx)
-    groups = list(ctx.fact("tls", "groups"))
+    cls = classification(ctx)
+    groups = _groups(ctx)
     if not groups:
         return not_applicable("no (EC)DHE group negotiated", message_nl="geen (EC)DHE-groep onderhandeld")
     levels = {g: cls.group(g) for g in groups}
-    return classified_verdict(cls, graded(cls, levels), "Groups", "Groepen", {"groups": groups})
+    return classified_verdict(cls, levels, "Groups", "Groepen", {"groups": groups})
 
 
 @check(
@@ -240,10 +274,10 @@ def groups_classified(ctx: CheckContext):
         "en": "Enable X25519MLKEM768 (OpenSSL 3.5 and later do by default) against harvest-now-decrypt-later.",
         "nl": "Schakel X25519MLKEM768 in (OpenSSL 3.5 en later doen dat standaard) tegen 'nu oogsten, later ontcijferen'.",
     },
-    references=(NCSC, "draft-ietf-tls-ecdhe-mlkem", "draft-ietf-tls-hybrid-design"),
+    references=(NCSC_TLS, "draft-ietf-tls-ecdhe-mlkem", "draft-ietf-tls-hybrid-design"),
 )
 def post_quantum(ctx: CheckContext):
-    groups = list(ctx.fact("tls", "groups"))
+    groups = _groups(ctx)
     hybrid = [g for g in groups if "MLKEM" in g]
     if hybrid:
         return passed(f"hybrid groups: {', '.join(hybrid)}", message_nl=f"hybride groepen: {', '.join(hybrid)}",
@@ -260,16 +294,16 @@ def post_quantum(ctx: CheckContext):
         "en": "Use ffdhe3072 or larger (RFC 7919) for DHE suites, or remove DHE suites in favour of ECDHE.",
         "nl": "Gebruik ffdhe3072 of groter (RFC 7919) voor DHE-suites, of vervang DHE-suites door ECDHE.",
     },
-    references=(NCSC, MOZ, "RFC 7919", "Logjam (weakdh.org)"),
-    thresholds={**CLASSIFY, "tls.dh_min_bits": 2048}, controls=CONTROLS,
+    references=(NCSC_TLS, MOZILLA_TLS, "RFC 7919", "Logjam (weakdh.org)"),
+    thresholds={**CLASSIFY, "tls.dh_min_bits": 2048},
 )
 def dh_size(ctx: CheckContext):
     tls = ctx.section("tls")
-    bits = tls.get("dh_bits")
+    bits = ctx.answer("tls", "dh_bits")
     if bits is None:
         return not_applicable("no DHE suite accepted", message_nl="geen DHE-suite aanvaard")
-    cls = _classification(ctx)
-    used = [(d.get("dh_group"), d["dh_bits"]) for per in tls.get("kx", {}).values() for d in per.values()
+    cls = classification(ctx)
+    used = [(d.get("dh_group"), d["dh_bits"]) for per in (tls.get("kx") or {}).values() for d in per.values()
             if "dh_bits" in d] or [(None, bits)]
     levels = {(name or f"custom {b}-bit"): cls.dh_group(name, b) for name, b in used}
     evidence = {"dh_bits": bits, "dh_groups": sorted(levels), "classification": cls.id}
@@ -294,14 +328,14 @@ def dh_size(ctx: CheckContext):
         "en": "Let the server sign its key exchange with SHA-256 or stronger; drop SHA-1 signature algorithms.",
         "nl": "Laat de server zijn sleuteluitwisseling ondertekenen met SHA-256 of sterker; schrap SHA-1-handtekeningalgoritmen.",
     },
-    references=(NCSC, "RFC 9155"), thresholds=CLASSIFY,
+    references=(NCSC_TLS, "RFC 9155"), thresholds=CLASSIFY,
 )
 def kx_hash(ctx: CheckContext):
     tls = ctx.section("tls")
-    hashes = list(tls.get("kx_hashes") or [])
+    hashes = list(ctx.answer("tls", "kx_hashes") or [])
     if not hashes:
         return not_applicable("no signed key exchange observed", message_nl="geen ondertekende sleuteluitwisseling gezien")
-    cls = _classification(ctx)
+    cls = classification(ctx)
     levels = {h: cls.hash(h) for h in hashes}
-    return classified_verdict(cls, graded(cls, levels), "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
+    return classified_verdict(cls, levels, "Key-exchange hashes", "Hashfuncties voor sleuteluitwisseling",
                     {"hashes": hashes, "signatures": list(tls.get("kx_signatures") or [])})

@@ -85,8 +85,3 @@ def load(cid: str = DEFAULT) -> Classification:
 def available() -> list[str]:
     return sorted(p.stem for p in DIR.glob("*.toml"))
 
-
-def worst(levels) -> str | None:
-    """The worst level among `levels` (None when empty)."""
-    ranked = [LEVELS.index(level) for level in levels]
-    return LEVELS[max(ranked)] if ranked else None

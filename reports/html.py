@@ -61,6 +61,19 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def trend(before: tuple[str | None, float | None], grade: str | None, score: float | None) -> dict[str, Any]:
+    """How a service moved since the previous run: its grade then, and the score change."""
+    old_grade, old_score = before
+    delta = None if old_score is None or score is None else round(score - old_score, 1)
+    if old_grade in GRADES and grade in GRADES and old_grade != grade:
+        direction = "up" if GRADES.index(grade) < GRADES.index(old_grade) else "down"
+    elif delta:
+        direction = "up" if delta > 0 else "down"
+    else:
+        direction = "same"
+    return {"grade": old_grade, "delta": delta, "direction": direction}
+
+
 def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-organisation and per-pillar aggregates for the index page."""
     services = sorted(result["services"], key=lambda s: (s["organisation"].lower(), s["name"].lower()))
@@ -119,16 +132,23 @@ def localise_cap(cap: str, registry: Registry, lang: str, texts_: dict[str, Any]
 
 
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
-                     thresholds: dict[str, Any] | None = None) -> Path:
+                     thresholds: dict[str, Any] | None = None,
+                     previous: tuple[str, dict[str, tuple[str | None, float | None]]] | None = None) -> Path:
     """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
 
     `thresholds` are the run policy's (for the expiry watch); None uses the checks' defaults.
+    `previous` is (run id, grades by service) of the last run under the same policy, so
+    a manager sees whether each service improved.
     """
     env = _environment()
     all_texts = texts()
     style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
     style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     data = overview(result, thresholds)
+    data["previous_run"] = previous[0] if previous else None
+    for svc in data["services"]:
+        before = previous[1].get(svc["id"]) if previous else None
+        svc["trend"] = trend(before, svc["grade"], svc["score"]) if before else None
     for lang in (primary, *[lang for lang in LANGS if lang != primary]):
         other = next(lang2 for lang2 in LANGS if lang2 != lang)
         base = out if lang == primary else out / lang

@@ -18,7 +18,7 @@ import click
 
 from checks.registry import default_registry
 from scanner import __version__
-from scanner.gate import one_line
+from scanner.gate import one_line, unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
 from scanner.model import PILLARS, InputError
 from scanner.policy import GRADES, load_policy
@@ -177,8 +177,10 @@ def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path |
         write_ndjson(result, ndjson)
     if out:
         write_json(result, out / "results.json")
+        previous = store.previous_run(run_id)
         render_dashboard(result, out / "dashboard", default_registry(), primary=lang,
-                         thresholds=run_thresholds(result))
+                         thresholds=run_thresholds(result),
+                         previous=(previous, store.grades(previous)) if previous else None)
     return result
 
 
@@ -213,12 +215,7 @@ def summary_line(result: dict[str, Any], seconds: float) -> str:
 
 def nothing_measured(result: dict[str, Any]) -> bool:
     """True when no endpoint could be reached at all (DNS answers alone do not count)."""
-    for svc in result["services"]:
-        for ep in svc["endpoints"]:
-            if any(isinstance(ep["facts"].get(name), dict) and "error" not in ep["facts"][name]
-                   for name in ("tls", "certificate", "http")):
-                return False
-    return True
+    return all(unreachable(ep) for svc in result["services"] for ep in svc["endpoints"])
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None):

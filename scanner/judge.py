@@ -44,7 +44,7 @@ def run_check(chk: Check, ctx: CheckContext) -> list[Outcome]:
     try:
         result = chk.func(ctx)
     except NotMeasured as exc:
-        return [Outcome(Status.ERROR, f"not measured: {exc}")]
+        return [Outcome(Status.ERROR, f"not measured: {exc}", message_nl=f"niet gemeten: {exc}")]
     except Exception as exc:  # a check bug must not lose the run; it shows as an error finding
         return [Outcome(Status.ERROR, f"check failed: {type(exc).__name__}: {exc}"[:300])]
     if isinstance(result, Outcome):

@@ -53,7 +53,6 @@ class ScanOptions:
     scope: tuple[str, ...] = ()
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
-    enforce_scope: bool = True
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -180,7 +179,7 @@ class Runner:
         anchors = TrustAnchors.load(o.trust_anchors)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad)
         self.network = Network(
-            scope=build_scope(inventory, o.scope) if o.enforce_scope else None,
+            scope=build_scope(inventory, o.scope),
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
             port_map=o.port_map, audit_log=o.audit_log)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,

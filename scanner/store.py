@@ -191,6 +191,18 @@ class Store:
             out.append(svc)
         return out
 
+    def previous_run(self, run_id: str) -> str | None:
+        """The latest complete run before `run_id` judged under the same policy: what a trend compares with."""
+        row = self.db.execute(
+            "SELECT b.id FROM runs a JOIN runs b ON b.policy = a.policy AND b.started < a.started AND b.complete = 1 "
+            "WHERE a.id = ? ORDER BY b.started DESC, b.id DESC LIMIT 1", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def grades(self, run_id: str) -> dict[str, tuple[str | None, float | None]]:
+        """service id -> (grade, score) of one run, without loading its facts."""
+        rows = self.db.execute("SELECT service_id, grade, score FROM services WHERE run_id = ?", (run_id,))
+        return {sid: (grade, score) for sid, grade, score in rows}
+
     def collected(self, run_id: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         """(service, target) and (service, domain) pairs already stored: what a resume skips."""
         eps = set(self.db.execute("SELECT service_id, target FROM endpoints WHERE run_id = ?", (run_id,)).fetchall())

@@ -73,6 +73,14 @@ def test_a_healthy_certificate_passes_everything():
     assert judge("certificate.revocation").status == Status.INFO
 
 
+def test_unread_facts_are_not_measured():
+    cert = facts()
+    cert.pop("must_staple", None)
+    assert judge("certificate.must_staple", cert).status == Status.ERROR  # not "does not demand stapling"
+    out = judge("certificate.caa", dns={"caa": None, "caa_error": "SERVFAIL"})
+    assert out.status == Status.ERROR and "SERVFAIL" in out.message
+
+
 def test_error_section_is_not_measured():
     out = judge("certificate.trusted", {"error": "handshake failed"})
     assert out.status == Status.ERROR and "handshake failed" in out.message
@@ -255,7 +263,7 @@ def test_sct_not_applicable_to_self_signed():
 # -- revocation and must-staple ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("ocsp", "status"), [
-    ({"stapled": None, "reason": "TLS 1.3 hello: HelloRetryRequest"}, Status.INFO),
+    ({"stapled": None, "reason": "TLS 1.3 hello: HelloRetryRequest"}, Status.ERROR),  # not measured, as for SCTs
     ({"stapled": False}, Status.INFO),
     ({"stapled": True, "valid": True, "status": "good", "next_update": "2026-12-01T00:00:00Z"}, Status.PASS),
     ({"stapled": True, "valid": True, "status": "revoked", "revocation_time": "2026-11-20T00:00:00Z"}, Status.FAIL),
@@ -328,3 +336,15 @@ def _dane(dnssec, matched, records=True):
 ])
 def test_dane(dane, status):
     assert judge("certificate.dane", facts(dane=dane)).status == status
+
+
+def test_dutch_messages_name_the_problem_in_dutch():
+    from checks.certificate import TEXTS
+
+    assert set(TEXTS["chain"]["fail"]) | set(TEXTS["chain"]["warn"]) <= set(TEXTS["nl"]["chain"])
+    untrusted = facts(trusted=False, trust_reasons=[
+        {"code": "missing_intermediate", "message": "the issuer of x was not served", "certificate": 0},
+        {"code": "expired", "message": "x expired", "certificate": 0}])
+    out = judge("certificate.trusted", untrusted)
+    assert out.message_nl.startswith("niet vertrouwd: een tussencertificaat ontbreekt (www.example.be)")
+    assert "verlopen" in out.message_nl

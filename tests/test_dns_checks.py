@@ -171,3 +171,30 @@ def test_trust_resolver_ad_needs_a_named_resolver(tmp_path):
     inventory.write_text('[[service]]\nid = "x"\nname = "x"\nurls = ["https://x.test/"]\n')
     result = CliRunner().invoke(main, ["scan", str(inventory), "--trust-resolver-ad", "--db", str(tmp_path / "h.db")])
     assert result.exit_code == 2 and "--resolver" in result.output
+
+
+def test_an_unread_zone_is_not_an_unsigned_one():
+    failed_lookup = {"dnssec_zone": {"signed": False, "error": "the DNSKEY lookup failed (SERVFAIL)"}}
+    for func in (dns_checks.dnssec_expiry, dns_checks.dnssec_algorithm, dns_checks.dnssec_nsec3):
+        with pytest.raises(NotMeasured, match="SERVFAIL"):
+            func(ctx(failed_lookup))
+    assert status(dns_checks.dnssec_nsec3(ctx({"dnssec_zone": {"signed": False}}))) == "not_applicable"
+    unseen = {"dnssec_zone": {"signed": True, "denial": None}}
+    with pytest.raises(NotMeasured):
+        dns_checks.dnssec_nsec3(ctx(unseen))
+    nsec = dns_checks.dnssec_nsec3(ctx({"dnssec_zone": {"signed": True, "denial": "nsec"}}))
+    assert status(nsec) == "not_applicable" and nsec.message_nl == "de zone gebruikt NSEC"
+
+
+def test_the_dns_and_mail_probes_look_at_the_same_mx_hosts():
+    """With more MX hosts than either probe looks at, both take the most preferred (not the
+    alphabetically first), so the DNS pillar's IPv6 facts are about the MX the mail pillar judges."""
+    import dns.rrset
+
+    from scanner.probes.dns import MAX_MX, mx_hosts
+    from scanner.probes.resolver import Lookup
+
+    rrset = dns.rrset.from_text_list("post.test.", 60, "IN", "MX",
+                                     [f"{10 * (8 - i)} {chr(ord('a') + i)}.mx.test." for i in range(8)])
+    chosen = [host for _, host in mx_hosts(Lookup("post.test.", "MX", "NOERROR", rrset=rrset))[:MAX_MX]]
+    assert chosen == ["h.mx.test", "g.mx.test", "f.mx.test", "e.mx.test", "d.mx.test"]

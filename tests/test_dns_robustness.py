@@ -116,6 +116,23 @@ def test_name_server_queries_respect_the_scope(lab):
     assert reply.status == "refused-by-scanner" and "scope" in reply.detail
 
 
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("224.0.0.53", "multicast"),
+                                     ("10.20.30.40", "private")])
+def test_name_servers_in_forbidden_space_are_refused_before_anything_is_sent(lab, ip, why):
+    """Whatever words the refusal uses, it is `refused-by-scanner`, and no socket goes near the address
+    (not even the route probe: the test-wide guard would fail the session)."""
+    ctx = _context(lab, lab.resolver)
+    zone = dns.name.from_text("vlaanderen.test")
+
+    async def inner():
+        return (await ask(ctx, "ns.elders.test", ip, zone, "SOA"), await ask(ctx, "ns.elders.test", ip, zone, "SOA", tcp=True),
+                await zone_transfer(ctx, "ns.elders.test", ip, zone))
+
+    for reply in asyncio.run(inner()):
+        assert reply.status == "refused-by-scanner" and why in reply.detail
+    assert ctx.network.records and all(r.outcome.startswith("refused:") for r in ctx.network.records)
+
+
 @pytest.fixture
 def dead_port():
     sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -133,3 +150,149 @@ def test_ipv6_reachability_of_a_dead_and_a_live_port(lab, dead_port):
     down = asyncio.run(reachable(_context(lab, lab.resolver, port_map=dead), "h.test", "::1", 443))
     assert up == {"address": "::1", "port": 443, "reachable": True}
     assert down["reachable"] is False and "refused" in down["detail"]
+
+
+def _answering_server(answer):
+    """A loopback DNS server of the test's own: `answer(query) -> response` (None: silence)."""
+
+    class Server(asyncio.DatagramProtocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def datagram_received(self, data, addr):
+            response = answer(dns.message.from_wire(data))
+            if response is not None:  # None: stay silent
+                self.transport.sendto(response.to_wire(), addr)
+
+    return asyncio.get_running_loop().create_datagram_endpoint(Server, local_addr=("127.0.0.1", 0))
+
+
+def test_a_name_with_hundreds_of_addresses_is_capped(lab):
+    """One name may make the scanner contact at most MAX_ADDRESSES addresses per family."""
+    import dns.rrset
+
+    from scanner.probes.resolver import MAX_ADDRESSES
+
+    many = [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(60)]
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        if question.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", "A", many))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            resolver = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
+            return await resolver.addresses("veel.test")
+        finally:
+            transport.close()
+
+    addresses = asyncio.run(inner())
+    assert len(addresses) == MAX_ADDRESSES and set(addresses) <= set(many)
+
+
+@pytest.mark.parametrize("record", ["v=spf1 include -all", "v=spf1 redirect", "v=spf1 include: a:x.test -all",
+                                    "v=spf1 INCLUDE:Self.Spf.Test ?all"])
+def test_malformed_spf_terms_are_counted_not_fatal(record):
+    """A bare `include` or `redirect` (no target), an empty target, or a loop back to itself: the
+    SPF facts say what they can, never an exception out of the mail probe."""
+    import dns.rrset
+
+    from scanner.probes.mail import spf
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        if question.rdtype == dns.rdatatype.TXT and question.name == dns.name.from_text("self.spf.test"):
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "TXT", f'"{record}"'))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
+            ctx = ProbeContext(network=Network(), resolver=res, now=datetime.now(UTC), io_timeout=1.0)
+            return await spf(ctx, "self.spf.test")
+        finally:
+            transport.close()
+
+    facts = asyncio.run(inner())
+    assert facts["record"] == record and facts["lookups"] >= 1
+
+
+def test_one_mx_host_that_cannot_be_looked_up_spoils_only_its_own_facts(lab):
+    """The resolver stays silent about mx2's TLSA: that MX gets an error, mx1 and the domain's
+    SPF, DMARC and DNS facts stay."""
+    import dns.rrset
+
+    from scanner.probes.mail import probe_mail
+
+    def answer(query):
+        question = query.question[0]
+        if question.name == dns.name.from_text("_25._tcp.mx2.post.test"):
+            return None
+        response = dns.message.make_response(query)
+        records = {("post.test.", dns.rdatatype.MX): ("MX", ["10 mx1.post.test.", "20 mx2.post.test."]),
+                   ("post.test.", dns.rdatatype.TXT): ("TXT", ['"v=spf1 mx -all"'])}
+        hit = records.get((question.name.to_text(), question.rdtype))
+        if hit:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", *hit))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=0.5)
+            now = datetime.now(UTC)
+            ctx = ProbeContext(network=Network(limits=Limits(rate_per_ip=1000.0)), resolver=res, now=now,
+                               io_timeout=0.5, timeout=10.0,
+                               validator=Validator(res, TrustAnchors.load([lab.trust_anchor]), now))
+            return await probe_mail(ctx, "post.test")
+        finally:
+            transport.close()
+
+    facts = asyncio.run(asyncio.wait_for(inner(), 20))
+    mail = facts["mail"]
+    assert "error" not in mail and mail["spf"]["all"] == "-all"
+    mx1, mx2 = mail["mx"]
+    assert mx1["host"] == "mx1.post.test" and mx1["error"] == "mx1.post.test has no address"
+    assert mx2["host"] == "mx2.post.test" and "timed out" in mx2["error"] and mx2["starttls"] is None
+
+
+def test_trusting_ad_a_servfail_is_asked_again_with_checking_disabled():
+    """A validating resolver that fails validation answers SERVFAIL; asked again with CD it hands
+    over the data, so the chain walk can say why (the lookup says it took a retry)."""
+    import dns.flags
+    import dns.rcode
+    import dns.rrset
+
+    def answer(query):
+        response = dns.message.make_response(query)
+        if not query.flags & dns.flags.CD:
+            response.set_rcode(dns.rcode.SERVFAIL)
+        else:
+            response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "192.0.2.8"))
+        return response
+
+    async def inner():
+        transport, _ = await _answering_server(answer)
+        try:
+            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=1.0, trust_ad=True)
+            return await res.lookup("kapot.test", "A")
+        finally:
+            transport.close()
+
+    lookup = asyncio.run(inner())
+    assert lookup.cd_retry and lookup.rcode == "NOERROR" and lookup.texts() == ["192.0.2.8"]
+
+
+def test_the_root_zone_has_a_report_too(lab):
+    """The denial probe name under the root is 'bolwerk-denial-probe.', not a name with an empty label."""
+    from scanner.probes.dns_zone import zone_report
+
+    report = asyncio.run(zone_report(_context(lab, lab.resolver), dns.name.root))
+    assert report["dnssec_zone"]["denial_proof"]["name"] == "bolwerk-denial-probe."
+    assert report["delegation"]["parent_note"] == "the root has no parent"

@@ -206,3 +206,51 @@ def test_zone_trust_is_walked_once_per_zone(lab):
 
     chain = run(inner())
     assert len(chain) == len(set(chain))
+
+
+def _with_junk_signatures(count):
+    """The answer's RRSIGs preceded by `count` forged ones naming the same key (right tag, right
+    dates, signature bytes that verify nothing): the work a KeyTrap-style zone asks for."""
+    import dns.rrset
+
+    def edit(lookup):
+        real = list(lookup.rrsigs)
+        junk = [r.replace(signature=bytes([n]) * len(r.signature)) for n in range(count) for r in real[:1]]
+        sigs = dns.rrset.from_rdata_list(lookup.rrsigs.name, lookup.rrsigs.ttl, junk + real)
+        return dataclasses.replace(lookup, rrsigs=sigs)
+
+    return edit
+
+
+def test_forged_signatures_cannot_buy_unbounded_verification(walk):
+    """Up to MAX_SIGNATURES signatures are tried per RRset: a genuine one among the first still
+    counts; behind a wall of forged ones the answer is bogus instead of a stalled event loop."""
+    from scanner.probes.dnssec import MAX_SIGNATURES
+
+    near = walk("mijn.vlaanderen.test", "A", edit=_with_junk_signatures(MAX_SIGNATURES - 1))
+    assert near.status == "secure", near.reason
+    far = walk("mijn.vlaanderen.test", "A", edit=_with_junk_signatures(200))
+    assert far.status == "bogus" and "does not verify" in far.reason
+
+
+def test_keys_sharing_one_tag_are_tried_a_bounded_number_of_times():
+    """Key tags are a 16-bit checksum: keys whose 16-bit words are permuted share one tag."""
+    import itertools
+
+    import dns.dnssec
+    import dns.rdata
+    import dns.rdataclass
+    import dns.rrset
+
+    from scanner.probes.dnssec import MAX_KEYS_PER_TAG, MAX_SIGNATURES, signature_attempts
+
+    words = [bytes([i, 0x40 + i]) for i in range(5)]
+    keys = [dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.DNSKEY, b"\x01\x01\x03\x0d" + b"".join(p), 0, 14)
+            for p in itertools.permutations(words)]
+    tags = {dns.dnssec.key_id(k) for k in keys}
+    assert len(keys) == 120 and len(tags) == 1
+    sig = dns.rrset.from_text("a.test.", 60, "IN", "RRSIG",
+                              f"A 13 2 60 20300101000000 20200101000000 {tags.pop()} a.test. AAAA")[0]
+    now = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
+    tried, candidates = signature_attempts([sig] * 100, keys, now)
+    assert len(tried) == MAX_SIGNATURES and len(candidates) == MAX_KEYS_PER_TAG

@@ -296,3 +296,17 @@ def test_address_parity():
     out = one("http.address_parity", page(per_address=rows))
     assert out.status == "fail" and "strict-transport-security" in out.message and "::1" in out.message
     assert one("http.address_parity", page()).status == "not_applicable"
+
+
+# ---------------------------------------------------------------- not measured
+
+
+def test_no_response_is_not_read_as_no_cookies_or_a_single_address():
+    # both ports refused: the probe records no response, so nothing about cookies or addresses is known
+    silent = page(https=False, http_listening=False, status=None, response=None, headers={}, cookies=[])
+    del silent["html"]
+    for check_id in ("http.cookies", "http.address_parity", "http.sri"):
+        assert [o.status for o in judge(check_id, silent)] == ["error"], check_id
+    missing = page()
+    del missing["www"]
+    assert one("http.www", missing).status == "error"

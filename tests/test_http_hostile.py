@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from scanner.model import Endpoint
 from scanner.probes.context import ProbeContext
 from scanner.probes.http import BODY_CAP, fetch_url, probe_http
-from scanner.probes.net import Limits, Network
+from scanner.probes.net import Limits, Network, PortMap
 from scanner.probes.resolver import Resolver
 
 
@@ -89,3 +90,69 @@ def test_fetch_url_still_serves_mta_sts(lab):
     status, body = asyncio.run(fetch_url(ctx, "https://mta-sts.vlaanderen.test/.well-known/mta-sts.txt", 4096))
     assert status == 200 and body.startswith(b"version: STSv1")
     assert BODY_CAP >= 4096
+
+
+# -- raw answers from a loopback server of the test's own: whatever bytes a hostile server sends --
+
+
+def probe_raw(lab, routes: dict[str, bytes], path: str = "/"):
+    """probe_http of http://127.0.0.1{path} against a server answering each path with raw bytes
+    (https:// is refused: a bound port that does not listen)."""
+
+    async def client(reader, writer):
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+            target = request.split(b" ", 2)[1].decode()
+            writer.write(routes.get(target, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+    async def run():
+        server = await asyncio.start_server(client, "127.0.0.1", 0)
+        with socket.socket() as dead:
+            dead.bind(("127.0.0.1", 0))
+            ports = PortMap({("127.0.0.1", 80): server.sockets[0].getsockname()[1],
+                             ("127.0.0.1", 443): dead.getsockname()[1]})
+            network = Network(scope=None, port_map=ports, limits=Limits(rate_per_ip=500.0, connect_timeout=1.0))
+            ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=2.0), now=datetime.now(UTC),
+                               io_timeout=1.0)
+            try:
+                return await probe_http(ctx, Endpoint.from_url(f"http://127.0.0.1{path}"), ["127.0.0.1"])
+            finally:
+                server.close()
+
+    return asyncio.run(run())
+
+
+def _page(headers: str, body: bytes = b"") -> bytes:
+    return (f"HTTP/1.1 200 OK\r\n{headers}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            .encode("latin-1") + body)
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "punycode", "base64", "no-such-charset"])
+def test_a_hostile_charset_is_read_as_utf8(lab, charset):
+    """Content-Type names a codec that cannot decode a page (or none at all): the page is read
+    as UTF-8, never an exception out of the probe."""
+    body = '<html><script src="http://cdn.example.test/a.js"></script>\xff café</html>'.encode("latin-1")
+    facts = probe_raw(lab, {"/": _page(f"Content-Type: text/html; charset={charset}\r\n", body)})
+    assert facts["status"] == 200
+    assert facts["html"]["insecure"][0]["url"] == "http://cdn.example.test/a.js"
+
+
+@pytest.mark.parametrize("location, error", [
+    ("http://127.0.0.1:99999/", "malformed Location"),  # port out of range
+    ("http://bad host.test/", "no A or AAAA record"),  # a space in the host: a name nobody has
+    ("http://a..b.test/", "not a valid DNS name"),  # an empty label
+    (f"http://{'a' * 64}.test/", "not a valid DNS name"),  # a label over 63 octets
+    ("http://[::1/", "malformed Location"),
+])
+def test_a_hostile_location_ends_the_chain_with_a_reason(lab, location, error):
+    """A redirect to something that is no usable URL or host name is the chain's last hop, with
+    the reason; the page that sent it still counts."""
+    facts = probe_raw(lab, {"/": (f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n").encode("latin-1")})
+    assert facts["status"] == 302 and facts["http_chain"][0]["status"] == 302
+    assert error in facts["http_chain"][-1]["error"]

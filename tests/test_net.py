@@ -101,3 +101,53 @@ def test_audit_log(tmp_path):
     asyncio.run(scenario())
     line = (tmp_path / "audit.jsonl").read_text().strip()
     assert '"ip": "127.0.0.1"' in line and '"outcome": "failed: connection refused"' in line
+
+
+# -- hosts the inventory only implies: MX, MTA-STS (name servers: test_dns_robustness.py) --------
+
+
+def _lab_context(lab, resolver=None):
+    from datetime import UTC, datetime
+
+    from scanner.probes.context import ProbeContext
+    from scanner.probes.resolver import Resolver
+
+    network = Network(port_map=lab.port_map, limits=Limits(rate_per_ip=1000.0, connect_timeout=1.0))
+    return ProbeContext(network=network, resolver=Resolver(resolver or lab.resolver, timeout=2.0),
+                        now=datetime.now(UTC), io_timeout=1.0)
+
+
+def test_implied_hosts_share_the_resolver_space(lab):
+    assert _lab_context(lab).implied_origin() == "127.0.0.1"  # the lab resolver: loopback MX are fine
+    assert _lab_context(lab, "10.0.0.53").implied_origin() == "10.0.0.53"
+    assert ssrf_refusal("10.1.1.1", "") is not None and ssrf_refusal("193.191.245.54", "") is None
+
+
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("10.20.30.40", "private")])
+def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
+    """A hostile zone's MX pointing at cloud metadata or an internal host: the SMTP probe and the
+    IPv6 reachability probe are refused by the SSRF guard, not connected (the test-wide guard
+    would fail the session if they tried)."""
+    from scanner.probes.dns import reachable
+    from scanner.probes.smtp import probe_starttls
+
+    ctx = _lab_context(lab)
+
+    async def inner():
+        return await probe_starttls(ctx, "mx.elders.test", ip), await reachable(ctx, "mx.elders.test", ip, 25,
+                                                                               ctx.implied_origin())
+
+    smtp, reach = asyncio.run(inner())
+    assert smtp["starttls"] is None and why in smtp["error"]
+    assert reach["reachable"] is None and why in reach["detail"]
+    assert ctx.network.records and all(r.outcome.startswith("refused:") for r in ctx.network.records)
+
+
+def test_an_mta_sts_host_in_forbidden_space_is_refused(lab):
+    from scanner.probes.http import fetch_url
+    from scanner.probes.net import ProbeError
+
+    ctx = _lab_context(lab)
+    with pytest.raises(ProbeError, match="link-local"):  # metadata.webproef.test A 169.254.169.254
+        asyncio.run(fetch_url(ctx, "https://metadata.webproef.test/.well-known/mta-sts.txt", 4096))
+    assert [r.outcome.split(":")[0] for r in ctx.network.records] == ["refused"]

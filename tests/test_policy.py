@@ -54,6 +54,16 @@ def test_shipped_policies_load_pinned_and_distinct():
         assert any(s.enabled for s in policy.settings.values())
 
 
+@pytest.mark.parametrize("check_id", ["certificate.trusted", "certificate.hostname", "certificate.expiry",
+                                      "http.https", "tls.protocol.ssl", "tls.protocol.modern"])
+def test_every_shipped_policy_fails_a_broken_connection(check_id):
+    """What makes HTTPS unusable or unsafe caps the grade at F under every shipped policy alike."""
+    for ref in shipped_policies():
+        policy = load_policy(ref, REGISTRY)
+        caps = [c for c in policy.caps if c.matches(check_id) and Status.FAIL in c.statuses]
+        assert caps and all(c.grade == "F" for c in caps), (ref, check_id)
+
+
 def test_unpinned_name_takes_newest_and_says_so():
     policy = load_policy("bolwerk-baseline", REGISTRY)
     assert policy.ref == BASE and not policy.pinned

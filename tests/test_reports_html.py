@@ -44,7 +44,7 @@ def test_dashboard_is_escaped_and_self_contained(lab_scan, tmp_path):
     evil = result["services"][0]
     evil["name"] = '<script>alert("x")</script>'
     evil["organisation"] = '"><img src=x onerror=alert(1)>'
-    evil["findings"][0]["message"] = "<b>not bold</b>"
+    evil["findings"][0]["message"] = evil["findings"][0]["message_nl"] = "<b>not bold</b>"  # the nl page shows message_nl
     index = render_dashboard(result, tmp_path / "dash", default_registry())
     html = index.read_text(encoding="utf-8")
     assert '<script>alert("x")' not in html and "&lt;script&gt;" in html
@@ -80,3 +80,38 @@ def test_both_languages(lab_scan, tmp_path):
     lapsing = nl.split("Certificaten die verlopen vóór ze vernieuwd worden", 1)[1]
     assert "https://archief.vlaanderen.test/" in lapsing and "verlopen" in lapsing  # the expired lab certificate
     assert "https://mijn.vlaanderen.test/" not in lapsing
+
+
+def test_trend_against_the_previous_run_under_the_same_policy(lab_scan, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from scanner.cli import main
+    from scanner.store import Store
+
+    result, db, run_id = lab_scan
+    copy = tmp_path / "history.db"
+    shutil.copy(db, copy)
+    store = Store(copy)
+    policy = result["run"]["policy"]
+    store.start_run("20200101T000000Z-old000", "2020-01-01T00:00:00Z", "0.0.1", policy, None, {})
+    store.start_run("20200102T000000Z-other0", "2020-01-02T00:00:00Z", "0.0.1", "other@1", None, {})
+    for run in ("20200101T000000Z-old000", "20200102T000000Z-other0"):
+        for sid, grade, score in (("burgerprofiel", "C", 60.0), ("onderwijs", "A", 90.0)):
+            store.save_service(run, sid, sid, "", {})
+            store.save_judgement(run, sid, score, grade, [], {}, [])
+        store.finish_run(run, True)
+    assert store.previous_run(run_id) == "20200101T000000Z-old000"  # same policy, complete, earlier
+    store.close()
+    out = tmp_path / "report"
+    res = CliRunner().invoke(main, ["report", "--db", str(copy), "--run", run_id, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    index = (out / "dashboard" / "index.html").read_text()
+    assert "20200101T000000Z-old000" in index
+    row = index.split('services/burgerprofiel.html')[1].split("</tr>")[0]
+    assert "▲ was C" in row and "trend-up" in row
+    row = index.split('services/onderwijs.html')[1].split("</tr>")[0]
+    assert "▼ was A" in row and "trend-down" in row
+    row = index.split('services/gent-eloket.html')[1].split("</tr>")[0]
+    assert "nieuw" in row

@@ -99,10 +99,32 @@ def test_not_measured_is_an_error_not_a_verdict():
         run("tls.suites.classification", {"error": "connection reset"})
 
 
-def test_untested_versions_are_said_so():
+def test_untested_versions_are_not_measured_never_passed():
+    # the probe leaves SSLv2 null when a server keeps silent to an SSLv2 hello: "not offered" is unproven
     tls = {**MODERN, "protocols": {**MODERN["protocols"], "SSLv2": None}}
-    out = run("tls.protocol.ssl", tls)
-    assert out.status == Status.PASS and out.evidence["not_tested"] == ["SSLv2"]
+    with pytest.raises(NotMeasured, match="SSLv2 could not be tried.*SSLv3 refused"):
+        run("tls.protocol.ssl", tls)
+    with pytest.raises(NotMeasured):
+        run("tls.protocol.ssl", {**MODERN, "protocols": {"SSLv2": None, "SSLv3": None}})
+    # an offered version is a failure whatever else is unknown
+    out = run("tls.protocol.ssl", {**MODERN, "protocols": {"SSLv2": None, "SSLv3": True}})
+    assert out.status == Status.FAIL and out.evidence["offered"] == ["SSLv3"]
+    assert "onvoldoende" in out.message_nl
+
+
+def test_modern_fails_only_when_both_versions_were_refused():
+    unknown = {**MODERN, "protocols": {**MODERN["protocols"], "TLSv1.2": False, "TLSv1.3": None}}
+    with pytest.raises(NotMeasured):
+        run("tls.protocol.modern", unknown)
+    refused = {**MODERN, "protocols": {**MODERN["protocols"], "TLSv1.2": False, "TLSv1.3": False}}
+    assert run("tls.protocol.modern", refused).status == Status.FAIL
+
+
+@pytest.mark.parametrize("check_id,key", [("tls.dh.size", "dh_bits"), ("tls.kx.hash", "kx_hashes")])
+def test_a_missing_answer_is_not_read_as_none_found(check_id, key):
+    facts = {k: v for k, v in MODERN.items() if k != key}
+    with pytest.raises(NotMeasured):
+        run(check_id, facts)
 
 
 @pytest.mark.parametrize("cid", available())
@@ -120,3 +142,11 @@ def test_every_tls_check_is_bilingual_and_cites_a_reference():
     for cid in TLS_CHECKS:
         chk = CHECKS[cid]
         assert chk.title["nl"] and chk.remediation["nl"] and chk.references
+
+
+@pytest.mark.parametrize("check_id", ["tls.groups.classification", "tls.groups.post_quantum"])
+def test_no_group_under_tls13_is_not_measured(check_id):
+    with pytest.raises(NotMeasured):
+        run(check_id, {**MODERN, "groups": []})
+    rsa_only = {**LEGACY, "groups": [], "protocols": {**LEGACY["protocols"], "TLSv1.3": False}}
+    assert run(check_id, rsa_only).status in (Status.NOT_APPLICABLE, Status.WARN)

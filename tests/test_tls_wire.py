@@ -30,6 +30,19 @@ def test_tls13_hello_carries_versions_groups_and_shares():
     assert parsed["suites"] == [0x1301, 0xC02F]
 
 
+@pytest.mark.parametrize("host, sni", [
+    ("www.vlaanderen.test", "www.vlaanderen.test"), ("www.vlaanderen.test.", "www.vlaanderen.test"),
+    ("192.0.2.7", None), ("2001:db8::1", None), ("[2001:db8::1]", None), ("fe80::1%eth0", None),
+])
+def test_server_name_drops_the_trailing_dot_and_address_literals(host, sni):
+    assert wire.server_name(host) == sni
+
+
+def test_a_host_name_the_idna_codec_refuses_still_goes_out():
+    _, hs = wire.client_hello(wire.Hello(("TLSv1.2",), [0xC02F], server_name="a" * 70 + ".test"))
+    assert ("a" * 70).encode() in hs
+
+
 def test_hello_retry_request_is_recognised():
     raw = tls_responder._server_hello(0x0303, wire.HRR_RANDOM, b"", 0x1302,
                                       [(wire.EXT_SUPPORTED_VERSIONS, b"\x03\x04"), (wire.EXT_KEY_SHARE, b"\x11\xec")])

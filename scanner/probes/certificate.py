@@ -43,12 +43,20 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
+from scanner.probes.times import rfc3339
+from scanner.probes.tls_registry import VERSION_NAME
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all
 MAX_CERT_BYTES = 256 * 1024  # one certificate larger than this is not parsed (OpenSSL's whole-chain limit: 100 KiB)
 MAX_SAN = 100  # SAN entries listed in facts (all are matched)
 SAN_MATCH_LIMIT = 50000  # SAN entries considered for matching at most (a 256 KiB certificate holds fewer)
+
+
+def negotiated_protocol(sslobj) -> str | None:
+    """The version a handshake settled on, spelled as the facts spell it ("TLSv1.0", not ssl's "TLSv1")."""
+    name = sslobj.version()
+    return "TLSv1.0" if name == "TLSv1" else name
 
 
 def observing_context() -> ssl.SSLContext:
@@ -75,10 +83,6 @@ def served_chain(writer) -> list[bytes]:
     for cert in chain[:MAX_SERVED]:
         out.append(cert if isinstance(cert, bytes) else cert.public_bytes(ssl._ssl.ENCODING_DER))
     return out
-
-
-def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _extension(cert: x509.Certificate, oid):
@@ -122,8 +126,8 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
         "subject": _rfc4514(cert.subject),
         "issuer": _rfc4514(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": _time(cert.not_valid_before_utc),
-        "not_after": _time(cert.not_valid_after_utc),
+        "not_before": rfc3339(cert.not_valid_before_utc),
+        "not_after": rfc3339(cert.not_valid_after_utc),
         "key_type": key_type,
         "key_bits": key_bits,
         "curve": curve,
@@ -311,7 +315,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
     try:
         async with ctx.network.tcp(host, ip, port, "certificate", tls=observing_context()) as (_, writer):
             ders = served_chain(writer)
-            protocol = writer.get_extra_info("ssl_object").version()
+            protocol = negotiated_protocol(writer.get_extra_info("ssl_object"))
     except HandshakeFailed as exc:
         handshake_error = str(exc)
     # The stapled status and SCTs: in the version the server prefers (TLS 1.3 decrypted by
@@ -324,7 +328,7 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
         errors.append(flight.error)
     if flight.error:
         flight.error = "; ".join(errors)
-    hello = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}.get(flight.version or 0)
+    hello = VERSION_NAME.get(flight.version or 0)
     source = "handshake"
     if not ders:
         if not flight.certificates:

@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from scanner.probes.context import ProbeContext
+from scanner.probes.dnssec import Verdict
 from scanner.probes.net import ProbeError
 
 USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
@@ -106,12 +107,12 @@ async def lookup_tlsa(ctx: ProbeContext, host: str, port: int) -> dict[str, Any]
         out["dnssec"], out["dnssec_reason"] = None, "no DNSSEC validator configured"
         return out
     try:
-        status, reason = await ctx.validator.status(lookup)
+        verdict = await ctx.validator.verdict(lookup)
     except ProbeError as exc:
-        status, reason = None, str(exc)
-    out["dnssec"] = status
-    if reason:
-        out["dnssec_reason"] = reason
+        verdict = Verdict(None, str(exc))
+    out["dnssec"] = verdict.status
+    if verdict.reason:
+        out["dnssec_reason"] = verdict.reason
     return out
 
 

@@ -11,19 +11,18 @@ then we read the server's flight and hang up; the server sees an abandoned hands
   on its leaf entry, is encrypted under handshake keys that follow from our own key
   share, so we complete the key exchange and decrypt up to it.
 
-Every read is bounded in bytes, records and time. (The TLS pillar has its own raw-hello
-code for protocol and suite enumeration; this reader is deliberately small and only
-wants the certificate messages.)
+Every read is bounded in bytes, records and time. The hellos are built by `tls_wire`, as
+the TLS pillar's; this reader of the answer stays small and only wants the certificate
+messages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import os
 import struct
 from dataclasses import dataclass, field
 
+from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
 from scanner.probes.tls_wire import WireError
@@ -37,44 +36,18 @@ SUITES = [0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA9, 0xCCA8, 0xC023, 0xC024, 0xC027
           0xC013, 0xC014, 0x009E, 0x009F, 0xCCAA, 0x0067, 0x006B, 0x0033, 0x0039, 0x009C, 0x009D, 0x003C,
           0x003D, 0x002F, 0x0035, 0x000A]
 GROUPS = [0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0100, 0x0101]
-SIGALGS = [0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x0401, 0x0501, 0x0601, 0x0203,
-           0x0201]
-ALERTS = {10: "unexpected_message", 40: "handshake_failure", 47: "illegal_parameter", 50: "decode_error",
-          70: "protocol_version", 71: "insufficient_security", 80: "internal_error", 112: "unrecognized_name"}
-
-EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_GROUPS, EXT_POINT_FORMATS, EXT_SIGALGS = 0, 5, 10, 11, 13
-EXT_SCT, EXT_EMS, EXT_RENEGOTIATION = 18, 23, 0xFF01
-HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE = 2, 11, 12
-HS_CERTIFICATE_REQUEST, HS_SERVER_HELLO_DONE, HS_CERTIFICATE_STATUS = 13, 14, 22
 
 
 def _vec(data: bytes, size: int) -> bytes:
+    """`data` behind its length in `size` bytes (the lab's stapling server writes flights with it)."""
     return len(data).to_bytes(size, "big") + data
 
 
-def _ext(kind: int, body: bytes) -> bytes:
-    return struct.pack("!HH", kind, len(body)) + body
-
-
 def client_hello(host: str) -> bytes:
-    """The TLS record carrying our ClientHello for `host` (SNI unless it is an address)."""
-    exts = b""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        name = host.rstrip(".").encode("ascii", "replace")
-        exts += _ext(EXT_SERVER_NAME, _vec(b"\x00" + _vec(name, 2), 2))
-    exts += _ext(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00")  # ocsp, no responder ids, no extensions
-    exts += _ext(EXT_GROUPS, _vec(b"".join(struct.pack("!H", g) for g in GROUPS), 2))
-    exts += _ext(EXT_POINT_FORMATS, b"\x01\x00")
-    exts += _ext(EXT_SIGALGS, _vec(b"".join(struct.pack("!H", s) for s in SIGALGS), 2))
-    exts += _ext(EXT_SCT, b"")
-    exts += _ext(EXT_EMS, b"")
-    exts += _ext(EXT_RENEGOTIATION, b"\x00")
-    body = (b"\x03\x03" + os.urandom(32) + _vec(b"", 1)
-            + _vec(b"".join(struct.pack("!H", s) for s in SUITES), 2) + _vec(b"\x00", 1) + _vec(exts, 2))
-    handshake = b"\x01" + _vec(body, 3)
-    return b"\x16\x03\x01" + _vec(handshake, 2)
+    """The TLS record carrying our TLS 1.2 ClientHello for `host`, asking for status and SCTs."""
+    record, _ = wire.client_hello(wire.Hello(("TLSv1.2",), SUITES, GROUPS, server_name=wire.server_name(host),
+                                             alpn=(), status_request=True, sct=True))
+    return record
 
 
 @dataclass
@@ -131,7 +104,7 @@ class FlightParser:
 
     def _alert(self, fragment: bytes) -> bool:
         desc = (fragment + b"\x00\x00")[1]
-        return self._fail(f"the server refused it with alert {ALERTS.get(desc, desc)} ({desc})")
+        return self._fail(f"the server refused it with alert {wire.ALERTS.get(desc, desc)} ({desc})")
 
     def _record(self, ctype: int, fragment: bytes) -> bool:
         if ctype == 21:
@@ -150,17 +123,17 @@ class FlightParser:
         return False
 
     def _message(self, kind: int, body: bytes, raw: bytes) -> bool:
-        if kind == HS_SERVER_HELLO:
+        if kind == wire.SERVER_HELLO:
             self._server_hello(body)
-        elif kind == HS_CERTIFICATE:
+        elif kind == wire.CERTIFICATE:
             self._certificate(body)
-        elif kind == HS_CERTIFICATE_STATUS:
+        elif kind == wire.CERTIFICATE_STATUS:
             if body[:1] == b"\x01":
                 self.flight.ocsp = body[4:4 + int.from_bytes(body[1:4], "big")]
-        elif kind == HS_SERVER_HELLO_DONE:
+        elif kind == wire.SERVER_HELLO_DONE:
             self.flight.done = True
             return True
-        elif kind not in (HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST):
+        elif kind not in (wire.SERVER_KEY_EXCHANGE, wire.CERTIFICATE_REQUEST):
             return self._fail(f"unexpected handshake message {kind} in the server's first flight")
         return False
 
@@ -178,9 +151,9 @@ class FlightParser:
         while pos + 4 <= end:
             kind, size = struct.unpack("!HH", body[pos:pos + 4])
             data = body[pos + 4:pos + 4 + size]
-            if kind == EXT_STATUS_REQUEST:
+            if kind == wire.EXT_STATUS_REQUEST:
                 self.flight.status_acknowledged = True
-            elif kind == EXT_SCT:
+            elif kind == wire.EXT_SCT:
                 self.flight.sct_extension = data
             pos += 4 + size
 

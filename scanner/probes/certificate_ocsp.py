@@ -18,13 +18,14 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
 
 from scanner.probes.certificate_path import issued_by, verify_signature
+from scanner.probes.times import rfc3339
 
 CLOCK_SKEW = timedelta(minutes=5)
 _PSS = {SignatureAlgorithmOID.RSASSA_PSS}
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return rfc3339(value) if value else None
 
 
 def _issuer_key_hash(issuer: x509.Certificate, algorithm) -> bytes:

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import base64
 import struct
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
+from scanner.probes.times import rfc3339, rfc3339_epoch
+
 MAX_SCTS = 32
-
-
-def _rfc3339_ms(ms: int) -> str | None:
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def parse_sct_list(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -51,7 +45,7 @@ def parse_sct_list(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
         if len(sig) < 4:
             return out, "SCT signature truncated"
         out.append({"version": version, "log_id": base64.b64encode(log_id).decode(),
-                     "timestamp": _rfc3339_ms(timestamp), "hash": sig[0], "signature_algorithm": sig[1]})
+                     "timestamp": rfc3339_epoch(timestamp / 1000), "hash": sig[0], "signature_algorithm": sig[1]})
     return out, None
 
 
@@ -69,7 +63,7 @@ def embedded_scts(cert: x509.Certificate) -> tuple[list[dict[str, Any]], str | N
     out, problem = [], None
     for sct in list(value)[:MAX_SCTS]:
         try:
-            stamp = sct.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = rfc3339(sct.timestamp)
         except (ValueError, OverflowError):  # a timestamp beyond any calendar
             stamp, problem = None, "an embedded SCT carries an impossible timestamp"
         out.append({"version": sct.version.value, "log_id": base64.b64encode(sct.log_id).decode(), "timestamp": stamp})

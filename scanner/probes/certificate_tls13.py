@@ -8,43 +8,26 @@ one ClientHello (TLS 1.3 only, key shares for x25519, P-256 and P-384, status_re
 signed_certificate_timestamp), derive the server handshake traffic keys (§7.1, with the
 TLS pillar's key schedule in `tls_keys`), decrypt records (§5.2) up to the Certificate
 message, read the leaf entry's extensions (§4.4.2: status_request carries a
-CertificateStatus, signed_certificate_timestamp an SCT list), and hang up. We do not verify CertificateVerify or Finished: we only read what the
-server sent, and the chain is judged on its own merits.
+CertificateStatus, signed_certificate_timestamp an SCT list), and hang up. We do not
+verify CertificateVerify or Finished: we only read what the server sent, and the chain
+is judged on its own merits. The ClientHello itself is built by `tls_wire`.
 
 A HelloRetryRequest (a server that wants another group) is reported, not followed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import os
 import struct
 
 from scanner.probes import tls_keys
-from scanner.probes.certificate_hello import (
-    EXT_SCT,
-    EXT_SERVER_NAME,
-    EXT_SIGALGS,
-    EXT_STATUS_REQUEST,
-    HS_CERTIFICATE,
-    HS_SERVER_HELLO,
-    MAX_CERTS,
-    SIGALGS,
-    Flight,
-    FlightParser,
-    _ext,
-    _vec,
-)
+from scanner.probes import tls_wire as wire
+from scanner.probes.certificate_hello import MAX_CERTS, Flight, FlightParser
 from scanner.probes.tls_wire import Record, WireError, extensions
 
-EXT_GROUPS, EXT_SUPPORTED_VERSIONS, EXT_KEY_SHARE = 10, 43, 51
-HS_ENCRYPTED_EXTENSIONS, HS_CERTIFICATE_REQUEST, HS_COMPRESSED_CERTIFICATE = 8, 13, 25
 X25519, SECP256R1, SECP384R1 = 0x001D, 0x0017, 0x0018
 GROUPS = (X25519, SECP256R1, SECP384R1)
 SUITES = (0x1301, 0x1302, 0x1303)
 TLS13 = 0x0304
-HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 
 
 def key_shares() -> list[tls_keys.KeyPair]:
@@ -54,20 +37,10 @@ def key_shares() -> list[tls_keys.KeyPair]:
 
 def client_hello13(host: str, shares: list[tls_keys.KeyPair]) -> bytes:
     """A TLS 1.3-only ClientHello record asking for certificate status and SCTs."""
-    exts = b""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        exts += _ext(EXT_SERVER_NAME, _vec(b"\x00" + _vec(host.rstrip(".").encode("ascii", "replace"), 2), 2))
-    exts += _ext(EXT_SUPPORTED_VERSIONS, _vec(struct.pack("!H", TLS13), 1))
-    exts += _ext(EXT_GROUPS, _vec(b"".join(struct.pack("!H", g) for g in GROUPS), 2))
-    exts += _ext(EXT_KEY_SHARE, _vec(b"".join(struct.pack("!H", kp.group) + _vec(kp.public, 2) for kp in shares), 2))
-    exts += _ext(EXT_SIGALGS, _vec(b"".join(struct.pack("!H", s) for s in SIGALGS), 2))
-    exts += _ext(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00")
-    exts += _ext(EXT_SCT, b"")
-    body = (b"\x03\x03" + os.urandom(32) + _vec(os.urandom(32), 1)
-            + _vec(b"".join(struct.pack("!H", s) for s in SUITES), 2) + _vec(b"\x00", 1) + _vec(exts, 2))
-    return b"\x16\x03\x01" + _vec(b"\x01" + _vec(body, 3), 2)
+    record, _ = wire.client_hello(wire.Hello(("TLSv1.3",), list(SUITES), list(GROUPS),
+                                             {kp.group: kp.public for kp in shares}, wire.server_name(host),
+                                             alpn=(), status_request=True, sct=True))
+    return record
 
 
 def parse_certificate13(body: bytes, flight: Flight) -> None:
@@ -87,12 +60,12 @@ def parse_certificate13(body: bytes, flight: Flight) -> None:
         if size == 0 or len(cert) != size or pos > end:
             raise ValueError("certificate entry length out of bounds")
         if flight.certificate_count == 0:
-            status = exts.get(EXT_STATUS_REQUEST)
+            status = exts.get(wire.EXT_STATUS_REQUEST)
             if status and status[0] == 1:
                 flight.ocsp = status[4:4 + int.from_bytes(status[1:4], "big")]
                 flight.status_acknowledged = True
-            if EXT_SCT in exts:
-                flight.sct_extension = exts[EXT_SCT]
+            if wire.EXT_SCT in exts:
+                flight.sct_extension = exts[wire.EXT_SCT]
         flight.certificate_count += 1
         if len(flight.certificates) < MAX_CERTS:
             flight.certificates.append(cert)
@@ -121,31 +94,31 @@ class Tls13FlightParser(FlightParser):
         return super()._record(ctype, fragment)
 
     def _message(self, kind: int, body: bytes, raw: bytes) -> bool:
-        if kind == HS_SERVER_HELLO:
+        if kind == wire.SERVER_HELLO:
             return self._server_hello13(body, raw)
-        if kind in (HS_ENCRYPTED_EXTENSIONS, HS_CERTIFICATE_REQUEST):
+        if kind in (wire.ENCRYPTED_EXTENSIONS, wire.CERTIFICATE_REQUEST):
             return False
-        if kind == HS_CERTIFICATE:
+        if kind == wire.CERTIFICATE:
             parse_certificate13(body, self.flight)
             self.flight.done = True
             return True
-        if kind == HS_COMPRESSED_CERTIFICATE:
+        if kind == wire.COMPRESSED_CERTIFICATE:
             return self._fail("the server compressed its certificate, which we did not offer")
         return self._fail(f"unexpected handshake message {kind} before the TLS 1.3 Certificate")
 
     def _server_hello13(self, body: bytes, raw: bytes) -> bool:
-        if body[2:34] == HRR_RANDOM:
+        if body[2:34] == wire.HRR_RANDOM:
             return self._fail("the server asked for another key share (HelloRetryRequest); not followed")
         pos = 35 + body[34]
         suite = int.from_bytes(body[pos:pos + 2], "big")
         pos += 3
         exts = extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
-        version = exts.get(EXT_SUPPORTED_VERSIONS)
+        version = exts.get(wire.EXT_SUPPORTED_VERSIONS)
         if version != struct.pack("!H", TLS13):
             return self._fail("the server did not choose TLS 1.3")
-        if suite not in SUITES or EXT_KEY_SHARE not in exts:
+        if suite not in SUITES or wire.EXT_KEY_SHARE not in exts:
             return self._fail(f"the server chose suite 0x{suite:04x} or no key share")
-        share = exts[EXT_KEY_SHARE]
+        share = exts[wire.EXT_KEY_SHARE]
         group, size = struct.unpack("!HH", share[:4])
         if group not in self.shares:
             return self._fail(f"the server chose group 0x{group:04x}, which we did not offer")

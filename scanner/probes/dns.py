@@ -22,13 +22,17 @@ import dns.name
 
 from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns_query import has_route
 from scanner.probes.dns_zone import zone_report
-from scanner.probes.net import NotListening, ProbeError, Refused
-from scanner.probes.resolver import Lookup
+from scanner.probes.net import NotListening, ProbeError, Refused, has_route
+from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 
-MAX_MX = 5
+MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
 MAX_CAA = 20
+
+
+def mx_hosts(lookup: Lookup) -> list[tuple[int, str]]:
+    """(preference, host) of an MX answer, most preferred first; a null MX's host is ""."""
+    return sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in lookup.rrset or [])
 
 
 async def dnssec_of(ctx: ProbeContext, lookup: Lookup) -> dict[str, Any]:
@@ -53,34 +57,40 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
         lookup = await ctx.resolver.lookup(name, "CAA")
         if lookup.failed:  # a CA must not issue when the lookup fails (RFC 8659 §3)
             return {"caa": None, "caa_owner": None,
-                    "caa_error": f"the CAA lookup of {name} failed ({lookup.failure()})"}
+                    "caa_error": lookup.failed_because()}
         if lookup.rrset is not None:
             return {"caa": lookup.texts()[:MAX_CAA], "caa_owner": name,
                     "caa_records": [_caa_record(rd) for rd in list(lookup.rrset)[:MAX_CAA]]}
     return {"caa": [], "caa_owner": None, "caa_records": []}
 
 
-async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
-    """A TCP connect to ip:port (once per run per address and port): does the service answer there?"""
+async def reachable(ctx: ProbeContext, host: str, ip: str, port: int, origin_ip: str | None = None) -> dict[str, Any]:
+    """A TCP connect to ip:port (once per run per address and port): does the service answer there?
+
+    `origin_ip` as for `Network.tcp`: None when `ip` is the scanned endpoint's own address.
+    """
 
     async def connect() -> dict[str, Any]:
         out: dict[str, Any] = {"address": ip, "port": port, "reachable": None}
+        try:
+            ctx.network.check(host, ip, port, "ipv6-reachability", origin_ip)
+        except Refused as exc:
+            out["detail"] = f"not tried: {exc}"
+            return out
         if not has_route(ip):
             out["detail"] = "the scanner has no route to this address (no IPv6 here?): not measured"
             return out
         try:
-            async with ctx.network.tcp(host, ip, port, "ipv6-reachability"):
+            async with ctx.network.tcp(host, ip, port, "ipv6-reachability", origin_ip=origin_ip):
                 out["reachable"] = True
         except NotListening:
             out.update(reachable=False, detail=f"connection to port {port} refused")
-        except Refused as exc:
-            out["detail"] = f"not tried: {exc}"
         except ProbeError as exc:
             out.update(reachable=False, detail=str(exc))
         return out
 
     # once per address and port the connection really reaches (the lab maps ports per host)
-    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host)), connect)
+    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host), origin_ip), connect)
 
 
 def _reach_summary(results: list[dict[str, Any]]) -> bool | None:
@@ -108,15 +118,15 @@ async def _alias_target(ctx: ProbeContext, lookup: Lookup) -> dict[str, Any] | N
 
 async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> dict[str, Any]:
     try:
-        v4, v6 = await asyncio.gather(ctx.resolver.lookup(host, "A"), ctx.resolver.lookup(host, "AAAA"))
+        v4, v6 = await ctx.resolver.address_lookups(host)
         for lookup in (v4, v6):
             if lookup.failed:
-                return {"error": f"the resolver failed {host} {lookup.rdtype} ({lookup.failure()})"}
+                return {"error": lookup.failed_because()}
         answer = v4 if v4.rrset is not None else v6 if v6.rrset is not None else v4
         facts: dict[str, Any] = {
             "rcode": v4.rcode,
-            "ipv4": v4.texts(),
-            "ipv6": v6.texts(),
+            "ipv4": v4.texts()[:MAX_ADDRESSES],
+            "ipv6": v6.texts()[:MAX_ADDRESSES],
             "aaaa": bool(v6.rrset),
             "cname": v4.chain(),
             "cname_target": await _alias_target(ctx, v4),
@@ -138,11 +148,14 @@ async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> di
 async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
-    v4, v6 = await asyncio.gather(ctx.resolver.lookup(host, "A"), ctx.resolver.lookup(host, "AAAA"))
+    v4, v6 = await ctx.resolver.address_lookups(host)
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
-                           "ipv4": v4.texts(), "ipv6": v6.texts()}
+                           "ipv4": v4.texts()[:MAX_ADDRESSES], "ipv6": v6.texts()[:MAX_ADDRESSES]}
+    if v6.failed:  # not measured, not "no AAAA record"
+        out["ipv6"], out["ipv6_error"] = None, v6.failed_because()
     if out["ipv6"]:
-        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25) for ip in out["ipv6"])))
+        origin = ctx.implied_origin()
+        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25, origin) for ip in out["ipv6"])))
         out["ipv6_reachable"] = _reach_summary(out["ipv6_reach"])
     return out
 
@@ -155,11 +168,8 @@ async def probe_domain_dns(ctx: ProbeContext, domain: str, answer: Lookup) -> di
             zone = await ctx.validator.apex(dns.name.from_text(domain))
             facts["zone"] = zone.to_text().rstrip(".") or "."
             facts.update(await zone_report(ctx, zone))
-            if answer.rdtype == "MX" and answer.rrset is not None:
-                hosts = sorted({rd.exchange.to_text().rstrip(".").lower() for rd in answer.rrset} - {""})
-                facts["mx_hosts"] = list(await asyncio.gather(*(_mx_host(ctx, h) for h in hosts[:MAX_MX])))
-            else:
-                facts["mx_hosts"] = []
+            hosts = list(dict.fromkeys(h for _, h in mx_hosts(answer) if h)) if answer.rdtype == "MX" else []
+            facts["mx_hosts"] = list(await asyncio.gather(*(_mx_host(ctx, h) for h in hosts[:MAX_MX])))
     except TimeoutError:
         facts["zone_error"] = f"the zone's delegation and DNSSEC facts did not finish within {ctx.timeout:g} s"
     except ProbeError as exc:

@@ -4,7 +4,8 @@ Delegation health needs to know what each listed name server itself says: is it
 authoritative for the zone (lame delegation), what does the parent delegate to, does it
 hand out the zone (AXFR). These queries go through `Network` like every connection:
 scope, SSRF guard, per-host/per-IP caps, rate limit, the record (audit log) and the
-lab's port map, which maps the logical port 53 for UDP as well as TCP.
+lab's port map, which maps the logical port 53 for UDP as well as TCP. A name server is
+a host the inventory implies, so the guard judges it by `ProbeContext.implied_origin`.
 
 Every query is bounded (one io_timeout per attempt, a 64 KiB cap on TCP reads), and a
 server that stays silent, truncates, or answers bytes that are no DNS message becomes a
@@ -14,7 +15,6 @@ server that stays silent, truncates, or answers bytes that are no DNS message be
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -26,7 +26,7 @@ import dns.rcode
 import dns.rdatatype
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import NotListening, ProbeError
+from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 
 DNS_PORT = 53
 
@@ -43,42 +43,30 @@ class Reply:
         return dns.rcode.to_text(self.message.rcode()) if self.message is not None else None
 
 
-def has_route(ip: str) -> bool:
-    """Whether this machine has a route to `ip` (a UDP connect sends nothing, it only picks a route).
-
-    This is how "the scanner has no IPv6" is told apart from "the target does not answer".
-    """
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((ip.split("%", 1)[0], DNS_PORT))
-    except OSError:
-        return False
-    return True
-
-
-def origin_ip(ctx: ProbeContext) -> str | None:
-    """The SSRF guard's reference for name servers: the resolver the scan uses.
-
-    Name servers in the same address space as that resolver may be asked (the lab's on
-    loopback, a private resolver's in private space); others in special space may not.
-    """
-    servers = ctx.resolver.nameservers
-    return servers[0][0] if servers else None
-
-
 async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | str, rdtype: str | int,
               *, tcp: bool = False, purpose: str = "dns") -> Reply:
     """One non-recursive question to the server `ns_host` at `ip`; UDP first, TCP when truncated."""
     query = dns.message.make_query(qname, rdtype)
     query.flags &= ~dns.flags.RD
-    if not has_route(ip):
-        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    unfit = _unfit(ctx, ns_host, ip, purpose)
+    if unfit is not None:
+        return unfit
     if not tcp:
         reply = await _udp(ctx, ns_host, ip, query, purpose)
         if reply.status != "answer" or not reply.message.flags & dns.flags.TC:
             return reply
     return await _tcp(ctx, ns_host, ip, query, purpose)
+
+
+def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str) -> Reply | None:
+    """A reply without asking: the scanner may not ask there (scope, SSRF guard), or has no route."""
+    try:
+        ctx.network.check(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
+    except Refused as exc:
+        return Reply("refused-by-scanner", detail=str(exc))
+    if not has_route(ip):
+        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    return None
 
 
 class _Exchange(asyncio.DatagramProtocol):
@@ -107,8 +95,8 @@ class _Exchange(asyncio.DatagramProtocol):
 
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
-        lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, origin_ip(ctx))
-    except ProbeError as exc:
+        lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
+    except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     transport = None
     try:
@@ -137,7 +125,7 @@ async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
 
 async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
-        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose, origin_ip=origin_ip(ctx)) as (reader, writer):
+        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose, origin_ip=ctx.implied_origin()) as (reader, writer):
             wire = query.to_wire()
             writer.write(struct.pack("!H", len(wire)) + wire)
             async with asyncio.timeout(ctx.io_timeout):
@@ -159,15 +147,17 @@ async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
     except (dns.exception.DNSException, ValueError) as exc:
         return Reply("malformed", detail=f"{ns_host} ({ip}) answered something that is no DNS message over TCP: "
                                          f"{exc or type(exc).__name__}", tcp=True)
+    except Refused as exc:
+        return Reply("refused-by-scanner", detail=str(exc), tcp=True)
     except ProbeError as exc:
-        status = "refused-by-scanner" if "scope" in str(exc) or "space" in str(exc) else "unreachable"
-        return Reply(status, detail=str(exc), tcp=True)
+        return Reply("unreachable", detail=str(exc), tcp=True)
 
 
 async def zone_transfer(ctx: ProbeContext, ns_host: str, ip: str, zone: dns.name.Name) -> Reply:
     """Ask for AXFR over TCP and read only the first message: enough to know whether it is handed out."""
-    if not has_route(ip):
-        return Reply("no-route", detail=f"the scanner has no route to {ip}")
+    unfit = _unfit(ctx, ns_host, ip, "dns-axfr")
+    if unfit is not None:
+        return unfit
     query = dns.message.make_query(zone, dns.rdatatype.AXFR)
     query.flags &= ~dns.flags.RD
     return await _tcp(ctx, ns_host, ip, query, "dns-axfr")

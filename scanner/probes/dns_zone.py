@@ -15,7 +15,6 @@ shows NSEC or NSEC3 with its parameters (RFC 9276) and must itself validate.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import dns.dnssec
@@ -26,17 +25,14 @@ import dns.rdatatype
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
 from scanner.probes.dnssec import algorithm_name, digest_name
-from scanner.probes.resolver import Lookup
+from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.probes.times import rfc3339_epoch
 
 MAX_SERVERS = 8  # name servers looked at per zone
 MAX_PARENT_TRIES = 3
 DENIAL_PROBE_LABEL = "bolwerk-denial-probe"
 HYGIENE_TYPES = ("SOA", "NS", "DNSKEY")
 CURVE_BITS = {13: 256, 14: 384, 15: 256, 16: 456}
-
-
-def _ts(value: int) -> str:
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _name(name: dns.name.Name | str) -> str:
@@ -67,9 +63,9 @@ async def _parent_view(ctx: ProbeContext, zone: dns.name.Name) -> tuple[list[str
         return None, f"the name servers of the parent zone {_name(parent)} could not be found", {}
     tries, shared = 0, False
     for ns in sorted(rd.target for rd in servers.rrset):
-        for ip in await ctx.resolver.addresses(ns.to_text()):
-            if tries >= MAX_PARENT_TRIES:
-                break
+        if tries >= MAX_PARENT_TRIES:
+            break
+        for ip in (await ctx.resolver.addresses(ns.to_text()))[:MAX_PARENT_TRIES - tries]:
             tries += 1
             _scope(ctx, ns)
             reply = await ask(ctx, _name(ns), ip, zone, "NS", purpose="dns-parent")
@@ -96,9 +92,10 @@ def _scope(ctx: ProbeContext, host: dns.name.Name | str) -> None:
 
 
 async def _server(ctx: ProbeContext, zone: dns.name.Name, name: str, glue: list[str]) -> dict[str, Any]:
-    v4, v6 = await asyncio.gather(ctx.resolver.lookup(name, "A"), ctx.resolver.lookup(name, "AAAA"))
-    addresses = v4.texts() + v6.texts()
-    out: dict[str, Any] = {"name": name, "rcode": v4.rcode, "addresses": addresses or sorted(glue), "answers": []}
+    v4, _ = await ctx.resolver.address_lookups(name)
+    addresses = await ctx.resolver.addresses(name)
+    out: dict[str, Any] = {"name": name, "rcode": v4.rcode, "addresses": addresses or sorted(glue)[:MAX_ADDRESSES],
+                           "answers": []}
     if not addresses and glue:
         out["addresses_from"] = "glue"
     _scope(ctx, name)
@@ -128,7 +125,7 @@ async def _delegation(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]:
         "child_ns": sorted(_name(rd.target) for rd in child.rrset) if child.rrset is not None else None,
     }
     if child.failed:
-        out["child_error"] = f"the resolver failed the NS lookup ({child.failure()})"
+        out["child_error"] = child.failed_because()
     names = sorted(set(out["child_ns"] or []) | set(parent_ns or []))
     if not names:
         out["error"] = "no name servers found for the zone" + (f" ({out['child_error']})" if child.failed else "")
@@ -159,7 +156,8 @@ def _sigs(lookup: Lookup) -> list[dict[str, Any]]:
     if lookup.rrsigs is None or lookup.rrset is None:
         return []
     return [{"rrset": f"{_name(lookup.rrset.name)} {lookup.rdtype}", "algorithm": s.algorithm, "key_tag": s.key_tag,
-             "inception": _ts(s.inception), "expiration": _ts(s.expiration)} for s in lookup.rrsigs]
+             "inception": rfc3339_epoch(s.inception),
+             "expiration": rfc3339_epoch(s.expiration)} for s in lookup.rrsigs]
 
 
 async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]:
@@ -169,7 +167,7 @@ async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]
     out: dict[str, Any] = {"status": trust.status, "reason": trust.reason,
                            "signed": dnskey.rrset is not None or ds.rrset is not None}
     if dnskey.failed:
-        out["error"] = f"the DNSKEY lookup failed ({dnskey.failure()})"
+        out["error"] = dnskey.failed_because()
     if not out["signed"]:
         return out
     out["dnskey"] = [{"key_tag": dns.dnssec.key_id(k), "algorithm": k.algorithm, "algorithm_name": algorithm_name(k.algorithm),
@@ -179,7 +177,7 @@ async def _dnssec_zone(ctx: ProbeContext, zone: dns.name.Name) -> dict[str, Any]
                   "digest_type": d.digest_type, "digest_name": digest_name(d.digest_type)} for d in (ds.rrset or [])]
     lookups = await asyncio.gather(*(ctx.resolver.lookup(zone.to_text(), t) for t in HYGIENE_TYPES))
     out["rrsig"] = [sig for lookup in lookups for sig in _sigs(lookup)]
-    probe = await ctx.resolver.lookup(f"{DENIAL_PROBE_LABEL}.{zone.to_text()}", "A")
+    probe = await ctx.resolver.lookup(dns.name.from_text(DENIAL_PROBE_LABEL, zone).to_text(), "A")
     nsec3 = [rd for r, _ in probe.authority if r.rdtype == dns.rdatatype.NSEC3 for rd in r]
     nsec = any(r.rdtype == dns.rdatatype.NSEC for r, _ in probe.authority)
     out["denial"] = "nsec3" if nsec3 else "nsec" if nsec else None

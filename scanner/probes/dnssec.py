@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +40,7 @@ import dns.zonefile
 from scanner.model import InputError
 from scanner.probes.dns_denial import Proof, denial_proof, wildcard_proof
 from scanner.probes.resolver import Lookup, Resolver, Signed
+from scanner.probes.times import rfc3339_epoch
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT_ANCHORS = DATA / "root-anchors.txt"
@@ -119,12 +120,6 @@ class TrustAnchors:
         return best
 
 
-def key_matches_anchor(zone: dns.name.Name, key, anchors: TrustAnchors) -> bool:
-    if any(key == k for k in anchors.keys.get(zone, [])):
-        return True
-    return any(_ds_matches(zone, key, ds) for ds in anchors.ds.get(zone, []))
-
-
 @dataclass
 class ZoneTrust:
     """What the chain walk concluded about one zone."""
@@ -144,6 +139,22 @@ class Verdict:
 
 
 _ORDER = {"bogus": 0, None: 1, "insecure": 2, "secure": 3}
+# Verification work per RRset (KeyTrap, CVE-2023-50387): a zone can serve many signatures and
+# many keys sharing one key tag, and every pair is a public-key operation that no asyncio
+# deadline interrupts. A real zone has one or two signatures per RRset, and one key per tag.
+MAX_SIGNATURES = 8
+MAX_KEYS_PER_TAG = 4
+
+
+def signature_attempts(sigs: list, keys: list, now: float) -> tuple[list, list]:
+    """The RRSIGs and DNSKEYs worth verifying, bounded: at most MAX_SIGNATURES current signatures
+    that name one of `keys`, and at most MAX_KEYS_PER_TAG keys for each tag they name."""
+    by_tag: dict[int, list] = {}
+    for key in keys:
+        by_tag.setdefault(dns.dnssec.key_id(key), []).append(key)
+    tried = [s for s in sigs if s.key_tag in by_tag and s.inception <= now <= s.expiration][:MAX_SIGNATURES]
+    candidates = [k for tag in dict.fromkeys(s.key_tag for s in tried) for k in by_tag[tag][:MAX_KEYS_PER_TAG]]
+    return tried, candidates
 
 
 def _weakest(a: Verdict, b: Verdict) -> Verdict:
@@ -152,10 +163,6 @@ def _weakest(a: Verdict, b: Verdict) -> Verdict:
 
 def _t(rdtype: int) -> str:
     return dns.rdatatype.to_text(rdtype)
-
-
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Validator:
@@ -173,22 +180,25 @@ class Validator:
         what = f"{rrset.name} {_t(rrset.rdtype)}"
         if sigs is None or not len(sigs):
             return f"{what} has no signature"
-        usable = [k for k in keys if algorithm_supported(k.algorithm)]
-        now = self.now.timestamp()
-        try:
-            # Which algorithms count is our table's call (RFC 8624/9905), not dnspython's default policy.
-            dns.dnssec.validate(rrset, sigs, {zone: usable}, now=now, policy=dns.dnssec.allow_all_policy)
-            return None
-        except dns.dnssec.ValidationFailure:
-            pass
-        tags = {dns.dnssec.key_id(k) for k in usable}
         mine = [s for s in sigs if s.signer == zone]
         if not mine:
             return f"{what} is signed by {sigs[0].signer}, not by its zone {zone}"
+        usable = [k for k in keys if algorithm_supported(k.algorithm)]
+        now = self.now.timestamp()
+        tried, candidates = signature_attempts(mine, usable, now)
+        if tried:
+            try:
+                # Which algorithms count is our table's call (RFC 8624/9905), not dnspython's default policy.
+                dns.dnssec.validate(rrset, dns.rrset.from_rdata_list(sigs.name, sigs.ttl, tried), {zone: candidates},
+                                    now=now, policy=dns.dnssec.allow_all_policy)
+                return None
+            except dns.dnssec.ValidationFailure:
+                pass
+        tags = {dns.dnssec.key_id(k) for k in usable}
         if all(s.expiration < now for s in mine):
-            return f"{what}: the signature expired on {_when(max(s.expiration for s in mine))}"
+            return f"{what}: the signature expired on {rfc3339_epoch(max(s.expiration for s in mine))}"
         if all(s.inception > now for s in mine):
-            return f"{what}: the signature is not valid before {_when(min(s.inception for s in mine))}"
+            return f"{what}: the signature is not valid before {rfc3339_epoch(min(s.inception for s in mine))}"
         if not any(s.key_tag in tags for s in mine):
             return f"{what}: signed with key tag {mine[0].key_tag}, which is not a trusted DNSKEY of {zone}"
         return f"{what}: the signature does not verify"
@@ -226,7 +236,7 @@ class Validator:
             return ZoneTrust("insecure", reason=f"{source} for {zone} uses only {what}, which validators treat "
                                                 "as unsupported (RFC 8624, RFC 9905)")
         if dnskey.failed:  # the resolver failed, not necessarily the zone: not measured
-            return ZoneTrust(None, reason=f"{zone} has {source} but its DNSKEY lookup failed ({dnskey.failure()})")
+            return ZoneTrust(None, reason=f"{zone} has {source}, but {dnskey.failed_because()}")
         if dnskey.rrset is None:
             return ZoneTrust("bogus", reason=f"{zone} has {source} but serves no DNSKEY records")
         matching = [k for k in dnskey.rrset if any(_ds_matches(zone, k, d) for d in usable)]
@@ -256,7 +266,7 @@ class Validator:
             return ZoneTrust(above.status, reason=above.reason)
         ds = await self.resolver.lookup(zone.to_text(), "DS")
         if ds.failed:
-            return ZoneTrust(None, reason=f"the DS lookup for {zone} failed ({ds.failure()})")
+            return ZoneTrust(None, reason=ds.failed_because())
         if ds.rrset is None:
             verdict = await self._absent(ds, zone, dns.rdatatype.DS, parent, above.keys)
             if verdict.status == "bogus":
@@ -328,7 +338,7 @@ class Validator:
     async def verdict(self, lookup: Lookup) -> Verdict:
         """`secure`, `insecure` or `bogus` for one answer (None: could not tell), with the reason."""
         if lookup.failed:
-            return Verdict(None, f"the resolver failed {lookup.name} {lookup.rdtype} ({lookup.failure()})")
+            return Verdict(None, lookup.failed_because())
         if self.resolver.trust_ad and lookup.ad and not lookup.cd_retry:
             return Verdict("secure", f"the validating resolver {self.resolver.server} set the AD bit",
                            source=f"resolver-ad {self.resolver.server}")
@@ -355,11 +365,6 @@ class Validator:
             result = Verdict(result.status, f"{result.reason} (the resolver {self.resolver.server} answered SERVFAIL "
                                             "until asked with checking disabled)".strip())
         return result
-
-    async def status(self, lookup: Lookup) -> tuple[str | None, str]:
-        """`secure`, `insecure` or `bogus` for one answer (None: could not tell), with the reason."""
-        verdict = await self.verdict(lookup)
-        return verdict.status, verdict.reason
 
 
 def _ds_matches(zone: dns.name.Name, key, ds) -> bool:

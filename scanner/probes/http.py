@@ -88,15 +88,28 @@ class _LeasedStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def _refused(exc: BaseException | None, depth: int = 0) -> bool:
-    """Was this connect failure, somewhere in its causes, a refused connection?"""
+def _caused_by(exc: BaseException | None, test, depth: int = 0) -> bool:
+    """Does `test` hold for this exception or, somewhere down its causes, one it wraps?
+
+    httpx wraps httpcore's exceptions, which wrap the socket's and h11's (anyio may group them).
+    """
     if exc is None or depth > 6:
         return False
-    if isinstance(exc, ConnectionRefusedError):
+    if test(exc):
         return True
     if isinstance(exc, BaseExceptionGroup):
-        return any(_refused(e, depth + 1) for e in exc.exceptions)
-    return _refused(exc.__cause__ or exc.__context__, depth + 1)
+        return any(_caused_by(e, test, depth + 1) for e in exc.exceptions)
+    return _caused_by(exc.__cause__ or exc.__context__, test, depth + 1)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Was this connect failure, somewhere in its causes, a refused connection?"""
+    return _caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError))
+
+
+def _headers_too_large(exc: BaseException) -> bool:
+    """h11 gave up on the header block: its protocol error hints 431 (Request Header Fields Too Large)."""
+    return _caused_by(exc, lambda e: getattr(e, "error_status_hint", None) == 431)
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -145,10 +158,9 @@ class Fetched:
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc)
-    if "Receive buffer too long" in text or "max_incomplete_event_size" in text:
+    if _headers_too_large(exc):
         return "response header block too large (over 100 KiB)"
-    return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
@@ -172,7 +184,12 @@ def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
 
 
 class Fetcher:
-    """Single requests, pinned to an address, bounded in time and size."""
+    """Single requests, pinned to an address, bounded in time and size.
+
+    Requests go straight to an httpx transport, not through a client: a client parses the
+    Location of every redirect response to prepare a next request, and a Location it cannot
+    parse would cost us the response itself. Redirects are `HttpProbe.follow`'s business.
+    """
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
@@ -180,39 +197,45 @@ class Fetcher:
     async def get(self, url: str, ip: str, origin_ip: str | None, cap: int = BODY_CAP,
                   headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
         host = urlsplit(url).hostname or ""
-        transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+        tls = _tls_context()
+        transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
         # httpx has no public hook for a network backend; its pool takes one.
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls_context(),
+            ssl_context=tls,
             max_connections=1,
             max_keepalive_connections=0,
             network_backend=_PinnedBackend(self.ctx, host, ip, origin_ip),
         )
-        timeout = httpx.Timeout(self.ctx.io_timeout)
         deadline = self.ctx.io_timeout * DEADLINE_FACTOR
         req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
         req_headers.update(headers or {})
-        async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False,
-                                     trust_env=False) as client:
-            try:
-                async with asyncio.timeout(deadline):
-                    async with client.stream("GET", url, headers=req_headers) as resp:
-                        raw = bytearray()
-                        truncated = False
-                        async for chunk in resp.aiter_raw():
-                            raw += chunk
-                            if len(raw) >= cap:
-                                truncated = True
-                                del raw[cap:]
-                                break
-                        lines = list(resp.headers.multi_items())
-            except TimeoutError:
-                raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
-            except httpx.HTTPError as exc:
-                raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+        try:
+            request = httpx.Request("GET", url, headers=req_headers,
+                                    extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
+        except httpx.InvalidURL as exc:
+            raise ProbeError(f"GET {redact_url(url)}: invalid URL: {exc}"[:300]) from None
+        raw = bytearray()
+        truncated = False
+        try:
+            async with transport, asyncio.timeout(deadline):
+                resp = await transport.handle_async_request(request)
+                resp.request = request
+                try:
+                    async for chunk in resp.aiter_raw():
+                        raw += chunk
+                        if len(raw) >= cap:
+                            truncated = True
+                            del raw[cap:]
+                            break
+                finally:
+                    await resp.aclose()
+        except TimeoutError:
+            raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
+        except httpx.HTTPError as exc:
+            raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
         body, more = _decode(bytes(raw), encoding, cap)
-        return Fetched(url, ip, resp.status_code, lines, body, truncated or more, encoding)
+        return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)
 
 
 def combine_headers(items: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
@@ -310,6 +333,19 @@ def parse_hsts(value: str | list[str] | None) -> dict[str, Any] | None:
     return out
 
 
+async def first_address(ctx: ProbeContext, host: str) -> str:
+    """Where to connect for `host`: an address literal as it is (the SSRF guard still judges
+    it), else the first address the resolver gives; ProbeError when there is none."""
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    addresses = await ctx.resolver.addresses(host)
+    if not addresses:
+        raise ProbeError(f"{host} has no A or AAAA record")
+    return addresses[0]
+
+
 def _same_host(url: str, host: str) -> bool:
     return (urlsplit(url).hostname or "").rstrip(".").lower() == host
 
@@ -319,16 +355,6 @@ class HttpProbe:
         self.ctx = ctx
         self.fetcher = Fetcher(ctx)
 
-    async def _address(self, host: str) -> str:
-        try:  # an address literal in a Location is connected to as is (and SSRF-checked)
-            return str(ipaddress.ip_address(host.split("%", 1)[0]))
-        except ValueError:
-            pass
-        addresses = await self.ctx.resolver.addresses(host)
-        if not addresses:
-            raise ProbeError(f"{host} has no A or AAAA record")
-        return addresses[0]
-
     async def follow(self, url: str, first_ip: str, origin_ip: str | None = None, *,
                      accept_encoding: str = BROWSER_ENCODINGS,
                      ) -> tuple[list[dict[str, Any]], list[Fetched]]:
@@ -336,7 +362,7 @@ class HttpProbe:
 
         Returns the recorded hops (URLs redacted) and the responses, one per answered hop.
         """
-        origin = origin_ip or first_ip
+        origin = first_ip if origin_ip is None else origin_ip
         hops: list[dict[str, Any]] = []
         responses: list[Fetched] = []
         seen: set[str] = set()
@@ -350,7 +376,7 @@ class HttpProbe:
             host = urlsplit(url).hostname or ""
             try:
                 if ip is None:
-                    ip = await self._address(host)
+                    ip = await first_address(self.ctx, host)
                 fetched = await self.fetcher.get(url, ip, origin, accept_encoding=accept_encoding)
             except Refused as exc:
                 hops.append({"url": shown, "address": ip, "error": f"not followed: {exc}", "not_followed": True})
@@ -370,7 +396,8 @@ class HttpProbe:
             if fetched.status in REDIRECT_STATUSES and locations:
                 try:
                     nxt = urljoin(url, locations[0].strip())
-                    scheme = urlsplit(nxt).scheme
+                    parts = urlsplit(nxt)
+                    scheme, _ = parts.scheme, parts.port  # a port out of range raises here
                 except ValueError:
                     hop["error"] = "malformed Location"
                     hops.append(hop)
@@ -571,12 +598,10 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
 
 
 async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
-    """One GET without redirects (e.g. an MTA-STS policy, which must not redirect)."""
-    host = urlsplit(url).hostname or ""
-    addresses = await ctx.resolver.addresses(host)
-    if not addresses:
-        raise ProbeError(f"{host} has no address")
-    fetched = await Fetcher(ctx).get(url, addresses[0], None, cap=cap)
+    """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
+    not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
+    ip = await first_address(ctx, urlsplit(url).hostname or "")
+    fetched = await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
     return fetched.status, fetched.body
 
 

@@ -100,10 +100,9 @@ class _Extractor(HTMLParser):
 
 def extract(body: bytes, page_url: str, charset: str | None = None) -> dict[str, Any]:
     """Facts of one HTML page; tolerant of broken markup (the parser never raises on it)."""
-    text = body.decode(charset or "utf-8", "replace") if _known(charset) else body.decode("utf-8", "replace")
     parser = _Extractor(page_url)
     try:
-        parser.feed(text)
+        parser.feed(_text(body, charset))
         parser.close()
     except (AssertionError, ValueError):  # pathological markup: keep what was read
         pass
@@ -112,14 +111,15 @@ def extract(body: bytes, page_url: str, charset: str | None = None) -> dict[str,
             "inline_scripts": parser.inline_scripts}
 
 
-def _known(charset: str | None) -> bool:
-    if not charset:
-        return False
-    try:
-        "".encode(charset)
-    except LookupError:
-        return False
-    return True
+def _text(body: bytes, charset: str | None) -> str:
+    """The page as text in its declared charset when that is a text codec that can decode it
+    leniently; otherwise as UTF-8 (a server may name `idna`, `undefined` or `base64`)."""
+    if charset:
+        try:
+            return body.decode(charset, "replace")
+        except (LookupError, UnicodeError):  # unknown, not a text codec, or strict-only
+            pass
+    return body.decode("utf-8", "replace")
 
 
 def charset_of(content_type: str) -> str | None:

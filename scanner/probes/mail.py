@@ -11,13 +11,12 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import dnssec_of, probe_domain_dns
+from scanner.probes.dns import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
 from scanner.probes.http import fetch_url
 from scanner.probes.net import ProbeError
 from scanner.probes.smtp import probe_starttls
 from scanner.probes.tls import PROTOCOLS
 
-MAX_MX = 5
 SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
 SPF_VOID_LIMIT = 2
 DMARC_MAX_QUERIES = 8  # RFC 9989 tree walk
@@ -40,23 +39,41 @@ def parse_tags(record: str) -> dict[str, str]:
 
 
 async def spf_record(ctx: ProbeContext, domain: str) -> tuple[list[str], str]:
+    """The SPF records of `domain` and the rcode; a failed lookup is a ProbeError, never "no SPF"."""
     lookup = await ctx.resolver.lookup(domain, "TXT")
+    if lookup.failed:
+        raise ProbeError(lookup.failed_because())
     records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v=spf1(\s|$)", t)]
     return records, lookup.rcode
 
 
+def _all_term(terms: list[str]) -> str | None:
+    """The record's `all` mechanism with its qualifier made explicit (`all` is `+all`)."""
+    term = next((t for t in terms if t.lower().lstrip("+-~?") == "all"), None)
+    return "+" + term if term and term[0] not in "+-~?" else term
+
+
 async def spf(ctx: ProbeContext, domain: str) -> dict[str, Any]:
-    records, _ = await spf_record(ctx, domain)
+    try:
+        records, _ = await spf_record(ctx, domain)
+    except ProbeError as exc:
+        return {"record": None, "records": None, "all": None, "lookups": None, "void_lookups": None,
+                "error": str(exc)}
     out: dict[str, Any] = {"record": records[0] if len(records) == 1 else None, "records": len(records),
                            "all": None, "lookups": None, "void_lookups": None}
     if len(records) != 1:
         return out
     terms = records[0].split()[1:]
-    out["all"] = next((t for t in terms if t.lower().lstrip("+-~?") == "all"), None)
-    if out["all"] and out["all"][0] not in "+-~?":
-        out["all"] = "+" + out["all"]
+    out["all"] = _all_term(terms)
     redirect = next((t.split("=", 1)[1] for t in terms if t.lower().startswith("redirect=")), None)
     out["redirect"] = redirect
+    if redirect and not out["all"]:
+        # RFC 7208 §6.1: without `all`, the redirect target's policy is this domain's policy.
+        try:
+            target, _ = await spf_record(ctx, redirect.rstrip("."))
+            out["redirect_all"] = _all_term(target[0].split()[1:]) if len(target) == 1 else None
+        except ProbeError as exc:
+            out["redirect_error"] = str(exc)
     counter = {"lookups": 0, "void": 0}
     try:
         await _count_lookups(ctx, records[0], counter, depth=0, seen={domain.lower()})
@@ -75,12 +92,12 @@ async def _count_lookups(ctx: ProbeContext, record: str, counter: dict[str, int]
             counter["lookups"] += 1
         elif name in ("include", "redirect"):
             counter["lookups"] += 1
-            target = term.split(":", 1)[1] if name == "include" else term.split("=", 1)[1]
-            target = target.lower().rstrip(".")
-            if "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
+            _, _, target = mech.partition(":" if name == "include" else "=")  # a bare term has none
+            target = target.rstrip(".")
+            if not target or "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
                 continue
             seen.add(target)
-            records, rcode = await spf_record(ctx, target)
+            records, rcode = await spf_record(ctx, target)  # a failed lookup stops the count: lookup_error
             if not records:
                 counter["void"] += 1 if rcode in ("NXDOMAIN", "NOERROR") else 0
                 continue
@@ -105,7 +122,12 @@ def dmarc_candidates(domain: str) -> list[str]:
 
 async def dmarc(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     for n, name in enumerate(dmarc_candidates(domain)):
-        lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
+        try:
+            lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
+        except ProbeError as exc:
+            return {"record": None, "records": None, "found_at": None, "p": None, "error": str(exc)}
+        if lookup.failed:  # the walk cannot tell "no policy here" from "could not ask"
+            return {"record": None, "records": None, "found_at": None, "p": None, "error": lookup.failed_because()}
         records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v\s*=\s*DMARC1\s*(;|$)", t)]
         if len(records) > 1 and n == 0:
             return {"record": None, "records": len(records), "found_at": name, "p": None}
@@ -148,8 +170,8 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
-        mx_records = sorted((rd.preference, rd.exchange.to_text().rstrip(".").lower()) for rd in mx_lookup.rrset or [])
-        null_mx = len(mx_records) == 1 and mx_records[0][1] == ""
+        mx_records = [] if mx_lookup.failed else mx_hosts(mx_lookup)
+        null_mx = None if mx_lookup.failed else len(mx_records) == 1 and mx_records[0][1] == ""
         spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
             spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
         dns_facts: dict[str, Any] = {"rcode": mx_lookup.rcode}
@@ -162,6 +184,11 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
             "tls_rpt": next((t for t in _txt_strings(tlsrpt) if t.lower().startswith("v=tlsrptv1")), None),
             "mx": [],
         }
+        if mx_lookup.failed:  # whether the domain takes mail is unknown, not "no"
+            mail["mx_error"] = mx_lookup.failed_because()
+        if tlsrpt.failed:
+            del mail["tls_rpt"]
+            mail["tls_rpt_error"] = tlsrpt.failed_because()
         mail["mta_sts"] = await mta_sts(ctx, domain)
         if not null_mx:
             mail["mx"] = await asyncio.gather(*(_mx(ctx, pref, host) for pref, host in mx_records[:MAX_MX]))
@@ -172,13 +199,23 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
 
 
 async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
+    """Facts of one MX host; a lookup that fails is this host's `error`, not the domain's."""
     out: dict[str, Any] = {"host": host, "preference": preference}
+    try:
+        return await _mx_facts(ctx, host, out)
+    except ProbeError as exc:
+        out.setdefault("starttls", None)
+        out["error"] = str(exc)
+        return out
+
+
+async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
-    out["tlsa"] = bool(tlsa.rrset)
+    out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]

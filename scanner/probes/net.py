@@ -59,14 +59,20 @@ def address_class(ip: str) -> str:
     return "public"
 
 
+PUBLIC_ONLY = ""  # an origin_ip for hosts no scanned address vouches for: public space only
+
+
 def ssrf_refusal(ip: str, origin_ip: str | None) -> str | None:
-    """Why connecting to `ip` on behalf of a target at `origin_ip` is forbidden, if it is."""
+    """Why connecting to `ip` on behalf of a target at `origin_ip` is forbidden, if it is.
+
+    Without an origin (None or PUBLIC_ONLY) only public addresses are allowed.
+    """
     cls = address_class(ip)
     if cls == "public":
         return None
     if cls in ("multicast", "unspecified"):
         return f"{ip} is a {cls} address"
-    if origin_ip is not None and address_class(origin_ip) == cls:
+    if origin_ip and address_class(origin_ip) == cls:
         return None
     return f"{ip} lies in {cls} space and the scanned target does not"
 
@@ -187,8 +193,13 @@ class Network:
     def attempts(self, ip: str | None = None, purpose: str | None = None) -> list[ConnectionRecord]:
         return [r for r in self.records if (ip is None or r.ip == ip) and (purpose is None or r.purpose == purpose)]
 
-    async def acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> tuple[Lease, int]:
-        """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
+    def check(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> None:
+        """Raise Refused (and record it) if scope or the SSRF guard forbid contacting ip:port for `host`.
+
+        `origin_ip` is the address of the scanned target on whose behalf we connect; None
+        means `ip` is that target itself, PUBLIC_ONLY that no address vouches for it
+        (see ProbeContext.implied_origin).
+        """
         if self.scope is not None and not self.scope.allows(host):
             self.record(host, ip, port, purpose, "refused: out of scope")
             raise Refused(f"{host} is outside the scan's scope")
@@ -196,6 +207,10 @@ class Network:
         if reason:
             self.record(host, ip, port, purpose, f"refused: {reason}")
             raise Refused(reason)
+
+    async def acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> tuple[Lease, int]:
+        """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
+        self.check(host, ip, port, purpose, origin_ip)
         host_slot, ip_slot = self._host_slots[host], self._ip_slots[ip]
         await host_slot.acquire()
         try:
@@ -269,5 +284,16 @@ class Network:
             lease.release()
 
 
-def family_of(ip: str) -> int:
-    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+def has_route(ip: str) -> bool:
+    """Whether this machine has a route to `ip` (a UDP connect sends nothing, it only picks a route).
+
+    This is how "the scanner has no IPv6" is told apart from "the target does not answer".
+    Ask `Network.check` first: a forbidden address is refused before it is even routed.
+    """
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((ip.split("%", 1)[0], 9))  # any port: nothing is sent
+    except OSError:
+        return False
+    return True

@@ -14,6 +14,8 @@ link, and the authority section's SOA and NSEC/NSEC3 denial records.
 from __future__ import annotations
 
 import asyncio
+import copy
+import ipaddress
 from dataclasses import dataclass, field
 
 import dns.asyncresolver
@@ -31,12 +33,13 @@ from scanner.probes.net import ProbeError
 
 Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
 DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
+# Addresses of one name, per family, that probes contact: a CDN answers with a handful; a
+# hostile zone could list thousands (one TCP answer), each worth a TLS enumeration.
+MAX_ADDRESSES = 16
 
 
 def parse_server(text: str) -> tuple[str, int]:
     """`IP`, `IP:PORT` or `[IPv6]:PORT` -> (ip, port)."""
-    import ipaddress
-
     text = text.strip()
     host, port = text, 53
     if text.startswith("["):
@@ -85,6 +88,10 @@ class Lookup:
         """Why the resolver gave no usable answer, for a report: "SERVFAIL: reason"."""
         return f"{self.rcode}: {self.error}" if self.error else self.rcode
 
+    def failed_because(self) -> str:
+        """The failure as a sentence: "the resolver failed example.be. DS (SERVFAIL: reason)"."""
+        return f"the resolver failed {self.name} {self.rdtype} ({self.failure()})"
+
     def chain(self) -> list[str]:
         """The CNAME targets in order (empty without aliases)."""
         return [rrset[0].target.to_text() for rrset, _ in self.cnames]
@@ -114,7 +121,12 @@ class Resolver:
         return [(str(ns), self._r.port) for ns in self._r.nameservers]
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
+        """The answer to one question; ProbeError when it cannot be asked or the resolver is silent."""
         key = (name.rstrip(".").lower() + ".", rdtype.upper())
+        try:
+            dns.name.from_text(key[0])
+        except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
+            raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
         fut = self._cache.get(key)
         if fut is None:
             fut = asyncio.ensure_future(self._query(*key))
@@ -124,10 +136,7 @@ class Resolver:
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)
         if self.trust_ad and out.rcode == "SERVFAIL":
-            retry = dns.asyncresolver.Resolver(configure=False)
-            retry.nameservers, retry.port = self._r.nameservers, self._r.port
-            retry.use_edns(0, dns.flags.DO, 1232)
-            retry.lifetime, retry.timeout, retry.cache = self._r.lifetime, self._r.timeout, None
+            retry = copy.copy(self._r)  # the same resolver and limits, asked with checking disabled
             retry.flags = dns.flags.RD | dns.flags.CD
             again = await self._ask(retry, name, rdtype)
             if not again.failed:
@@ -158,10 +167,15 @@ class Resolver:
             raise ProbeError(f"DNS lookup of {name} {rdtype} failed: {exc}") from None
         return from_response(name, rdtype, answer.response, answer.canonical_name)
 
-    async def addresses(self, host: str) -> list[str]:
-        """Every A and AAAA address of `host` (IPv4 first), following CNAMEs."""
+    async def address_lookups(self, host: str) -> tuple[Lookup, Lookup]:
+        """The A and AAAA lookups of `host`, asked together."""
         v4, v6 = await asyncio.gather(self.lookup(host, "A"), self.lookup(host, "AAAA"))
-        return v4.texts() + v6.texts()
+        return v4, v6
+
+    async def addresses(self, host: str) -> list[str]:
+        """The A and AAAA addresses of `host` (IPv4 first, at most MAX_ADDRESSES of each), CNAMEs followed."""
+        v4, v6 = await self.address_lookups(host)
+        return v4.texts()[:MAX_ADDRESSES] + v6.texts()[:MAX_ADDRESSES]
 
 
 def _server_failure(name: str, rdtype: str, exc: dns.resolver.NoNameservers) -> Lookup:

@@ -10,7 +10,12 @@ import asyncio
 import ssl
 from typing import Any
 
-from scanner.probes.certificate import judge_chain, observing_context, served_chain
+from scanner.probes.certificate import (
+    judge_chain,
+    negotiated_protocol,
+    observing_context,
+    served_chain,
+)
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import NotListening, ProbeError
 from scanner.probes.tls import probe_address
@@ -73,9 +78,13 @@ class StartTlsScan(AddressScan):
     """The TLS enumeration, each connection opened with an SMTP STARTTLS conversation."""
 
     purpose = "smtp"
+    line_limit = MAX_LINE
 
     async def preamble(self, reader, writer) -> None:
         await starttls_preamble(reader, writer, self.ctx.io_timeout)
+
+    def origin_ip(self) -> str | None:
+        return self.ctx.implied_origin()  # an MX host: implied by a mail domain, located by DNS
 
 
 async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
@@ -88,7 +97,8 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
-        async with ctx.network.tcp(mx_host, ip, port, "smtp", limit=MAX_LINE) as (reader, writer):
+        async with ctx.network.tcp(mx_host, ip, port, "smtp", origin_ip=ctx.implied_origin(),
+                                   limit=MAX_LINE) as (reader, writer):
             facts["banner"] = await starttls_preamble(reader, writer, t)
             facts["starttls"] = True
             try:
@@ -98,7 +108,7 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
                 facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
                 return facts
             sslobj = writer.get_extra_info("ssl_object")
-            facts["protocol"] = sslobj.version()
+            facts["protocol"] = negotiated_protocol(sslobj)
             cipher = sslobj.cipher()
             facts["cipher"] = cipher[0] if cipher else None
             facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])

@@ -8,29 +8,21 @@ A probe that cannot measure returns a dict with `error`; nothing raises past her
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from typing import Any
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
 from scanner.probes.tls_enum import AddressScan, ScanAborted
 from scanner.probes.tls_registry import PROTOCOLS
+from scanner.probes.tls_wire import server_name
 
 __all__ = ["PROTOCOLS", "probe_tls", "probe_address", "merge"]
-
-
-def _sni(host: str) -> str | None:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return None  # RFC 6066: no IP literals in SNI
-    except ValueError:
-        return host
 
 
 async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
                         scan_class: type[AddressScan] = AddressScan) -> dict[str, Any]:
     """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline."""
-    scan = scan_class(ctx, host, ip, port, _sni(host))
+    scan = scan_class(ctx, host, ip, port, server_name(host))
     try:
         async with asyncio.timeout(ctx.timeout):
             await scan.run()

@@ -25,7 +25,6 @@ from scanner.probes import tls_keys
 from scanner.probes import tls_registry as reg
 from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import ProbeError
 from scanner.probes.tls_dh import name_prime
 
 TLS_DOWN = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
@@ -93,15 +92,21 @@ class AddressScan:
     # ------------------------------------------------------------------ connections
 
     purpose = "tls"
+    line_limit = 64 * 1024  # longest line a preamble may read (the stream's readuntil limit)
 
     async def preamble(self, reader, writer) -> None:
         """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
+
+    def origin_ip(self) -> str | None:
+        """The SSRF guard's reference: None, the address is the scanned endpoint itself."""
+        return None
 
     async def connect_and(self, payload: bytes, reader_fn) -> Any:
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
-        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose) as (reader, writer):
+        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose, origin_ip=self.origin_ip(),
+                                        limit=self.line_limit) as (reader, writer):
             await self.preamble(reader, writer)
             writer.write(payload)
             try:
@@ -284,10 +289,7 @@ class AddressScan:
             except wire.WireError as exc:
                 return exc
 
-        try:
-            got = await self.connect_and(wire.sslv2_client_hello(kinds), read)
-        except ProbeError:
-            raise
+        got = await self.connect_and(wire.sslv2_client_hello(kinds), read)
         if isinstance(got, wire.WireError):
             # a TLS-only server closes, resets or answers garbage to an SSLv2 hello: not offered;
             # one that keeps silent is left untested rather than guessed

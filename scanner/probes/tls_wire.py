@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import os
 import struct
 import time
@@ -19,10 +20,12 @@ from scanner.probes import tls_registry as reg
 # record content types and handshake message types (RFC 8446 / RFC 5246)
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
 SERVER_HELLO, CERTIFICATE, SERVER_KEY_EXCHANGE, SERVER_HELLO_DONE = 2, 11, 12, 14
-ENCRYPTED_EXTENSIONS, CERTIFICATE_VERIFY = 8, 15
+ENCRYPTED_EXTENSIONS, CERTIFICATE_REQUEST, CERTIFICATE_VERIFY = 8, 13, 15
+CERTIFICATE_STATUS, COMPRESSED_CERTIFICATE = 22, 25
 HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 
-EXT_SERVER_NAME, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS = 0x0000, 0x000A, 0x000B
+EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS = 0x0000, 0x0005, 0x000A, 0x000B
+EXT_SCT = 0x0012  # signed_certificate_timestamp (RFC 6962 §3.3)
 EXT_SIGNATURE_ALGORITHMS, EXT_ALPN, EXT_PADDING = 0x000D, 0x0010, 0x0015
 EXT_EXTENDED_MASTER_SECRET, EXT_SESSION_TICKET = 0x0017, 0x0023
 EXT_SUPPORTED_VERSIONS, EXT_PSK_MODES, EXT_KEY_SHARE = 0x002B, 0x002D, 0x0033
@@ -81,8 +84,10 @@ class Hello:
     suites: list[int]
     groups: list[int] = field(default_factory=list)
     key_shares: dict[int, bytes] = field(default_factory=dict)  # group -> public key bytes
-    server_name: str | None = None
+    server_name: str | None = None  # see `server_name()`
     alpn: tuple[bytes, ...] = ALPN
+    status_request: bool = False  # ask for a stapled OCSP response (RFC 6066 §8)
+    sct: bool = False  # ask for SCTs by TLS extension (RFC 6962 §3.3)
     random: bytes = field(default_factory=lambda: os.urandom(32))
     session_id: bytes = field(default_factory=lambda: os.urandom(32))
 
@@ -91,14 +96,32 @@ class Hello:
         return self.versions[0]
 
 
+def server_name(host: str) -> str | None:
+    """What SNI carries for `host`: the name without a trailing dot; None for an address
+    literal, which SNI never carries (RFC 6066 §3)."""
+    name = host.strip().strip("[]").rstrip(".")
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return None
+    except ValueError:
+        return name or None
+
+
 def client_hello(h: Hello) -> tuple[bytes, bytes]:
     """(record bytes to send, handshake message bytes for the transcript)."""
     tls13 = "TLSv1.3" in h.versions
     legacy = min(reg.WIRE_VERSION[h.top], 0x0303)
     exts = []
     if h.server_name:
-        name = h.server_name.encode("idna")
+        try:
+            name = h.server_name.encode("idna")
+        except UnicodeError:  # a label the IDNA codec refuses (too long, empty): sent as it is
+            name = h.server_name.encode("ascii", "replace")
         exts.append(_ext(EXT_SERVER_NAME, _u16(b"\x00" + _u16(name))))
+    if h.status_request:
+        exts.append(_ext(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00"))  # ocsp, no responder ids, no extensions
+    if h.sct:
+        exts.append(_ext(EXT_SCT, b""))
     if h.top != "SSLv3":
         exts.append(_ext(EXT_RENEGOTIATION_INFO, b"\x00"))
         if h.groups:
@@ -221,9 +244,6 @@ class Handshake:
         self.alert: Alert | None = None
         self.transcript: list[bytes] = []
 
-    def feed(self, data: bytes) -> None:
-        self.buf += data
-
     async def next(self) -> tuple[int, bytes]:
         """The next (type, body); raises WireError, or returns (-1, b'') after an alert."""
         while True:
@@ -247,7 +267,6 @@ class Handshake:
             elif rec.ctype == CHANGE_CIPHER_SPEC:
                 continue
             else:
-                self.pending = rec
                 return -2, b""  # encrypted data follows (TLS 1.3)
 
 
@@ -272,9 +291,6 @@ class Cursor:
 
     def u16(self) -> int:
         return int.from_bytes(self.take(2), "big")
-
-    def u24(self) -> int:
-        return int.from_bytes(self.take(3), "big")
 
     def vec8(self) -> bytes:
         return self.take(self.u8())

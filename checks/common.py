@@ -1,0 +1,21 @@
+"""What the pillars share: the documents several of them cite, and how they read fact times.
+
+One spelling per document keeps references comparable across pillars (a report can group
+findings by reference) and lets a reviewer update an edition in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+# documents cited by more than one pillar
+NCSC_TLS = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
+MOZILLA_TLS = "Mozilla Server Side TLS 6.0 (intermediate)"
+CABF = "CA/Browser Forum Baseline Requirements"
+INTERNET_NL = "internet.nl"
+INTERNET_NL_MAIL = "internet.nl mail test"
+
+
+def parse_time(stamp: str) -> datetime:
+    """An RFC 3339 timestamp as the probes write it ("Z" or an offset); ValueError otherwise."""
+    return datetime.fromisoformat(stamp.strip().replace("Z", "+00:00").replace("z", "+00:00"))
