@@ -1,5 +1,5 @@
 """The lab: real servers on loopback that imitate a small estate (demo and tests)."""
 
-from scanner.lab.lab import Lab, LabInfo
+from scanner.lab.lab import Lab, LabInfo, LabProcess
 
-__all__ = ["Lab", "LabInfo"]
+__all__ = ["Lab", "LabInfo", "LabProcess"]

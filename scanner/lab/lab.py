@@ -12,9 +12,13 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
+import select
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import tempfile
 import threading
 import tomllib
@@ -63,8 +67,64 @@ class LabInfo:
     inventory: Path
     expectations: dict[str, dict[str, Any]]
     addresses: dict[str, list[str]]
-    servers: dict[str, Any] = field(default_factory=dict)
+    servers: dict[str, Any] = field(default_factory=dict)  # the running servers, in the lab's own process only
     inventory_all: Path | None = None  # every lab service, the demo's and the test-only ones
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the server objects, for a lab that runs in another process."""
+        return {"directory": str(self.directory), "resolver": self.resolver, "port_map": self.port_map.to_json(),
+                "ca_bundle": str(self.ca_bundle), "trust_anchor": str(self.trust_anchor),
+                "inventory": str(self.inventory), "expectations": self.expectations, "addresses": self.addresses,
+                "inventory_all": str(self.inventory_all) if self.inventory_all else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabInfo:
+        paths = {k: Path(data[k]) if data[k] else None
+                 for k in ("directory", "ca_bundle", "trust_anchor", "inventory", "inventory_all")}
+        return cls(resolver=data["resolver"], port_map=PortMap.from_json(data["port_map"]),
+                   expectations=data["expectations"], addresses=data["addresses"], **paths)
+
+
+class LabProcess:
+    """The lab in a child process (`python -m scanner.lab`), for a scan in this one.
+
+    In one process the lab's servers and the scanner under test share one interpreter
+    lock, so a scan of the whole estate runs on one core at a time; in a child of its own
+    the lab has the other core (the test suite's full-estate scan: ~17 s -> ~13 s on two
+    cores). The child installs the loopback guard, reports the lab's LabInfo as one JSON
+    line, runs until its stdin closes (also when this process dies), then stops the lab
+    and reports what its guard refused (`violations`).
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> LabInfo:
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+        self._proc = subprocess.Popen([sys.executable, "-m", "scanner.lab"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, env=env)
+        ready, _, _ = select.select([self._proc.stdout], [], [], START_TIMEOUT)
+        line = self._proc.stdout.readline() if ready else ""
+        if not line:
+            self._end()
+            raise RuntimeError(f"the lab process did not start within {START_TIMEOUT:.0f} s "
+                               f"(exit status {self._proc.returncode})")
+        return LabInfo.from_json(json.loads(line))
+
+    def __exit__(self, *exc: object) -> None:
+        self._end()
+
+    def _end(self) -> None:
+        try:
+            out, _ = self._proc.communicate(timeout=STOP_TIMEOUT + 5)  # closes its stdin: the lab stops
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            out, _ = self._proc.communicate()
+        for line in out.splitlines():
+            if line.startswith("{"):
+                self.violations += json.loads(line).get("violations", [])
 
 
 LISTS = ("zone", "web", "mx", "service")
