@@ -41,7 +41,7 @@ from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.dns_zones import DEFAULT_NS, NAME_SERVERS, _break_signatures, _ns_names, sign_nsec3
 from scanner.lab.smtp import SmtpServer
-from scanner.lab.tls_services import LAB_SCRIPTS  # noqa: F401  (registers the `tls-script` handler)
+from scanner.lab.tls_services import set_versions  # (also registers the `tls-script` handler)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
@@ -51,8 +51,6 @@ DNS_IP = "127.0.0.1"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 FIRST_HOST_OCTET = 10
-TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-                "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
 @dataclass
@@ -189,8 +187,7 @@ def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.S
     virtual hosting does.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    versions = [TLS_VERSIONS[v] for v in tls_profile["versions"]]
-    ctx.minimum_version, ctx.maximum_version = min(versions), max(versions)
+    set_versions(ctx, tls_profile["versions"])
     ctx.set_ciphers(tls_profile["ciphers"])
     if "ecdh_curve" in tls_profile:
         ctx.set_ecdh_curve(tls_profile["ecdh_curve"])

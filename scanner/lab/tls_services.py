@@ -31,8 +31,9 @@ from scanner.lab.web import handler
 from scanner.probes import tls_registry as reg
 from scanner.probes.tls_dh import prime_for
 
-_V = {"TLSv1.0": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3"}
-_ORDER = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# Version names as the estate writes them ("TLSv1", as OpenSSL does) and as the facts do ("TLSv1.0").
+TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+                "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 _CURVE_NAMES = {"prime256v1": "secp256r1"}
 
 
@@ -135,13 +136,18 @@ def _dh_pem(p: int, g: int) -> str:
     return f"-----BEGIN DH PARAMETERS-----\n{lines}\n-----END DH PARAMETERS-----\n"
 
 
+def set_versions(ctx: ssl.SSLContext, names: list[str] | tuple[str, ...]) -> None:
+    """Offer exactly the span of the named versions."""
+    versions = [TLS_VERSIONS[v] for v in names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are the point of some services
+        ctx.minimum_version, ctx.maximum_version = min(versions), max(versions)
+
+
 def openssl_context(spec: OpenSSLSpec) -> ssl.SSLContext:
     chain, dh = _material()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are the point of some services
-        ctx.minimum_version = getattr(ssl.TLSVersion, _V[min(spec.versions, key=_ORDER.index)])
-        ctx.maximum_version = getattr(ssl.TLSVersion, _V[max(spec.versions, key=_ORDER.index)])
+    set_versions(ctx, spec.versions)
     if spec.ciphers:
         ctx.set_ciphers(spec.ciphers)  # first: its @SECLEVEL decides which DH sizes load
     if spec.curve:
