@@ -64,7 +64,8 @@ def test_dashboard_is_escaped_and_self_contained(lab_scan, tmp_path):
 
 
 def test_both_languages(lab_scan, tmp_path):
-    render_dashboard(lab_scan[0], tmp_path / "d", default_registry(), primary="nl")
+    # a copy: render_dashboard adds keys to the result it is given, and lab_scan is the session's
+    render_dashboard(copy.deepcopy(lab_scan[0]), tmp_path / "d", default_registry(), primary="nl")
     nl = (tmp_path / "d" / "index.html").read_text()
     en = (tmp_path / "d" / "en" / "index.html").read_text()
     assert 'lang="nl"' in nl and "Per organisatie" in nl and 'href="en/index.html"' in nl
