@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 HANDSHAKE_TIMEOUT = 5.0  # seconds a TLS client gets to finish its handshake
 STOP_TIMEOUT = 2.0
-# What a client (or the lab stopping) can do to a connection; the handler's job ends there.
-NETWORK_ERRORS = (ConnectionError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                  ssl.SSLError, OSError)
+# What a client can do to a connection (OSError covers resets, timeouts and TLS errors);
+# the handler's job ends there.
+NETWORK_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
 
 
 class Listener:
