@@ -1,7 +1,8 @@
 """Start the whole lab estate on loopback, hand the scanner what it needs, stop it cleanly.
 
 The lab runs in its own thread and event loop, so the scanner under test (or `bolwerk
-demo`) uses its own loop exactly as in a real scan. Every server binds to a 127.0.0.x
+demo`) uses its own loop exactly as in a real scan; `LabProcess` runs it in a child
+process instead (the test suite), so that it does not share the scanner's core. Every server binds to a 127.0.0.x
 address (or ::1) on a free port; the scanner reaches it through a port map from the
 logical 443/80/25, so URLs and MX records look like the real thing.
 """
