@@ -31,6 +31,7 @@ class Listener:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self, port: int = 0) -> int:
         self._server = await asyncio.start_server(self._connection, self.ip, port, ssl=self.tls,
@@ -45,6 +46,11 @@ class Listener:
             await self.handler(reader, writer)
         except NETWORK_ERRORS:
             pass
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Ended by stop(): finish normally, since asyncio's stream callback reports a
+            # cancelled connection task as an unhandled error.
         finally:
             self._connections.discard(task)
             writer.close()
@@ -52,6 +58,7 @@ class Listener:
     async def stop(self) -> None:
         if self._server is None:
             return
+        self._stopping = True
         self._server.close()
         for task in list(self._connections):
             task.cancel()
