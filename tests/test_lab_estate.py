@@ -1,13 +1,15 @@
 """The lab estate scanned end to end: every service gets the verdicts the estate intends."""
 
 import json
+import socket
 from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 
 from reports.json import SCHEMA_ID, build_result, dumps, schema
-from scanner.lab.lab import load_estate
+from scanner.lab.lab import ESTATE as ESTATE_FILE
+from scanner.lab.lab import Lab, load_estate
 from scanner.model import PILLARS
 from scanner.store import Store
 
@@ -134,3 +136,18 @@ def test_tls_connections_are_counted_and_polite(services):
             tls = ep["facts"].get("tls")
             if tls and "error" not in tls:
                 assert 0 < tls["connections"] <= 60, (svc["id"], tls["connections"])
+
+
+def test_the_lab_stops_cleanly():
+    """Stopping ends the connections still open, the lab's thread and loop, and removes its files."""
+    lab = Lab(ESTATE_FILE, fragments=None)  # the demo estate alone starts quicker
+    info = lab.start()
+    try:
+        ip = info.addresses["mijn.vlaanderen.test"][0]
+        client = socket.create_connection((ip, info.port_map.real(ip, 80, "mijn.vlaanderen.test")), timeout=5)
+    finally:
+        lab.stop()  # the server still waits for this client's request head
+    with client:
+        assert client.recv(1) == b""  # closed by the lab at once, not after its 10 s head timeout
+    assert not lab._thread.is_alive() and lab._loop.is_closed()
+    assert not info.directory.exists()
