@@ -76,7 +76,8 @@ def trend(before: tuple[str | None, float | None], grade: str | None, score: flo
 
 def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-organisation and per-pillar aggregates for the index page."""
-    services = sorted(result["services"], key=lambda s: (s["organisation"].lower(), s["name"].lower()))
+    # shallow copies: the page adds its own fields, the caller's result stays as it was
+    services = sorted((dict(s) for s in result["services"]), key=lambda s: (s["organisation"].lower(), s["name"].lower()))
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for svc in services:
         by_org[svc["organisation"]].append(svc)

@@ -259,6 +259,7 @@ def scan(inventory: Path, db: Path | None, out: Path | None, json_path: Path | N
     store, run_id, seconds = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
     stdout_json = json_path is not None and str(json_path) == "-"
     result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang, reports)
+    store.close()
     if stdout_json:
         from reports.json import dumps
 
@@ -286,6 +287,7 @@ def demo(out: Path, lang: str) -> None:
         db = out / "history.db"
         store, run_id, seconds = run_scan(load_inventory(info.inventory), options, None, db)
         result = write_outputs(store, run_id, out, None, None, lang)
+        store.close()
     print_summary(result)
     click.echo("")
     click.echo(summary_line(result, seconds))
@@ -312,6 +314,7 @@ def report(db: Path | None, run_ref: str | None, out: Path | None, json_path: Pa
     if not (out or json_path or ndjson or reports):
         out = Path("bolwerk-report")
     write_outputs(store, run_id, out, json_path, ndjson, lang, reports)
+    store.close()
     click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {out}" if out else ""), err=True)
 
 
@@ -407,8 +410,14 @@ def checks(lang: str, thresholds: bool) -> None:
 @input_errors
 def lab() -> None:
     """Run the lab estate on loopback until interrupted, to scan it by hand."""
+    import signal
+
     from scanner.lab import Lab
 
+    def stop(signum, frame):  # SIGTERM stops the lab as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     with Lab() as info:
         port_map = info.directory / "port-map.json"
         port_map.write_text(json.dumps(info.port_map.to_json()), encoding="utf-8")

@@ -23,6 +23,7 @@ What is judged where (see also checks/http.py):
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import ssl
@@ -138,6 +139,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
 def _tls_context() -> ssl.SSLContext:
     # We read headers even from servers with a broken certificate or only old TLS; the
     # certificate pillar judges the certificate, and checks combine its `trusted` fact with ours.
