@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -120,4 +119,3 @@ def services(lab_scan):
     return {s["id"]: s for s in lab_scan[0]["services"]}
 
 
-FIXTURES = Path(__file__).parent / "fixtures"

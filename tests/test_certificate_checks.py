@@ -50,7 +50,7 @@ def judge(check_id, certificate=None, dns=None, **thresholds):
     chk = default_registry()[check_id]
     facts = {"certificate": certificate if certificate is not None else copy.deepcopy(BASE),
              "dns": dns if dns is not None else {"caa": []}}
-    ctx = CheckContext(target="https://www.example.be/", facts=facts, now=NOW,
+    ctx = CheckContext(target="https://www.voorbeeld.test/", facts=facts, now=NOW,
                        thresholds={**default_registry().thresholds(), **thresholds}, subject={"host": "www.example.be"})
     outcomes = run_check(chk, ctx)
     assert len(outcomes) == 1

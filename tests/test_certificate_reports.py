@@ -10,7 +10,7 @@ from reports.key_reuse import shared_keys
 START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
-def cert(days_before, days_after, name="www.example.be", spki="aa", sha="01", self_signed=False):
+def cert(days_before, days_after, name="www.voorbeeld.test", spki="aa", sha="01", self_signed=False):
     stamp = lambda d: (START + timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     return {"subject": f"CN={name}", "issuer": "CN=Issuing CA", "not_before": stamp(-days_before),
             "not_after": stamp(days_after), "sha256": sha * 32, "spki_sha256": spki * 32, "self_signed": self_signed}
@@ -21,7 +21,7 @@ def endpoint(host, chain):
 
 
 def service(sid, org, endpoints, mx=None):
-    mail = [{"domain": "example.be", "facts": {"mail": {"mx": mx}}}] if mx else []
+    mail = [{"domain": "voorbeeld.test", "facts": {"mail": {"mx": mx}}}] if mx else []
     return {"id": sid, "organisation": org, "endpoints": endpoints, "mail_domains": mail}
 
 
@@ -29,18 +29,18 @@ RESULT = {
     "run": {"started": START.strftime("%Y-%m-%dT%H:%M:%SZ"), "policy": "bolwerk-baseline@2026.11"},
     "services": [
         service("portaal", "Digitaal Vlaanderen", [
-            endpoint("fresh.example.be", [cert(10, 80, "fresh", "aa", "01"), cert(300, 3000, "Issuing CA", "ff", "0f")]),
-            endpoint("overdue.example.be", [cert(85, 5, "overdue", "bb", "02")]),
-            endpoint("acme-on-time.example.be", [cert(65, 25, "acme", "cc", "03")]),
-            endpoint("broken.example.be", [cert(100, -2, "broken", "dd", "04")]),
-            {"target": "https://down.example.be/", "host": "down.example.be", "facts": {"certificate": {"error": "x"}}},
+            endpoint("fresh.voorbeeld.test", [cert(10, 80, "fresh", "aa", "01"), cert(300, 3000, "Issuing CA", "ff", "0f")]),
+            endpoint("overdue.voorbeeld.test", [cert(85, 5, "overdue", "bb", "02")]),
+            endpoint("acme-on-time.voorbeeld.test", [cert(65, 25, "acme", "cc", "03")]),
+            endpoint("broken.voorbeeld.test", [cert(100, -2, "broken", "dd", "04")]),
+            {"target": "https://down.voorbeeld.test/", "host": "down.voorbeeld.test", "facts": {"certificate": {"error": "x"}}},
         ]),
         service("archief", "Cultuur", [
-            endpoint("old-intermediate.example.be",
+            endpoint("old-intermediate.voorbeeld.test",
                      [cert(10, 80, "leaf", "aa", "05"), cert(3000, 3, "Old CA", "ee", "06"),
                       cert(5000, -100, "Served root", "99", "07", self_signed=True)]),
-        ], mx=[{"host": "mx.example.be", "certificate": {"chain": [cert(400, -1, "mx", "12", "08")]}},
-               {"host": "mx2.example.be", "certificate": {"error": "no STARTTLS"}}]),
+        ], mx=[{"host": "mx.voorbeeld.test", "certificate": {"chain": [cert(400, -1, "mx", "12", "08")]}},
+               {"host": "mx2.voorbeeld.test", "certificate": {"error": "no STARTTLS"}}]),
     ],
 }
 
@@ -48,25 +48,25 @@ RESULT = {
 def test_lapsing_certificates():
     rows = lapsing_certificates(RESULT)
     assert [(r["host"], r["status"], r["position"]) for r in rows] == [
-        ("broken.example.be", "expired", "leaf"),
-        ("mx.example.be", "expired", "leaf"),
-        ("old-intermediate.example.be", "lapsing", "intermediate"),
-        ("overdue.example.be", "lapsing", "leaf"),
+        ("broken.voorbeeld.test", "expired", "leaf"),
+        ("mx.voorbeeld.test", "expired", "leaf"),
+        ("old-intermediate.voorbeeld.test", "lapsing", "intermediate"),
+        ("overdue.voorbeeld.test", "lapsing", "leaf"),
     ]
-    assert rows[0]["target"] == "https://broken.example.be/" and rows[1]["target"] == "smtp://mx.example.be"
+    assert rows[0]["target"] == "https://broken.voorbeeld.test/" and rows[1]["target"] == "smtp://mx.voorbeeld.test"
     assert rows[0]["organisation"] == "Digitaal Vlaanderen" and rows[0]["days_remaining"] == -2
     assert rows[3]["fraction_remaining"] < 0.1
 
 
 def test_lapsing_thresholds_and_time():
     wide = lapsing_certificates(RESULT, {"certificate_expiry_warn_days": 30, "certificate_expiry_warn_fraction": 0.3})
-    assert "acme-on-time.example.be" in {r["host"] for r in wide}
+    assert "acme-on-time.voorbeeld.test" in {r["host"] for r in wide}
     later = lapsing_certificates(RESULT, now=START + timedelta(days=100))
-    assert {r["host"] for r in later} >= {"fresh.example.be", "acme-on-time.example.be"}
+    assert {r["host"] for r in later} >= {"fresh.voorbeeld.test", "acme-on-time.voorbeeld.test"}
 
 
 def test_lapsing_survives_odd_entries():
-    odd = {"run": RESULT["run"], "services": [service("x", "", [endpoint("odd.example.be", [{"subject": "CN=odd"}])])]}
+    odd = {"run": RESULT["run"], "services": [service("x", "", [endpoint("odd.voorbeeld.test", [{"subject": "CN=odd"}])])]}
     assert lapsing_certificates(odd) == []
     assert lapsing_certificates({"run": RESULT["run"], "services": []}) == []
 
@@ -76,7 +76,7 @@ def test_shared_keys():
     assert len(rows) == 1
     row = rows[0]
     assert row["spki_sha256"] == "aa" * 32
-    assert row["hosts"] == ["fresh.example.be", "old-intermediate.example.be"]
+    assert row["hosts"] == ["fresh.voorbeeld.test", "old-intermediate.voorbeeld.test"]
     assert row["services"] == ["archief", "portaal"] and row["organisations"] == ["Cultuur", "Digitaal Vlaanderen"]
     assert row["certificates"] == 2
     assert shared_keys(RESULT, min_services=3) == []

@@ -28,8 +28,8 @@ from scanner.policy import load_policy
 from scanner.runner import rescore
 from scanner.store import Store
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SARIF_SCHEMA = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+SARIF_SCHEMA = json.loads((Path(__file__).parent.parent / "reports" / "schema" / "sarif-schema-2.1.0.json")
+                          .read_text(encoding="utf-8"))
 REGISTRY = default_registry()
 BASE = "bolwerk-baseline@2026.11"
 HOSTILE = "=HYPERLINK(\"http://evil.test\") <img src=x onerror=alert(1)> | [click](javascript:alert(1)) *x* \x00\x1b\ud800 `"
@@ -144,8 +144,8 @@ def test_sarif_marks_new_and_known_failures_against_a_baseline(lab_scan):
 
 
 @pytest.mark.parametrize("target,path", [
-    ("https://www.gent.be/", "www.gent.be"),
-    ("https://api.vdab.be:8443/v2/jobs/", "api.vdab.be_8443/v2/jobs"),
+    ("https://www.gent.test/", "www.gent.test"),
+    ("https://api.vdab.test:8443/v2/jobs/", "api.vdab.test_8443/v2/jobs"),
     ("smtp://mx.delijn.test:25", "mx.delijn.test_25"),
     ("https://[2001:db8::1]/", "2001_db8__1"),
     ("vlaanderen.be", "vlaanderen.be"),
