@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from scanner.lab.web import Site, WebServer, handler
 from scanner.probes import tls_keys
-from scanner.probes.certificate_hello import _vec
-from scanner.probes.tls_wire import extensions
+from scanner.probes.tls_wire import HANDSHAKE, extensions, records
+from scanner.probes.tls_wire import vector as _vec
 
 TIMEOUT = 5.0
 MAX_HELLO = 16 * 1024
@@ -40,10 +40,7 @@ PREFERRED = (0xC02B, 0xC02C, 0xC009, 0xC00A, 0xC023)  # ECDHE-ECDSA suites (the 
 
 
 def _records(handshake: bytes) -> bytes:
-    out = b""
-    for pos in range(0, len(handshake), 16384):
-        out += b"\x16\x03\x03" + _vec(handshake[pos:pos + 16384], 2)
-    return out
+    return records(HANDSHAKE, 0x0303, handshake)
 
 
 @dataclass

@@ -118,12 +118,12 @@ class Responder:
             if suite is None or group is None:
                 return _alert(40, 0x0303)
             if group in ch["shares"]:
-                share = struct.pack("!H", group) + wire._u16(os.urandom(SHARE_SIZES.get(group, 32)))
+                share = struct.pack("!H", group) + _u16(os.urandom(SHARE_SIZES.get(group, 32)))
                 # then what looks like encrypted handshake records (no real keys behind them)
                 return (_server_hello(0x0303, os.urandom(32), ch["session_id"], suite,
                                       [(wire.EXT_SUPPORTED_VERSIONS, b"\x03\x04"), (wire.EXT_KEY_SHARE, share)])
                         + struct.pack("!BHHB", wire.CHANGE_CIPHER_SPEC, 0x0303, 1, 1)
-                        + wire._records(wire.APPLICATION_DATA, 0x0303, os.urandom(120)))
+                        + wire.records(wire.APPLICATION_DATA, 0x0303, os.urandom(120)))
             return _server_hello(0x0303, wire.HRR_RANDOM, ch["session_id"], suite,
                                  [(wire.EXT_SUPPORTED_VERSIONS, b"\x03\x04"),
                                   (wire.EXT_KEY_SHARE, struct.pack("!H", group))])
@@ -137,13 +137,13 @@ class Responder:
         out = _server_hello(reg.WIRE_VERSION[version], os.urandom(32), b"", suite, exts, rv)
         out += _handshake(wire.CERTIFICATE, _u24(_u24(s.certificate)), rv)
         kex = reg.suites()[suite].kex
-        sig = (b"\x04\x01" if version == "TLSv1.2" else b"") + wire._u16(os.urandom(256))
+        sig = (b"\x04\x01" if version == "TLSv1.2" else b"") + _u16(os.urandom(256))
         if kex == "ECDHE":
-            params = b"\x03" + struct.pack("!H", curve) + wire._u8(os.urandom(SHARE_SIZES.get(curve, 32)))
+            params = b"\x03" + struct.pack("!H", curve) + _u8(os.urandom(SHARE_SIZES.get(curve, 32)))
             out += _handshake(wire.SERVER_KEY_EXCHANGE, params + sig, rv)
         elif kex == "DHE" and s.dh_prime:
             p = s.dh_prime.to_bytes((s.dh_prime.bit_length() + 7) // 8, "big")
-            params = wire._u16(p) + wire._u16(b"\x02") + wire._u16(os.urandom(len(p)))
+            params = _u16(p) + _u16(b"\x02") + _u16(os.urandom(len(p)))
             out += _handshake(wire.SERVER_KEY_EXCHANGE, params + sig, rv)
         return out + _handshake(wire.SERVER_HELLO_DONE, b"", rv)
 
@@ -187,19 +187,27 @@ def _parse_client_hello(body: bytes) -> dict:
             "groups": groups, "shares": shares, "supported_versions": versions}
 
 
+def _u8(b: bytes) -> bytes:
+    return wire.vector(b, 1)
+
+
+def _u16(b: bytes) -> bytes:
+    return wire.vector(b, 2)
+
+
 def _u24(b: bytes) -> bytes:
-    return len(b).to_bytes(3, "big") + b
+    return wire.vector(b, 3)
 
 
 def _handshake(mtype: int, body: bytes, record_version: int) -> bytes:
-    return wire._records(wire.HANDSHAKE, record_version, bytes([mtype]) + _u24(body))
+    return wire.records(wire.HANDSHAKE, record_version, bytes([mtype]) + _u24(body))
 
 
 def _server_hello(version: int, random: bytes, session_id: bytes, suite: int, exts, record_version: int = 0x0303) -> bytes:
-    ext_bytes = b"".join(struct.pack("!H", k) + wire._u16(v) for k, v in exts)
-    body = struct.pack("!H", version) + random + wire._u8(session_id) + struct.pack("!HB", suite, 0)
+    ext_bytes = b"".join(struct.pack("!H", k) + _u16(v) for k, v in exts)
+    body = struct.pack("!H", version) + random + _u8(session_id) + struct.pack("!HB", suite, 0)
     if exts:
-        body += wire._u16(ext_bytes)
+        body += _u16(ext_bytes)
     return _handshake(wire.SERVER_HELLO, body, record_version)
 
 

@@ -38,11 +38,6 @@ SUITES = [0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA9, 0xCCA8, 0xC023, 0xC024, 0xC027
 GROUPS = [0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0100, 0x0101]
 
 
-def _vec(data: bytes, size: int) -> bytes:
-    """`data` behind its length in `size` bytes (the lab's stapling server writes flights with it)."""
-    return len(data).to_bytes(size, "big") + data
-
-
 def client_hello(host: str) -> bytes:
     """The TLS record carrying our TLS 1.2 ClientHello for `host`, asking for status and SCTs."""
     record, _ = wire.client_hello(wire.Hello(("TLSv1.2",), SUITES, GROUPS, server_name=wire.server_name(host),

@@ -60,12 +60,17 @@ class WireError(Exception):
 # ----------------------------------------------------------------------------- building
 
 
+def vector(data: bytes, size: int) -> bytes:
+    """`data` behind its length in `size` bytes: the TLS vector encoding (RFC 8446 §3.4)."""
+    return len(data).to_bytes(size, "big") + data
+
+
 def _u8(b: bytes) -> bytes:
-    return struct.pack("!B", len(b)) + b
+    return vector(b, 1)
 
 
 def _u16(b: bytes) -> bytes:
-    return struct.pack("!H", len(b)) + b
+    return vector(b, 2)
 
 
 def _ext(kind: int, body: bytes) -> bytes:
@@ -151,10 +156,11 @@ def client_hello(h: Hello) -> tuple[bytes, bytes]:
         msg = body(exts + [_ext(EXT_PADDING, b"\x00" * pad)])
     hs = struct.pack("!B", 1) + struct.pack("!I", len(msg))[1:] + msg
     record_version = 0x0300 if h.top == "SSLv3" else 0x0301
-    return _records(HANDSHAKE, record_version, hs), hs
+    return records(HANDSHAKE, record_version, hs), hs
 
 
-def _records(ctype: int, version: int, payload: bytes) -> bytes:
+def records(ctype: int, version: int, payload: bytes) -> bytes:
+    """`payload` cut into TLS records of at most 2^14 bytes."""
     out = b""
     for i in range(0, len(payload), 16384):
         chunk = payload[i: i + 16384]
