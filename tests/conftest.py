@@ -39,6 +39,28 @@ def lab():
     violations.extend(f"lab process: {v}" for v in child.violations)
 
 
+def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, resolver_timeout: float = 2.0,
+                  timeout: float = 30.0, trust_anchor=None, connect_timeout: float | None = None):
+    """A ProbeContext for probing lab (or a test's own) servers directly, without a runner.
+
+    `resolver` is an "IP:PORT" string or None; `trust_anchor` adds a DNSSEC validator.
+    """
+    from datetime import UTC, datetime
+
+    from scanner.probes.context import ProbeContext
+    from scanner.probes.dnssec import TrustAnchors, Validator
+    from scanner.probes.net import Limits, Network
+    from scanner.probes.resolver import Resolver
+
+    res = Resolver(resolver, timeout=resolver_timeout) if resolver else None
+    network = Network(port_map=port_map,
+                      limits=Limits(rate_per_ip=1000.0, connect_timeout=connect_timeout or io_timeout))
+    now = datetime.now(UTC)
+    validator = Validator(res, TrustAnchors.load([trust_anchor]), now) if trust_anchor else None
+    return ProbeContext(network=network, resolver=res, now=now, io_timeout=io_timeout, timeout=timeout,
+                        validator=validator)
+
+
 def lab_options(info, **over):
     from scanner.runner import ScanOptions
 

@@ -23,8 +23,8 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.certificate_tls13 import Tls13FlightParser, client_hello13, key_shares
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import Limits, Network, PortMap
-from scanner.probes.resolver import Resolver
+from scanner.probes.net import PortMap
+from tests.conftest import probe_context
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +238,7 @@ async def _serve(handler):
 def _ctx(port: int) -> ProbeContext:
     ports = PortMap()
     ports.add("127.0.0.1", 443, port)
-    return ProbeContext(network=Network(limits=Limits(rate_per_ip=1000, connect_timeout=1), port_map=ports),
-                        resolver=Resolver("127.0.0.1:9"), now=datetime.now(UTC), io_timeout=0.2)
+    return probe_context("127.0.0.1:9", port_map=ports, io_timeout=0.2, connect_timeout=1.0)
 
 
 @pytest.mark.parametrize("behaviour", ["trickle", "silence", "garbage", "close"])

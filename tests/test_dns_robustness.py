@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import UTC, datetime
 
 import dns.name
 import pytest
@@ -22,20 +21,16 @@ from scanner.policy import load_policy
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns import probe_dns, reachable
 from scanner.probes.dns_query import ask, authoritative_for, has_route, zone_transfer
-from scanner.probes.dnssec import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network, PortMap, ProbeError
+from scanner.probes.net import PortMap, ProbeError
 from scanner.probes.resolver import Resolver
+from tests.conftest import probe_context
 
 MISBEHAVING = {"silent": "127.0.56.1", "truncate": "127.0.57.1", "garbage": "127.0.58.1"}
 
 
 def _context(lab, resolver: str, port_map=None, io_timeout=0.5) -> ProbeContext:
-    res = Resolver(resolver, timeout=io_timeout)
-    network = Network(limits=Limits(rate_per_ip=1000.0, connect_timeout=io_timeout),
-                      port_map=port_map or lab.port_map)
-    now = datetime.now(UTC)
-    return ProbeContext(network=network, resolver=res, now=now, io_timeout=io_timeout, timeout=10.0,
-                        validator=Validator(res, TrustAnchors.load([lab.trust_anchor]), now))
+    return probe_context(resolver, port_map=port_map or lab.port_map, io_timeout=io_timeout,
+                         resolver_timeout=io_timeout, timeout=10.0, trust_anchor=lab.trust_anchor)
 
 
 def _server(lab, role):
@@ -213,8 +208,7 @@ def test_malformed_spf_terms_are_counted_not_fatal(record):
     async def inner():
         transport, _ = await _answering_server(answer)
         try:
-            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
-            ctx = ProbeContext(network=Network(), resolver=res, now=datetime.now(UTC), io_timeout=1.0)
+            ctx = probe_context(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}")
             return await spf(ctx, "self.spf.test")
         finally:
             transport.close()
@@ -245,11 +239,8 @@ def test_one_mx_host_that_cannot_be_looked_up_spoils_only_its_own_facts(lab):
     async def inner():
         transport, _ = await _answering_server(answer)
         try:
-            res = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=0.5)
-            now = datetime.now(UTC)
-            ctx = ProbeContext(network=Network(limits=Limits(rate_per_ip=1000.0)), resolver=res, now=now,
-                               io_timeout=0.5, timeout=10.0,
-                               validator=Validator(res, TrustAnchors.load([lab.trust_anchor]), now))
+            ctx = probe_context(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", io_timeout=0.5,
+                                resolver_timeout=0.5, timeout=10.0, trust_anchor=lab.trust_anchor)
             return await probe_mail(ctx, "post.test")
         finally:
             transport.close()

@@ -12,28 +12,24 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from datetime import UTC, datetime
 
 import pytest
 
 from scanner.model import Endpoint
-from scanner.probes.context import ProbeContext
 from scanner.probes.http import BODY_CAP, fetch_url, probe_http
-from scanner.probes.net import Limits, Network, PortMap
-from scanner.probes.resolver import Resolver
+from scanner.probes.net import PortMap
+from tests.conftest import probe_context
 
 
 def probe(lab, url: str, io_timeout: float = 1.0):
-    network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0, connect_timeout=io_timeout))
-    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=2.0), now=datetime.now(UTC),
-                       io_timeout=io_timeout)
+    ctx = probe_context(lab.resolver, port_map=lab.port_map, io_timeout=io_timeout)
     endpoint = Endpoint.from_url(url)
 
     async def run():
         addresses = await ctx.resolver.addresses(endpoint.host)
         return await probe_http(ctx, endpoint, addresses)
 
-    return asyncio.run(run()), network
+    return asyncio.run(run()), ctx.network
 
 
 def _outside_loopback(records):
@@ -85,8 +81,7 @@ def test_a_redirect_loop_is_stopped(lab):
 
 
 def test_fetch_url_still_serves_mta_sts(lab):
-    network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0))
-    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver), now=datetime.now(UTC), io_timeout=2.0)
+    ctx = probe_context(lab.resolver, port_map=lab.port_map, io_timeout=2.0)
     status, body = asyncio.run(fetch_url(ctx, "https://mta-sts.vlaanderen.test/.well-known/mta-sts.txt", 4096))
     assert status == 200 and body.startswith(b"version: STSv1")
     assert BODY_CAP >= 4096
@@ -116,9 +111,7 @@ def probe_raw(lab, routes: dict[str, bytes], path: str = "/"):
             dead.bind(("127.0.0.1", 0))
             ports = PortMap({("127.0.0.1", 80): server.sockets[0].getsockname()[1],
                              ("127.0.0.1", 443): dead.getsockname()[1]})
-            network = Network(scope=None, port_map=ports, limits=Limits(rate_per_ip=500.0, connect_timeout=1.0))
-            ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=2.0), now=datetime.now(UTC),
-                               io_timeout=1.0)
+            ctx = probe_context(lab.resolver, port_map=ports)
             try:
                 return await probe_http(ctx, Endpoint.from_url(f"http://127.0.0.1{path}"), ["127.0.0.1"])
             finally:

@@ -1,17 +1,14 @@
 """The mail probe against the lab's DNS: SPF as an evaluator reads it."""
 
 import asyncio
-from datetime import UTC, datetime
 
-from scanner.probes.context import ProbeContext
 from scanner.probes.mail import spf
-from scanner.probes.net import Network
-from scanner.probes.resolver import Resolver
+from tests.conftest import probe_context
 
 
 def test_spf_redirect_reads_the_targets_policy(lab):
     async def scenario():
-        ctx = ProbeContext(network=Network(), resolver=Resolver(lab.resolver, timeout=2.0), now=datetime.now(UTC))
+        ctx = probe_context(lab.resolver)
         return await spf(ctx, "omleiding.vdab.test"), await spf(ctx, "vdab.test")
 
     redirected, plain = asyncio.run(scenario())

@@ -14,6 +14,7 @@ from scanner.probes.net import (
     address_class,
     ssrf_refusal,
 )
+from tests.conftest import probe_context
 
 
 @pytest.mark.parametrize("ip, cls", [
@@ -107,14 +108,7 @@ def test_audit_log(tmp_path):
 
 
 def _lab_context(lab, resolver=None):
-    from datetime import UTC, datetime
-
-    from scanner.probes.context import ProbeContext
-    from scanner.probes.resolver import Resolver
-
-    network = Network(port_map=lab.port_map, limits=Limits(rate_per_ip=1000.0, connect_timeout=1.0))
-    return ProbeContext(network=network, resolver=Resolver(resolver or lab.resolver, timeout=2.0),
-                        now=datetime.now(UTC), io_timeout=1.0)
+    return probe_context(resolver or lab.resolver, port_map=lab.port_map)
 
 
 def test_implied_hosts_share_the_resolver_space(lab):
