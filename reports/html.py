@@ -7,6 +7,7 @@ only allowance is the hash of our own inline stylesheet. Written in Dutch and En
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -22,7 +23,7 @@ from checks.registry import Registry
 from reports.expiry import lapsing_certificates
 from reports.key_reuse import shared_keys
 from scanner.model import PILLARS
-from scanner.policy import GRADES
+from scanner.policy import GRADES, worse, worse_than
 
 LANGS = ("nl", "en")
 ATTENTION = ("fail", "error")
@@ -53,7 +54,7 @@ def _worst(grades: list[str | None]) -> str | None:
     known = [g for g in grades if g in GRADES]
     if any(g == "incomplete" for g in grades) and not known:
         return "incomplete"
-    return max(known, key=GRADES.index) if known else None
+    return functools.reduce(worse, known) if known else None
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -66,7 +67,7 @@ def trend(before: tuple[str | None, float | None], grade: str | None, score: flo
     old_grade, old_score = before
     delta = None if old_score is None or score is None else round(score - old_score, 1)
     if old_grade in GRADES and grade in GRADES and old_grade != grade:
-        direction = "up" if GRADES.index(grade) < GRADES.index(old_grade) else "down"
+        direction = "down" if worse_than(grade, old_grade) else "up"
     elif delta:
         direction = "up" if delta > 0 else "down"
     else:

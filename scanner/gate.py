@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import InputError
-from scanner.policy import GRADES, INCOMPLETE
+from scanner.policy import GRADES, INCOMPLETE, worse_than
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNSCANNED = 0, 1, 3
 FAIL_ON_LEVELS = {"required": ("required",), "recommended": ("required", "recommended")}
@@ -114,10 +114,6 @@ class Verdict:
                           "unscanned": s.unscanned, "tolerated": s.tolerated} for s in self.services],
             "notes": self.notes,
         }
-
-
-def worse_than(grade: str, other: str) -> bool:
-    return GRADES.index(grade) > GRADES.index(other)
 
 
 def unreachable(endpoint: dict[str, Any]) -> str | None:

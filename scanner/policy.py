@@ -36,6 +36,16 @@ from scanner.tomlfile import load_toml, where
 POLICY_DIR = Path(__file__).parent / "data" / "policies"
 DEFAULT_POLICY = "bolwerk-baseline"
 GRADES: tuple[str, ...] = ("A+", "A", "B", "C", "D", "E", "F")
+
+
+def worse_than(grade: str, other: str) -> bool:
+    """Whether `grade` ranks below `other` (F is the worst)."""
+    return GRADES.index(grade) > GRADES.index(other)
+
+
+def worse(a: str, b: str) -> str:
+    """The worse of two grades."""
+    return b if worse_than(b, a) else a
 INCOMPLETE = "incomplete"
 
 _SECTIONS = {"policy", "scoring", "grades", "caps", "thresholds", "checks", "waivers"}

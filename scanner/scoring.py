@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.model import PILLARS, Finding, Level, Status
-from scanner.policy import GRADES, INCOMPLETE, Policy
+from scanner.policy import GRADES, INCOMPLETE, Policy, worse
 
 COUNTED = (Status.PASS, Status.WARN, Status.FAIL)
 
@@ -26,10 +26,6 @@ class ServiceScore:
     grade: str
     caps: list[str] = field(default_factory=list)
     pillars: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def worse(a: str, b: str) -> str:
-    return a if GRADES.index(a) >= GRADES.index(b) else b
 
 
 def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
