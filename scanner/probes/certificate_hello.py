@@ -22,6 +22,7 @@ import asyncio
 import struct
 from dataclasses import dataclass, field
 
+from scanner.probes import tls_registry as reg
 from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
@@ -133,24 +134,11 @@ class FlightParser:
         return False
 
     def _server_hello(self, body: bytes) -> None:
-        self.flight.version = int.from_bytes(body[0:2], "big")
-        pos = 34
-        sid = body[pos]
-        pos += 1 + sid
-        self.flight.cipher = int.from_bytes(body[pos:pos + 2], "big")
-        pos += 3  # suite, compression
-        if pos + 2 > len(body):
-            return
-        end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
-        pos += 2
-        while pos + 4 <= end:
-            kind, size = struct.unpack("!HH", body[pos:pos + 4])
-            data = body[pos + 4:pos + 4 + size]
-            if kind == wire.EXT_STATUS_REQUEST:
-                self.flight.status_acknowledged = True
-            elif kind == wire.EXT_SCT:
-                self.flight.sct_extension = data
-            pos += 4 + size
+        hello = wire.parse_server_hello(body)
+        self.flight.version = reg.WIRE_VERSION[hello.version]
+        self.flight.cipher = hello.suite
+        self.flight.status_acknowledged = wire.EXT_STATUS_REQUEST in hello.extensions
+        self.flight.sct_extension = hello.extensions.get(wire.EXT_SCT)
 
     def _certificate(self, body: bytes) -> None:
         total = int.from_bytes(body[0:3], "big")

@@ -107,23 +107,18 @@ class Tls13FlightParser(FlightParser):
         return self._fail(f"unexpected handshake message {kind} before the TLS 1.3 Certificate")
 
     def _server_hello13(self, body: bytes, raw: bytes) -> bool:
-        if body[2:34] == wire.HRR_RANDOM:
+        hello = wire.parse_server_hello(body)
+        if hello.hrr:
             return self._fail("the server asked for another key share (HelloRetryRequest); not followed")
-        pos = 35 + body[34]
-        suite = int.from_bytes(body[pos:pos + 2], "big")
-        pos += 3
-        exts = extensions(body[pos + 2:pos + 2 + int.from_bytes(body[pos:pos + 2], "big")])
-        version = exts.get(wire.EXT_SUPPORTED_VERSIONS)
-        if version != struct.pack("!H", TLS13):
+        if hello.version != "TLSv1.3":
             return self._fail("the server did not choose TLS 1.3")
-        if suite not in SUITES or wire.EXT_KEY_SHARE not in exts:
+        suite = hello.suite
+        if suite not in SUITES or hello.key_share is None:
             return self._fail(f"the server chose suite 0x{suite:04x} or no key share")
-        share = exts[wire.EXT_KEY_SHARE]
-        group, size = struct.unpack("!HH", share[:4])
-        if group not in self.shares:
-            return self._fail(f"the server chose group 0x{group:04x}, which we did not offer")
+        if hello.group not in self.shares:
+            return self._fail(f"the server chose group 0x{hello.group:04x}, which we did not offer")
         try:
-            shared = tls_keys.shared_secret(self.shares[group], share[4:4 + size])
+            shared = tls_keys.shared_secret(self.shares[hello.group], hello.key_share)
             self.decrypter = tls_keys.HandshakeDecrypter(suite, shared, self.transcript + raw)
         except WireError as exc:
             return self._fail(str(exc))
