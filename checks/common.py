@@ -6,7 +6,7 @@ findings by reference) and lets a reviewer update an edition in one place.
 
 from __future__ import annotations
 
-from datetime import datetime
+from scanner.times import parse_rfc3339
 
 # documents cited by more than one pillar
 NCSC_TLS = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
@@ -16,6 +16,4 @@ INTERNET_NL = "internet.nl"
 INTERNET_NL_MAIL = "internet.nl mail test"
 
 
-def parse_time(stamp: str) -> datetime:
-    """An RFC 3339 timestamp as the probes write it ("Z" or an offset); ValueError otherwise."""
-    return datetime.fromisoformat(stamp.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+parse_time = parse_rfc3339  # RFC 3339 as the probes write it ("Z" or an offset); ValueError otherwise

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from checks.certificate import validity_status
+from scanner.times import parse_rfc3339
 
 DEFAULTS = {"certificate_expiry_warn_days": 14, "certificate_expiry_warn_fraction": 0.1}
 LAPSING = ("expired", "due")
@@ -47,7 +48,7 @@ def lapsing_certificates(result: Mapping[str, Any], thresholds: Mapping[str, Any
     status (`expired` or `lapsing`), sha256.
     """
     limits = dict(DEFAULTS) | dict(thresholds or {})
-    at = now or datetime.fromisoformat(result["run"]["started"].replace("Z", "+00:00"))
+    at = now or parse_rfc3339(result["run"]["started"])
     rows = []
     seen: set[tuple[str, str, str]] = set()
     for svc, target, host, cert in _certificates(result):

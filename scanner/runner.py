@@ -34,6 +34,7 @@ from scanner.probes.resolver import Resolver
 from scanner.probes.tls import probe_tls
 from scanner.scoring import score_service
 from scanner.store import Store, new_run_id
+from scanner.times import parse_rfc3339, rfc3339
 
 Progress = Callable[[int, int, str], None]
 
@@ -192,11 +193,11 @@ class Runner:
         if resume:
             run_id = self.store.resolve_run(resume)
             run = self.store.run(run_id)
-            now = datetime.fromisoformat(run["started"].replace("Z", "+00:00"))
+            now = parse_rfc3339(run["started"])
             self.store.reopen_run(run_id)
         else:
             run_id = new_run_id(now)
-            self.store.start_run(run_id, now.strftime("%Y-%m-%dT%H:%M:%SZ"), __version__, self.policy.ref,
+            self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref,
                                  inventory.source, self.options.to_json())
         complete = False
         try:
@@ -262,7 +263,7 @@ def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> s
     run = store.run(source)
     new_id = new_run_id()
     store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"], rescored_from=source)
-    now = datetime.fromisoformat(run["started"].replace("Z", "+00:00"))
+    now = parse_rfc3339(run["started"])
     for svc in store.services(source):
         definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}
         store.save_service(new_id, svc["id"], svc["name"], svc["organisation"], definition)

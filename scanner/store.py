@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import InputError
+from scanner.times import rfc3339
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -58,7 +59,7 @@ def default_db_path() -> Path:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.now(UTC))
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -43,8 +43,8 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
-from scanner.probes.times import rfc3339
 from scanner.probes.tls_registry import VERSION_NAME
+from scanner.times import rfc3339
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)
 MAX_SERVED = 64  # certificates we take from the handshake at all

@@ -18,7 +18,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
 
 from scanner.probes.certificate_path import issued_by, verify_signature
-from scanner.probes.times import rfc3339
+from scanner.times import rfc3339
 
 CLOCK_SKEW = timedelta(minutes=5)
 _PSS = {SignatureAlgorithmOID.RSASSA_PSS}

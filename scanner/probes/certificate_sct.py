@@ -16,7 +16,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
-from scanner.probes.times import rfc3339, rfc3339_epoch
+from scanner.times import rfc3339, rfc3339_epoch
 
 MAX_SCTS = 32
 

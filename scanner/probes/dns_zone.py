@@ -26,7 +26,7 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
 from scanner.probes.dnssec import algorithm_name, digest_name
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
-from scanner.probes.times import rfc3339_epoch
+from scanner.times import rfc3339_epoch
 
 MAX_SERVERS = 8  # name servers looked at per zone
 MAX_PARENT_TRIES = 3

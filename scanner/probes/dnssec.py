@@ -40,7 +40,7 @@ import dns.zonefile
 from scanner.model import InputError
 from scanner.probes.dns_denial import Proof, denial_proof, wildcard_proof
 from scanner.probes.resolver import Lookup, Resolver, Signed
-from scanner.probes.times import rfc3339_epoch
+from scanner.times import rfc3339_epoch
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT_ANCHORS = DATA / "root-anchors.txt"

@@ -1,4 +1,4 @@
-"""Times in facts and reasons, one spelling for every probe: RFC 3339 in UTC, to the second."""
+"""Times in facts, runs and reasons, one spelling everywhere: RFC 3339 in UTC, to the second."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ def rfc3339_epoch(seconds: float) -> str | None:
         return datetime.fromtimestamp(seconds, UTC).strftime(FORMAT)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def parse_rfc3339(stamp: str) -> datetime:
+    """An RFC 3339 timestamp ("Z" or an offset) as an aware datetime; ValueError otherwise."""
+    return datetime.fromisoformat(stamp.strip().replace("Z", "+00:00").replace("z", "+00:00"))
