@@ -24,10 +24,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-KEYWORDS = frozenset({
-    "'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "'strict-dynamic'",
-    "'report-sample'", "'wasm-unsafe-eval'", "'unsafe-allow-redirects'", "'inline-speculation-rules'",
-})
 META_IGNORED = frozenset({"frame-ancestors", "report-uri", "sandbox"})
 _NAME = re.compile(r"^[a-z0-9-]+$")
 _SCHEME_SOURCE = re.compile(r"^[a-z][a-z0-9+.-]*:$")

@@ -32,10 +32,6 @@ OLD_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
 NO_MAIL = ("the domain receives no mail (null MX or no MX)", "het domein ontvangt geen mail (null MX of geen MX)")
 
 
-def _mail(ctx: CheckContext) -> dict:
-    return ctx.section("mail")
-
-
 def _receives_mail(ctx: CheckContext) -> bool:
     """Whether the domain has mail servers (NotMeasured when its MX could not be looked up)."""
     if ctx.section("mail").get("mx_error"):

@@ -112,13 +112,6 @@ class TrustAnchors:
     def zones(self) -> set[dns.name.Name]:
         return set(self.ds) | set(self.keys)
 
-    def closest(self, name: dns.name.Name) -> dns.name.Name | None:
-        best = None
-        for zone in self.zones():
-            if name.is_subdomain(zone) and (best is None or len(zone) > len(best)):
-                best = zone
-        return best
-
 
 @dataclass
 class ZoneTrust:

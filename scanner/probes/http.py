@@ -358,7 +358,7 @@ class HttpProbe:
         self.fetcher = Fetcher(ctx)
 
     async def follow(self, url: str, first_ip: str, origin_ip: str | None = None, *,
-                     accept_encoding: str = BROWSER_ENCODINGS,
+                     accept_encoding: str = BROWSER_ENCODINGS, cap: int = BODY_CAP,
                      ) -> tuple[list[dict[str, Any]], list[Fetched]]:
         """Follow redirects hop by hop; each hop resolved, scoped and SSRF-checked.
 
@@ -379,7 +379,7 @@ class HttpProbe:
             try:
                 if ip is None:
                     ip = await first_address(self.ctx, host)
-                fetched = await self.fetcher.get(url, ip, origin, accept_encoding=accept_encoding)
+                fetched = await self.fetcher.get(url, ip, origin, cap=cap, accept_encoding=accept_encoding)
             except Refused as exc:
                 hops.append({"url": shown, "address": ip, "error": f"not followed: {exc}", "not_followed": True})
                 break
@@ -426,7 +426,7 @@ class HttpProbe:
         return out
 
     async def _security_txt_at(self, url: str, ip: str) -> dict[str, Any]:
-        hops, responses = await self.follow(url, ip, accept_encoding="identity")
+        hops, responses = await self.follow(url, ip, accept_encoding="identity", cap=SECURITY_TXT_CAP)
         if not responses or "status" not in hops[-1]:
             return {"found": None, "url": url, "error": hops[-1].get("error", "no response") if hops else "no response"}
         fetched = responses[-1]
@@ -544,7 +544,7 @@ class HttpProbe:
         off = next((h.get("location") for h in chain if h.get("location") and not _same_host(h["location"], host)), None)
         facts["leaves_host"] = urlsplit(off).hostname if off else None
         facts["leaves_host_followed"] = leaving is not None
-        headers, raw_cookies = combine_headers(judged.headers)
+        headers, _ = combine_headers(judged.headers)
         facts["response"] = {"url": redact_url(judged.url), "status": judged.status,
                              "header_lines": len(judged.headers), "repeated": repeated_headers(judged.headers)}
         facts["headers"] = _trim_headers(headers)

@@ -13,7 +13,6 @@ from typing import Any
 
 SIGNED_HEAD = "-----BEGIN PGP SIGNED MESSAGE-----"
 SIG_HEAD = "-----BEGIN PGP SIGNATURE-----"
-SIG_TAIL = "-----END PGP SIGNATURE-----"
 FIELD = re.compile(r"^([A-Za-z0-9-]+):[ \t]*(.*?)\s*$")
 VALUES_CAP = 10
 VALUE_LEN = 300
