@@ -60,7 +60,7 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
                     "caa_error": lookup.failed_because()}
         if lookup.rrset is not None:
             return {"caa": lookup.texts()[:MAX_CAA], "caa_owner": name,
-                    "caa_records": [_caa_record(rd) for rd in list(lookup.rrset)[:MAX_CAA]]}
+                    "caa_records": [_caa_record(rd) for rd in sorted(lookup.rrset, key=lambda rd: rd.to_text())[:MAX_CAA]]}
     return {"caa": [], "caa_owner": None, "caa_records": []}
 
 

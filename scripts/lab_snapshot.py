@@ -1,0 +1,137 @@
+"""Snapshot every output of a full lab scan, normalised, to prove a refactoring changed nothing.
+
+Scans every lab service (test-only ones included) with the default policy, writes the
+JSON result, NDJSON, SARIF, JUnit, CSV, Markdown and the dashboard (nl and en), and
+normalises what legitimately differs between two runs of the lab: times, run ids, the
+lab's temporary folder, and values drawn at random when the lab starts (certificate
+serials, fingerprints and keys, DNSSEC key tags, signature sizes). Each random value is
+replaced by its order of first appearance, so a value shared by two places stays shared.
+
+    python scripts/lab_snapshot.py write before/     # on the old code
+    python scripts/lab_snapshot.py write after/      # on the new code
+    python scripts/lab_snapshot.py compare before/ after/
+
+Loopback only: it starts the embedded lab under the tests' network guard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
+HEX = re.compile(r"(?<![0-9a-zA-Z])[0-9a-fA-F]{16,}(?![0-9a-zA-Z])")
+LAB_DIR = re.compile(r"/tmp/bolwerk-lab-[^/\"'<\s]+")
+DNS_KEY_TAG = re.compile(r"\b(DS|DNSKEY|RRSIG|key tag|tag) (\d+)\b")
+RANDOM_INTS = {"key_tag", "tag", "size"}  # sizes vary with DER-encoded ECDSA signatures
+
+
+class Normaliser:
+    def __init__(self) -> None:
+        self.seen: dict[Any, int] = {}
+
+    def token(self, kind: str, value: Any) -> str:
+        return f"<{kind}{self.seen.setdefault((kind, value), len(self.seen))}>"
+
+    def text(self, s: str) -> str:
+        s = LAB_DIR.sub("<lab>", s)
+        s = RUN_ID.sub("<run>", s)
+        s = TIME.sub("<time>", s)
+        s = HEX.sub(lambda m: self.token("hex", m.group(0).lower()), s)
+        return DNS_KEY_TAG.sub(lambda m: f"{m.group(1)} {self.token('tag', int(m.group(2)))}", s)
+
+    def json(self, obj: Any, key: str = "") -> Any:
+        if isinstance(obj, dict):
+            return {self.text(k): self.json(v, k) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self.json(v) for v in obj]
+        if isinstance(obj, str):
+            return self.text(obj)
+        if key in RANDOM_INTS and isinstance(obj, int) and not isinstance(obj, bool):
+            return self.token(key, obj) if key != "size" else "<size>"
+        return obj
+
+
+def scan(out: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from conftest import lab_options  # the tests' lab options: one definition
+
+    from scanner.cli import run_scan, write_outputs
+    from scanner.inventory import load_inventory
+    from scanner.lab import Lab, guard
+
+    guard.install("lab snapshot")
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    with Lab() as info, tempfile.TemporaryDirectory() as tmp:
+        store, run_id, _ = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
+        paths = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
+                 "markdown": raw / "summary.md"}
+        write_outputs(store, run_id, raw / "out", None, raw / "findings.ndjson", "nl", paths)
+        store.close()
+    normalise_tree(raw, out / "normalised")
+
+
+def normalise_tree(raw: Path, dest: Path) -> None:
+    norm = Normaliser()
+    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+        rel = path.relative_to(raw)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".json", ".sarif"):
+            body = json.dumps(norm.json(json.loads(text)), indent=1, sort_keys=True, ensure_ascii=False)
+        elif path.suffix == ".ndjson":
+            body = "\n".join(json.dumps(norm.json(json.loads(line)), sort_keys=True, ensure_ascii=False)
+                             for line in text.splitlines())
+        else:
+            body = norm.text(text)
+        target.write_text(body + "\n", encoding="utf-8")
+
+
+def compare(a: Path, b: Path, context: int = 3, limit: int = 400) -> int:
+    a, b = a / "normalised", b / "normalised"
+    files = sorted({p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+                   | {p.relative_to(b) for p in b.rglob("*") if p.is_file()})
+    differing = 0
+    shown = 0
+    for rel in files:
+        fa, fb = a / rel, b / rel
+        la = fa.read_text(encoding="utf-8").splitlines() if fa.exists() else []
+        lb = fb.read_text(encoding="utf-8").splitlines() if fb.exists() else []
+        if la == lb:
+            continue
+        differing += 1
+        for line in difflib.unified_diff(la, lb, f"a/{rel}", f"b/{rel}", n=context, lineterm=""):
+            if shown < limit:
+                print(line)
+            shown += 1
+    print(f"{len(files)} files compared, {differing} differ", file=sys.stderr)
+    return 1 if differing else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    w = sub.add_parser("write")
+    w.add_argument("dir", type=Path)
+    c = sub.add_parser("compare")
+    c.add_argument("a", type=Path)
+    c.add_argument("b", type=Path)
+    c.add_argument("--limit", type=int, default=400, help="diff lines shown at most")
+    args = parser.parse_args()
+    if args.cmd == "write":
+        scan(args.dir)
+    else:
+        sys.exit(compare(args.a, args.b, limit=args.limit))
+
+
+if __name__ == "__main__":
+    main()
