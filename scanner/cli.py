@@ -10,7 +10,6 @@ import functools
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,14 @@ import click
 
 from checks.registry import default_registry
 from scanner import __version__
+from scanner.console import print_summary, stderr_progress, summary_line
 from scanner.gate import one_line, unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
-from scanner.model import PILLARS, InputError
+from scanner.judge import rescore
+from scanner.model import InputError
 from scanner.policy import GRADES, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions, rescore, stderr_progress
+from scanner.runner import Runner, ScanOptions
 from scanner.store import Store, default_db_path
 
 EXIT_OK, EXIT_POLICY, EXIT_INPUT, EXIT_UNSCANNED = 0, 1, 2, 3
@@ -190,27 +191,6 @@ def run_thresholds(result: dict[str, Any]) -> dict[str, Any] | None:
         return load_policy(result["run"]["policy"], default_registry()).thresholds
     except InputError:
         return None  # a policy file that is not at hand: the checks' defaults
-
-
-def print_summary(result: dict[str, Any]) -> None:
-    rows = [("service", "organisation", "grade", "score", *PILLARS)]
-    for svc in sorted(result["services"], key=lambda s: (s["organisation"], s["name"])):
-        pillars = [f"{svc['pillars'][p]['score']:.0f}" if p in svc["pillars"] else "-" for p in PILLARS]
-        score = "-" if svc["score"] is None else f"{svc['score']:.1f}"
-        rows.append((svc["id"], svc["organisation"][:34], svc["grade"] or "-", score, *pillars))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def summary_line(result: dict[str, Any], seconds: float) -> str:
-    grades = Counter(s["grade"] for s in result["services"])
-    order = [*GRADES, "incomplete"]
-    dist = ", ".join(f"{g} {grades[g]}" for g in order if grades[g])
-    endpoints = sum(len(s["endpoints"]) for s in result["services"])
-    state = "complete" if result["run"]["complete"] else "INCOMPLETE"
-    return (f"bolwerk: run {result['run']['id']} {state}: {len(result['services'])} services, {endpoints} endpoints "
-            f"in {seconds:.1f} s under {result['run']['policy']}; grades: {dist or 'none'}")
 
 
 def nothing_measured(result: dict[str, Any]) -> bool:
