@@ -23,7 +23,7 @@ from checks.registry import Registry
 from reports.expiry import lapsing_certificates
 from reports.key_reuse import shared_keys
 from scanner.model import PILLARS
-from scanner.policy import GRADES, worse, worse_than
+from scanner.policy import GRADES, INCOMPLETE, worse, worse_than
 
 LANGS = ("nl", "en")
 ATTENTION = ("fail", "error")
@@ -34,7 +34,7 @@ def texts() -> dict[str, Any]:
 
 
 def grade_class(grade: str | None) -> str:
-    if not grade or grade == "incomplete":
+    if not grade or grade == INCOMPLETE:
         return "g-inc"
     return "g-ap" if grade == "A+" else f"g-{grade.lower()}"
 
@@ -52,8 +52,8 @@ def _environment() -> jinja2.Environment:
 
 def _worst(grades: list[str | None]) -> str | None:
     known = [g for g in grades if g in GRADES]
-    if any(g == "incomplete" for g in grades) and not known:
-        return "incomplete"
+    if any(g == INCOMPLETE for g in grades) and not known:
+        return INCOMPLETE
     return functools.reduce(worse, known) if known else None
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 from scanner.store import Store
 
-SCHEMA_ID = "bolwerk/scan-result/v1"
-
 
 def schema() -> dict[str, Any]:
+    """The contract as the JSON Schema shipped in the package."""
     return json.loads(resources.files("reports").joinpath("schema/scan-result-v1.json").read_text(encoding="utf-8"))
+
+
+SCHEMA_ID: str = schema()["properties"]["schema"]["const"]  # "bolwerk/scan-result/v1", named once: in the schema
 
 
 def build_result(store: Store, run_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import click
 from checks.registry import default_registry
 from scanner import __version__
 from scanner.console import print_summary, stderr_progress, summary_line
+from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
 from scanner.gate import one_line, unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
 from scanner.judge import rescore
@@ -26,8 +27,6 @@ from scanner.policy import GRADES, load_policy
 from scanner.probes.net import PortMap
 from scanner.runner import Runner, ScanOptions
 from scanner.store import Store, default_db_path
-
-EXIT_OK, EXIT_POLICY, EXIT_INPUT, EXIT_UNSCANNED = 0, 1, 2, 3
 
 
 def fail_input(message: str) -> None:
@@ -208,7 +207,7 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
         run_id = runner.scan(inventory, resume=resume)
     except KeyboardInterrupt:
         click.echo("bolwerk: interrupted; the run is stored as incomplete (resume with --resume)", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     return store, run_id, time.monotonic() - started
 
 
@@ -460,7 +459,7 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
             run_id = runner.scan(inv)
         except KeyboardInterrupt:
             click.echo("bolwerk: gate: interrupted; no verdict", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         result = build_result(store, run_id)
         store.close()
     verdict = decide(result, min_grade, fail_on, base)
