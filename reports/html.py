@@ -10,7 +10,6 @@ import base64
 import functools
 import hashlib
 import json
-import re
 import tomllib
 from collections import defaultdict
 from importlib import resources
@@ -24,6 +23,7 @@ from reports.expiry import lapsing_certificates
 from reports.key_reuse import shared_keys
 from scanner.model import PILLARS
 from scanner.policy import GRADES, INCOMPLETE, worse, worse_than
+from scanner.scoring import cap_text
 
 LANGS = ("nl", "en")
 ATTENTION = ("fail", "error")
@@ -113,24 +113,14 @@ def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> d
     return out
 
 
-CAP = re.compile(r"^(?P<grade>[A-F]\+?): (?P<reason>.*) \((?P<checks>[\w.*, ]+) on (?P<targets>.*)\)$")
-INCOMPLETE_CAP = re.compile(r"^incomplete: required checks could not run: (?P<checks>.*)$")
+def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[str]:
+    """Why the service has its grade, in `lang`, from the cap records the run stored.
 
-
-def localise_cap(cap: str, registry: Registry, lang: str, texts_: dict[str, Any]) -> str:
-    """A cap as scoring.py writes it ("B: reason (check on target)"), told in `lang`.
-
-    The policy's reason is English; in Dutch the title of the capping check says it.
+    A run stored before caps were records has only contract v1's English lines: those are shown.
     """
-    if lang == "en":
-        return cap
-    if m := CAP.match(cap):
-        first = m["checks"].split(", ")[0]
-        title = registry[first].describe(lang) if first in registry else m["reason"]
-        return f"{m['grade']}: {texts_['cap_failed']}: {title} ({m['checks']} {texts_['cap_on']} {m['targets']})"
-    if m := INCOMPLETE_CAP.match(cap):
-        return f"{texts_['cap_incomplete']}: {m['checks']}"
-    return cap
+    if svc.get("caps_detail") is None:
+        return list(svc["caps"])
+    return [cap_text(cap, lang, texts_) for cap in svc["caps_detail"]]
 
 
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
@@ -163,7 +153,7 @@ def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, prim
         for svc in data["services"]:
             page = f"services/{svc['id']}.html"
             other_href = f"../{other}/{page}" if lang == primary else f"../../{page}"
-            caps = [localise_cap(c, registry, lang, all_texts[lang]) for c in svc["caps"]]
+            caps = caps_told(svc, lang, all_texts[lang])
             (base / page).write_text(env.get_template("service.html").render(
                 **common, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
                 other_lang_href=other_href), encoding="utf-8")

@@ -43,7 +43,7 @@ def build_result(store: Store, run_id: str) -> dict[str, Any]:
         services.append({
             "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
             "tags": svc["tags"], "owner": svc.get("owner") or "",
-            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"],
+            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"], "caps_detail": svc["caps_detail"],
             "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
             "findings": svc["findings"], "source": svc.get("source"),
         })

@@ -151,7 +151,8 @@ def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now
     """Judge and score every service of a stored run, replacing earlier verdicts."""
     for svc in store.services(run_id):
         result, findings = judge_service(svc, registry, policy, now)
-        store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings)
+        store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings,
+                             [cap.to_dict() for cap in result.caps_detail])
 
 
 def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> str:
