@@ -75,7 +75,7 @@ def trend(before: tuple[str | None, float | None], grade: str | None, score: flo
     return {"grade": old_grade, "delta": delta, "direction": direction}
 
 
-def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+def overview(result: dict[str, Any]) -> dict[str, Any]:
     """Per-organisation and per-pillar aggregates for the index page."""
     # shallow copies: the page adds its own fields, the caller's result stays as it was
     services = sorted((dict(s) for s in result["services"]), key=lambda s: (s["organisation"].lower(), s["name"].lower()))
@@ -94,7 +94,7 @@ def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -
     pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
                       if any(p in s["pillars"] for s in services)}
     return {"services": services, "organisations": organisations, "pillar_average": pillar_average,
-            "lapsing": lapsing_certificates(result, thresholds), "shared_keys": shared_keys(result)}
+            "lapsing": lapsing_certificates(result), "shared_keys": shared_keys(result)}
 
 
 def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
@@ -124,11 +124,9 @@ def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[st
 
 
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
-                     thresholds: dict[str, Any] | None = None,
                      previous: tuple[str, dict[str, tuple[str | None, float | None]]] | None = None) -> Path:
     """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
 
-    `thresholds` are the run policy's (for the expiry watch); None uses the checks' defaults.
     `previous` is (run id, grades by service) of the last run under the same policy, so
     a manager sees whether each service improved.
     """
@@ -136,7 +134,7 @@ def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, prim
     all_texts = texts()
     style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
     style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    data = overview(result, thresholds)
+    data = overview(result)
     data["previous_run"] = previous[0] if previous else None
     for svc in data["services"]:
         before = previous[1].get(svc["id"]) if previous else None

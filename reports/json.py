@@ -51,7 +51,8 @@ def build_result(store: Store, run_id: str) -> dict[str, Any]:
         "schema": SCHEMA_ID,
         "run": {
             "id": run["id"], "started": run["started"], "finished": run["finished"], "complete": run["complete"],
-            "tool_version": run["tool_version"], "policy": run["policy"], "inventory": run["inventory"],
+            "tool_version": run["tool_version"], "policy": run["policy"], "policy_digest": run["policy_digest"],
+            "inventory": run["inventory"],
             "rescored_from": run["rescored_from"],
         },
         "services": sorted(services, key=lambda s: s["id"]),

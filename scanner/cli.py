@@ -21,7 +21,7 @@ from scanner.console import print_summary, stderr_progress, summary_line
 from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
 from scanner.gate import one_line, unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
-from scanner.judge import rescore
+from scanner.judge import rescore, stored_policy
 from scanner.model import InputError
 from scanner.policy import GRADES, load_policy
 from scanner.probes.net import PortMap
@@ -179,17 +179,8 @@ def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path |
         write_json(result, out / "results.json")
         previous = store.previous_run(run_id)
         render_dashboard(result, out / "dashboard", default_registry(), primary=lang,
-                         thresholds=run_thresholds(result),
                          previous=(previous, store.grades(previous)) if previous else None)
     return result
-
-
-def run_thresholds(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The thresholds of the policy the run was judged under, if this Bolwerk ships it."""
-    try:
-        return load_policy(result["run"]["policy"], default_registry()).thresholds
-    except InputError:
-        return None  # a policy file that is not at hand: the checks' defaults
 
 
 def nothing_measured(result: dict[str, Any]) -> bool:
@@ -199,8 +190,12 @@ def nothing_measured(result: dict[str, Any]) -> bool:
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None):
     registry = default_registry()
-    policy = load_policy(policy_ref, registry)
+    # --resume without --policy: the policy the run started under, as the run stored it
+    policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
     store = Store(db)
+    if policy is None:
+        run = store.run(store.resolve_run(resume))
+        policy = stored_policy(run, registry) or load_policy(run["policy"], registry)
     runner = Runner(options, registry, policy, store, progress=stderr_progress())
     started = time.monotonic()
     try:

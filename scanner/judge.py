@@ -14,7 +14,7 @@ from typing import Any
 
 from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
 from scanner import __version__
-from scanner.model import EndpointKind, Finding, Status
+from scanner.model import EndpointKind, Finding, InputError, Status
 from scanner.policy import Policy
 from scanner.scoring import ServiceScore, score_service
 from scanner.store import Store, new_run_id
@@ -155,12 +155,30 @@ def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now
                              [cap.to_dict() for cap in result.caps_detail])
 
 
+def stored_policy(run: dict[str, Any], registry: Registry) -> Policy | None:
+    """The policy a stored run was judged under, as the run keeps it (None for runs stored
+    before runs kept their policy)."""
+    return Policy.from_data(run["policy_data"], registry) if run["policy_data"] else None
+
+
+def refuse_other_policy(run: dict[str, Any], policy: Policy) -> None:
+    """A resumed run is judged under the policy it started with, never under another."""
+    kept = run["policy_digest"]
+    if (policy.digest() == kept) if kept else (policy.ref == run["policy"]):
+        return
+    was = f"{run['policy']} (digest {kept[:12]})" if kept else run["policy"]
+    given = f"{policy.ref} (digest {policy.digest()[:12]})" if kept else policy.ref
+    raise InputError("--policy", f"run {run['id']} was started under {was}, not {given}: resume it without "
+                                 "--policy, or start a new scan")
+
+
 def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> str:
     """Re-judge a stored run under another policy, as a new run; no network at all."""
     source = store.resolve_run(run_ref)
     run = store.run(source)
     new_id = new_run_id()
-    store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"], rescored_from=source)
+    store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"],
+                    rescored_from=source, policy_digest=policy.digest(), policy_data=policy.to_data())
     now = parse_rfc3339(run["started"])
     for svc in store.services(source):
         definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}

@@ -21,6 +21,8 @@ File layout (see README, "Writing a policy")::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -145,6 +147,52 @@ class Policy:
             if score >= minimum:
                 return grade
         return GRADES[-1]
+
+    def to_data(self) -> dict[str, Any]:
+        """The policy as resolved (inheritance applied), as plain JSON: what a run stores of it,
+        so a stored run is reported and resumed under exactly the policy it was judged under."""
+        return {
+            "name": self.name, "version": self.version, "title": self.title, "description": self.description,
+            "chain": list(self.chain), "source": self.source, "pinned": self.pinned, "shipped": self.shipped,
+            "scoring": {"warn_fraction": self.warn_fraction, "required_fail_cap": self.required_fail_cap,
+                        "level_weights": dict(self.level_weights), "pillar_weights": dict(self.pillar_weights)},
+            "grades": [[grade, minimum] for grade, minimum in self.grades],
+            "caps": [{"check": c.check, "status": sorted(str(s) for s in c.statuses), "grade": c.grade,
+                      "reason": dict(c.reason), "code": c.code} for c in self.caps],
+            "thresholds": dict(self.thresholds),
+            "checks": {cid: {"enabled": s.enabled, "level": str(s.level), "weight": s.weight}
+                       for cid, s in sorted(self.settings.items())},
+            "waivers": [w.info() for w in self.waivers],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], registry: Registry) -> Policy:
+        """A policy from `to_data()`; thresholds of checks added since then take their defaults."""
+        scoring = data["scoring"]
+        return cls(
+            name=data["name"], version=data["version"], title=data["title"], description=data["description"],
+            source=data["source"], chain=list(data["chain"]), pinned=data["pinned"], shipped=data["shipped"],
+            warn_fraction=scoring["warn_fraction"], required_fail_cap=scoring["required_fail_cap"],
+            level_weights=dict(scoring["level_weights"]), pillar_weights=dict(scoring["pillar_weights"]),
+            grades=[(grade, minimum) for grade, minimum in data["grades"]],
+            caps=[Cap(c["check"], frozenset(Status(s) for s in c["status"]), c["grade"], dict(c["reason"]), c["code"])
+                  for c in data["caps"]],
+            thresholds=registry.thresholds() | data["thresholds"],
+            settings={cid: CheckSetting(s["enabled"], Level(s["level"]), s["weight"]) for cid, s in data["checks"].items()},
+            waivers=[Waiver(w["check"], w["target"], w["reason"], w["owner"], date.fromisoformat(w["expires"]),
+                            SourceRef(**w["source"]) if w.get("source") else None) for w in data["waivers"]],
+        )
+
+    def digest(self) -> str:
+        """sha256 of what the policy judges by: the same rules give the same digest, wherever the
+        file lies and however it was named (its path and waivers' line numbers left aside)."""
+        content = self.to_data()
+        for key in ("source", "pinned", "shipped"):
+            del content[key]
+        for waiver in content["waivers"]:
+            waiver.pop("source", None)
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- finding files

@@ -19,7 +19,7 @@ from typing import Any
 from checks.registry import Registry
 from scanner import __version__
 from scanner.inventory import Inventory, registrable_domain
-from scanner.judge import judge_run
+from scanner.judge import judge_run, refuse_other_policy
 from scanner.model import Endpoint, InputError, Service
 from scanner.policy import Policy
 from scanner.probes.certificate import probe_certificate
@@ -166,12 +166,14 @@ class Runner:
         if resume:
             run_id = self.store.resolve_run(resume)
             run = self.store.run(run_id)
+            refuse_other_policy(run, self.policy)
             now = parse_rfc3339(run["started"])
             self.store.reopen_run(run_id)
         else:
             run_id = new_run_id(now)
-            self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref,
-                                 inventory.source, self.options.to_json())
+            self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
+                                 self.options.to_json(), policy_digest=self.policy.digest(),
+                                 policy_data=self.policy.to_data())
         complete = False
         started = time.monotonic()
         try:

@@ -108,10 +108,14 @@ class Store:
     # -- writing -------------------------------------------------------------------------
 
     def start_run(self, run_id: str, started: str, tool_version: str, policy: str, inventory: str | None,
-                  options: dict[str, Any], rescored_from: str | None = None) -> None:
+                  options: dict[str, Any], rescored_from: str | None = None, policy_digest: str | None = None,
+                  policy_data: dict[str, Any] | None = None) -> None:
+        """Record a new run; `policy` is its name@version, `policy_data` the resolved policy itself."""
         self.db.execute(
-            "INSERT INTO runs (id, started, tool_version, policy, inventory, options, rescored_from) VALUES (?,?,?,?,?,?,?)",
-            (run_id, started, tool_version, policy, inventory, json.dumps(options, sort_keys=True), rescored_from))
+            "INSERT INTO runs (id, started, tool_version, policy, inventory, options, rescored_from, policy_digest, "
+            "policy_data) VALUES (?,?,?,?,?,?,?,?,?)",
+            (run_id, started, tool_version, policy, inventory, json.dumps(options, sort_keys=True), rescored_from,
+             policy_digest, json.dumps(policy_data, sort_keys=True) if policy_data is not None else None))
 
     def reopen_run(self, run_id: str) -> None:
         self.db.execute("UPDATE runs SET finished = NULL, complete = 0 WHERE id = ?", (run_id,))
@@ -170,15 +174,16 @@ class Store:
         return rows[0][0]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        row = self.db.execute(
-            "SELECT id, started, finished, complete, tool_version, policy, inventory, options, rescored_from FROM runs WHERE id = ?",
-            (run_id,)).fetchone()
+        """One run; `policy_digest` and `policy_data` are None for runs stored before schema 2."""
+        keys = ("id", "started", "finished", "complete", "tool_version", "policy", "inventory", "options",
+                "rescored_from", "policy_digest", "policy_data")
+        row = self.db.execute(f"SELECT {', '.join(keys)} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise InputError(f"run {run_id}", "no such run")
-        keys = ("id", "started", "finished", "complete", "tool_version", "policy", "inventory", "options", "rescored_from")
         out = dict(zip(keys, row, strict=True))
         out["complete"] = bool(out["complete"])
         out["options"] = json.loads(out["options"])
+        out["policy_data"] = json.loads(out["policy_data"]) if out["policy_data"] else None
         return out
 
     def services(self, run_id: str) -> list[dict[str, Any]]:
