@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from reports.common import write
 from scanner.store import Store
 
 
@@ -63,17 +64,17 @@ def dumps(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_json(result: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(result), encoding="utf-8")
+def write_json(result: dict[str, Any], path: Path | str) -> None:
+    """The result as one JSON document; ``-`` means standard output."""
+    write(path, dumps(result))
 
 
-def write_ndjson(result: dict[str, Any], path: Path) -> None:
-    """One finding per line, with its service and run, for SIEM ingestion."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for svc in result["services"]:
-            for f in svc["findings"]:
-                row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
-                           policy=result["run"]["policy"], time=result["run"]["started"])
-                out.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+def write_ndjson(result: dict[str, Any], path: Path | str) -> None:
+    """One finding per line, with its service and run, for SIEM ingestion; ``-`` means standard output."""
+    lines = []
+    for svc in result["services"]:
+        for f in svc["findings"]:
+            row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
+                       policy=result["run"]["policy"], time=result["run"]["started"])
+            lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+    write(path, "".join(lines))

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from scanner.gate import Verdict, one_line
 from scanner.model import PILLARS
 from scanner.policy import GRADES, INCOMPLETE
 from scanner.runner import Progress
@@ -52,3 +53,17 @@ def summary_line(result: dict[str, Any], seconds: float) -> str:
     state = "complete" if result["run"]["complete"] else "INCOMPLETE"
     return (f"bolwerk: run {result['run']['id']} {state}: {len(result['services'])} services, {endpoints} endpoints "
             f"in {seconds:.1f} s under {result['run']['policy']}; grades: {dist or 'none'}")
+
+
+def print_verdict(verdict: Verdict) -> None:
+    """The gate's verdict on stderr, per service, its reason last (what CI logs show)."""
+    for sv in verdict.services:
+        state = {"pass": "pass", "fail": "FAIL", "unscanned": "could not scan"}[sv.state]
+        click.echo(f"bolwerk: gate: {sv.id}: grade {sv.grade or '-'}: {state}", err=True)
+        for line in (sv.unscanned + sv.failures)[:20]:
+            click.echo(f"  - {one_line(line)}", err=True)
+        if len(sv.unscanned + sv.failures) > 20:
+            click.echo(f"  - ... and {len(sv.unscanned + sv.failures) - 20} more (see --json or --markdown)", err=True)
+    for note in verdict.notes:
+        click.echo(f"bolwerk: note: {one_line(note)}", err=True)
+    click.echo(verdict.reason, err=True)

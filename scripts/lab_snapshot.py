@@ -63,7 +63,8 @@ def scan(out: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import lab_options  # the tests' lab options: one definition
 
-    from scanner.cli import run_scan, write_outputs
+    from reports.outputs import Outputs, write_run
+    from scanner.cli import run_scan
     from scanner.inventory import load_inventory
     from scanner.lab import Lab, guard
 
@@ -71,11 +72,11 @@ def scan(out: Path) -> None:
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     with Lab() as info, tempfile.TemporaryDirectory() as tmp:
-        store, run_id, _ = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
-        paths = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
-                 "markdown": raw / "summary.md"}
-        write_outputs(store, run_id, raw / "out", None, raw / "findings.ndjson", "nl", paths)
-        store.close()
+        scanned = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
+        files = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
+                 "markdown": raw / "summary.md", "ndjson": raw / "findings.ndjson"}
+        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl"))
+        scanned.store.close()
     normalise_tree(raw, out / "normalised")
 
 
