@@ -10,6 +10,7 @@ replaced by its order of first appearance, so a value shared by two places stays
     python scripts/lab_snapshot.py write before/     # on the old code
     python scripts/lab_snapshot.py write after/      # on the new code
     python scripts/lab_snapshot.py compare before/ after/
+    python scripts/lab_snapshot.py normalise before/ # again, after a change of this script
 
 Loopback only: it starts the embedded lab under the tests' network guard.
 """
@@ -82,6 +83,7 @@ def scan(out: Path) -> None:
 
 def normalise_tree(raw: Path, dest: Path) -> None:
     norm = Normaliser()
+    seed_from_facts(norm, raw / "out" / "results.json")
     for path in sorted(p for p in raw.rglob("*") if p.is_file()):
         rel = path.relative_to(raw)
         target = dest / rel
@@ -95,6 +97,17 @@ def normalise_tree(raw: Path, dest: Path) -> None:
         else:
             body = norm.text(text)
         target.write_text(body + "\n", encoding="utf-8")
+
+
+def seed_from_facts(norm: Normaliser, result_file: Path) -> None:
+    """Number the random values in the order the facts hold them, before any output is read:
+    a value that an output adds elsewhere (new evidence, say) then keeps the number it has in
+    the facts, and adding it does not renumber every value after it."""
+    if not result_file.is_file():
+        return
+    for svc in json.loads(result_file.read_text(encoding="utf-8"))["services"]:
+        for item in svc["endpoints"] + svc["mail_domains"]:
+            norm.json(item["facts"])
 
 
 def compare(a: Path, b: Path, context: int = 3, limit: int = 400) -> int:
@@ -123,6 +136,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("write")
     w.add_argument("dir", type=Path)
+    n = sub.add_parser("normalise", help="normalise DIR/raw again into DIR/normalised")
+    n.add_argument("dir", type=Path)
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
@@ -130,6 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.cmd == "write":
         scan(args.dir)
+    elif args.cmd == "normalise":
+        normalise_tree(args.dir / "raw", args.dir / "normalised")
     else:
         sys.exit(compare(args.a, args.b, limit=args.limit))
 
