@@ -158,7 +158,7 @@ def main() -> None:
     """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
 
 
-# --------------------------------------------------------------------------- output helpers
+# --------------------------------------------------------------------------- the scan path
 
 def nothing_measured(result: dict[str, Any]) -> bool:
     """True when no endpoint could be reached at all (DNS answers alone do not count)."""

@@ -34,6 +34,19 @@ def test_every_command_declares_the_same_output_flags():
     assert "--out" not in commands["gate"]
 
 
+def test_grades_exit_codes_and_schema_id_are_defined_once():
+    import scanner.gate
+    from scanner.exit_codes import EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
+    from scanner.policy import GRADES, INCOMPLETE
+
+    contract = schema()
+    assert SCHEMA_ID == contract["properties"]["schema"]["const"] and scanner.gate.SCHEMA_ID is SCHEMA_ID
+    gate = contract["properties"]["gate"]["properties"]
+    assert gate["min_grade"]["enum"] == list(GRADES)
+    assert gate["exit_code"]["enum"] == [EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED]
+    assert contract["$defs"]["cap"]["properties"]["grade"]["enum"] == [*GRADES, INCOMPLETE]
+
+
 def parse(fmt: str, text: str):
     """Each format's own reader: stdout holds exactly that document."""
     if fmt == "json":
