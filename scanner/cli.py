@@ -118,8 +118,8 @@ def file_option(*names: str, help: str):
 OUTPUT_FILES = (  # (option, format, what it writes)
     ("--json", "json", "the JSON result (contract v1; from `gate`, with its verdict under \"gate\")"),
     ("--ndjson", "ndjson", "one finding per line (for SIEMs)"),
-    ("--sarif", "sarif", "SARIF 2.1.0, for code scanning"),
-    ("--junit", "junit", "JUnit XML, a test case per check and endpoint"),
+    ("--sarif", "sarif", "SARIF 2.1.0 for code scanning"),
+    ("--junit", "junit", "JUnit XML (a test case per check and endpoint)"),
     ("--csv", "csv", "one CSV row per finding"),
     ("--markdown", "markdown", "a Markdown summary for a merge-request comment"),
 )
@@ -129,7 +129,7 @@ def output_options(folder: bool = True):
     """The output flags, declared once for every command that writes a result: a file per
     format ('-' for stdout, one at most) and, with `folder`, --out and --lang for the dashboard.
     The command reads them with `outputs_of(kw)`."""
-    opts = [file_option(flag, f"{fmt}_file", help=f"Write {what} here ('-' for stdout).")
+    opts = [file_option(flag, f"{fmt}_file", help=f"Write {what} to FILE ('-' for stdout).")
             for flag, fmt, what in OUTPUT_FILES]
     if folder:
         opts += [click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
