@@ -151,6 +151,27 @@ def validity_status(entry: dict[str, Any], now: datetime, warn_days: float, warn
     return "ok", left, lifetime, fraction
 
 
+def chain_validity(ctx: CheckContext, chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each judged certificate of a chain with its validity at the run's time, under the policy's
+    renewal window: the evidence of certificate.expiry (and of mail.starttls.certificate for MX
+    hosts) from which the expiry watch lists lapsing certificates without judging again. An entry
+    without readable dates is left out."""
+    rows = []
+    for i, entry in _judged_chain(chain):
+        try:
+            status, left, lifetime, fraction = validity_status(
+                entry, ctx.now, ctx.threshold("certificate_expiry_warn_days"),
+                ctx.threshold("certificate_expiry_warn_fraction"))
+        except (KeyError, TypeError, ValueError):
+            continue
+        rows.append({"certificate": i, "position": "leaf" if i == 0 else "intermediate", "subject": _cn(entry),
+                     "subject_dn": entry.get("subject"), "issuer": entry.get("issuer"),
+                     "not_before": entry["not_before"], "not_after": entry["not_after"],
+                     "days_remaining": round(left, 1), "lifetime_days": round(lifetime, 1),
+                     "fraction_remaining": round(fraction, 3), "status": status, "sha256": entry.get("sha256")})
+    return rows
+
+
 @check(
     "certificate.expiry", **CERTIFICATE, level="required", severity="high",
     title={"en": "The certificates are valid and not about to expire",
@@ -165,18 +186,11 @@ def validity_status(entry: dict[str, Any], now: datetime, warn_days: float, warn
     thresholds={"certificate_expiry_warn_days": 14, "certificate_expiry_warn_fraction": 0.1},
 )
 def expiry(ctx: CheckContext):
-    chain = ctx.fact("certificate", "chain")
-    warn_days = ctx.threshold("certificate_expiry_warn_days")
-    warn_fraction = ctx.threshold("certificate_expiry_warn_fraction")
-    rows, worst = [], "ok"
+    rows = chain_validity(ctx, ctx.fact("certificate", "chain"))
+    if not rows:
+        raise NotMeasured("no certificate validity dates could be read")
     order = ("ok", "due", "not_yet_valid", "expired")
-    for i, entry in _judged_chain(chain):
-        status, left, lifetime, fraction = validity_status(entry, ctx.now, warn_days, warn_fraction)
-        rows.append({"certificate": i, "subject": _cn(entry), "not_before": entry["not_before"],
-                     "not_after": entry["not_after"], "days_remaining": round(left, 1),
-                     "fraction_remaining": round(fraction, 3), "status": status})
-        if order.index(status) > order.index(worst):
-            worst = status
+    worst = max((r["status"] for r in rows), key=order.index)
     evidence = {"certificates": rows}
     bad = [r for r in rows if r["status"] == worst]
     if worst == "ok":

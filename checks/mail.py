@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from checks.certificate import chain_validity
 from checks.common import INTERNET_NL_MAIL, NCSC_TLS
 from checks.registry import (
     CheckContext,
@@ -347,8 +348,9 @@ def starttls_certificate(ctx: CheckContext):
         cert = mx.get("certificate")
         if not cert or cert.get("error"):
             raise NotMeasured((cert or {}).get("error") or mx.get("tls_error") or "no certificate was read")
+        validity = {"certificates": chain_validity(ctx, cert.get("chain") or [])}  # for the expiry watch
         if cert.get("trusted") and cert.get("hostname_match"):
-            return passed("trusted certificate for the MX name",
+            return passed("trusted certificate for the MX name", evidence=validity,
                           message_nl="vertrouwd certificaat voor de naam van de mailserver")
         if cert.get("trusted") is None or cert.get("hostname_match") is None:
             raise NotMeasured("the certificate could not be judged")
@@ -356,7 +358,7 @@ def starttls_certificate(ctx: CheckContext):
         why = reasons[0]["message"] if not cert["trusted"] else f"the certificate does not name {mx['host']}"
         why_nl = "geen geldig pad naar een vertrouwde root" if not cert["trusted"] else f"{mx['host']} staat er niet in"
         return failed(f"certificate not valid for {mx['host']}: {why}",
-                      evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]},
+                      evidence={"san": (cert.get("chain") or [{}])[0].get("san", [])[:10]} | validity,
                       message_nl=f"certificaat niet geldig voor {mx['host']}: {why_nl}")
 
     return _per_starttls_mx(ctx, judge)

@@ -10,7 +10,6 @@ import base64
 import functools
 import hashlib
 import json
-import re
 import tomllib
 from collections import defaultdict
 from importlib import resources
@@ -23,7 +22,8 @@ from checks.registry import Registry
 from reports.expiry import lapsing_certificates
 from reports.key_reuse import shared_keys
 from scanner.model import PILLARS
-from scanner.policy import GRADES, worse, worse_than
+from scanner.policy import GRADES, INCOMPLETE, worse, worse_than
+from scanner.scoring import cap_text
 
 LANGS = ("nl", "en")
 ATTENTION = ("fail", "error")
@@ -34,7 +34,7 @@ def texts() -> dict[str, Any]:
 
 
 def grade_class(grade: str | None) -> str:
-    if not grade or grade == "incomplete":
+    if not grade or grade == INCOMPLETE:
         return "g-inc"
     return "g-ap" if grade == "A+" else f"g-{grade.lower()}"
 
@@ -52,8 +52,8 @@ def _environment() -> jinja2.Environment:
 
 def _worst(grades: list[str | None]) -> str | None:
     known = [g for g in grades if g in GRADES]
-    if any(g == "incomplete" for g in grades) and not known:
-        return "incomplete"
+    if any(g == INCOMPLETE for g in grades) and not known:
+        return INCOMPLETE
     return functools.reduce(worse, known) if known else None
 
 
@@ -75,7 +75,7 @@ def trend(before: tuple[str | None, float | None], grade: str | None, score: flo
     return {"grade": old_grade, "delta": delta, "direction": direction}
 
 
-def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+def overview(result: dict[str, Any]) -> dict[str, Any]:
     """Per-organisation and per-pillar aggregates for the index page."""
     # shallow copies: the page adds its own fields, the caller's result stays as it was
     services = sorted((dict(s) for s in result["services"]), key=lambda s: (s["organisation"].lower(), s["name"].lower()))
@@ -94,7 +94,7 @@ def overview(result: dict[str, Any], thresholds: dict[str, Any] | None = None) -
     pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
                       if any(p in s["pillars"] for s in services)}
     return {"services": services, "organisations": organisations, "pillar_average": pillar_average,
-            "lapsing": lapsing_certificates(result, thresholds), "shared_keys": shared_keys(result)}
+            "lapsing": lapsing_certificates(result), "shared_keys": shared_keys(result)}
 
 
 def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
@@ -113,32 +113,20 @@ def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> d
     return out
 
 
-CAP = re.compile(r"^(?P<grade>[A-F]\+?): (?P<reason>.*) \((?P<checks>[\w.*, ]+) on (?P<targets>.*)\)$")
-INCOMPLETE_CAP = re.compile(r"^incomplete: required checks could not run: (?P<checks>.*)$")
+def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[str]:
+    """Why the service has its grade, in `lang`, from the cap records the run stored.
 
-
-def localise_cap(cap: str, registry: Registry, lang: str, texts_: dict[str, Any]) -> str:
-    """A cap as scoring.py writes it ("B: reason (check on target)"), told in `lang`.
-
-    The policy's reason is English; in Dutch the title of the capping check says it.
+    A run stored before caps were records has only contract v1's English lines: those are shown.
     """
-    if lang == "en":
-        return cap
-    if m := CAP.match(cap):
-        first = m["checks"].split(", ")[0]
-        title = registry[first].describe(lang) if first in registry else m["reason"]
-        return f"{m['grade']}: {texts_['cap_failed']}: {title} ({m['checks']} {texts_['cap_on']} {m['targets']})"
-    if m := INCOMPLETE_CAP.match(cap):
-        return f"{texts_['cap_incomplete']}: {m['checks']}"
-    return cap
+    if svc.get("caps_detail") is None:
+        return list(svc["caps"])
+    return [cap_text(cap, lang, texts_) for cap in svc["caps_detail"]]
 
 
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
-                     thresholds: dict[str, Any] | None = None,
                      previous: tuple[str, dict[str, tuple[str | None, float | None]]] | None = None) -> Path:
     """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
 
-    `thresholds` are the run policy's (for the expiry watch); None uses the checks' defaults.
     `previous` is (run id, grades by service) of the last run under the same policy, so
     a manager sees whether each service improved.
     """
@@ -146,7 +134,7 @@ def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, prim
     all_texts = texts()
     style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
     style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    data = overview(result, thresholds)
+    data = overview(result)
     data["previous_run"] = previous[0] if previous else None
     for svc in data["services"]:
         before = previous[1].get(svc["id"]) if previous else None
@@ -163,7 +151,7 @@ def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, prim
         for svc in data["services"]:
             page = f"services/{svc['id']}.html"
             other_href = f"../{other}/{page}" if lang == primary else f"../../{page}"
-            caps = [localise_cap(c, registry, lang, all_texts[lang]) for c in svc["caps"]]
+            caps = caps_told(svc, lang, all_texts[lang])
             (base / page).write_text(env.get_template("service.html").render(
                 **common, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
                 other_lang_href=other_href), encoding="utf-8")

@@ -11,13 +11,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from reports.common import write
 from scanner.store import Store
-
-SCHEMA_ID = "bolwerk/scan-result/v1"
 
 
 def schema() -> dict[str, Any]:
+    """The contract as the JSON Schema shipped in the package."""
     return json.loads(resources.files("reports").joinpath("schema/scan-result-v1.json").read_text(encoding="utf-8"))
+
+
+SCHEMA_ID: str = schema()["properties"]["schema"]["const"]  # "bolwerk/scan-result/v1", named once: in the schema
 
 
 def build_result(store: Store, run_id: str) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def build_result(store: Store, run_id: str) -> dict[str, Any]:
         services.append({
             "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
             "tags": svc["tags"], "owner": svc.get("owner") or "",
-            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"],
+            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"], "caps_detail": svc["caps_detail"],
             "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
             "findings": svc["findings"], "source": svc.get("source"),
         })
@@ -49,7 +52,8 @@ def build_result(store: Store, run_id: str) -> dict[str, Any]:
         "schema": SCHEMA_ID,
         "run": {
             "id": run["id"], "started": run["started"], "finished": run["finished"], "complete": run["complete"],
-            "tool_version": run["tool_version"], "policy": run["policy"], "inventory": run["inventory"],
+            "tool_version": run["tool_version"], "policy": run["policy"], "policy_digest": run["policy_digest"],
+            "inventory": run["inventory"],
             "rescored_from": run["rescored_from"],
         },
         "services": sorted(services, key=lambda s: s["id"]),
@@ -60,17 +64,17 @@ def dumps(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_json(result: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(result), encoding="utf-8")
+def write_json(result: dict[str, Any], path: Path | str) -> None:
+    """The result as one JSON document; ``-`` means standard output."""
+    write(path, dumps(result))
 
 
-def write_ndjson(result: dict[str, Any], path: Path) -> None:
-    """One finding per line, with its service and run, for SIEM ingestion."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for svc in result["services"]:
-            for f in svc["findings"]:
-                row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
-                           policy=result["run"]["policy"], time=result["run"]["started"])
-                out.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+def write_ndjson(result: dict[str, Any], path: Path | str) -> None:
+    """One finding per line, with its service and run, for SIEM ingestion; ``-`` means standard output."""
+    lines = []
+    for svc in result["services"]:
+        for f in svc["findings"]:
+            row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
+                       policy=result["run"]["policy"], time=result["run"]["started"])
+            lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+    write(path, "".join(lines))

@@ -10,23 +10,26 @@ import functools
 import json
 import sys
 import time
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from checks.registry import default_registry
+from reports.html import LANGS
+from reports.outputs import Outputs, write_outputs, write_run
 from scanner import __version__
-from scanner.gate import one_line, unreachable
+from scanner.console import print_summary, print_verdict, stderr_progress, summary_line
+from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
+from scanner.gate import unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
-from scanner.model import PILLARS, InputError
-from scanner.policy import GRADES, load_policy
+from scanner.judge import rescore, stored_policy
+from scanner.model import InputError
+from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions, rescore, stderr_progress
+from scanner.runner import Runner, ScanOptions
 from scanner.store import Store, default_db_path
-
-EXIT_OK, EXIT_POLICY, EXIT_INPUT, EXIT_UNSCANNED = 0, 1, 2, 3
 
 
 def fail_input(message: str) -> None:
@@ -112,48 +115,41 @@ def file_option(*names: str, help: str):
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
 
 
-NDJSON_HELP = "Write one finding per line here (for SIEMs)."
+OUTPUT_FILES = (  # (option, format, what it writes)
+    ("--json", "json", "the JSON result (contract v1; from `gate`, with its verdict under \"gate\")"),
+    ("--ndjson", "ndjson", "one finding per line (for SIEMs)"),
+    ("--sarif", "sarif", "SARIF 2.1.0 for code scanning"),
+    ("--junit", "junit", "JUnit XML (a test case per check and endpoint)"),
+    ("--csv", "csv", "one CSV row per finding"),
+    ("--markdown", "markdown", "a Markdown summary for a merge-request comment"),
+)
 
 
-def report_options(func):
-    """--sarif/--junit/--csv/--markdown: the machine outputs every scan and gate can write."""
-    opts = [
-        file_option("--sarif", help="Write SARIF 2.1.0 here, for code scanning ('-' for stdout)."),
-        file_option("--junit", help="Write JUnit XML here, a test case per check and endpoint ('-' for stdout)."),
-        file_option("--csv", "csv_path", help="Write one CSV row per finding here ('-' for stdout)."),
-        file_option("--markdown", help="Write a Markdown summary for a merge-request comment here ('-' for stdout)."),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
+def output_options(folder: bool = True):
+    """The output flags, declared once for every command that writes a result: a file per
+    format ('-' for stdout, one at most) and, with `folder`, --out and --lang for the dashboard.
+    The command reads them with `outputs_of(kw)`."""
+    opts = [file_option(flag, f"{fmt}_file", help=f"Write {what} to FILE ('-' for stdout).")
+            for flag, fmt, what in OUTPUT_FILES]
+    if folder:
+        opts += [click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                              help="Write results.json and the dashboard here."),
+                 click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True,
+                              help="Primary language of the dashboard.")]
+
+    def decorate(func):
+        for opt in reversed(opts):
+            func = opt(func)
+        return func
+
+    return decorate
 
 
-def report_paths(kw: dict[str, Any], json_path: Path | None = None) -> dict[str, Path]:
-    """The report files asked for; at most one output (counting --json) may be stdout ('-')."""
-    paths = {"sarif": kw.get("sarif"), "junit": kw.get("junit"), "csv": kw.get("csv_path"),
-             "markdown": kw.get("markdown")}
-    chosen = {k: v for k, v in paths.items() if v is not None}
-    if sum(str(v) == "-" for v in [*chosen.values(), json_path] if v is not None) > 1:
-        raise InputError("-", "only one output can go to stdout")
-    return chosen
-
-
-def write_reports(result: dict[str, Any], paths: dict[str, Path], verdict: Any = None) -> None:
-    """SARIF, JUnit, CSV and Markdown from a result (and the gate's verdict, if any)."""
-    if not paths:
-        return
-    from reports.csv import write_csv
-    from reports.junit import write_junit
-    from reports.markdown import write_markdown
-    from reports.sarif import write_sarif
-
-    writers = {"sarif": write_sarif, "junit": write_junit, "csv": write_csv, "markdown": write_markdown}
-    registry = default_registry()
-    for fmt, path in paths.items():
-        try:
-            writers[fmt](result, path, registry, verdict)
-        except OSError as exc:
-            raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
+def outputs_of(kw: dict[str, Any]) -> Outputs:
+    """The outputs asked for, taken out of a command's keyword arguments (see output_options)."""
+    files = {fmt: kw.pop(f"{fmt}_file") for _, fmt, _ in OUTPUT_FILES}
+    return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
+                   kw.pop("lang", "nl"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -162,74 +158,42 @@ def main() -> None:
     """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
 
 
-# --------------------------------------------------------------------------- output helpers
-
-def write_outputs(store: Store, run_id: str, out: Path | None, json_path: Path | None, ndjson: Path | None,
-                  lang: str = "nl", reports: dict[str, Path] | None = None) -> dict[str, Any]:
-    from reports.html import render_dashboard
-    from reports.json import build_result, write_json, write_ndjson
-
-    result = build_result(store, run_id)
-    write_reports(result, reports or {})
-    if json_path:
-        write_json(result, json_path)
-    if ndjson:
-        write_ndjson(result, ndjson)
-    if out:
-        write_json(result, out / "results.json")
-        previous = store.previous_run(run_id)
-        render_dashboard(result, out / "dashboard", default_registry(), primary=lang,
-                         thresholds=run_thresholds(result),
-                         previous=(previous, store.grades(previous)) if previous else None)
-    return result
-
-
-def run_thresholds(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The thresholds of the policy the run was judged under, if this Bolwerk ships it."""
-    try:
-        return load_policy(result["run"]["policy"], default_registry()).thresholds
-    except InputError:
-        return None  # a policy file that is not at hand: the checks' defaults
-
-
-def print_summary(result: dict[str, Any]) -> None:
-    rows = [("service", "organisation", "grade", "score", *PILLARS)]
-    for svc in sorted(result["services"], key=lambda s: (s["organisation"], s["name"])):
-        pillars = [f"{svc['pillars'][p]['score']:.0f}" if p in svc["pillars"] else "-" for p in PILLARS]
-        score = "-" if svc["score"] is None else f"{svc['score']:.1f}"
-        rows.append((svc["id"], svc["organisation"][:34], svc["grade"] or "-", score, *pillars))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def summary_line(result: dict[str, Any], seconds: float) -> str:
-    grades = Counter(s["grade"] for s in result["services"])
-    order = [*GRADES, "incomplete"]
-    dist = ", ".join(f"{g} {grades[g]}" for g in order if grades[g])
-    endpoints = sum(len(s["endpoints"]) for s in result["services"])
-    state = "complete" if result["run"]["complete"] else "INCOMPLETE"
-    return (f"bolwerk: run {result['run']['id']} {state}: {len(result['services'])} services, {endpoints} endpoints "
-            f"in {seconds:.1f} s under {result['run']['policy']}; grades: {dist or 'none'}")
-
+# --------------------------------------------------------------------------- the scan path
 
 def nothing_measured(result: dict[str, Any]) -> bool:
     """True when no endpoint could be reached at all (DNS answers alone do not count)."""
     return all(unreachable(ep) for svc in result["services"] for ep in svc["endpoints"])
 
 
-def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None):
+@dataclass
+class Scanned:
+    store: Store  # open: the caller writes its outputs, then closes it
+    run_id: str
+    seconds: float
+    policy: Policy  # the policy the run was judged under
+
+
+def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
+             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)") -> Scanned:
+    """The scan path of every command that scans: collect, judge and store one run."""
     registry = default_registry()
-    policy = load_policy(policy_ref, registry)
+    # --resume without --policy: the policy the run started under, as the run stored it
+    policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
     store = Store(db)
-    runner = Runner(options, registry, policy, store, progress=stderr_progress())
-    started = time.monotonic()
     try:
-        run_id = runner.scan(inventory, resume=resume)
+        if policy is None:
+            run = store.run(store.resolve_run(resume))
+            policy = stored_policy(run, registry) or load_policy(run["policy"], registry)
+        started = time.monotonic()
+        run_id = Runner(options, registry, policy, store, progress=stderr_progress()).scan(inventory, resume=resume)
     except KeyboardInterrupt:
-        click.echo("bolwerk: interrupted; the run is stored as incomplete (resume with --resume)", err=True)
-        sys.exit(130)
-    return store, run_id, time.monotonic() - started
+        store.close()
+        click.echo(f"bolwerk: {interrupted}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BaseException:
+        store.close()
+        raise
+    return Scanned(store, run_id, time.monotonic() - started, policy)
 
 
 # --------------------------------------------------------------------------- commands
@@ -239,41 +203,28 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @network_options
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"SQLite history (default: {default_db_path()}).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write results.json and the dashboard here.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the JSON result (contract v1) here ('-' for stdout).")
-@click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write one finding per line here (for SIEMs).")
-@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
-              help="Primary language of the dashboard.")
-@click.option("--resume", default=None, metavar="RUN", help="Continue an interrupted run.")
-@report_options
+@output_options()
+@click.option("--resume", default=None, metavar="RUN",
+              help="Continue an interrupted run, under the policy it started with.")
 @input_errors
-def scan(inventory: Path, db: Path | None, out: Path | None, json_path: Path | None, ndjson: Path | None, lang: str,
-         resume: str | None, **kw: Any) -> None:
+def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> None:
     """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
     inv = load_inventory(inventory)
     options = scan_options(kw)
-    reports = report_paths(kw, json_path)
-    store, run_id, seconds = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
-    stdout_json = json_path is not None and str(json_path) == "-"
-    result = write_outputs(store, run_id, out, None if stdout_json else json_path, ndjson, lang, reports)
-    store.close()
-    if stdout_json:
-        from reports.json import dumps
-
-        click.echo(dumps(result), nl=False)
-    click.echo(summary_line(result, seconds), err=True)
-    if out:
-        click.echo(f"bolwerk: dashboard: {out / 'dashboard' / 'index.html'}", err=True)
+    outputs = outputs_of(kw)
+    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    result = write_run(scanned.store, scanned.run_id, outputs)
+    scanned.store.close()
+    click.echo(summary_line(result, scanned.seconds), err=True)
+    if outputs.out:
+        click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
     sys.exit(EXIT_UNSCANNED if nothing_measured(result) else EXIT_OK)
 
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bolwerk-demo"),
               show_default=True, help="Where to write results.json, the history and the dashboard.")
-@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True)
 @input_errors
 def demo(out: Path, lang: str) -> None:
     """Start the embedded lab estate, scan it end to end and write the dashboard."""
@@ -285,12 +236,12 @@ def demo(out: Path, lang: str) -> None:
                               port_map=info.port_map, rate_per_ip=200.0, io_timeout=3.0, timeout=30.0)
         out.mkdir(parents=True, exist_ok=True)
         db = out / "history.db"
-        store, run_id, seconds = run_scan(load_inventory(info.inventory), options, None, db)
-        result = write_outputs(store, run_id, out, None, None, lang)
-        store.close()
+        scanned = run_scan(load_inventory(info.inventory), options, None, db)
+        result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
+        scanned.store.close()
     print_summary(result)
     click.echo("")
-    click.echo(summary_line(result, seconds))
+    click.echo(summary_line(result, scanned.seconds))
     click.echo(f"Results:   {out / 'results.json'}")
     click.echo(f"History:   {db}")
     click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
@@ -299,49 +250,41 @@ def demo(out: Path, lang: str) -> None:
 @main.command()
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--run", "run_ref", default=None, metavar="ID", help="Run id or prefix (default: the latest).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--ndjson", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@report_options
-@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@output_options()
 @input_errors
-def report(db: Path | None, run_ref: str | None, out: Path | None, json_path: Path | None, ndjson: Path | None,
-           lang: str, **kw: Any) -> None:
-    """Write the reports of a stored run (no network)."""
+def report(db: Path | None, run_ref: str | None, **kw: Any) -> None:
+    """Write the reports of a stored run (no network), under the policy it was judged under."""
+    outputs = outputs_of(kw)
+    if not outputs:
+        outputs.out = Path("bolwerk-report")
     store = _existing_store(db)
     run_id = store.resolve_run(run_ref)
-    reports = report_paths(kw, json_path)
-    if not (out or json_path or ndjson or reports):
-        out = Path("bolwerk-report")
-    write_outputs(store, run_id, out, json_path, ndjson, lang, reports)
+    write_run(store, run_id, outputs)
     store.close()
-    click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {out}" if out else ""), err=True)
+    click.echo(f"bolwerk: reports of run {run_id} written" + (f" to {outputs.out}" if outputs.out else ""), err=True)
 
 
 @main.command("rescore")
 @click.argument("run_ref", metavar="RUN")
 @click.option("--policy", required=True, help="Policy name@version or a .toml file.")
 @file_option("--db", help="The history holding RUN.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write results.json and the dashboard here.")
-@file_option("--json", "json_path", help="Write the JSON result (contract v1) here.")
-@file_option("--ndjson", help=NDJSON_HELP)
-@report_options
+@output_options()
 @input_errors
-def rescore_cmd(run_ref: str, policy: str, db: Path | None, out: Path | None, json_path: Path | None,
-                ndjson: Path | None, **kw: Any) -> None:
+def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
     """Re-judge the stored facts of RUN under another policy, as a new run, without touching the network.
 
-    Prints the new run's id on stdout; compare grades with `bolwerk diff`.
+    Prints the new run's id on stdout (on stderr when an output goes to stdout); compare
+    grades with `bolwerk diff`.
     """
     registry = default_registry()
     pol = load_policy(policy, registry)
-    reports = report_paths(kw)
+    outputs = outputs_of(kw)
     store = _existing_store(db)
     new_id = rescore(store, run_ref, registry, pol)
-    result = write_outputs(store, new_id, out, json_path, ndjson, reports=reports)
+    result = write_run(store, new_id, outputs)
+    store.close()
     click.echo(summary_line(result, 0.0), err=True)
-    click.echo(new_id)
+    click.echo(new_id, err=outputs.to_stdout)
 
 
 @main.command()
@@ -351,31 +294,16 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, out: Path | None, js
 @input_errors
 def diff(run_a: str, run_b: str, db: Path | None) -> None:
     """What changed between two runs: grades, new and fixed findings."""
-    from reports.json import build_result
+    from reports.diff import diff_lines, diff_runs
 
     store = _existing_store(db)
-    a, b = (build_result(store, store.resolve_run(r)) for r in (run_a, run_b))
-    if a["run"]["policy"] != b["run"]["policy"]:
-        click.echo(f"bolwerk: note: the runs were judged under different policies ({a['run']['policy']} vs "
-                   f"{b['run']['policy']}); rescore one to compare like with like", err=True)
-    sa, sb = ({s["id"]: s for s in r["services"]} for r in (a, b))
-    for sid in sorted(set(sa) | set(sb)):
-        old, new = sa.get(sid), sb.get(sid)
-        if old is None or new is None:
-            click.echo(f"{sid}: {'added' if old is None else 'removed'}")
-            continue
-        bad = ("fail", "warn", "error")
-        fa = {f["id"]: f for f in old["findings"] if f["status"] in bad}
-        fb = {f["id"]: f for f in new["findings"] if f["status"] in bad}
-        lines = []
-        if old["grade"] != new["grade"]:
-            lines.append(f"  grade {old['grade']} -> {new['grade']}")
-        lines += [f"  new:   {fb[i]['check']} {fb[i]['status']} on {fb[i]['target']}: {fb[i]['message']}"
-                  for i in sorted(set(fb) - set(fa))]
-        lines += [f"  fixed: {fa[i]['check']} on {fa[i]['target']}" for i in sorted(set(fa) - set(fb))]
-        if lines:
-            click.echo(f"{sid}:")
-            click.echo("\n".join(lines))
+    changes = diff_runs(store, store.resolve_run(run_a), store.resolve_run(run_b))
+    store.close()
+    if not changes.same_policy:
+        click.echo(f"bolwerk: note: the runs were judged under different policies ({changes.policies[0]} vs "
+                   f"{changes.policies[1]}); rescore one to compare like with like", err=True)
+    for line in diff_lines(changes):
+        click.echo(line)
 
 
 @main.command()
@@ -443,14 +371,11 @@ def lab() -> None:
                    "with --baseline, else only the grade decides]")
 @file_option("--baseline", help="An earlier result (from --json): only findings new since then fail the gate "
                              "(a ratchet).")
-@file_option("--json", "json_path",
-             help="Write the JSON result (contract v1, plus the verdict under \"gate\") here ('-' for stdout).")
-@file_option("--ndjson", help=NDJSON_HELP)
-@report_options
+@output_options(folder=False)
 @file_option("--db", help="Keep the run in this history (default: a temporary one).")
 @input_errors
-def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline: Path | None,
-         json_path: Path | None, ndjson: Path | None, db: Path | None, **kw: Any) -> None:
+def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline: Path | None, db: Path | None,
+         **kw: Any) -> None:
     """Scan TARGET URLs (or one small inventory file) and pass or fail them against the policy.
 
     \b
@@ -460,59 +385,30 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     import tempfile
     from datetime import UTC, datetime
 
-    from reports.json import build_result, dumps, write_json, write_ndjson
+    from reports.json import build_result
     from scanner.gate import Baseline, decide, waiver_notes
 
-    registry = default_registry()
     if len(targets) == 1 and Path(targets[0]).is_file():
         inv = load_inventory(targets[0])
     else:
         inv = inventory_from_targets(list(targets))
-    policy = load_policy(kw["policy"], registry)
     base = Baseline.load(baseline) if baseline else None
-    reports = report_paths(kw, json_path)
+    outputs = outputs_of(kw)
     options = scan_options(kw)
     with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
-        store = Store(db or Path(tmp) / "gate.db")
-        runner = Runner(options, registry, policy, store, progress=stderr_progress())
-        started = time.monotonic()
-        try:
-            run_id = runner.scan(inv)
-        except KeyboardInterrupt:
-            click.echo("bolwerk: gate: interrupted; no verdict", err=True)
-            sys.exit(130)
-        result = build_result(store, run_id)
-        store.close()
+        scanned = run_scan(inv, options, kw["policy"], db or Path(tmp) / "gate.db",
+                           interrupted="gate: interrupted; no verdict")
+        result = build_result(scanned.store, scanned.run_id)
+        scanned.store.close()
+    policy = scanned.policy
     verdict = decide(result, min_grade, fail_on, base)
     verdict.notes = waiver_notes(result, policy.waivers, datetime.now(UTC).date()) + verdict.notes
     if not policy.pinned:
         verdict.notes.append(f"the policy was not pinned and resolved to {policy.ref}; pass --policy {policy.ref} "
                              "so a new Bolwerk release cannot change this verdict")
-
-    gated = dict(result, gate=verdict.to_json())
-    try:
-        if json_path is not None:
-            if str(json_path) == "-":
-                click.echo(dumps(gated), nl=False)
-            else:
-                write_json(gated, json_path)
-        if ndjson:
-            write_ndjson(result, ndjson)
-    except OSError as exc:
-        raise InputError(str(exc.filename or json_path), f"cannot write: {exc.strerror or exc}") from None
-    write_reports(result, reports, verdict)
-
-    click.echo(summary_line(result, time.monotonic() - started), err=True)
-    for sv in verdict.services:
-        state = {"pass": "pass", "fail": "FAIL", "unscanned": "could not scan"}[sv.state]
-        click.echo(f"bolwerk: gate: {sv.id}: grade {sv.grade or '-'}: {state}", err=True)
-        for line in (sv.unscanned + sv.failures)[:20]:
-            click.echo(f"  - {one_line(line)}", err=True)
-        if len(sv.unscanned + sv.failures) > 20:
-            click.echo(f"  - ... and {len(sv.unscanned + sv.failures) - 20} more (see --json or --markdown)", err=True)
-    for note in verdict.notes:
-        click.echo(f"bolwerk: note: {one_line(note)}", err=True)
-    click.echo(verdict.reason, err=True)
+    write_outputs(result, outputs, verdict)
+    click.echo(summary_line(result, scanned.seconds), err=True)
+    print_verdict(verdict)
     sys.exit(verdict.exit_code)
 
 

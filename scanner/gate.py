@@ -26,12 +26,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from reports.json import SCHEMA_ID
+from scanner.exit_codes import EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
 from scanner.model import InputError
 from scanner.policy import GRADES, INCOMPLETE, worse_than
 
-EXIT_PASS, EXIT_FAIL, EXIT_UNSCANNED = 0, 1, 3
 FAIL_ON_LEVELS = {"required": ("required",), "recommended": ("required", "recommended")}
-SCHEMA_ID = "bolwerk/scan-result/v1"
 CONTENT_SECTIONS = ("tls", "certificate", "http")
 
 
@@ -98,11 +98,11 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == EXIT_PASS
+        return self.exit_code == EXIT_OK
 
     @property
     def label(self) -> str:
-        return {EXIT_PASS: "PASS", EXIT_FAIL: "FAIL"}.get(self.exit_code, "COULD NOT SCAN")
+        return {EXIT_OK: "PASS", EXIT_POLICY: "FAIL"}.get(self.exit_code, "COULD NOT SCAN")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,7 +136,7 @@ def decide(result: dict[str, Any], min_grade: str = "B", fail_on: str | None = N
     effective_fail_on = fail_on or ("recommended" if baseline else None)
     levels = FAIL_ON_LEVELS.get(effective_fail_on or "", ())
     policy = result["run"]["policy"]
-    verdict = Verdict(EXIT_PASS, "", [], min_grade, effective_fail_on, baseline)
+    verdict = Verdict(EXIT_OK, "", [], min_grade, effective_fail_on, baseline)
     if baseline and baseline.policy and baseline.policy != policy:
         verdict.notes.append(f"the baseline was judged under {baseline.policy}, this run under {policy}; "
                              "finding ids do not depend on the policy, grades do")
@@ -222,7 +222,7 @@ def _conclusion(v: Verdict, policy: str) -> tuple[int, str]:
         first = failed[0]
         more = f"; {len(failed) - 1} more failing services" if len(failed) > 1 else ""
         extra = f" (+{len(first.failures) - 1} more)" if len(first.failures) > 1 else ""
-        return EXIT_FAIL, (f"bolwerk: gate: FAIL under {policy}: {first.id}: {first.failures[0]}{extra}{more}")
+        return EXIT_POLICY, (f"bolwerk: gate: FAIL under {policy}: {first.id}: {first.failures[0]}{extra}{more}")
     if incomplete:
         return EXIT_UNSCANNED, (f"bolwerk: gate: could not judge {incomplete[0].id}: {incomplete[0].unscanned[0]} "
                                 "(waive or disable checks that cannot run from here)")
@@ -232,4 +232,4 @@ def _conclusion(v: Verdict, policy: str) -> tuple[int, str]:
     tolerated = sum(len(s.tolerated) for s in v.services)
     note = f"; {tolerated} known problems tolerated by the baseline" if tolerated else ""
     n = len(v.services)
-    return EXIT_PASS, f"bolwerk: gate: PASS under {policy}: {n} service{'' if n == 1 else 's'}, {rule}{note}"
+    return EXIT_OK, f"bolwerk: gate: PASS under {policy}: {n} service{'' if n == 1 else 's'}, {rule}{note}"

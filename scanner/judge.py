@@ -1,7 +1,8 @@
-"""Judgement: run every check the policy counts over stored facts. No I/O here.
+"""Judgement: run every check the policy counts over stored facts, score, store the verdicts.
 
-The same function judges a fresh scan and a stored run (`bolwerk rescore`), which is
-why facts are plain JSON and checks are pure.
+The same functions judge a fresh scan (after the runner collected its facts) and a
+stored run (`bolwerk rescore`), which is why facts are plain JSON and checks are pure.
+No network here: only the store is read and written.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
-from scanner.model import EndpointKind, Finding, Status
+from scanner import __version__
+from scanner.model import EndpointKind, Finding, InputError, Status
 from scanner.policy import Policy
+from scanner.scoring import ServiceScore, score_service
+from scanner.store import Store, new_run_id
+from scanner.times import parse_rfc3339
 
 JUDGED = (Status.FAIL, Status.WARN, Status.ERROR)
 
@@ -114,3 +119,74 @@ def _cap_evidence(evidence: dict[str, Any], limit: int = 50) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def subjects_of(svc: dict[str, Any]) -> list[Subject]:
+    """Stored service (definition + facts) -> the subjects checks judge."""
+    out = []
+    for ep in svc["endpoints"]:
+        stored = svc["endpoint_facts"].get(ep["target"])
+        if stored is None:
+            continue
+        out.append(Subject("endpoint", ep["target"], stored["facts"], EndpointKind(ep["kind"]), ep["scheme"],
+                           {"host": ep["host"], "port": ep["port"], "addresses": stored["addresses"]}))
+    for md in svc["mail_domains"]:
+        facts = svc["mail_facts"].get(md["domain"])
+        if facts is not None:
+            out.append(Subject("mail_domain", md["domain"], facts, info=md))
+    return out
+
+
+def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy,
+                  now: datetime) -> tuple[ServiceScore, list[dict[str, Any]]]:
+    findings = []
+    for subject in subjects_of(svc):
+        findings.extend(judge_subject(registry, policy, subject, now))
+    result = score_service(findings, policy)
+    findings.sort(key=lambda f: (f.pillar, f.check, f.target, f.id))
+    return result, [f.to_dict() for f in findings]
+
+
+def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now: datetime) -> None:
+    """Judge and score every service of a stored run, replacing earlier verdicts."""
+    for svc in store.services(run_id):
+        result, findings = judge_service(svc, registry, policy, now)
+        store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings,
+                             [cap.to_dict() for cap in result.caps_detail])
+
+
+def stored_policy(run: dict[str, Any], registry: Registry) -> Policy | None:
+    """The policy a stored run was judged under, as the run keeps it (None for runs stored
+    before runs kept their policy)."""
+    return Policy.from_data(run["policy_data"], registry) if run["policy_data"] else None
+
+
+def refuse_other_policy(run: dict[str, Any], policy: Policy) -> None:
+    """A resumed run is judged under the policy it started with, never under another."""
+    kept = run["policy_digest"]
+    if (policy.digest() == kept) if kept else (policy.ref == run["policy"]):
+        return
+    was = f"{run['policy']} (digest {kept[:12]})" if kept else run["policy"]
+    given = f"{policy.ref} (digest {policy.digest()[:12]})" if kept else policy.ref
+    raise InputError("--policy", f"run {run['id']} was started under {was}, not {given}: resume it without "
+                                 "--policy, or start a new scan")
+
+
+def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> str:
+    """Re-judge a stored run under another policy, as a new run; no network at all."""
+    source = store.resolve_run(run_ref)
+    run = store.run(source)
+    new_id = new_run_id()
+    store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"],
+                    rescored_from=source, policy_digest=policy.digest(), policy_data=policy.to_data())
+    now = parse_rfc3339(run["started"])
+    for svc in store.services(source):
+        definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}
+        store.save_service(new_id, svc["id"], svc["name"], svc["organisation"], definition)
+        for target, stored in svc["endpoint_facts"].items():
+            store.save_endpoint(new_id, svc["id"], target, stored["addresses"], stored["facts"])
+        for domain, facts in svc["mail_facts"].items():
+            store.save_mail_domain(new_id, svc["id"], domain, facts)
+    judge_run(store, new_id, registry, policy, now)
+    store.finish_run(new_id, run["complete"])
+    return new_id

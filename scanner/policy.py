@@ -13,7 +13,7 @@ File layout (see README, "Writing a policy")::
     [policy]      name, version, title, description, extends
     [scoring]     warn_fraction, required_fail_cap, level_weights, pillar_weights
     [grades]      "A+" = 95, A = 85 ... minimum score per grade
-    [[caps]]      check, status, grade, reason
+    [[caps]]      check, status, grade, reason (a string, or { en = "...", nl = "..." }), code
     [thresholds]  values the checks read (`bolwerk checks --thresholds`)
     [checks."id"] level, weight, enabled
     [[waivers]]   check, target, reason, owner, expires   (comply or explain)
@@ -21,6 +21,8 @@ File layout (see README, "Writing a policy")::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,7 +53,7 @@ INCOMPLETE = "incomplete"
 _SECTIONS = {"policy", "scoring", "grades", "caps", "thresholds", "checks", "waivers"}
 _POLICY_KEYS = {"name", "version", "title", "description", "extends"}
 _SCORING_KEYS = {"warn_fraction", "level_weights", "required_fail_cap", "pillar_weights"}
-_CAP_KEYS = {"check", "status", "grade", "reason"}
+_CAP_KEYS = {"check", "status", "grade", "reason", "code"}
 _CHECK_KEYS = {"level", "weight", "enabled"}
 _WAIVER_KEYS = {"check", "target", "reason", "owner", "expires"}
 _LEVELS = tuple(lv.value for lv in Level)
@@ -68,12 +70,18 @@ class CheckSetting:
     weight: float
 
 
+LANGUAGES = ("en", "nl")  # every text a policy shows a reader exists in both
+
+
 @dataclass(frozen=True)
 class Cap:
+    """A grade cap: these statuses of this check (or glob) hold the grade at `grade` at best."""
+
     check: str  # check id or glob
     statuses: frozenset[Status]
     grade: str
-    reason: str
+    reason: dict[str, str]  # per language, LANGUAGES
+    code: str  # stable reason code: the policy's `code`, else "cap:<check>"
 
     def matches(self, check_id: str) -> bool:
         return fnmatchcase(check_id, self.check)
@@ -139,6 +147,52 @@ class Policy:
             if score >= minimum:
                 return grade
         return GRADES[-1]
+
+    def to_data(self) -> dict[str, Any]:
+        """The policy as resolved (inheritance applied), as plain JSON: what a run stores of it,
+        so a stored run is reported and resumed under exactly the policy it was judged under."""
+        return {
+            "name": self.name, "version": self.version, "title": self.title, "description": self.description,
+            "chain": list(self.chain), "source": self.source, "pinned": self.pinned, "shipped": self.shipped,
+            "scoring": {"warn_fraction": self.warn_fraction, "required_fail_cap": self.required_fail_cap,
+                        "level_weights": dict(self.level_weights), "pillar_weights": dict(self.pillar_weights)},
+            "grades": [[grade, minimum] for grade, minimum in self.grades],
+            "caps": [{"check": c.check, "status": sorted(str(s) for s in c.statuses), "grade": c.grade,
+                      "reason": dict(c.reason), "code": c.code} for c in self.caps],
+            "thresholds": dict(self.thresholds),
+            "checks": {cid: {"enabled": s.enabled, "level": str(s.level), "weight": s.weight}
+                       for cid, s in sorted(self.settings.items())},
+            "waivers": [w.info() for w in self.waivers],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], registry: Registry) -> Policy:
+        """A policy from `to_data()`; thresholds of checks added since then take their defaults."""
+        scoring = data["scoring"]
+        return cls(
+            name=data["name"], version=data["version"], title=data["title"], description=data["description"],
+            source=data["source"], chain=list(data["chain"]), pinned=data["pinned"], shipped=data["shipped"],
+            warn_fraction=scoring["warn_fraction"], required_fail_cap=scoring["required_fail_cap"],
+            level_weights=dict(scoring["level_weights"]), pillar_weights=dict(scoring["pillar_weights"]),
+            grades=[(grade, minimum) for grade, minimum in data["grades"]],
+            caps=[Cap(c["check"], frozenset(Status(s) for s in c["status"]), c["grade"], dict(c["reason"]), c["code"])
+                  for c in data["caps"]],
+            thresholds=registry.thresholds() | data["thresholds"],
+            settings={cid: CheckSetting(s["enabled"], Level(s["level"]), s["weight"]) for cid, s in data["checks"].items()},
+            waivers=[Waiver(w["check"], w["target"], w["reason"], w["owner"], date.fromisoformat(w["expires"]),
+                            SourceRef(**w["source"]) if w.get("source") else None) for w in data["waivers"]],
+        )
+
+    def digest(self) -> str:
+        """sha256 of what the policy judges by: the same rules give the same digest, wherever the
+        file lies and however it was named (its path and waivers' line numbers left aside)."""
+        content = self.to_data()
+        for key in ("source", "pinned", "shipped"):
+            del content[key]
+        for waiver in content["waivers"]:
+            waiver.pop("source", None)
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- finding files
@@ -356,7 +410,9 @@ def _validate(f: _File, registry: Registry, known_thresholds: dict[str, Any]) ->
             if status not in {s.value for s in Status}:
                 raise f.error((*path, "status"), f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)})")
         if "reason" in cap:
-            f.string((*path, "reason"), cap["reason"])
+            _reason(f, (*path, "reason"), cap["reason"])
+        if "code" in cap and not _NAME.match(f.string((*path, "code"), cap["code"], required=True)):
+            raise f.error((*path, "code"), "use letters, digits, '.', '_', '+' or '-'")
 
     checks = f.table(("checks",), f.data.get("checks", {}))
     for pattern, setting in checks.items():
@@ -386,6 +442,18 @@ def _validate(f: _File, registry: Registry, known_thresholds: dict[str, Any]) ->
     thresholds: dict[str, Any] = {}
     _thresholds(f, ("thresholds",), f.table(("thresholds",), f.data.get("thresholds", {})), known_thresholds, thresholds)
     return thresholds
+
+
+def _reason(f: _File, path: tuple[Any, ...], value: Any) -> None:
+    """A reader-facing text: one string for every language, or a table with each language."""
+    if isinstance(value, str):  # an empty one says nothing: the check id stands in
+        return
+    table = f.table(path, value)
+    f.keys(path, table, set(LANGUAGES))
+    for lang in LANGUAGES:
+        if lang not in table:
+            raise f.error(path, f"{lang} is required (give the reason in {' and '.join(LANGUAGES)})")
+        f.string((*path, lang), table[lang], required=True)
 
 
 def _thresholds(f: _File, path: tuple[Any, ...], table: dict[str, Any], known: dict[str, Any],
@@ -523,7 +591,8 @@ def load_policy(ref: str | None, registry: Registry) -> Policy:
     level_weights = DEFAULT_LEVEL_WEIGHTS | {k: float(v) for k, v in scoring.get("level_weights", {}).items()}
 
     caps = [Cap(c["check"], frozenset(Status(s) for s in c.get("status", ["fail"])), c["grade"],
-                str(c.get("reason", ""))) for c in data.get("caps", [])]
+                _cap_reason(c.get("reason") or c["check"]), str(c.get("code", f"cap:{c['check']}")))
+            for c in data.get("caps", [])]
 
     return Policy(
         name=meta["name"],
@@ -544,6 +613,11 @@ def load_policy(ref: str | None, registry: Registry) -> Policy:
         pinned=pinned,
         shipped=shipped,
     )
+
+
+def _cap_reason(value: str | dict[str, str]) -> dict[str, str]:
+    """A validated cap reason in every language (a plain string serves them all)."""
+    return {lang: value for lang in LANGUAGES} if isinstance(value, str) else dict(value)
 
 
 def _settings(checks: dict[str, dict[str, Any]], registry: Registry,

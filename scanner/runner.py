@@ -1,4 +1,4 @@
-"""The scan: inventory -> probes -> facts (stored as they come) -> judgement and scores.
+"""The scan: inventory -> probes -> facts (stored as they come), then judged by scanner.judge.
 
 Endpoints run concurrently up to `concurrency`; the Network caps connections per host
 and per address. Each probe runs under an overall deadline and any failure becomes an
@@ -9,7 +9,6 @@ can be resumed.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,8 +19,8 @@ from typing import Any
 from checks.registry import Registry
 from scanner import __version__
 from scanner.inventory import Inventory, registrable_domain
-from scanner.judge import Subject, judge_subject
-from scanner.model import Endpoint, EndpointKind, InputError, Service
+from scanner.judge import judge_run, refuse_other_policy
+from scanner.model import Endpoint, InputError, Service
 from scanner.policy import Policy
 from scanner.probes.certificate import probe_certificate
 from scanner.probes.context import ProbeContext, bounded
@@ -32,7 +31,6 @@ from scanner.probes.mail import probe_mail
 from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.resolver import Resolver
 from scanner.probes.tls import probe_tls
-from scanner.scoring import score_service
 from scanner.store import Store, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 
@@ -142,31 +140,6 @@ async def _guarded(coro, timeout: float, what: str) -> dict[str, Any]:
         return {"error": f"{what} failed unexpectedly: {type(exc).__name__}: {exc}"[:300]}
 
 
-def subjects_of(svc: dict[str, Any]) -> list[Subject]:
-    """Stored service (definition + facts) -> the subjects checks judge."""
-    out = []
-    for ep in svc["endpoints"]:
-        stored = svc["endpoint_facts"].get(ep["target"])
-        if stored is None:
-            continue
-        out.append(Subject("endpoint", ep["target"], stored["facts"], EndpointKind(ep["kind"]), ep["scheme"],
-                           {"host": ep["host"], "port": ep["port"], "addresses": stored["addresses"]}))
-    for md in svc["mail_domains"]:
-        facts = svc["mail_facts"].get(md["domain"])
-        if facts is not None:
-            out.append(Subject("mail_domain", md["domain"], facts, info=md))
-    return out
-
-
-def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy, now: datetime):
-    findings = []
-    for subject in subjects_of(svc):
-        findings.extend(judge_subject(registry, policy, subject, now))
-    result = score_service(findings, policy)
-    findings.sort(key=lambda f: (f.pillar, f.check, f.target, f.id))
-    return result, [f.to_dict() for f in findings]
-
-
 class Runner:
     def __init__(self, options: ScanOptions, registry: Registry, policy: Policy, store: Store,
                  progress: Progress | None = None) -> None:
@@ -188,34 +161,40 @@ class Runner:
                             validator=Validator(resolver, anchors, now))
 
     def scan(self, inventory: Inventory, resume: str | None = None) -> str:
-        """Run the scan to the end (or interruption); return the run id."""
+        """Collect every fact (or until interrupted), then have the run judged; return the run id."""
         now = datetime.now(UTC).replace(microsecond=0)
         if resume:
             run_id = self.store.resolve_run(resume)
             run = self.store.run(run_id)
+            refuse_other_policy(run, self.policy)
             now = parse_rfc3339(run["started"])
             self.store.reopen_run(run_id)
         else:
             run_id = new_run_id(now)
-            self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref,
-                                 inventory.source, self.options.to_json())
+            self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
+                                 self.options.to_json(), policy_digest=self.policy.digest(),
+                                 policy_data=self.policy.to_data())
         complete = False
+        started = time.monotonic()
         try:
-            asyncio.run(self._scan(run_id, inventory, now))
+            total = asyncio.run(self._collect(run_id, inventory, now))
+            judge_run(self.store, run_id, self.registry, self.policy, now)
             complete = True
+            if self.progress:
+                self.progress(total, total, f"done in {time.monotonic() - started:.1f} s")
         finally:
             self.store.finish_run(run_id, complete)
             if self.network:
                 self.network.close()
         return run_id
 
-    async def _scan(self, run_id: str, inventory: Inventory, now: datetime) -> None:
+    async def _collect(self, run_id: str, inventory: Inventory, now: datetime) -> int:
+        """Collect and store the facts not stored yet; return how many subjects the run has."""
         ctx = self._context(inventory, now)
         done_eps, done_doms = self.store.collected(run_id)
         gate = asyncio.Semaphore(self.options.concurrency)
         total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
         finished = len(done_eps) + len(done_doms)
-        started = time.monotonic()
 
         def tick(label: str) -> None:
             nonlocal finished
@@ -247,47 +226,4 @@ class Runner:
                                  *(mail_domain(svc, md["domain"]) for md in mail_subjects(svc)))
 
         await asyncio.gather(*(service(svc) for svc in inventory.services))
-        self.judge(run_id, now)
-        if self.progress:
-            self.progress(total, total, f"done in {time.monotonic() - started:.1f} s")
-
-    def judge(self, run_id: str, now: datetime) -> None:
-        for svc in self.store.services(run_id):
-            result, findings = judge_service(svc, self.registry, self.policy, now)
-            self.store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings)
-
-
-def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> str:
-    """Re-judge a stored run under another policy, as a new run; no network at all."""
-    source = store.resolve_run(run_ref)
-    run = store.run(source)
-    new_id = new_run_id()
-    store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"], rescored_from=source)
-    now = parse_rfc3339(run["started"])
-    for svc in store.services(source):
-        definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}
-        store.save_service(new_id, svc["id"], svc["name"], svc["organisation"], definition)
-        for target, stored in svc["endpoint_facts"].items():
-            store.save_endpoint(new_id, svc["id"], target, stored["addresses"], stored["facts"])
-        for domain, facts in svc["mail_facts"].items():
-            store.save_mail_domain(new_id, svc["id"], domain, facts)
-        result, findings = judge_service(svc, registry, policy, now)
-        store.save_judgement(new_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings)
-    store.finish_run(new_id, run["complete"])
-    return new_id
-
-
-def stderr_progress() -> Progress | None:
-    """A progress bar on a terminal, nothing in CI (the CLI prints a summary line)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int, label: str) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:50]:<50}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
+        return total

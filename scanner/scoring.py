@@ -4,28 +4,66 @@ Per subject (endpoint or mail domain) and pillar: weighted points earned over po
 possible (pass full, warn partial, fail nothing), each check counted once by its worst
 finding; a failed required check caps that pillar. Subjects combine by the worst. The service score is the weighted mean of its
 scored pillars; the grade follows from the score and is then capped by policy rules,
-each cap listed so a grade is always explainable. Errors and waivers never count as a
+each cap kept as a record (grade, reason code, reason per language, the checks and
+targets that triggered it) so a grade is always explainable, in either language. Errors and waivers never count as a
 pass or a fail; a required check that could not run makes the grade `incomplete`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from scanner.model import PILLARS, Finding, Level, Status
 from scanner.policy import GRADES, INCOMPLETE, Policy, worse
 
 COUNTED = (Status.PASS, Status.WARN, Status.FAIL)
+# Bolwerk's own reason for the `incomplete` grade (policy caps carry the policy's reasons).
+INCOMPLETE_REASON = {"en": "required checks could not run", "nl": "verplichte controles konden niet worden uitgevoerd"}
+# The words of contract v1's English cap lines (`caps`), fixed whatever the reports' texts say.
+CONTRACT_WORDS = {"cap_on": "on", "cap_incomplete": INCOMPLETE, "cap_nothing_measured": "nothing was measured"}
+
+
+@dataclass(frozen=True)
+class GradeCap:
+    """One rule that held a grade down: a policy cap that fired, or `incomplete`."""
+
+    grade: str  # the grade it caps at, or "incomplete"
+    code: str  # "cap:<check>" (or the policy's own code), "incomplete"
+    reason: dict[str, str]  # per language
+    checks: list[str]  # the check ids that triggered it (for `incomplete`: those that could not run)
+    targets: list[str]  # where they did
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cap_text(cap: Mapping[str, Any], lang: str, words: Mapping[str, str]) -> str:
+    """A cap record told in one language: "B: reason (checks on targets)".
+
+    `words` are that language's "cap_on", "cap_incomplete" and "cap_nothing_measured";
+    with CONTRACT_WORDS and "en" this is contract v1's line in `caps`.
+    """
+    checks = ", ".join(cap["checks"])
+    reason = cap["reason"].get(lang) or cap["reason"]["en"]
+    if cap["grade"] == INCOMPLETE:
+        return f"{words['cap_incomplete']}: {reason}: {checks or words['cap_nothing_measured']}"
+    return f"{cap['grade']}: {reason} ({checks} {words['cap_on']} {', '.join(cap['targets'])})"
 
 
 @dataclass
 class ServiceScore:
     score: float | None
     grade: str
-    caps: list[str] = field(default_factory=list)
+    caps_detail: list[GradeCap] = field(default_factory=list)
     pillars: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def caps(self) -> list[str]:
+        """The caps as contract v1's English lines."""
+        return [cap_text(c.to_dict(), "en", CONTRACT_WORDS) for c in self.caps_detail]
 
 
 def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
@@ -70,19 +108,19 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
     if pillars and total_weight > 0:
         score = round(sum(pillars[p]["score"] * policy.pillar_weights[p] for p in pillars) / total_weight, 1)
 
-    caps: list[str] = []
+    caps: list[GradeCap] = []
     capped = GRADES[0]
     for cap in policy.caps:
         hits = [f for f in findings if cap.matches(f.check) and f.status in cap.statuses]
         if hits:
             capped = worse(capped, cap.grade)
-            checks = ", ".join(sorted({f.check for f in hits}))
-            targets = ", ".join(sorted({f.target for f in hits}))
-            caps.append(f"{cap.grade}: {cap.reason or cap.check} ({checks} on {targets})")
+            caps.append(GradeCap(cap.grade, cap.code, dict(cap.reason), sorted({f.check for f in hits}),
+                                 sorted({f.target for f in hits})))
     grade = worse(policy.grade_for(score), capped) if score is not None else capped
-    unmeasured = sorted({f.check for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED})
+    unmeasured = [f for f in findings if f.status == Status.ERROR and f.level == Level.REQUIRED]
     # Unmeasured required checks leave the grade open, unless measured caps already put it at the floor.
     if (unmeasured or score is None) and capped != GRADES[-1]:
-        caps.append(f"{INCOMPLETE}: required checks could not run: {', '.join(unmeasured) or 'nothing was measured'}")
+        caps.append(GradeCap(INCOMPLETE, INCOMPLETE, dict(INCOMPLETE_REASON), sorted({f.check for f in unmeasured}),
+                             sorted({f.target for f in unmeasured})))
         grade = INCOMPLETE
     return ServiceScore(score, grade, caps, pillars)

@@ -50,6 +50,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX findings_check ON findings (check_id, status);
     """,
+    # 2: judgements as data: the policy a run was judged under (digest and resolved data, so
+    # reports and --resume never reload it), and each grade cap as a record (reason per language)
+    """
+    ALTER TABLE runs ADD COLUMN policy_digest TEXT;
+    ALTER TABLE runs ADD COLUMN policy_data TEXT;
+    ALTER TABLE services ADD COLUMN caps_detail TEXT;
+    """,
 ]
 
 
@@ -101,10 +108,14 @@ class Store:
     # -- writing -------------------------------------------------------------------------
 
     def start_run(self, run_id: str, started: str, tool_version: str, policy: str, inventory: str | None,
-                  options: dict[str, Any], rescored_from: str | None = None) -> None:
+                  options: dict[str, Any], rescored_from: str | None = None, policy_digest: str | None = None,
+                  policy_data: dict[str, Any] | None = None) -> None:
+        """Record a new run; `policy` is its name@version, `policy_data` the resolved policy itself."""
         self.db.execute(
-            "INSERT INTO runs (id, started, tool_version, policy, inventory, options, rescored_from) VALUES (?,?,?,?,?,?,?)",
-            (run_id, started, tool_version, policy, inventory, json.dumps(options, sort_keys=True), rescored_from))
+            "INSERT INTO runs (id, started, tool_version, policy, inventory, options, rescored_from, policy_digest, "
+            "policy_data) VALUES (?,?,?,?,?,?,?,?,?)",
+            (run_id, started, tool_version, policy, inventory, json.dumps(options, sort_keys=True), rescored_from,
+             policy_digest, json.dumps(policy_data, sort_keys=True) if policy_data is not None else None))
 
     def reopen_run(self, run_id: str) -> None:
         self.db.execute("UPDATE runs SET finished = NULL, complete = 0 WHERE id = ?", (run_id,))
@@ -126,7 +137,8 @@ class Store:
                         (run_id, service_id, domain, json.dumps(facts, sort_keys=True), now_rfc3339()))
 
     def save_judgement(self, run_id: str, service_id: str, score: float | None, grade: str, caps: list[str],
-                       pillars: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+                       pillars: dict[str, Any], findings: list[dict[str, Any]],
+                       caps_detail: list[dict[str, Any]]) -> None:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM findings WHERE run_id = ? AND service_id = ?", (run_id, service_id))
@@ -135,8 +147,10 @@ class Store:
                 [(run_id, service_id, f["id"], f["check"], f["pillar"], f["level"], f["severity"], f["status"],
                   f["target"], json.dumps(f, sort_keys=True)) for f in findings])
             self.db.execute(
-                "UPDATE services SET score = ?, grade = ?, caps = ?, pillars = ?, judged = ? WHERE run_id = ? AND service_id = ?",
-                (score, grade, json.dumps(caps), json.dumps(pillars, sort_keys=True), now_rfc3339(), run_id, service_id))
+                "UPDATE services SET score = ?, grade = ?, caps = ?, caps_detail = ?, pillars = ?, judged = ? "
+                "WHERE run_id = ? AND service_id = ?",
+                (score, grade, json.dumps(caps), json.dumps(caps_detail, sort_keys=True),
+                 json.dumps(pillars, sort_keys=True), now_rfc3339(), run_id, service_id))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -160,25 +174,29 @@ class Store:
         return rows[0][0]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        row = self.db.execute(
-            "SELECT id, started, finished, complete, tool_version, policy, inventory, options, rescored_from FROM runs WHERE id = ?",
-            (run_id,)).fetchone()
+        """One run; `policy_digest` and `policy_data` are None for runs stored before schema 2."""
+        keys = ("id", "started", "finished", "complete", "tool_version", "policy", "inventory", "options",
+                "rescored_from", "policy_digest", "policy_data")
+        row = self.db.execute(f"SELECT {', '.join(keys)} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise InputError(f"run {run_id}", "no such run")
-        keys = ("id", "started", "finished", "complete", "tool_version", "policy", "inventory", "options", "rescored_from")
         out = dict(zip(keys, row, strict=True))
         out["complete"] = bool(out["complete"])
         out["options"] = json.loads(out["options"])
+        out["policy_data"] = json.loads(out["policy_data"]) if out["policy_data"] else None
         return out
 
     def services(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT service_id, definition, score, grade, caps, pillars FROM services WHERE run_id = ? ORDER BY service_id",
-            (run_id,)).fetchall()
+            "SELECT service_id, definition, score, grade, caps, caps_detail, pillars FROM services WHERE run_id = ? "
+            "ORDER BY service_id", (run_id,)).fetchall()
         out = []
-        for sid, definition, score, grade, caps, pillars in rows:
+        for sid, definition, score, grade, caps, caps_detail, pillars in rows:
             svc = json.loads(definition)
-            svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"), pillars=json.loads(pillars or "{}"))
+            # caps_detail is None for services judged before caps were records (schema 1)
+            svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
+                       caps_detail=json.loads(caps_detail) if caps_detail else None,
+                       pillars=json.loads(pillars or "{}"))
             svc["endpoint_facts"] = {
                 t: {"addresses": json.loads(a), "facts": json.loads(f)}
                 for t, a, f in self.db.execute(

@@ -10,6 +10,7 @@ replaced by its order of first appearance, so a value shared by two places stays
     python scripts/lab_snapshot.py write before/     # on the old code
     python scripts/lab_snapshot.py write after/      # on the new code
     python scripts/lab_snapshot.py compare before/ after/
+    python scripts/lab_snapshot.py normalise before/ # again, after a change of this script
 
 Loopback only: it starts the embedded lab under the tests' network guard.
 """
@@ -63,7 +64,8 @@ def scan(out: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import lab_options  # the tests' lab options: one definition
 
-    from scanner.cli import run_scan, write_outputs
+    from reports.outputs import Outputs, write_run
+    from scanner.cli import run_scan
     from scanner.inventory import load_inventory
     from scanner.lab import Lab, guard
 
@@ -71,16 +73,17 @@ def scan(out: Path) -> None:
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     with Lab() as info, tempfile.TemporaryDirectory() as tmp:
-        store, run_id, _ = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
-        paths = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
-                 "markdown": raw / "summary.md"}
-        write_outputs(store, run_id, raw / "out", None, raw / "findings.ndjson", "nl", paths)
-        store.close()
+        scanned = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
+        files = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
+                 "markdown": raw / "summary.md", "ndjson": raw / "findings.ndjson"}
+        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl"))
+        scanned.store.close()
     normalise_tree(raw, out / "normalised")
 
 
 def normalise_tree(raw: Path, dest: Path) -> None:
     norm = Normaliser()
+    seed_from_facts(norm, raw / "out" / "results.json")
     for path in sorted(p for p in raw.rglob("*") if p.is_file()):
         rel = path.relative_to(raw)
         target = dest / rel
@@ -94,6 +97,17 @@ def normalise_tree(raw: Path, dest: Path) -> None:
         else:
             body = norm.text(text)
         target.write_text(body + "\n", encoding="utf-8")
+
+
+def seed_from_facts(norm: Normaliser, result_file: Path) -> None:
+    """Number the random values in the order the facts hold them, before any output is read:
+    a value that an output adds elsewhere (new evidence, say) then keeps the number it has in
+    the facts, and adding it does not renumber every value after it."""
+    if not result_file.is_file():
+        return
+    for svc in json.loads(result_file.read_text(encoding="utf-8"))["services"]:
+        for item in svc["endpoints"] + svc["mail_domains"]:
+            norm.json(item["facts"])
 
 
 def compare(a: Path, b: Path, context: int = 3, limit: int = 400) -> int:
@@ -122,6 +136,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("write")
     w.add_argument("dir", type=Path)
+    n = sub.add_parser("normalise", help="normalise DIR/raw again into DIR/normalised")
+    n.add_argument("dir", type=Path)
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
@@ -129,6 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.cmd == "write":
         scan(args.dir)
+    elif args.cmd == "normalise":
+        normalise_tree(args.dir / "raw", args.dir / "normalised")
     else:
         sys.exit(compare(args.a, args.b, limit=args.limit))
 

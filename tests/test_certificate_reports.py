@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from checks.registry import default_registry
 from reports.expiry import lapsing_certificates
 from reports.key_reuse import shared_keys
+from scanner.judge import Subject, judge_subject
+from scanner.model import EndpointKind
+from scanner.policy import load_policy
+
+REGISTRY = default_registry()
+POLICY = load_policy(None, REGISTRY)
 
 START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -39,35 +48,53 @@ RESULT = {
             endpoint("old-intermediate.voorbeeld.test",
                      [cert(10, 80, "leaf", "aa", "05"), cert(3000, 3, "Old CA", "ee", "06"),
                       cert(5000, -100, "Served root", "99", "07", self_signed=True)]),
-        ], mx=[{"host": "mx.voorbeeld.test", "certificate": {"chain": [cert(400, -1, "mx", "12", "08")]}},
+        ], mx=[{"host": "mx.voorbeeld.test", "certificate": {"chain": [cert(400, -1, "mx", "12", "08")],
+                                                         "trusted": False, "hostname_match": True}},
                {"host": "mx2.voorbeeld.test", "certificate": {"error": "no STARTTLS"}}]),
     ],
 }
 
 
+def judged(result, now=START, **thresholds):
+    """The result with the findings Bolwerk's checks give on its facts (the watch reads only those)."""
+    policy = dataclasses.replace(POLICY, thresholds=POLICY.thresholds | thresholds)
+    out = copy.deepcopy(result)
+    for svc in out["services"]:
+        subjects = [Subject("endpoint", ep["target"], ep["facts"], EndpointKind.WEB, "https",
+                            {"host": ep["host"], "port": 443, "addresses": []}) for ep in svc["endpoints"]]
+        for md in svc["mail_domains"]:
+            mail = {"null_mx": False, "mx": [dict(mx, starttls=True) for mx in md["facts"]["mail"]["mx"]]}
+            subjects.append(Subject("mail_domain", md["domain"], {"mail": mail}, info={"domain": md["domain"]}))
+        svc["findings"] = [f.to_dict() for s in subjects for f in judge_subject(REGISTRY, policy, s, now)]
+    return out
+
+
 def test_lapsing_certificates():
-    rows = lapsing_certificates(RESULT)
+    rows = lapsing_certificates(judged(RESULT))
     assert [(r["host"], r["status"], r["position"]) for r in rows] == [
         ("broken.voorbeeld.test", "expired", "leaf"),
         ("mx.voorbeeld.test", "expired", "leaf"),
         ("old-intermediate.voorbeeld.test", "lapsing", "intermediate"),
         ("overdue.voorbeeld.test", "lapsing", "leaf"),
     ]
-    assert rows[0]["target"] == "https://broken.voorbeeld.test/" and rows[1]["target"] == "smtp://mx.voorbeeld.test"
+    assert rows[0]["target"] == "https://broken.voorbeeld.test/" and rows[1]["target"] == "smtp://mx.voorbeeld.test:25"
     assert rows[0]["organisation"] == "Digitaal Vlaanderen" and rows[0]["days_remaining"] == -2
-    assert rows[3]["fraction_remaining"] < 0.1
+    assert rows[0]["subject"] == "CN=broken" and rows[0]["issuer"] == "CN=Issuing CA" and rows[0]["sha256"] == "04" * 32
+    assert rows[0]["lifetime_days"] == 98 and rows[3]["fraction_remaining"] < 0.1
 
 
-def test_lapsing_thresholds_and_time():
-    wide = lapsing_certificates(RESULT, {"certificate_expiry_warn_days": 30, "certificate_expiry_warn_fraction": 0.3})
+def test_lapsing_follows_the_judgement_thresholds_and_time():
+    wide = lapsing_certificates(judged(RESULT, certificate_expiry_warn_days=30, certificate_expiry_warn_fraction=0.3))
     assert "acme-on-time.voorbeeld.test" in {r["host"] for r in wide}
-    later = lapsing_certificates(RESULT, now=START + timedelta(days=100))
+    later = lapsing_certificates(judged(RESULT, now=START + timedelta(days=100)))
     assert {r["host"] for r in later} >= {"fresh.voorbeeld.test", "acme-on-time.voorbeeld.test"}
 
 
-def test_lapsing_survives_odd_entries():
+def test_lapsing_reads_findings_only():
+    """Facts without findings list nothing: the watch never judges a certificate itself."""
+    assert lapsing_certificates(RESULT | {"services": [dict(s, findings=[]) for s in RESULT["services"]]}) == []
     odd = {"run": RESULT["run"], "services": [service("x", "", [endpoint("odd.voorbeeld.test", [{"subject": "CN=odd"}])])]}
-    assert lapsing_certificates(odd) == []
+    assert lapsing_certificates(judged(odd)) == []
     assert lapsing_certificates({"run": RESULT["run"], "services": []}) == []
 
 

@@ -24,8 +24,8 @@ from reports.markdown import MAX_CHARS, build_markdown
 from reports.sarif import FINGERPRINT, build_sarif, target_path
 from scanner.cli import main
 from scanner.gate import Baseline, decide
+from scanner.judge import rescore
 from scanner.policy import load_policy
-from scanner.runner import rescore
 from scanner.store import Store
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent.parent / "reports" / "schema" / "sarif-schema-2.1.0.json")

@@ -52,6 +52,8 @@ def test_shipped_policies_load_pinned_and_distinct():
         assert policy.ref == ref and policy.pinned and policy.shipped
         assert [g for g, _ in policy.grades] == list(GRADES)
         assert any(s.enabled for s in policy.settings.values())
+        for cap in policy.caps:  # every shipped cap reason is written in both languages
+            assert cap.reason["en"] and cap.reason["nl"] and cap.reason["nl"] != cap.reason["en"], (ref, cap.check)
 
 
 @pytest.mark.parametrize("check_id", ["certificate.trusted", "certificate.hostname", "certificate.expiry",
@@ -143,6 +145,10 @@ def test_extends_merges_overrides_and_appends(tmp_path):
     assert not policy.settings["mail.dane"].enabled
     tls10 = [c for c in policy.caps if c.check == "tls.protocol.tls10"]
     assert len(tls10) == 1 and tls10[0].grade == "C"  # the child's cap replaced the parent's
+    assert tls10[0].reason == {"en": "no TLS 1.0 here", "nl": "no TLS 1.0 here"}  # one string serves both languages
+    assert tls10[0].code == "cap:tls.protocol.tls10"
+    dns = next(c for c in policy.caps if c.check == "dns.*")
+    assert dns.reason == {"en": "dns.*", "nl": "dns.*"}  # no reason: the check names it
     assert any(c.check == "certificate.trusted" for c in policy.caps)  # the parent's others stay
     assert policy.waivers[0].expires == date(2027, 3, 31)
     line = path.read_text().splitlines().index("        [[waivers]]") + 1
@@ -194,6 +200,14 @@ ERRORS = [
     ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nstatus = 'fail'\n", "9: caps[0].status: expected a non-empty array"),
     ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nseverity = 'high'\n", "9: caps[0].severity: unknown key"),
     ("[caps]\ncheck = 'http.hsts'\n", "6: caps: expected [[caps]] entries"),
+    ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nreason = { en = 'no HSTS' }\n",
+     "9: caps[0].reason: nl is required (give the reason in en and nl)"),
+    ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nreason = { en = 'no HSTS', nl = 'geen HSTS', fr = 'pas de HSTS' }\n",
+     "9: caps[0].reason.fr: unknown key"),
+    ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nreason = { en = 'no HSTS', nl = '' }\n",
+     "9: caps[0].reason.nl: expected a non-empty string"),
+    ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\nreason = 3\n", "9: caps[0].reason: expected a table"),
+    ("[[caps]]\ncheck = 'http.hsts'\ngrade = 'C'\ncode = 'no hsts'\n", "9: caps[0].code: use letters, digits"),
     ('[checks."http.hsts2"]\nlevel = "required"\n', '6: checks."http.hsts2": unknown check'),
     ('[checks."gopher.*"]\nenabled = false\n', '6: checks."gopher.*": matches no check'),
     ('[checks."http.hsts"]\nlevel = "mandatory"\n', '7: checks."http.hsts".level: must be one of required, recommended'),
@@ -416,7 +430,7 @@ def test_standards_policies_grade_the_lab_by_their_own_scope(lab_scan, tmp_path)
     import shutil
 
     from reports.json import build_result
-    from scanner.runner import rescore
+    from scanner.judge import rescore
     from scanner.store import Store
 
     _, db, run_id = lab_scan

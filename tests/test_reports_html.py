@@ -3,6 +3,7 @@
 import base64
 import copy
 import hashlib
+import html
 import re
 from html.parser import HTMLParser
 
@@ -73,7 +74,7 @@ def test_both_languages(lab_scan, tmp_path):
     page = (tmp_path / "d" / "services" / "onderwijs.html").read_text()
     assert "Oplossing" in page and "niet in orde" in page
     caps_nl = (tmp_path / "d" / "services" / "belastingaangifte.html").read_text()
-    assert "B: niet in orde: TLS 1.0 en TLS 1.1 worden niet aangeboden" in caps_nl  # the cap told in Dutch
+    assert "B: TLS 1.0 of 1.1 aangeboden (tls.protocol.tls10 op https://" in caps_nl  # the cap told in Dutch
     caps_en = (tmp_path / "d" / "en" / "services" / "belastingaangifte.html").read_text()
     assert "B: TLS 1.0 or 1.1 offered" in caps_en
     for org in ("Digitaal Vlaanderen", "Stad Gent", "VDAB"):
@@ -101,7 +102,7 @@ def test_trend_against_the_previous_run_under_the_same_policy(lab_scan, tmp_path
     for run in ("20200101T000000Z-old000", "20200102T000000Z-other0"):
         for sid, grade, score in (("burgerprofiel", "C", 60.0), ("onderwijs", "A", 90.0)):
             store.save_service(run, sid, sid, "", {})
-            store.save_judgement(run, sid, score, grade, [], {}, [])
+            store.save_judgement(run, sid, score, grade, [], {}, [], [])
         store.finish_run(run, True)
     assert store.previous_run(run_id) == "20200101T000000Z-old000"  # same policy, complete, earlier
     store.close()
@@ -116,3 +117,36 @@ def test_trend_against_the_previous_run_under_the_same_policy(lab_scan, tmp_path
     assert "▼ was A" in row and "trend-down" in row
     row = index.split('services/gent-eloket.html')[1].split("</tr>")[0]
     assert "nieuw" in row
+
+
+def cap_items(page):
+    """The list items under "Why this grade" of a service page."""
+    text = page.read_text(encoding="utf-8")
+    block = re.search(r'<ul class="caps">(.*?)</ul>', text, re.S)
+    return [html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", block[1], re.S)] if block else []
+
+
+def test_every_cap_of_the_lab_is_told_in_each_language(lab_scan_all, tmp_path):
+    """Each cap that fires anywhere in the lab: the Dutch page gives the policy's Dutch reason and
+    names the check and target; the English page shows contract v1's line."""
+    from checks.registry import default_registry as registry
+    from scanner.policy import INCOMPLETE, load_policy
+
+    result = copy.deepcopy(lab_scan_all[0])
+    policy = load_policy(result["run"]["policy"], registry())
+    dutch = {c.code: c.reason["nl"] for c in policy.caps}
+    render_dashboard(result, tmp_path / "d", registry(), primary="nl")
+    fired = 0
+    for svc in result["services"]:
+        nl = cap_items(tmp_path / "d" / "services" / f"{svc['id']}.html")
+        en = cap_items(tmp_path / "d" / "en" / "services" / f"{svc['id']}.html")
+        assert en == svc["caps"] and len(nl) == len(svc["caps_detail"]), svc["id"]
+        for cap, line in zip(svc["caps_detail"], nl, strict=True):
+            fired += 1
+            if cap["grade"] == INCOMPLETE:
+                assert line.startswith("onvolledig: verplichte controles konden niet worden uitgevoerd: "), line
+            else:
+                assert line.startswith(f"{cap['grade']}: {dutch[cap['code']]} ("), line
+                assert all(t in line for t in cap["targets"]) and " op " in line, line
+            assert all(c in line for c in cap["checks"]) and (cap["checks"] or "er werd niets gemeten" in line), line
+    assert fired >= 20  # the lab fires many caps; a lab without them would prove nothing

@@ -1,0 +1,81 @@
+"""Every output of a result, written where the user asked: one writer for every command.
+
+A file output is a path, or ``-`` for standard output (at most one output may take it);
+``--out`` is a folder for `results.json` and the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checks.registry import default_registry
+from reports.common import STDOUT
+from reports.csv import write_csv
+from reports.html import render_dashboard
+from reports.json import build_result, write_json, write_ndjson
+from reports.junit import write_junit
+from reports.markdown import write_markdown
+from reports.sarif import write_sarif
+from scanner.model import InputError
+from scanner.store import Store
+
+Writer = Callable[[dict[str, Any], Path, Any, Any], None]  # (result, path, registry, verdict)
+WRITERS: dict[str, Writer] = {
+    "json": lambda result, path, registry, verdict: write_json(
+        dict(result, gate=verdict.to_json()) if verdict else result, path),
+    "ndjson": lambda result, path, registry, verdict: write_ndjson(result, path),
+    "sarif": write_sarif,
+    "junit": write_junit,
+    "csv": write_csv,
+    "markdown": write_markdown,
+}
+History = tuple[str, dict[str, tuple[str | None, float | None]]]  # (previous run id, its grades by service)
+
+
+@dataclass
+class Outputs:
+    """What to write: files by format (``-`` = stdout), and a folder for results.json and the dashboard."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    out: Path | None = None
+    lang: str = "nl"  # the dashboard's primary language
+
+    def __post_init__(self) -> None:
+        if sum(str(path) == STDOUT for path in self.files.values()) > 1:
+            raise InputError(STDOUT, "only one output can go to stdout")
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.out)
+
+    @property
+    def to_stdout(self) -> bool:
+        return any(str(path) == STDOUT for path in self.files.values())
+
+
+def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
+                  previous: History | None = None) -> None:
+    """Write every output asked for. `verdict` is the gate's (its JSON goes under "gate");
+    `previous` feeds the dashboard's trend."""
+    registry = default_registry()
+    for fmt, path in outputs.files.items():
+        try:
+            WRITERS[fmt](result, path, registry, verdict)
+        except OSError as exc:
+            raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
+    if outputs.out:
+        try:
+            write_json(result, outputs.out / "results.json")
+            render_dashboard(result, outputs.out / "dashboard", registry, primary=outputs.lang, previous=previous)
+        except OSError as exc:
+            raise InputError(str(outputs.out), f"cannot write: {exc.strerror or exc}") from None
+
+
+def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
+    """Write every output asked for of a stored run, the dashboard with its trend; return the result."""
+    result = build_result(store, run_id)
+    previous = store.previous_run(run_id) if outputs.out else None
+    write_outputs(result, outputs, previous=(previous, store.grades(previous)) if previous else None)
+    return result
