@@ -21,8 +21,8 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls_classification import DEFAULT, LABEL_NL, Classification, load
-from scanner.probes.tls_registry import describe_suite
+from scanner.standards.tls_classification import DEFAULT, LABEL_NL, Classification, load
+from scanner.standards.tls_registry import describe_suite
 
 CLASSIFY = {"tls.classification": DEFAULT}
 

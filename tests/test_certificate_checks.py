@@ -11,7 +11,7 @@ from checks.certificate import caa_properties, renewal_window
 from checks.registry import CheckContext, default_registry
 from scanner.judge import run_check
 from scanner.model import Status
-from scanner.probes.certificate_rules import lifetime_limit, validity_days
+from scanner.standards.certificate import lifetime_limit, validity_days
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

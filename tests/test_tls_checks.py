@@ -8,8 +8,8 @@ import pytest
 
 import checks.tls  # noqa: F401  (registers the TLS checks)
 from checks.registry import _BUILTIN, CheckContext, NotMeasured
-from checks.tls_classification import available, load
 from scanner.model import Status
+from scanner.standards.tls_classification import available, load
 
 MODERN = {
     "protocols": {"SSLv2": False, "SSLv3": False, "TLSv1.0": False, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": True},
@@ -129,7 +129,7 @@ def test_a_missing_answer_is_not_read_as_none_found(check_id, key):
 
 @pytest.mark.parametrize("cid", available())
 def test_classification_files_name_only_registered_things(cid):
-    from scanner.probes import tls_registry as reg
+    from scanner.standards import tls_registry as reg
 
     cls = load(cid)
     assert set(cls.suites) <= set(reg.suites_by_name()), set(cls.suites) - set(reg.suites_by_name())

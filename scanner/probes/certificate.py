@@ -35,7 +35,6 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
 from scanner.probes import certificate_path as paths
-from scanner.probes import certificate_rules as rules
 from scanner.probes.certificate_dane import dane_facts, lookup_tlsa
 from scanner.probes.certificate_hello import Flight, read_flight
 from scanner.probes.certificate_names import match_hostname
@@ -43,7 +42,8 @@ from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
-from scanner.probes.tls_registry import VERSION_NAME
+from scanner.standards import certificate as rules
+from scanner.standards.tls_registry import VERSION_NAME
 from scanner.times import rfc3339
 
 MAX_CHAIN = 10  # certificates we judge from one handshake (the rest is counted, not parsed)

@@ -22,11 +22,11 @@ import asyncio
 import struct
 from dataclasses import dataclass, field
 
-from scanner.probes import tls_registry as reg
 from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
 from scanner.probes.tls_wire import WireError
+from scanner.standards import tls_registry as reg
 
 MAX_FLIGHT = 512 * 1024  # bytes of server flight we read at most
 MAX_RECORDS = 512

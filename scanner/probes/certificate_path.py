@@ -48,7 +48,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from scanner.probes import certificate_rules as rules
+from scanner.standards import certificate as rules
 
 _SHA256 = hashes.SHA256()
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)

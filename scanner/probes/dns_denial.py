@@ -10,23 +10,16 @@ validator's limit, an unknown hash algorithm), and in words what it showed or wh
 from __future__ import annotations
 
 import base64
-import tomllib
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import dns.dnssec
 import dns.name
 import dns.rdatatype
 import dns.rrset
 
-NSEC3_DATA = Path(__file__).resolve().parent.parent / "data" / "dns" / "nsec3.toml"
+from scanner.standards import dnssec as dnssec_tables
+
 NSEC3_OPT_OUT = 0x01
-
-
-@cache
-def nsec3_limits() -> dict:
-    return tomllib.loads(NSEC3_DATA.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ class _Nsec3:
         self.entries: list[tuple[str, str, object]] = []  # (owner hash, next hash, rdata)
         self.params: tuple[int, bytes, int] | None = None
         self.unknown_hash = False
-        algorithms = nsec3_limits()["validator"]["hash_algorithms"]
+        algorithms = dnssec_tables.nsec3_limits()["validator"]["hash_algorithms"]
         for r in records:
             if r.rdtype != dns.rdatatype.NSEC3 or r.name.parent() != zone:
                 continue
@@ -179,7 +172,7 @@ def _nsec3_unusable(n3: _Nsec3) -> Proof | None:
         if n3.unknown_hash:
             return Proof(True, "NSEC3 with an unknown hash algorithm (RFC 5155 §8.1)", insecure=True, kind="limit")
         return Proof(False, "no NSEC3 records for the zone")
-    limit = nsec3_limits()["validator"]["insecure_above_iterations"]
+    limit = dnssec_tables.nsec3_limits()["validator"]["insecure_above_iterations"]
     if n3.params[2] > limit:
         return Proof(True, f"NSEC3 uses {n3.params[2]} iterations, above the {limit} validators accept "
                            "(RFC 9276 §3.2)", insecure=True, kind="limit")

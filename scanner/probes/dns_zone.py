@@ -24,8 +24,8 @@ import dns.rdatatype
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
-from scanner.probes.dnssec import algorithm_name, digest_name
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.standards.dnssec import algorithm_name, digest_name
 from scanner.times import rfc3339_epoch
 
 MAX_SERVERS = 8  # name servers looked at per zone

@@ -6,12 +6,12 @@ DNSKEY zone cut by zone cut down to the zone that signed the answer, once per zo
 run. Every link of a CNAME chain is validated in its own zone.
 
 - A delegation without DS is *insecure* only when the signed parent proves the DS absent
-  (NSEC, or NSEC3 with or without opt-out; `scanner/probes/dns_denial.py`); without that
+  (NSEC, or NSEC3 with or without opt-out; `dns_denial.py`); without that
   proof it is *bogus*, since an attacker could simply have stripped the DS.
 - NODATA and NXDOMAIN answers in a signed zone need a valid denial proof, and an answer
   synthesised from a wildcard needs proof that the name itself does not exist.
 - Algorithms and DS digest types we do not validate (RFC 8624, RFC 9905; the table is
-  `scanner/data/dns/algorithms.toml`) make a zone that relies on them alone *insecure*,
+  `scanner/standards/data/dns/algorithms.toml`) make a zone that relies on them alone *insecure*,
   never bogus (RFC 4035 §5.2, RFC 6840 §5.2). So does an NSEC3 iteration count above the
   limit of RFC 9276 §3.2.
 - With `trust_ad` the user has named a validating resolver and trusts its AD bit: an
@@ -22,14 +22,11 @@ run. Every link of a CNAME chain is validated in its own zone.
 from __future__ import annotations
 
 import asyncio
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 import dns.dnssec
-import dns.dnssecalgs
 import dns.exception
 import dns.name
 import dns.rdataclass
@@ -40,46 +37,14 @@ import dns.zonefile
 from scanner.model import InputError
 from scanner.probes.dns_denial import Proof, denial_proof, wildcard_proof
 from scanner.probes.resolver import Lookup, Resolver, Signed
+from scanner.standards import dnssec as dnssec_tables
+from scanner.standards.dnssec import (
+    algorithm_name,
+    algorithm_supported,
+    digest_name,
+    digest_supported,
+)
 from scanner.times import rfc3339_epoch
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-ROOT_ANCHORS = DATA / "root-anchors.txt"
-ALGORITHMS = DATA / "dns" / "algorithms.toml"
-
-
-@cache
-def algorithm_table() -> dict[str, dict[int, dict[str, str]]]:
-    """{"algorithm": {13: {...}}, "digest": {2: {...}}} from the RFC 8624 data file."""
-    raw = tomllib.loads(ALGORITHMS.read_text(encoding="utf-8"))
-    return {kind: {int(k): v for k, v in raw[kind].items()} for kind in ("algorithm", "digest")}
-
-
-def algorithm_name(number: int) -> str:
-    entry = algorithm_table()["algorithm"].get(number)
-    return entry["name"] if entry else f"algorithm {number}"
-
-
-def digest_name(number: int) -> str:
-    entry = algorithm_table()["digest"].get(number)
-    return entry["name"] if entry else f"digest type {number}"
-
-
-@cache
-def algorithm_supported(number: int) -> bool:
-    """We validate with it: the table says so and dnspython (with cryptography) can."""
-    entry = algorithm_table()["algorithm"].get(number)
-    if not entry or entry["validate"] != "yes":
-        return False
-    try:
-        dns.dnssecalgs.get_algorithm_cls(number)
-    except (dns.dnssec.UnsupportedAlgorithm, dns.exception.DNSException, ImportError):
-        return False
-    return True
-
-
-def digest_supported(number: int) -> bool:
-    entry = algorithm_table()["digest"].get(number)
-    return bool(entry) and entry["validate"] == "yes"
 
 
 @dataclass
@@ -91,23 +56,30 @@ class TrustAnchors:
 
     @classmethod
     def load(cls, files: list[Path], include_root: bool = True) -> TrustAnchors:
+        """The root's anchors (a standards table shipped with Bolwerk) plus those in `files`."""
         anchors = cls()
-        for path in ([ROOT_ANCHORS] if include_root else []) + list(files):
+        if include_root:
+            anchors._add(dnssec_tables.ROOT_ANCHORS, dnssec_tables.root_anchors())
+        for path in files:
             try:
                 text = Path(path).read_text(encoding="utf-8")
-                rrsets = dns.zonefile.read_rrsets(text, rdclass=None, default_ttl=0)
             except OSError as exc:
                 raise InputError(str(path), f"cannot read trust anchor file: {exc.strerror or exc}") from None
-            except dns.exception.DNSException as exc:
-                raise InputError(str(path), f"not a trust anchor file (zone-file DS/DNSKEY lines): {exc}") from None
-            for rrset in rrsets:
-                if rrset.rdtype == dns.rdatatype.DS:
-                    anchors.ds.setdefault(rrset.name, []).extend(rrset)
-                elif rrset.rdtype == dns.rdatatype.DNSKEY:
-                    anchors.keys.setdefault(rrset.name, []).extend(rrset)
-                else:
-                    raise InputError(str(path), f"{rrset.name}: only DS and DNSKEY records belong in a trust anchor file")
+            anchors._add(str(path), text)
         return anchors
+
+    def _add(self, source: str, text: str) -> None:
+        try:
+            rrsets = dns.zonefile.read_rrsets(text, rdclass=None, default_ttl=0)
+        except dns.exception.DNSException as exc:
+            raise InputError(source, f"not a trust anchor file (zone-file DS/DNSKEY lines): {exc}") from None
+        for rrset in rrsets:
+            if rrset.rdtype == dns.rdatatype.DS:
+                self.ds.setdefault(rrset.name, []).extend(rrset)
+            elif rrset.rdtype == dns.rdatatype.DNSKEY:
+                self.keys.setdefault(rrset.name, []).extend(rrset)
+            else:
+                raise InputError(source, f"{rrset.name}: only DS and DNSKEY records belong in a trust anchor file")
 
     def zones(self) -> set[dns.name.Name]:
         return set(self.ds) | set(self.keys)

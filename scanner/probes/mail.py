@@ -16,10 +16,8 @@ from scanner.probes.http import fetch_url
 from scanner.probes.net import ProbeError
 from scanner.probes.smtp import probe_starttls
 from scanner.probes.tls import PROTOCOLS
+from scanner.standards.mail import DMARC_MAX_QUERIES, SPF_LOOKUP_LIMIT
 
-SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
-SPF_VOID_LIMIT = 2
-DMARC_MAX_QUERIES = 8  # RFC 9989 tree walk
 MTA_STS_CAP = 64 * 1024
 
 

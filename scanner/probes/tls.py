@@ -13,8 +13,8 @@ from typing import Any
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
 from scanner.probes.tls_enum import AddressScan, ScanAborted
-from scanner.probes.tls_registry import PROTOCOLS
 from scanner.probes.tls_wire import server_name
+from scanner.standards.tls_registry import PROTOCOLS
 
 __all__ = ["PROTOCOLS", "probe_tls", "probe_address", "merge"]
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.probes import tls_keys
-from scanner.probes import tls_registry as reg
 from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
-from scanner.probes.tls_dh import name_prime
+from scanner.standards import tls_registry as reg
+from scanner.standards.dh import name_prime
 
 TLS_DOWN = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
 SHARE_GROUPS = (0x0017, 0x001D)  # secp256r1 first: a server preferring x25519 then lists its groups in EE

@@ -15,7 +15,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from scanner.probes import tls_registry as reg
+from scanner.standards import tls_registry as reg
 
 # record content types and handshake message types (RFC 8446 / RFC 5246)
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23

@@ -1,6 +1,7 @@
 """Derive cipher-suites.csv from the IANA registry rows (iana-cipher-suites.csv).
 
-Run `python scanner/data/tls/derive_suites.py` after updating the IANA file. The
+Run `python scripts/derive_tls_suites.py` after updating the IANA file
+(`scanner/standards/data/tls/iana-cipher-suites.csv`). The
 attributes follow from the registered names (TLS_<kex>_<auth>_WITH_<enc>_<mac>), so a
 reviewer can diff both files against the published registry. A test checks that the
 committed CSV equals what this script writes.
@@ -11,9 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 
-HERE = Path(__file__).parent
+from scanner.standards import data
+
 COLUMNS = ("value", "name", "kex", "auth", "enc", "bits", "aead", "fs", "mac", "versions", "recommended")
 
 # key-exchange part of the name -> (key exchange, authentication)
@@ -96,11 +97,12 @@ def render() -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
     writer.writeheader()
-    with (HERE / "iana-cipher-suites.csv").open(newline="") as fh:
+    with data("tls", "iana-cipher-suites.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             writer.writerow(derive(row["value"], row["name"], row["recommended"]))
     return out.getvalue()
 
 
-if __name__ == "__main__":
-    (HERE / "cipher-suites.csv").write_text(render())
+if __name__ == "__main__":  # in a source checkout, where the package data is a folder
+    with data("tls", "cipher-suites.csv").open("w", encoding="utf-8") as out:
+        out.write(render())

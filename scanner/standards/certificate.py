@@ -1,4 +1,4 @@
-"""The certificate standards Bolwerk applies, read from `scanner/data/certificate/*.toml`.
+"""The certificate standards Bolwerk applies, read from `data/certificate/*.toml`.
 
 Pure functions over data (no I/O beyond reading the packaged tables once), shared by the
 certificate probe (what browsers refuse decides `trusted`) and the certificate checks
@@ -8,21 +8,20 @@ certificate probe (what browsers refuse decides `trusted`) and the certificate c
 from __future__ import annotations
 
 import functools
-import tomllib
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "certificate"
+from scanner.standards import read_toml
+
 DAY_SECONDS = 86400
 
 
 @functools.cache
 def table(name: str) -> dict[str, Any]:
-    return tomllib.loads((DATA / f"{name}.toml").read_text(encoding="utf-8"))
+    return read_toml("certificate", f"{name}.toml")
 
 
 # -- keys and signatures ---------------------------------------------------------------------

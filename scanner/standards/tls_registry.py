@@ -1,4 +1,4 @@
-"""Names and properties of TLS code points, loaded from the versioned files in scanner/data/tls.
+"""Names and properties of TLS code points, from the versioned IANA files in `data/tls`.
 
 Cipher suites, groups and signature schemes come from the IANA registries; a code point
 outside them is named by one rule (`UNKNOWN_0xCC13`), so odd servers still get clear evidence.
@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "tls"
+from scanner.standards import data
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 WIRE_VERSION = {"SSLv3": 0x0300, "TLSv1.0": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
@@ -62,7 +61,7 @@ class SignatureScheme:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA / name).open(newline="", encoding="utf-8") as fh:
+    with data("tls", name).open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 

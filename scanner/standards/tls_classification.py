@@ -8,15 +8,12 @@ a finding always says which rule it applied; a policy picks the classification b
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from scanner.probes.tls_registry import DATA
+from scanner.standards import data, read_toml
 
-DIR: Path = DATA / "classifications"
 LEVELS = ("good", "sufficient", "phase_out", "insufficient")
 DEFAULT = "ncsc-nl-2025"
 LABEL_NL = {"good": "goed", "sufficient": "voldoende", "phase_out": "uit te faseren", "insufficient": "onvoldoende"}
@@ -68,20 +65,19 @@ def _invert(table: dict[str, Any]) -> dict[str, str]:
 
 @cache
 def load(cid: str = DEFAULT) -> Classification:
-    path = DIR / f"{cid}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in DIR.glob("*.toml")))
-        raise ValueError(f"unknown TLS classification {cid!r} (known: {known})")
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    meta = data["classification"]
+    if cid not in available():
+        raise ValueError(f"unknown TLS classification {cid!r} (known: {', '.join(available())})")
+    table = read_toml("tls", "classifications", f"{cid}.toml")
+    meta = table["classification"]
     return Classification(
         id=meta["id"], title=meta["title"], default=meta.get("default", "insufficient"),
-        versions=dict(data.get("versions", {})), suites=_invert(data.get("suites", {})),
-        groups=_invert(data.get("groups", {})), hashes=_invert(data.get("hashes", {})),
-        dh={k: int(v) for k, v in data.get("dh", {}).items()},
+        versions=dict(table.get("versions", {})), suites=_invert(table.get("suites", {})),
+        groups=_invert(table.get("groups", {})), hashes=_invert(table.get("hashes", {})),
+        dh={k: int(v) for k, v in table.get("dh", {}).items()},
     )
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in DIR.glob("*.toml"))
+    return sorted(f.name.removesuffix(".toml") for f in data("tls", "classifications").iterdir()
+                  if f.name.endswith(".toml"))
 
