@@ -61,3 +61,40 @@ def test_standards_depend_on_nothing_of_ours_but_themselves():
                  if name.startswith("scanner.standards") for imported in sorted(targets)
                  if not imported.startswith("scanner.standards")]
     assert not offenders, offenders
+
+
+def test_no_import_cycles():
+    edges = _edges()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for name in sorted(edges):
+        if name not in index:
+            visit(name)
+    assert not cycles, cycles
+
+
+def test_the_graph_sees_late_imports():
+    """The cycle test would be blind without this: an import inside a function is an edge."""
+    assert "reports.html" in _edges()["scanner.cli"]

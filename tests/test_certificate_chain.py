@@ -12,7 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scanner.lab.ca import DAY, LabCA, _name, new_key
 from scanner.probes.certificate import MAX_CHAIN, judge_chain
-from scanner.probes.certificate_hello import Flight
+from scanner.probes.certificate_flight import Flight
 
 
 @pytest.fixture(scope="module")

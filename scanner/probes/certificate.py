@@ -36,7 +36,8 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from scanner.probes import certificate_path as paths
 from scanner.probes.certificate_dane import dane_facts, lookup_tlsa
-from scanner.probes.certificate_hello import Flight, read_flight
+from scanner.probes.certificate_flight import Flight
+from scanner.probes.certificate_hello import read_flight
 from scanner.probes.certificate_names import match_hostname
 from scanner.probes.certificate_ocsp import judge_ocsp
 from scanner.probes.certificate_sct import embedded_scts, parse_sct_list

@@ -21,7 +21,7 @@ import struct
 
 from scanner.probes import tls_keys
 from scanner.probes import tls_wire as wire
-from scanner.probes.certificate_hello import MAX_CERTS, Flight, FlightParser
+from scanner.probes.certificate_flight import MAX_CERTS, Flight, FlightParser
 from scanner.probes.tls_wire import Record, WireError, extensions
 
 X25519, SECP256R1, SECP384R1 = 0x001D, 0x0017, 0x0018
