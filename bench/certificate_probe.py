@@ -26,9 +26,9 @@ from results import loopback_only, markdown_table, publish
 
 from scanner.lab import Lab
 from scanner.lab.lab import ESTATE, FRAGMENTS
-from scanner.probes.certificate import probe_certificate
+from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext
-from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import Limits, Network
 from scanner.probes.resolver import Resolver
 

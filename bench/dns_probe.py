@@ -22,8 +22,8 @@ from results import loopback_only, markdown_table, publish
 
 from scanner.lab import Lab
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import probe_dns, probe_domain_dns
-from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.dns.probe import probe_dns, probe_domain_dns
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import Limits, Network
 from scanner.probes.resolver import Resolver
 

@@ -22,7 +22,7 @@ from results import loopback_only, markdown_table, publish
 from scanner.lab import Lab
 from scanner.model import Endpoint
 from scanner.probes.context import ProbeContext
-from scanner.probes.http import DEADLINE_FACTOR, probe_http
+from scanner.probes.http.probe import DEADLINE_FACTOR, probe_http
 from scanner.probes.net import Limits, Network
 from scanner.probes.resolver import Resolver
 

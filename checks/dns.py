@@ -7,7 +7,7 @@ its name servers, dangling NS and MX records, the mail hosts' IPv6). A zone shar
 many hosts is judged once per domain, where its owner fixes it.
 
 Standards tables are data, read through `scanner/standards/`: DNSSEC algorithms (RFC 8624,
-RFC 9905) and NSEC3 limits (RFC 9276) in `dnssec`, deprovisionable services in `takeover`,
+RFC 9905) and NSEC3 limits (RFC 9276) in `standards.dnssec`, deprovisionable services in `takeover`,
 the CAA grammar in `caa`.
 """
 

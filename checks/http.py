@@ -1,7 +1,7 @@
 """HTTP pillar: HTTPS enforcement (as pshtt), HSTS, CSP rule by rule, the other security
 headers, cookies, CORS, page hygiene (SRI, mixed content), security.txt, address parity.
 
-Every check is a pure function of the endpoint's facts (scanner/probes/http.py explains
+Every check is a pure function of the endpoint's facts (scanner/probes/http/probe.py explains
 them). Which response is judged: HSTS on the endpoint's first HTTPS response; headers,
 cookies and page facts on the last response still on the endpoint's own host. A chain
 that leaves for another host (a central login page) is reported by `http.chain` and that

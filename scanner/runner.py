@@ -23,15 +23,15 @@ from scanner.inventory import Inventory, registrable_domain
 from scanner.judge import Subject, judge_subject
 from scanner.model import Endpoint, EndpointKind, InputError, Service
 from scanner.policy import Policy
-from scanner.probes.certificate import probe_certificate
+from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext, bounded
-from scanner.probes.dns import probe_dns
-from scanner.probes.dnssec import TrustAnchors, Validator
-from scanner.probes.http import probe_http
-from scanner.probes.mail import probe_mail
+from scanner.probes.dns.probe import probe_dns
+from scanner.probes.dns.validator import TrustAnchors, Validator
+from scanner.probes.http.probe import probe_http
+from scanner.probes.mail.probe import probe_mail
 from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.resolver import Resolver
-from scanner.probes.tls import probe_tls
+from scanner.probes.tls.probe import probe_tls
 from scanner.scoring import score_service
 from scanner.store import Store, new_run_id
 from scanner.times import parse_rfc3339, rfc3339

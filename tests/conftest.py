@@ -48,7 +48,7 @@ def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, reso
     from datetime import UTC, datetime
 
     from scanner.probes.context import ProbeContext
-    from scanner.probes.dnssec import TrustAnchors, Validator
+    from scanner.probes.dns.validator import TrustAnchors, Validator
     from scanner.probes.net import Limits, Network
     from scanner.probes.resolver import Resolver
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from checks.registry import default_registry
 from scanner.judge import Subject, judge_subject
 from scanner.policy import load_policy
-from scanner.probes.mail import dmarc_candidates, parse_tags
+from scanner.probes.mail.probe import dmarc_candidates, parse_tags
 
 REGISTRY = default_registry()
 POLICY = load_policy(None, REGISTRY)

@@ -15,7 +15,7 @@ import dns.name
 import dns.rdatatype
 import pytest
 
-from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.resolver import Resolver
 from scanner.standards import dnssec as dnssec_tables
 from scanner.standards.dnssec import algorithm_supported, digest_supported, root_anchors
@@ -231,7 +231,7 @@ def _with_junk_signatures(count):
 def test_forged_signatures_cannot_buy_unbounded_verification(walk):
     """Up to MAX_SIGNATURES signatures are tried per RRset: a genuine one among the first still
     counts; behind a wall of forged ones the answer is bogus instead of a stalled event loop."""
-    from scanner.probes.dnssec import MAX_SIGNATURES
+    from scanner.probes.dns.validator import MAX_SIGNATURES
 
     near = walk("mijn.vlaanderen.test", "A", edit=_with_junk_signatures(MAX_SIGNATURES - 1))
     assert near.status == "secure", near.reason
@@ -248,7 +248,7 @@ def test_keys_sharing_one_tag_are_tried_a_bounded_number_of_times():
     import dns.rdataclass
     import dns.rrset
 
-    from scanner.probes.dnssec import MAX_KEYS_PER_TAG, MAX_SIGNATURES, signature_attempts
+    from scanner.probes.dns.validator import MAX_KEYS_PER_TAG, MAX_SIGNATURES, signature_attempts
 
     words = [bytes([i, 0x40 + i]) for i in range(5)]
     keys = [dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.DNSKEY, b"\x01\x01\x03\x0d" + b"".join(p), 0, 14)

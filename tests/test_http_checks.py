@@ -9,7 +9,7 @@ import pytest
 from checks.registry import CheckContext, default_registry
 from scanner.judge import run_check
 from scanner.model import EndpointKind
-from scanner.probes.http import parse_hsts
+from scanner.probes.http.probe import parse_hsts
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REG = default_registry()

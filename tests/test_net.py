@@ -122,8 +122,8 @@ def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
     """A hostile zone's MX pointing at cloud metadata or an internal host: the SMTP probe and the
     IPv6 reachability probe are refused by the SSRF guard, not connected (the test-wide guard
     would fail the session if they tried)."""
-    from scanner.probes.dns import reachable
-    from scanner.probes.smtp import probe_starttls
+    from scanner.probes.dns.probe import reachable
+    from scanner.probes.mail.smtp import probe_starttls
 
     ctx = _lab_context(lab)
 
@@ -138,7 +138,7 @@ def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
 
 
 def test_an_mta_sts_host_in_forbidden_space_is_refused(lab):
-    from scanner.probes.http import fetch_url
+    from scanner.probes.http.probe import fetch_url
     from scanner.probes.net import ProbeError
 
     ctx = _lab_context(lab)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scanner.lab import tls_responder
-from scanner.probes import tls_wire as wire
+from scanner.probes.tls import wire
 from scanner.standards import data
 from scanner.standards import tls_registry as reg
 from scanner.standards.dh import known_primes, name_prime

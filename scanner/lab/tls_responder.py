@@ -16,7 +16,7 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from scanner.probes import tls_wire as wire
+from scanner.probes.tls import wire
 from scanner.standards import tls_registry as reg
 
 # server key share sizes per group (hybrids: ML-KEM ciphertext + classical share)

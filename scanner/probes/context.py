@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scanner import __version__
-from scanner.probes.dnssec import Validator
+from scanner.probes.dns.validator import Validator
 from scanner.probes.net import PUBLIC_ONLY, Network, address_class
 from scanner.probes.resolver import Resolver
 

@@ -38,10 +38,11 @@ import httpx
 
 from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
-from scanner.probes import http_html, http_securitytxt
-from scanner.probes.certificate import observing_context
+from scanner.probes.certificate.probe import observing_context
 from scanner.probes.context import ProbeContext
-from scanner.probes.http_redact import redact_url
+from scanner.probes.http import html as http_html
+from scanner.probes.http import securitytxt as http_securitytxt
+from scanner.probes.http.redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused
 
 BODY_CAP = 512 * 1024

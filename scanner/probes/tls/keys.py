@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from scanner.probes.tls_wire import APPLICATION_DATA, Record, WireError
+from scanner.probes.tls.wire import APPLICATION_DATA, Record, WireError
 
 _CURVES = {0x0017: ec.SECP256R1, 0x0018: ec.SECP384R1, 0x0019: ec.SECP521R1}
 # suite -> (hash, key length, AEAD factory)

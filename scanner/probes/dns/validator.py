@@ -6,7 +6,7 @@ DNSKEY zone cut by zone cut down to the zone that signed the answer, once per zo
 run. Every link of a CNAME chain is validated in its own zone.
 
 - A delegation without DS is *insecure* only when the signed parent proves the DS absent
-  (NSEC, or NSEC3 with or without opt-out; `dns_denial.py`); without that
+  (NSEC, or NSEC3 with or without opt-out; `denial.py`); without that
   proof it is *bogus*, since an attacker could simply have stripped the DS.
 - NODATA and NXDOMAIN answers in a signed zone need a valid denial proof, and an answer
   synthesised from a wildcard needs proof that the name itself does not exist.
@@ -35,7 +35,7 @@ import dns.rrset
 import dns.zonefile
 
 from scanner.model import InputError
-from scanner.probes.dns_denial import Proof, denial_proof, wildcard_proof
+from scanner.probes.dns.denial import Proof, denial_proof, wildcard_proof
 from scanner.probes.resolver import Lookup, Resolver, Signed
 from scanner.standards import dnssec as dnssec_tables
 from scanner.standards.dnssec import (

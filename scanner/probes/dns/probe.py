@@ -7,7 +7,7 @@ whether the service port answers on each IPv6 address.
 
 Domain (`probe_domain_dns`, called by the mail probe for every domain of a service): the
 DNSSEC status of its answer, the zone it lives in with that zone's delegation and DNSSEC
-hygiene (`scanner/probes/dns_zone.py`, once per zone per run), and its MX hosts' IPv6.
+hygiene (`zone.py`, once per zone per run), and its MX hosts' IPv6.
 
 "Not measured" stays honest: an IPv6 address the scanner has no route to is reported as
 `reachable: null`, never as unreachable.
@@ -22,7 +22,7 @@ import dns.name
 
 from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns_zone import zone_report
+from scanner.probes.dns.zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 

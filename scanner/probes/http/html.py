@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from scanner.probes.http_redact import redact_url
+from scanner.probes.http.redact import redact_url
 
 LIST_CAP = 100
 URL_CAP = 300

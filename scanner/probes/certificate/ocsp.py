@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
 
-from scanner.probes.certificate_path import issued_by, verify_signature
+from scanner.probes.certificate.path import issued_by, verify_signature
 from scanner.times import rfc3339
 
 CLOCK_SKEW = timedelta(minutes=5)

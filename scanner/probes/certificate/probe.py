@@ -5,16 +5,16 @@ Per endpoint, at the first address that answers:
 1. a full handshake with the local `ssl` module (verification off, so we see what is
    served, on whatever version the server prefers, TLS 1.3 included), the chain read
    through the SSL object's unverified-chain accessor;
-2. a raw hello (`certificate_hello`, TLS 1.3 decrypted in `certificate_tls13`) asking
+2. a raw hello (`hello`, the answer read by `flight`, TLS 1.3 decrypted in `tls13`) asking
    for the stapled OCSP response and SCTs, which `ssl` cannot request, in the version
    the server prefers. When the `ssl` handshake fails (a certificate OpenSSL will not
    even parse, a certificate message over its size limit) the chain read here is judged
    instead, so a broken chain becomes reasons, not just "handshake failed";
 3. `judge_chain`: path validation against certifi's Mozilla roots or `--ca-bundle`
-   (`certificate_path`), name matching (`certificate_names`), expiry figures for every
-   certificate, the OCSP response (`certificate_ocsp`), SCTs (`certificate_sct`);
+   (`path`), name matching (`names`), expiry figures for every
+   certificate, the OCSP response (`ocsp`), SCTs (`sct`);
 4. TLSA records at _port._tcp.host, validated by the shared DNSSEC validator and matched
-   against the chain (`certificate_dane`).
+   against the chain (`dane`).
 
 `trusted` leaves the name aside; `hostname_match` judges the name alone (DESIGN.md).
 """
@@ -34,13 +34,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
-from scanner.probes import certificate_path as paths
-from scanner.probes.certificate_dane import dane_facts, lookup_tlsa
-from scanner.probes.certificate_flight import Flight
-from scanner.probes.certificate_hello import read_flight
-from scanner.probes.certificate_names import match_hostname
-from scanner.probes.certificate_ocsp import judge_ocsp
-from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
+from scanner.probes.certificate import path as paths
+from scanner.probes.certificate.dane import dane_facts, lookup_tlsa
+from scanner.probes.certificate.flight import Flight
+from scanner.probes.certificate.hello import read_flight
+from scanner.probes.certificate.names import match_hostname
+from scanner.probes.certificate.ocsp import judge_ocsp
+from scanner.probes.certificate.sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
 from scanner.standards import certificate as rules
@@ -211,7 +211,7 @@ class Assessment:
 
 def judge_chain(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None,
                 flight: Flight | None = None) -> dict[str, Any]:
-    """Facts about a served chain (leaf first) for `host`. Also used for MX certificates (smtp.py)."""
+    """Facts about a served chain (leaf first) for `host`. Also used for MX certificates (mail/smtp.py)."""
     return assess(ders, host, now, ca_bundle, protocol, flight).facts
 
 

@@ -11,11 +11,11 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
-from scanner.probes.http import fetch_url
+from scanner.probes.dns.probe import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
+from scanner.probes.http.probe import fetch_url
+from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
-from scanner.probes.smtp import probe_starttls
-from scanner.probes.tls import PROTOCOLS
+from scanner.probes.tls.probe import PROTOCOLS
 from scanner.standards.mail import DMARC_MAX_QUERIES, SPF_LOOKUP_LIMIT
 
 MTA_STS_CAP = 64 * 1024

@@ -6,11 +6,11 @@ secret of the server's: they follow from our own ephemeral key share and the ser
 so a client that completes the key exchange can read the server's first flight. We send
 one ClientHello (TLS 1.3 only, key shares for x25519, P-256 and P-384, status_request and
 signed_certificate_timestamp), derive the server handshake traffic keys (§7.1, with the
-TLS pillar's key schedule in `tls_keys`), decrypt records (§5.2) up to the Certificate
+TLS pillar's key schedule in `tls.keys`), decrypt records (§5.2) up to the Certificate
 message, read the leaf entry's extensions (§4.4.2: status_request carries a
 CertificateStatus, signed_certificate_timestamp an SCT list), and hang up. We do not
 verify CertificateVerify or Finished: we only read what the server sent, and the chain
-is judged on its own merits. The ClientHello itself is built by `tls_wire`.
+is judged on its own merits. The ClientHello itself is built by `tls.wire`.
 
 A HelloRetryRequest (a server that wants another group) is reported, not followed.
 """
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import struct
 
-from scanner.probes import tls_keys
-from scanner.probes import tls_wire as wire
-from scanner.probes.certificate_flight import MAX_CERTS, Flight, FlightParser
-from scanner.probes.tls_wire import Record, WireError, extensions
+from scanner.probes.certificate.flight import MAX_CERTS, Flight, FlightParser
+from scanner.probes.tls import keys as tls_keys
+from scanner.probes.tls import wire
+from scanner.probes.tls.wire import Record, WireError, extensions
 
 X25519, SECP256R1, SECP384R1 = 0x001D, 0x0017, 0x0018
 GROUPS = (X25519, SECP256R1, SECP384R1)

@@ -5,23 +5,23 @@ SCTs delivered by TLS extension we speak the first flight ourselves: one ClientH
 with `status_request` (RFC 6066 §8) and `signed_certificate_timestamp` (RFC 6962 §3.3),
 then we read the server's flight and hang up; the server sees an abandoned handshake.
 
-- TLS 1.2 and older (`certificate_flight`): ServerHello, Certificate and CertificateStatus travel in
+- TLS 1.2 and older (`flight`): ServerHello, Certificate and CertificateStatus travel in
   clear; we read up to ServerHelloDone. No key exchange happens.
-- TLS 1.3 (`certificate_tls13`): the Certificate message, with the OCSP response and SCTs
+- TLS 1.3 (`tls13`): the Certificate message, with the OCSP response and SCTs
   on its leaf entry, is encrypted under handshake keys that follow from our own key
   share, so we complete the key exchange and decrypt up to it.
 
-Every read is bounded in bytes, records and time. The hellos are built by `tls_wire`, as
-the TLS pillar's; the answer is read by `certificate_flight` (TLS 1.2 and older) and
-`certificate_tls13`, which only want the certificate messages.
+Every read is bounded in bytes, records and time. The hellos are built by `tls.wire`, as
+the TLS pillar's; the answer is read by `flight` (TLS 1.2 and older) and
+`tls13`, which only want the certificate messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from scanner.probes.certificate_flight import Flight, FlightParser, client_hello
-from scanner.probes.certificate_tls13 import Tls13FlightParser, client_hello13, key_shares
+from scanner.probes.certificate.flight import Flight, FlightParser, client_hello
+from scanner.probes.certificate.tls13 import Tls13FlightParser, client_hello13, key_shares
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
 

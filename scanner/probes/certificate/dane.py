@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dnssec import Verdict
+from scanner.probes.dns.validator import Verdict
 from scanner.probes.net import ProbeError
 
 USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}

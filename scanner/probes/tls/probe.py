@@ -1,6 +1,6 @@
 """TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint.
 
-Each address is enumerated on raw sockets (tls_enum), cached per ip:port for the run,
+Each address is enumerated on raw sockets (`enumeration`), cached per ip:port for the run,
 then merged into one fact set per endpoint (contract v1 plus details the checks use).
 A probe that cannot measure returns a dict with `error`; nothing raises past here.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
-from scanner.probes.tls_enum import AddressScan, ScanAborted
-from scanner.probes.tls_wire import server_name
+from scanner.probes.tls.enumeration import AddressScan, ScanAborted
+from scanner.probes.tls.wire import server_name
 from scanner.standards.tls_registry import PROTOCOLS
 
 __all__ = ["PROTOCOLS", "probe_tls", "probe_address", "merge"]

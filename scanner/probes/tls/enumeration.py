@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.probes import tls_keys
-from scanner.probes import tls_wire as wire
 from scanner.probes.context import ProbeContext
+from scanner.probes.tls import keys as tls_keys
+from scanner.probes.tls import wire
 from scanner.standards import tls_registry as reg
 from scanner.standards.dh import name_prime
 

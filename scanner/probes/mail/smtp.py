@@ -10,7 +10,7 @@ import asyncio
 import ssl
 from typing import Any
 
-from scanner.probes.certificate import (
+from scanner.probes.certificate.probe import (
     judge_chain,
     negotiated_protocol,
     observing_context,
@@ -18,8 +18,8 @@ from scanner.probes.certificate import (
 )
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import NotListening, ProbeError
-from scanner.probes.tls import probe_address
-from scanner.probes.tls_enum import AddressScan
+from scanner.probes.tls.enumeration import AddressScan
+from scanner.probes.tls.probe import probe_address
 
 EHLO_NAME = "scanner.bolwerk.invalid"
 MAX_LINE = 1024

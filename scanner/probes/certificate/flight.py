@@ -2,8 +2,8 @@
 
 `FlightParser` takes the server's bytes as they come and fills a `Flight` (negotiated
 version and suite, the certificates, the stapled OCSP response, SCTs from the TLS
-extension) up to ServerHelloDone; `certificate_tls13` extends it to decrypt a TLS 1.3
-flight. Every read is bounded in bytes and records; the hellos are built by `tls_wire`.
+extension) up to ServerHelloDone; `tls13` extends it to decrypt a TLS 1.3
+flight. Every read is bounded in bytes and records; the hellos are built by `tls.wire`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from scanner.probes import tls_wire as wire
-from scanner.probes.tls_wire import WireError
+from scanner.probes.tls import wire
+from scanner.probes.tls.wire import WireError
 from scanner.standards import tls_registry as reg
 
 MAX_FLIGHT = 512 * 1024  # bytes of server flight we read at most

@@ -23,7 +23,7 @@ import dns.name
 import dns.rdatatype
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns_query import ask, authoritative_for, transfer_allowed, zone_transfer
+from scanner.probes.dns.query import ask, authoritative_for, transfer_allowed, zone_transfer
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 from scanner.standards.dnssec import algorithm_name, digest_name
 from scanner.times import rfc3339_epoch
