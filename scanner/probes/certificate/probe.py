@@ -43,6 +43,7 @@ from scanner.probes.certificate.ocsp import judge_ocsp
 from scanner.probes.certificate.sct import embedded_scts, parse_sct_list
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import HandshakeFailed, ProbeError
+from scanner.probes.plugin import Probe, Target
 from scanner.standards import certificate as rules
 from scanner.standards.tls_registry import VERSION_NAME
 from scanner.times import rfc3339
@@ -353,3 +354,9 @@ async def _probe(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, 
                                bool(facts["hostname_match"]))
     return facts
 
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return {"certificate": await probe_certificate(ctx, target.name, list(target.addresses), target.endpoint.port)}
+
+
+PROBE = Probe("certificate", ("certificate",), collect, label="certificate probe", schemes=frozenset({"https"}))

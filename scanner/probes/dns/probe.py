@@ -24,6 +24,7 @@ from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
+from scanner.probes.plugin import Probe, Target
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
 
 MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
@@ -175,3 +176,11 @@ async def probe_domain_dns(ctx: ProbeContext, domain: str, answer: Lookup) -> di
     except ProbeError as exc:
         facts["zone_error"] = str(exc)
     return facts
+
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return {"dns": await probe_dns(ctx, target.name, target.endpoint.port)}
+
+
+# First in the table and without addresses: its facts say why a name gives none.
+PROBE = Probe("dns", ("dns",), collect, label="DNS probe", needs_addresses=False)

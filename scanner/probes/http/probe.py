@@ -44,6 +44,7 @@ from scanner.probes.http import html as http_html
 from scanner.probes.http import securitytxt as http_securitytxt
 from scanner.probes.http.redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused
+from scanner.probes.plugin import Probe, Target
 
 BODY_CAP = 512 * 1024
 SECURITY_TXT_CAP = 32 * 1024
@@ -610,3 +611,10 @@ async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
     return await HttpProbe(ctx).probe(endpoint, addresses)
+
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return {"http": await probe_http(ctx, target.endpoint, list(target.addresses))}
+
+
+PROBE = Probe("http", ("http",), collect, label="HTTP probe")

@@ -15,6 +15,7 @@ from scanner.probes.dns.probe import MAX_MX, dnssec_of, mx_hosts, probe_domain_d
 from scanner.probes.http.probe import fetch_url
 from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
+from scanner.probes.plugin import Probe, Target
 from scanner.probes.tls.probe import PROTOCOLS
 from scanner.standards.mail import DMARC_MAX_QUERIES, SPF_LOOKUP_LIMIT
 
@@ -229,3 +230,12 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
     else:  # only the negotiated version is known
         out["protocols"] = {p: (True if p == out.get("protocol") else None) for p in PROTOCOLS}
     return out
+
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return await probe_mail(ctx, target.name)
+
+
+# The domain's own DNS (its zone, delegation, DNSSEC) comes with the mail facts: both start
+# from the one MX lookup. MX hosts' STARTTLS enumerations take their time: twice the budget.
+PROBE = Probe("mail", ("dns", "mail"), collect, label="mail probe", subject="mail_domain", budget=2.0)

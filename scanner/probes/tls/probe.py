@@ -12,11 +12,12 @@ from typing import Any
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import ProbeError
+from scanner.probes.plugin import Probe, Target
 from scanner.probes.tls.enumeration import AddressScan, ScanAborted
 from scanner.probes.tls.wire import server_name
 from scanner.standards.tls_registry import PROTOCOLS
 
-__all__ = ["PROTOCOLS", "probe_tls", "probe_address", "merge"]
+__all__ = ["PROBE", "PROTOCOLS", "probe_tls", "probe_address", "merge"]
 
 
 async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
@@ -98,3 +99,10 @@ def merge(per_address: dict[str, dict[str, Any]]) -> dict[str, Any]:
                       for ip, f in sorted(per_address.items())},
     }
     return out
+
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return {"tls": await probe_tls(ctx, target.name, list(target.addresses), target.endpoint.port)}
+
+
+PROBE = Probe("tls", ("tls",), collect, label="TLS probe", schemes=frozenset({"https"}))
