@@ -37,8 +37,8 @@ FRAGMENT = FRAGMENTS / "certificates.toml"
 
 async def one(lab, host: str) -> tuple[float, int, dict]:
     now = datetime.now(UTC)
-    resolver = Resolver(lab.resolver, timeout=3)
     network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0, connect_timeout=3.0))
+    resolver = Resolver(lab.resolver, timeout=3, network=network)
     ctx = ProbeContext(network=network, resolver=resolver, now=now, io_timeout=3.0, ca_bundle=lab.ca_bundle,
                        validator=Validator(resolver, TrustAnchors.load([lab.trust_anchor]), now))
     addresses = await resolver.addresses(host)

@@ -53,7 +53,7 @@ CASES = [
 async def one(lab, url: str) -> tuple[float, int, int, str]:
     network = Network(scope=None, port_map=lab.port_map,
                       limits=Limits(rate_per_ip=500.0, connect_timeout=IO_TIMEOUT))
-    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=IO_TIMEOUT), now=datetime.now(UTC),
+    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=IO_TIMEOUT, network=network), now=datetime.now(UTC),
                        io_timeout=IO_TIMEOUT)
     endpoint = Endpoint.from_url(url)
     addresses = await ctx.resolver.addresses(endpoint.host)

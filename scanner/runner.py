@@ -197,11 +197,11 @@ class Runner:
     def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
         o = self.options
         anchors = TrustAnchors.load(o.trust_anchors)
-        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad)
         self.network = Network(
             scope=build_scope(inventory, o.scope),
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
             port_map=o.port_map, audit_log=o.audit_log)
+        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
                             validator=Validator(resolver, anchors, now))

@@ -2,10 +2,11 @@
 
 Delegation health needs to know what each listed name server itself says: is it
 authoritative for the zone (lame delegation), what does the parent delegate to, does it
-hand out the zone (AXFR). These queries go through `Network` like every connection:
-scope, SSRF guard, per-host/per-IP caps, rate limit, the record (audit log) and the
-lab's port map, which maps the logical port 53 for UDP as well as TCP. A name server is
-a host the inventory implies, so the guard judges it by `ProbeContext.implied_origin`.
+hand out the zone (AXFR). These queries go through `Network` like every connection
+(`datagram` for UDP, `tcp`): scope, SSRF guard, per-host/per-IP caps, rate limit, the
+record (audit log) and the lab's port map, which maps the logical port 53 for UDP as well
+as TCP. A name server is a host the inventory implies, so the guard judges it by
+`ProbeContext.implied_origin`.
 
 Every query is bounded (one io_timeout per attempt, a 64 KiB cap on TCP reads), and a
 server that stays silent, truncates, or answers bytes that are no DNS message becomes a
@@ -48,7 +49,7 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
     """One non-recursive question to the server `ns_host` at `ip`; UDP first, TCP when truncated."""
     query = dns.message.make_query(qname, rdtype)
     query.flags &= ~dns.flags.RD
-    unfit = _unfit(ctx, ns_host, ip, purpose)
+    unfit = _unfit(ctx, ns_host, ip, purpose, "tcp" if tcp else "udp")
     if unfit is not None:
         return unfit
     if not tcp:
@@ -58,10 +59,10 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
     return await _tcp(ctx, ns_host, ip, query, purpose)
 
 
-def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str) -> Reply | None:
+def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str, transport: str) -> Reply | None:
     """A reply without asking: the scanner may not ask there (scope, SSRF guard), or has no route."""
     try:
-        ctx.network.check(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
+        ctx.network.check(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin(), transport)
     except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     if not has_route(ip):
@@ -94,33 +95,21 @@ class _Exchange(asyncio.DatagramProtocol):
 
 
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
+    exchange = _Exchange(query)
     try:
-        lease, port = await ctx.network.acquire(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin())
+        async with ctx.network.datagram(ns_host, ip, DNS_PORT, purpose, lambda: exchange,
+                                        origin_ip=ctx.implied_origin()) as transport:
+            transport.sendto(query.to_wire())
+            async with asyncio.timeout(ctx.io_timeout):
+                return Reply("answer", await exchange.done)
     except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
-    transport = None
-    try:
-        exchange = _Exchange(query)
-        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: exchange, remote_addr=(ip.split("%", 1)[0], port))
-        transport.sendto(query.to_wire())
-        async with asyncio.timeout(ctx.io_timeout):
-            message = await exchange.done
-        ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: answered")
-        return Reply("answer", message)
     except TimeoutError:
-        ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: timeout")
         return Reply("timeout", detail=f"{ns_host} ({ip}) did not answer within {ctx.io_timeout:g} s")
     except ValueError as exc:
-        ctx.network.record(ns_host, ip, DNS_PORT, purpose, "udp: malformed answer")
         return Reply("malformed", detail=f"{ns_host} ({ip}) answered something that is no DNS message: {exc}")
     except OSError as exc:
-        ctx.network.record(ns_host, ip, DNS_PORT, purpose, f"udp: {exc.strerror or exc}")
         return Reply("unreachable", detail=f"{ns_host} ({ip}): {exc.strerror or exc}")
-    finally:
-        if transport is not None:
-            transport.close()
-        lease.release()
 
 
 async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
@@ -155,7 +144,7 @@ async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
 
 async def zone_transfer(ctx: ProbeContext, ns_host: str, ip: str, zone: dns.name.Name) -> Reply:
     """Ask for AXFR over TCP and read only the first message: enough to know whether it is handed out."""
-    unfit = _unfit(ctx, ns_host, ip, "dns-axfr")
+    unfit = _unfit(ctx, ns_host, ip, "dns-axfr", "tcp")
     if unfit is not None:
         return unfit
     query = dns.message.make_query(zone, dns.rdatatype.AXFR)

@@ -43,7 +43,7 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.http import html as http_html
 from scanner.probes.http import securitytxt as http_securitytxt
 from scanner.probes.http.redact import redact_url
-from scanner.probes.net import NotListening, ProbeError, Refused
+from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 
 BODY_CAP = 512 * 1024
@@ -91,28 +91,9 @@ class _LeasedStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def _caused_by(exc: BaseException | None, test, depth: int = 0) -> bool:
-    """Does `test` hold for this exception or, somewhere down its causes, one it wraps?
-
-    httpx wraps httpcore's exceptions, which wrap the socket's and h11's (anyio may group them).
-    """
-    if exc is None or depth > 6:
-        return False
-    if test(exc):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        return any(_caused_by(e, test, depth + 1) for e in exc.exceptions)
-    return _caused_by(exc.__cause__ or exc.__context__, test, depth + 1)
-
-
-def _refused(exc: BaseException) -> bool:
-    """Was this connect failure, somewhere in its causes, a refused connection?"""
-    return _caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError))
-
-
 def _headers_too_large(exc: BaseException) -> bool:
     """h11 gave up on the header block: its protocol error hints 431 (Request Header Fields Too Large)."""
-    return _caused_by(exc, lambda e: getattr(e, "error_status_hint", None) == 431)
+    return caused_by(exc, lambda e: getattr(e, "error_status_hint", None) == 431)
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -123,18 +104,11 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        net = self._ctx.network
-        lease, real_port = await net.acquire(self._host, self._ip, port, "http", self._origin)
-        try:
-            stream = await self._inner.connect_tcp(self._ip.split("%", 1)[0], real_port, timeout=timeout)
-        except BaseException as exc:
-            lease.release()
-            if _refused(exc):
-                net.record(self._host, self._ip, port, "http", "failed: connection refused")
-                raise NotListening(f"nothing listens on {self._ip} port {port}") from None
-            net.record(self._host, self._ip, port, "http", f"failed: {exc}")
-            raise
-        net.record(self._host, self._ip, port, "http", "open")
+        async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
+            return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
+
+        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect,
+                                                     origin_ip=self._origin)
         return _LeasedStream(stream, lease)
 
     async def sleep(self, seconds: float) -> None:
