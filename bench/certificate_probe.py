@@ -53,7 +53,7 @@ def lab_start(with_fragment: bool) -> float:
     """Seconds to start the lab, with or without the certificate fragment."""
     scratch = Path(tempfile.mkdtemp())
     try:
-        for frag in FRAGMENTS.glob("*.toml"):
+        for frag in (f for f in FRAGMENTS.iterdir() if f.name.endswith(".toml")):
             if with_fragment or frag != FRAGMENT:
                 shutil.copy(frag, scratch / frag.name)
         started = time.perf_counter()
