@@ -97,3 +97,32 @@ def test_a_probe_may_not_overwrite_another_probes_facts(tmp_path, monkeypatch):
              "[bolwerk.probes]\nrogue = rogue_probes:PROBE\n")
     with pytest.raises(ValueError, match="would overwrite the tls facts of probe 'tls'"):
         default_probes()
+
+
+def test_a_failing_probe_is_an_error_fact_in_each_of_its_sections():
+    """Whatever goes wrong in a probe stays that target's `error` fact, in every section it
+    writes (the mail-domain probe writes two), and the run goes on."""
+    import asyncio
+
+    from scanner.probes.net import ProbeError
+    from scanner.probes.plugin import Probe, Target
+    from scanner.runner import run_probe
+
+    async def broken(ctx, target):
+        raise RuntimeError("boom")
+
+    async def refused(ctx, target):
+        raise ProbeError("nothing to ask")
+
+    async def slow(ctx, target):
+        await asyncio.sleep(5)
+
+    target = Target.of_domain("post.test")
+
+    def run(collect, budget=1.0):
+        probe = Probe("two", ("dns", "mail"), collect, label="two-part probe", subject="mail_domain", budget=budget)
+        return asyncio.run(run_probe(None, probe, target, timeout=0.05))
+
+    assert run(broken) == {s: {"error": "two-part probe failed unexpectedly: RuntimeError: boom"} for s in ("dns", "mail")}
+    assert run(refused) == {s: {"error": "nothing to ask"} for s in ("dns", "mail")}
+    assert run(slow, budget=2.0) == {s: {"error": "two-part probe did not finish within 0.1 s"} for s in ("dns", "mail")}
