@@ -47,7 +47,8 @@ def one_run(inventory_kind: str) -> dict:
             scanned = time.perf_counter() - t1
             store.close()
         records = runner.network.records
-        per_host = Counter(r.host for r in records if not r.outcome.startswith("refused"))
+        per_host = Counter(r.host for r in records  # to the estate: the resolver's queries apart
+                           if not r.outcome.startswith("refused") and r.purpose != "dns-resolver")
         endpoints = sum(len(s.endpoints) for s in inventory.services)
         return {"start": started, "scan": scanned, "services": len(inventory.services), "endpoints": endpoints,
                 "connections": sum(per_host.values()), "per_host_max": max(per_host.values()),

@@ -22,8 +22,8 @@ from results import loopback_only, markdown_table, publish
 
 from scanner.lab import Lab
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns import probe_dns, probe_domain_dns
-from scanner.probes.dnssec import TrustAnchors, Validator
+from scanner.probes.dns.probe import probe_dns, probe_domain_dns
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import Limits, Network
 from scanner.probes.resolver import Resolver
 
@@ -51,9 +51,9 @@ SAME_ZONE = ["mijn.vlaanderen.test", "belastingen.vlaanderen.test", "archief.vla
 
 
 def context(info) -> ProbeContext:
-    resolver = Resolver(info.resolver, timeout=IO_TIMEOUT)
     now = datetime.now(UTC)
     network = Network(limits=Limits(rate_per_ip=1000.0, connect_timeout=IO_TIMEOUT), port_map=info.port_map)
+    resolver = Resolver(info.resolver, timeout=IO_TIMEOUT, network=network)
     return ProbeContext(network=network, resolver=resolver, now=now, io_timeout=IO_TIMEOUT, timeout=30.0,
                         validator=Validator(resolver, TrustAnchors.load([info.trust_anchor]), now))
 
@@ -65,7 +65,7 @@ async def measure(info, work) -> tuple[int, int, float, str]:
     outcome = await work(ctx)
     seconds = time.perf_counter() - start
     resolver_q = len(info.servers["dns"].queries) - before
-    ns_q = sum(1 for r in ctx.network.records if r.purpose.startswith("dns"))
+    ns_q = sum(1 for r in ctx.network.records if r.purpose.startswith("dns") and r.purpose != "dns-resolver")
     return resolver_q, ns_q, seconds, outcome
 
 

@@ -22,7 +22,7 @@ from results import loopback_only, markdown_table, publish
 from scanner.lab import Lab
 from scanner.model import Endpoint
 from scanner.probes.context import ProbeContext
-from scanner.probes.http import DEADLINE_FACTOR, probe_http
+from scanner.probes.http.probe import DEADLINE_FACTOR, probe_http
 from scanner.probes.net import Limits, Network
 from scanner.probes.resolver import Resolver
 
@@ -53,7 +53,7 @@ CASES = [
 async def one(lab, url: str) -> tuple[float, int, int, str]:
     network = Network(scope=None, port_map=lab.port_map,
                       limits=Limits(rate_per_ip=500.0, connect_timeout=IO_TIMEOUT))
-    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=IO_TIMEOUT), now=datetime.now(UTC),
+    ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=IO_TIMEOUT, network=network), now=datetime.now(UTC),
                        io_timeout=IO_TIMEOUT)
     endpoint = Endpoint.from_url(url)
     addresses = await ctx.resolver.addresses(endpoint.host)

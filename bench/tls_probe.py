@@ -27,7 +27,7 @@ from scanner.lab.listener import Listener
 from scanner.lab.tls_services import SERVICES, start
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import Limits, Network
-from scanner.probes.tls import probe_tls
+from scanner.probes.tls.probe import probe_tls
 
 LIMITS = Limits(rate_per_ip=10_000, connect_timeout=5, per_host=4, per_ip=8)
 IO_TIMEOUT = 2.0

@@ -3,8 +3,8 @@ revocation, must-staple, CAA and DANE of the served certificate chain.
 
 Every check reads the `certificate` facts of one endpoint (plus `dns.caa` for CAA); the
 standards they apply (curve and hash classifications, CA/B Forum lifetime limits, CT
-policy, CA -> CAA domain names) are data under `scanner/data/certificate/`, read through
-`scanner.probes.certificate_rules` (pure: no I/O beyond the packaged tables).
+policy, CA -> CAA domain names) are data under `scanner/standards/data/certificate/`, read through
+`scanner.standards.certificate` (pure: no I/O beyond the packaged tables).
 
 Reuse of one key across many hosts of the estate is not a check (a check sees one
 endpoint): facts carry `chain[i].spki_sha256`, and `reports/key_reuse.py` groups them
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from checks.common import CABF, NCSC_TLS, parse_time
@@ -31,9 +31,9 @@ from checks.registry import (
     passed,
     warned,
 )
-from scanner.probes import certificate_rules as rules
+from scanner.standards import certificate as rules
 
-TEXTS = tomllib.loads((Path(__file__).parent / "data" / "certificate.toml").read_text(encoding="utf-8"))
+TEXTS = tomllib.loads(resources.files("checks").joinpath("data/certificate.toml").read_text(encoding="utf-8"))
 
 MOZ_POLICY = "Mozilla Root Store Policy 3.0"
 CHROME_CT = "Chrome Certificate Transparency Policy"

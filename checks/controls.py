@@ -10,9 +10,10 @@ import tomllib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
-DATA = Path(__file__).parent / "data" / "controls.toml"
+DATA = resources.files("checks").joinpath("data/controls.toml")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ControlMap:
 
 
 @cache
-def control_map(path: Path = DATA) -> ControlMap:
+def control_map(path: Traversable = DATA) -> ControlMap:
     """Load and check the mapping; a mistake in it is a bug in Bolwerk's data, said plainly."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     unknown = set(data) - {"framework", "checks"}

@@ -6,19 +6,15 @@ every declared mail domain): the zone it lives in (DNSSEC hygiene, the delegatio
 its name servers, dangling NS and MX records, the mail hosts' IPv6). A zone shared by
 many hosts is judged once per domain, where its owner fixes it.
 
-Standards tables are data: `scanner/data/dns/algorithms.toml` (RFC 8624, RFC 9905),
-`nsec3.toml` (RFC 9276), `takeover.toml` (deprovisionable services), `caa.toml`.
+Standards tables are data, read through `scanner/standards/`: DNSSEC algorithms (RFC 8624,
+RFC 9905) and NSEC3 limits (RFC 9276) in `standards.dnssec`, deprovisionable services in `takeover`,
+the CAA grammar in `caa`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
-import tomllib
 from collections.abc import Mapping
-from fnmatch import fnmatchcase
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from checks.common import CABF, INTERNET_NL, parse_time
@@ -32,13 +28,9 @@ from checks.registry import (
     passed,
     warned,
 )
-
-DATA = Path(__file__).resolve().parent.parent / "scanner" / "data" / "dns"
-
-
-@cache
-def _data(name: str) -> dict[str, Any]:
-    return tomllib.loads((DATA / f"{name}.toml").read_text(encoding="utf-8"))
+from scanner.standards import caa as caa_grammar
+from scanner.standards import dnssec as dnssec_tables
+from scanner.standards import takeover
 
 
 def _zone(ctx: CheckContext) -> Mapping[str, Any]:
@@ -174,7 +166,6 @@ def dnssec_algorithm(ctx: CheckContext):
     zone = _signed_zone(ctx)
     if zone is None:
         return not_applicable("the zone is not signed", message_nl="de zone is niet ondertekend")
-    table = _data("algorithms")
     bad, weak = [], []
 
     def rate(entry: Mapping[str, Any] | None, label: str, unknown: str) -> None:
@@ -186,13 +177,13 @@ def dnssec_algorithm(ctx: CheckContext):
             weak.append(f"{label}: {entry['note']}")
 
     for key in zone.get("dnskey") or []:
-        entry = table["algorithm"].get(str(key["algorithm"]))
+        entry = dnssec_tables.algorithm(key["algorithm"])
         label = f"DNSKEY {key['key_tag']} {entry['name'] if entry else key['algorithm']}"
         rate(entry, label, "an algorithm")
         if entry and entry.get("rsa") and key.get("key_bits") and key["key_bits"] < ctx.threshold("dnssec_rsa_min_bits"):
             weak.append(f"{label}: RSA key of {key['key_bits']} bits")
     for ds in zone.get("ds") or []:
-        entry = table["digest"].get(str(ds["digest_type"]))
+        entry = dnssec_tables.digest(ds["digest_type"])
         rate(entry, f"DS {ds['key_tag']} digest {entry['name'] if entry else ds['digest_type']}", "a digest type")
     if bad:
         return failed("; ".join(bad), evidence={"problems": bad + weak},
@@ -225,7 +216,7 @@ def dnssec_nsec3(ctx: CheckContext):
         raise NotMeasured("no NSEC or NSEC3 record was seen in a denial from the zone")
     if denial != "nsec3" or not params:
         return not_applicable(f"the zone uses {denial.upper()}", message_nl=f"de zone gebruikt {denial.upper()}")
-    limits = _data("nsec3")
+    limits = dnssec_tables.nsec3_limits()
     evidence = dict(params)
     if params["iterations"] > limits["validator"]["insecure_above_iterations"]:
         return failed(f"{params['iterations']} NSEC3 iterations: validators treat the zone's denials as insecure "
@@ -445,12 +436,6 @@ def ns_axfr(ctx: CheckContext):
 # ------------------------------------------------------------------------------------ takeover
 
 
-def _provider(name: str, kind: str = "service") -> Mapping[str, Any] | None:
-    name = name.rstrip(".").lower()
-    return next((p for p in _data("takeover").get(kind, [])
-                 if any(fnmatchcase(name, pattern) for pattern in p["patterns"])), None)
-
-
 _TAKEOVER_REFS = ("RFC 9499 §7", "OWASP WSTG-CONF-10 (subdomain takeover)")
 
 
@@ -475,7 +460,7 @@ def dangling(ctx: CheckContext):
         if rcode == "NXDOMAIN":
             return info("the host name does not exist", message_nl="de hostnaam bestaat niet")
         return passed("the host name is no alias", message_nl="de hostnaam is geen alias")
-    name, provider = target["name"], _provider(target["name"])
+    name, provider = target["name"], takeover.provider(target["name"])
     evidence = {"chain": sec.get("cname"), "target": name, "rcode": target["rcode"]}
     if provider:
         evidence["service"] = provider["name"]
@@ -523,7 +508,7 @@ def dangling_domain(ctx: CheckContext):
     for server in _delegation(ctx)["servers"]:
         if server.get("rcode") == "NXDOMAIN" and not server.get("addresses"):
             dangling_.append(f"NS {server['name']} does not exist")
-        host = _provider(server["name"], "dns_host")
+        host = takeover.provider(server["name"], "dns_host")
         if host and any(a.get("rcode") == "REFUSED" for a in server.get("answers") or []):
             critical.append(f"NS {server['name']} at {host['name']} refuses the zone: anyone with an account "
                             "there may create it")
@@ -613,26 +598,19 @@ def ipv6_mx(ctx: CheckContext):
 
 # ------------------------------------------------------------------------------------ CAA
 
-_LABEL = r"[A-Za-z0-9](?:-*[A-Za-z0-9])*"
-_PARAM = rf"{_LABEL}[ \t]*=[ \t]*[\x21-\x3a\x3c-\x7e]*"
-_ISSUE_VALUE = re.compile(rf"[ \t]*(?:{_LABEL}(?:\.{_LABEL})*[ \t]*)?"
-                          rf"(?:;[ \t]*(?:{_PARAM}(?:[ \t]*;[ \t]*{_PARAM})*[ \t]*)?)?")
-_TAG = re.compile(r"[A-Za-z0-9]{1,15}")
-
-
 def caa_problems(records: list[Mapping[str, Any]]) -> list[str]:
     """Syntax problems of CAA records (RFC 8659 §4): what makes CAs refuse or ignore them."""
-    table, problems = _data("caa"), []
+    problems = []
     for rec in records:
         tag, value = rec["tag"].lower(), rec["value"]
         shown = f'{rec["flags"]} {rec["tag"]} "{value}"'
-        if not _TAG.fullmatch(rec["tag"]):
+        if not caa_grammar.valid_tag(rec["tag"]):
             problems.append(f"{shown}: the tag is not 1-15 letters and digits")
-        elif tag in table["issuance"] and not _ISSUE_VALUE.fullmatch(value):
+        elif caa_grammar.restricts_issuance(tag) and not caa_grammar.valid_issuer_value(value):
             problems.append(f"{shown}: not an issuer domain name with optional key=value parameters")
-        elif tag == "iodef" and value.split(":", 1)[0].lower() not in table["iodef_schemes"]:
+        elif tag == "iodef" and not caa_grammar.valid_iodef(value):
             problems.append(f"{shown}: the report address must be a mailto:, http: or https: URL")
-        elif tag not in table["known"] and rec["flags"] & 128:
+        elif not caa_grammar.known_tag(tag) and rec["flags"] & caa_grammar.ISSUER_CRITICAL:
             problems.append(f"{shown}: an unknown property marked critical, so no CA may issue")
     return problems
 
@@ -664,7 +642,7 @@ def caa(ctx: CheckContext):
         return failed(f"malformed CAA at {sec.get('caa_owner')}: {problems[0]}",
                       evidence=evidence | {"problems": problems}, severity="medium",
                       message_nl=f"foutieve CAA-records bij {sec.get('caa_owner')}: {problems[0]}")
-    if parsed and not any(r["tag"].lower() in _data("caa")["issuance"] for r in parsed):
+    if parsed and not any(caa_grammar.restricts_issuance(r["tag"]) for r in parsed):
         return warned("CAA records exist but none restricts issuance", evidence=evidence,
                       message_nl="er zijn CAA-records, maar geen enkele beperkt de uitgifte")
     return passed(f"CAA at {sec.get('caa_owner')}", evidence=evidence,

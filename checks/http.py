@@ -1,7 +1,7 @@
 """HTTP pillar: HTTPS enforcement (as pshtt), HSTS, CSP rule by rule, the other security
 headers, cookies, CORS, page hygiene (SRI, mixed content), security.txt, address parity.
 
-Every check is a pure function of the endpoint's facts (scanner/probes/http.py explains
+Every check is a pure function of the endpoint's facts (scanner/probes/http/probe.py explains
 them). Which response is judged: HSTS on the endpoint's first HTTPS response; headers,
 cookies and page facts on the last response still on the endpoint's own host. A chain
 that leaves for another host (a central login page) is reported by `http.chain` and that
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import datetime, timedelta
-from pathlib import Path
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,11 +35,14 @@ from checks.registry import (
     warned,
 )
 from scanner.model import EndpointKind, Severity
+from scanner.standards.http import header_classes
 
 OBSERVATORY = "Mozilla HTTP Observatory"
 WEB_AND_API = (EndpointKind.WEB, EndpointKind.API)
 REDIRECT_ONLY = (EndpointKind.REDIRECT,)
-DATA = tomllib.loads((Path(__file__).parent / "data" / "http" / "headers.toml").read_text(encoding="utf-8"))
+# Header value classes: the standards' (scanner/standards/http.py) and our own weights and heuristics.
+DATA = header_classes() | tomllib.loads(
+    resources.files("checks").joinpath("data/http/headers.toml").read_text(encoding="utf-8"))
 
 
 def _http(ctx: CheckContext) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from checks.registry import (
     warned,
 )
 from checks.tls import classification, classified_verdict, version_verdict
-from checks.tls_classification import DEFAULT
-from scanner.probes.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT  # RFC 7208 §4.6.4
+from scanner.standards.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT
+from scanner.standards.tls_classification import DEFAULT
 
 M3AAWG = "M3AAWG Email Authentication Recommended Best Practices (2020)"
 

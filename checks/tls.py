@@ -1,6 +1,6 @@
 """TLS pillar: protocol versions, cipher suites, key exchange, judged against a classification.
 
-Facts come from scanner/probes/tls.py. Which classification counts (NCSC-NL 2025 by
+Facts come from scanner/probes/tls/probe.py. Which classification counts (NCSC-NL 2025 by
 default, or Mozilla intermediate 6.0) is the policy threshold `tls.classification`;
 every finding names the classification and level it applied, and its evidence lists
 the offending versions, suites or groups.
@@ -21,8 +21,8 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls_classification import DEFAULT, LABEL_NL, Classification, load
-from scanner.probes.tls_registry import describe_suite
+from scanner.standards.tls_classification import DEFAULT, LABEL_NL, Classification, load
+from scanner.standards.tls_registry import describe_suite
 
 CLASSIFY = {"tls.classification": DEFAULT}
 

@@ -1,6 +1,6 @@
 """Policies: versioned TOML data that say which checks count, how much, and what caps a grade.
 
-A policy is pinned by ``name@version`` (shipped in ``scanner/data/policies``) or given
+A policy is pinned by ``name@version`` (shipped in ``scanner/policies``) or given
 as a file. ``extends`` inherits from another policy, pinned (``name@version``) or a file
 path relative to the extending file: tables merge key by key, caps and waivers are
 appended (a child cap on the same check replaces the parent's). Keys under ``[checks]``
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fnmatch import fnmatchcase
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from checks.registry import Check, Registry
 from scanner.model import PILLARS, InputError, Level, SourceRef, Status
 from scanner.tomlfile import load_toml, where
 
-POLICY_DIR = Path(__file__).parent / "data" / "policies"
+POLICY_DIR = resources.files("scanner").joinpath("policies")  # package data: a folder once installed
 DEFAULT_POLICY = "bolwerk-baseline"
 GRADES: tuple[str, ...] = ("A+", "A", "B", "C", "D", "E", "F")
 
@@ -200,7 +201,7 @@ class Policy:
 def shipped_policies() -> dict[str, Path]:
     """name@version -> file, for every policy shipped with Bolwerk."""
     out = {}
-    for path in sorted(POLICY_DIR.glob("*.toml")):
+    for path in sorted((p for p in POLICY_DIR.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name):
         data, _ = load_toml(path)
         meta = data.get("policy", {})
         out[f"{meta.get('name')}@{meta.get('version')}"] = path

@@ -1,8 +1,9 @@
 """The scan: inventory -> probes -> facts (stored as they come), then judged by scanner.judge.
 
 Endpoints run concurrently up to `concurrency`; the Network caps connections per host
-and per address. Each probe runs under an overall deadline and any failure becomes an
-`error` fact for that target only. An interrupted run is recorded as incomplete and
+and per address. The probes are one table (`scanner/probes/registry.py`) looped over per
+endpoint and per mail domain; each runs under an overall deadline and any failure becomes
+an `error` fact for that target only. An interrupted run is recorded as incomplete and
 can be resumed.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +23,12 @@ from scanner.inventory import Inventory, registrable_domain
 from scanner.judge import judge_run, refuse_other_policy
 from scanner.model import Endpoint, InputError, Service
 from scanner.policy import Policy
-from scanner.probes.certificate import probe_certificate
-from scanner.probes.context import ProbeContext, bounded
-from scanner.probes.dns import probe_dns
-from scanner.probes.dnssec import TrustAnchors, Validator
-from scanner.probes.http import probe_http
-from scanner.probes.mail import probe_mail
+from scanner.probes.context import ProbeContext
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.plugin import Probe, Target
+from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver
-from scanner.probes.tls import probe_tls
 from scanner.store import Store, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 
@@ -108,54 +106,75 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
     return scope
 
 
-async def collect_endpoint(ctx: ProbeContext, ep: Endpoint, timeout: float) -> tuple[list[str], dict[str, Any]]:
+async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpoint,
+                           timeout: float) -> tuple[list[str], dict[str, Any]]:
+    """The endpoint probes in table order, after resolving the name once for all of them.
+
+    A name that cannot be resolved, or gives no address, is every probe's reason (whatever
+    the scheme), except for the probes that need no address, which still run.
+    """
+    mine = [p for p in probes if p.subject == "endpoint"]
     try:
         addresses = await ctx.resolver.addresses(ep.host)
     except ProbeError as exc:
-        return [], {name: {"error": str(exc)} for name in ("dns", "tls", "certificate", "http")}
+        return [], {section: {"error": str(exc)} for p in mine for section in p.sections}
+    target = Target.of_endpoint(ep, addresses)
     facts: dict[str, Any] = {}
-    facts["dns"] = await _guarded(probe_dns(ctx, ep.host, ep.port), timeout, "DNS probe")
-    if not addresses:
-        reason = f"{ep.host} has no A or AAAA record ({facts['dns'].get('rcode', 'no answer')})"
-        for name in ("tls", "certificate", "http"):
-            facts[name] = {"error": reason}
-        return addresses, facts
-    if ep.scheme == "https":
-        facts["tls"] = await _guarded(probe_tls(ctx, ep.host, addresses, ep.port), timeout, "TLS probe")
-        facts["certificate"] = await _guarded(probe_certificate(ctx, ep.host, addresses, ep.port), timeout,
-                                              "certificate probe")
-    facts["http"] = await _guarded(probe_http(ctx, ep, addresses), timeout, "HTTP probe")
+    for probe in mine:
+        if probe.needs_addresses and not addresses:
+            reason = f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})"
+            facts.update({section: {"error": reason} for section in probe.sections})
+        elif probe.applies(target):
+            facts.update(await run_probe(ctx, probe, target, timeout))
     return addresses, facts
 
 
-async def _guarded(coro, timeout: float, what: str) -> dict[str, Any]:
-    """A probe's failure is that target's `error` fact; only cancellation goes up."""
+async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float) -> dict[str, Any]:
+    """The mail-domain probes, each once per domain in a run (services share domains)."""
+    target = Target.of_domain(domain)
+    facts: dict[str, Any] = {}
+    for probe in probes:
+        if probe.applies(target):
+            facts.update(await ctx.cached((probe.name, domain),
+                                          lambda probe=probe: run_probe(ctx, probe, target, timeout)))
+    return facts
+
+
+async def run_probe(ctx: ProbeContext, probe: Probe, target: Target, timeout: float) -> dict[str, Any]:
+    """One probe under its deadline; any failure is an `error` fact in each of its sections
+    for that target only, and only cancellation goes up."""
+    seconds = timeout * probe.budget
     try:
-        return await bounded(coro, timeout, what)
+        async with asyncio.timeout(seconds):
+            return await probe.collect(ctx, target)
+    except TimeoutError:
+        error = f"{probe.label} did not finish within {seconds:g} s"
     except ProbeError as exc:
-        return {"error": str(exc)}
+        error = str(exc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a probe bug must not lose the run
-        return {"error": f"{what} failed unexpectedly: {type(exc).__name__}: {exc}"[:300]}
+        error = f"{probe.label} failed unexpectedly: {type(exc).__name__}: {exc}"[:300]
+    return {section: {"error": error} for section in probe.sections}
 
 
 class Runner:
     def __init__(self, options: ScanOptions, registry: Registry, policy: Policy, store: Store,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, probes: Sequence[Probe] | None = None) -> None:
         options.validate()
         self.options, self.registry, self.policy, self.store = options, registry, policy, store
         self.progress = progress
+        self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
 
     def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
         o = self.options
         anchors = TrustAnchors.load(o.trust_anchors)
-        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad)
         self.network = Network(
             scope=build_scope(inventory, o.scope),
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
             port_map=o.port_map, audit_log=o.audit_log)
+        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
                             validator=Validator(resolver, anchors, now))
@@ -206,7 +225,7 @@ class Runner:
             if (svc.id, ep.target) in done_eps:
                 return
             async with gate:
-                addresses, facts = await collect_endpoint(ctx, ep, self.options.timeout)
+                addresses, facts = await collect_endpoint(ctx, self.probes, ep, self.options.timeout)
             self.store.save_endpoint(run_id, svc.id, ep.target, addresses, facts)
             tick(ep.target)
 
@@ -214,9 +233,7 @@ class Runner:
             if (svc.id, domain) in done_doms:
                 return
             async with gate:
-                facts = await ctx.cached(("mail", domain), lambda: _guarded(probe_mail(ctx, domain), self.options.timeout * 2, "mail probe"))
-            if "error" in facts:  # the whole probe failed: both sections say why
-                facts = {"dns": facts, "mail": facts}
+                facts = await collect_domain(ctx, self.probes, domain, self.options.timeout)
             self.store.save_mail_domain(run_id, svc.id, domain, facts)
             tick(domain)
 

@@ -48,13 +48,13 @@ def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, reso
     from datetime import UTC, datetime
 
     from scanner.probes.context import ProbeContext
-    from scanner.probes.dnssec import TrustAnchors, Validator
+    from scanner.probes.dns.validator import TrustAnchors, Validator
     from scanner.probes.net import Limits, Network
     from scanner.probes.resolver import Resolver
 
-    res = Resolver(resolver, timeout=resolver_timeout) if resolver else None
     network = Network(port_map=port_map,
                       limits=Limits(rate_per_ip=1000.0, connect_timeout=connect_timeout or io_timeout))
+    res = Resolver(resolver, timeout=resolver_timeout, network=network) if resolver else None
     now = datetime.now(UTC)
     validator = Validator(res, TrustAnchors.load([trust_anchor]), now) if trust_anchor else None
     return ProbeContext(network=network, resolver=res, now=now, io_timeout=io_timeout, timeout=timeout,

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scanner.lab.ca import DAY, LabCA, _name, new_key
-from scanner.probes.certificate import MAX_CHAIN, judge_chain
-from scanner.probes.certificate_hello import Flight
+from scanner.probes.certificate.flight import Flight
+from scanner.probes.certificate.probe import MAX_CHAIN, judge_chain
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scanner.model import Status
-from scanner.probes.certificate_rules import lifetime_limit, validity_days
+from scanner.standards.certificate import lifetime_limit, validity_days
 from tests.judging import NOW, judge_one, not_measured
 
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from scanner.lab.ca import LabCA
-from scanner.probes.certificate_dane import dane_facts, match_tlsa
+from scanner.probes.certificate.dane import dane_facts, match_tlsa
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.probes.certificate_names import match_hostname, normalise_host, wildcard_base
+from scanner.probes.certificate.names import match_hostname, normalise_host, wildcard_base
 
 # (host, dNSName SANs, iPAddress SANs, expected match, why)
 CASES = [

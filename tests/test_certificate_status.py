@@ -17,13 +17,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from scanner.lab.ca import DAY, LabCA, _name, new_key, sct_list
 from scanner.lab.stapling import first_flight12, first_flight13, parse_hello
-from scanner.probes import tls_keys
-from scanner.probes.certificate_hello import MAX_FLIGHT, FlightParser, client_hello, read_flight
-from scanner.probes.certificate_ocsp import judge_ocsp
-from scanner.probes.certificate_sct import embedded_scts, parse_sct_list
-from scanner.probes.certificate_tls13 import Tls13FlightParser, client_hello13, key_shares
+from scanner.probes.certificate.flight import MAX_FLIGHT, FlightParser, client_hello
+from scanner.probes.certificate.hello import read_flight
+from scanner.probes.certificate.ocsp import judge_ocsp
+from scanner.probes.certificate.sct import embedded_scts, parse_sct_list
+from scanner.probes.certificate.tls13 import Tls13FlightParser, client_hello13, key_shares
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import PortMap
+from scanner.probes.tls import keys as tls_keys
 from tests.conftest import probe_context
 
 

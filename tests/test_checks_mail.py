@@ -1,6 +1,6 @@
 """Mail checks from fact fixtures: spoofing protection and MX transport security."""
 
-from scanner.probes.mail import dmarc_candidates, parse_tags
+from scanner.probes.mail.probe import dmarc_candidates, parse_tags
 from tests.judging import judge_all
 
 

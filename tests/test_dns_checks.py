@@ -181,7 +181,7 @@ def test_the_dns_and_mail_probes_look_at_the_same_mx_hosts():
     alphabetically first), so the DNS pillar's IPv6 facts are about the MX the mail pillar judges."""
     import dns.rrset
 
-    from scanner.probes.dns import MAX_MX, mx_hosts
+    from scanner.probes.dns.probe import MAX_MX, mx_hosts
     from scanner.probes.resolver import Lookup
 
     rrset = dns.rrset.from_text_list("post.test.", 60, "IN", "MX",

@@ -15,15 +15,10 @@ import dns.name
 import dns.rdatatype
 import pytest
 
-from scanner.probes import dns_denial
-from scanner.probes.dnssec import (
-    ROOT_ANCHORS,
-    TrustAnchors,
-    Validator,
-    algorithm_supported,
-    digest_supported,
-)
+from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.resolver import Resolver
+from scanner.standards import dnssec as dnssec_tables
+from scanner.standards.dnssec import algorithm_supported, digest_supported, root_anchors
 
 
 def run(coro):
@@ -56,7 +51,7 @@ def test_shipped_root_anchors_are_ksk_2017_and_ksk_2024():
     anchors = TrustAnchors.load([])
     tags = sorted(ds.key_tag for ds in anchors.ds[dns.name.root])
     assert tags == [20326, 38696]
-    assert "KSK-2024" in ROOT_ANCHORS.read_text()
+    assert "KSK-2024" in root_anchors()
 
 
 def test_algorithm_table_follows_rfc_8624_and_9905():
@@ -179,7 +174,7 @@ def test_an_anchor_with_an_unsupported_algorithm_makes_everything_insecure(lab, 
 def test_nsec3_iterations_above_the_validator_limit_are_insecure(walk, monkeypatch):
     limits = {"signer": {"max_iterations": 0, "salt": False},
               "validator": {"insecure_above_iterations": 5, "hash_algorithms": [1]}}
-    monkeypatch.setattr(dns_denial, "nsec3_limits", lambda: limits)
+    monkeypatch.setattr(dnssec_tables, "nsec3_limits", lambda: limits)
     verdict = walk("nergens.antwerpen.test", "A")  # antwerpen.test uses 10 iterations
     assert verdict.status == "insecure" and "RFC 9276" in verdict.reason
 
@@ -236,7 +231,7 @@ def _with_junk_signatures(count):
 def test_forged_signatures_cannot_buy_unbounded_verification(walk):
     """Up to MAX_SIGNATURES signatures are tried per RRset: a genuine one among the first still
     counts; behind a wall of forged ones the answer is bogus instead of a stalled event loop."""
-    from scanner.probes.dnssec import MAX_SIGNATURES
+    from scanner.probes.dns.validator import MAX_SIGNATURES
 
     near = walk("mijn.vlaanderen.test", "A", edit=_with_junk_signatures(MAX_SIGNATURES - 1))
     assert near.status == "secure", near.reason
@@ -253,7 +248,7 @@ def test_keys_sharing_one_tag_are_tried_a_bounded_number_of_times():
     import dns.rdataclass
     import dns.rrset
 
-    from scanner.probes.dnssec import MAX_KEYS_PER_TAG, MAX_SIGNATURES, signature_attempts
+    from scanner.probes.dns.validator import MAX_KEYS_PER_TAG, MAX_SIGNATURES, signature_attempts
 
     words = [bytes([i, 0x40 + i]) for i in range(5)]
     keys = [dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.DNSKEY, b"\x01\x01\x03\x0d" + b"".join(p), 0, 14)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from scanner.model import EndpointKind
-from scanner.probes.http import parse_hsts
+from scanner.probes.http.probe import parse_hsts
 from tests import judging
 from tests.judging import NOW
 

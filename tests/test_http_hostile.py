@@ -16,7 +16,7 @@ import socket
 import pytest
 
 from scanner.model import Endpoint
-from scanner.probes.http import fetch_url, probe_http
+from scanner.probes.http.probe import fetch_url, probe_http
 from scanner.probes.net import PortMap
 from tests.conftest import probe_context
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from scanner.probes import http_html, http_securitytxt
-from scanner.probes.http import _decode, parse_cookie, redact_url, repeated_headers
+from scanner.probes.http import html as http_html
+from scanner.probes.http import securitytxt as http_securitytxt
+from scanner.probes.http.probe import _decode, parse_cookie, redact_url, repeated_headers
 
 
 def test_redact_url_removes_tokens_and_passwords_but_keeps_the_rest():

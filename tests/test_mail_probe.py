@@ -2,7 +2,7 @@
 
 import asyncio
 
-from scanner.probes.mail import spf
+from scanner.probes.mail.probe import spf
 from tests.conftest import probe_context
 
 

@@ -73,9 +73,12 @@ def test_caps_refusals_and_records():
             events.append(("out", i))  # the slot is given back by now
 
         async def lease(i):
-            # the slot a request through the httpx transport or a DNS query takes: no I/O of its own,
-            # so with a free slot it would be "in" before either connection above has even opened
-            taken, _ = await net.acquire("a.test", "127.0.0.1", 443, "test")
+            # a connection through the door whose connect does no I/O of its own, so with a free
+            # slot it would be "in" before either connection above has even opened
+            async def no_io(ip, port):
+                return None
+
+            _, taken = await net.open("a.test", "127.0.0.1", 443, "test", no_io)
             took(i)
             taken.release()
 
@@ -100,8 +103,8 @@ def test_caps_refusals_and_records():
             async with net.tcp("a.test", "127.0.0.1", 1, "test"):
                 pass
         outcomes = [r.outcome for r in net.records]
-        assert outcomes[:3] == ["open", "open", "refused: out of scope"]  # a bare slot opens nothing
-        assert outcomes[3].startswith("refused: 169.254.169.254 ") and outcomes[4:] == ["failed: connection refused"]
+        assert outcomes[:4] == ["open", "open", "open", "refused: out of scope"]
+        assert outcomes[4].startswith("refused: 169.254.169.254 ") and outcomes[5:] == ["failed: connection refused"]
         server.close()
 
     asyncio.run(scenario())
@@ -138,8 +141,8 @@ def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
     """A hostile zone's MX pointing at cloud metadata or an internal host: the SMTP probe and the
     IPv6 reachability probe are refused by the SSRF guard, not connected (the test-wide guard
     would fail the session if they tried)."""
-    from scanner.probes.dns import reachable
-    from scanner.probes.smtp import probe_starttls
+    from scanner.probes.dns.probe import reachable
+    from scanner.probes.mail.smtp import probe_starttls
 
     ctx = _lab_context(lab)
 
@@ -154,10 +157,11 @@ def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
 
 
 def test_an_mta_sts_host_in_forbidden_space_is_refused(lab):
-    from scanner.probes.http import fetch_url
+    from scanner.probes.http.probe import fetch_url
     from scanner.probes.net import ProbeError
 
     ctx = _lab_context(lab)
     with pytest.raises(ProbeError, match="link-local"):  # metadata.webproef.test A 169.254.169.254
         asyncio.run(fetch_url(ctx, "https://metadata.webproef.test/.well-known/mta-sts.txt", 4096))
-    assert [r.outcome.split(":")[0] for r in ctx.network.records] == ["refused"]
+    records = [(r.purpose, r.outcome.split(":")[0]) for r in ctx.network.records]
+    assert [r for r in records if r[0] != "dns-resolver"] == [("http", "refused")]  # its lookups recorded apart

@@ -418,7 +418,7 @@ def test_the_documented_policy_waiver_and_inventory_load(tmp_path):
 
 
 def test_shipped_classification_thresholds_exist():
-    from checks.tls_classification import load
+    from scanner.standards.tls_classification import load
 
     for ref in shipped_policies():
         value = load_policy(ref, REGISTRY).thresholds["tls.classification"]

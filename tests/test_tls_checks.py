@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.tls_classification import available, load
 from scanner.model import Status
+from scanner.standards.tls_classification import available, load
 from tests.judging import REGISTRY, judge_one, not_measured
 
 MODERN = {
@@ -129,7 +129,7 @@ def test_a_missing_answer_is_not_read_as_none_found(check_id, key):
 
 @pytest.mark.parametrize("cid", available())
 def test_classification_files_name_only_registered_things(cid):
-    from scanner.probes import tls_registry as reg
+    from scanner.standards import tls_registry as reg
 
     cls = load(cid)
     assert set(cls.suites) <= set(reg.suites_by_name()), set(cls.suites) - set(reg.suites_by_name())

@@ -14,7 +14,7 @@ import pytest
 from scanner.lab.tls_services import SERVICES, start
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import Limits, Network
-from scanner.probes.tls import probe_tls
+from scanner.probes.tls.probe import probe_tls
 
 ALL = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 

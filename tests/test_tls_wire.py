@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import random
+from pathlib import Path
 
 import pytest
 
 from scanner.lab import tls_responder
-from scanner.probes import tls_registry as reg
-from scanner.probes import tls_wire as wire
-from scanner.probes.tls_dh import known_primes, name_prime
+from scanner.probes.tls import wire
+from scanner.standards import data
+from scanner.standards import tls_registry as reg
+from scanner.standards.dh import known_primes, name_prime
 
 
 @pytest.mark.parametrize("n", range(0, 200, 3))
@@ -65,10 +67,11 @@ def test_unknown_code_points_follow_one_rule():
 
 
 def test_cipher_suite_data_file_is_derived_from_the_iana_file():
-    spec = importlib.util.spec_from_file_location("derive_suites", reg.DATA / "derive_suites.py")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "derive_tls_suites.py"
+    spec = importlib.util.spec_from_file_location("derive_tls_suites", script)
     derive_suites = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(derive_suites)
-    assert derive_suites.render() == (reg.DATA / "cipher-suites.csv").read_text()
+    assert derive_suites.render() == data("tls", "cipher-suites.csv").read_text(encoding="utf-8")
 
 
 def test_suite_properties():

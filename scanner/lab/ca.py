@@ -22,6 +22,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from cryptography import x509
@@ -36,7 +37,7 @@ from cryptography.x509.oid import (
 )
 
 DAY = dt.timedelta(days=1)
-FIXTURES = Path(__file__).with_name("fixtures")
+FIXTURES = resources.files(__package__).joinpath("fixtures")
 SCT_LIST_OID = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 CA_ISSUERS_URL = "http://pki.vlaanderen.test/bolwerk-lab-issuing-ca.crt"
 OCSP_URL = "http://ocsp.vlaanderen.test/"

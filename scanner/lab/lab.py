@@ -24,6 +24,8 @@ import tempfile
 import threading
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +48,8 @@ from scanner.lab.tls_services import set_versions  # (also registers the `tls-sc
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
-ESTATE = Path(__file__).with_name("estate.toml")
-FRAGMENTS = Path(__file__).with_name("estate.d")
+ESTATE = resources.files(__package__).joinpath("estate.toml")
+FRAGMENTS = resources.files(__package__).joinpath("estate.d")
 DNS_IP = "127.0.0.1"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -139,14 +141,15 @@ class _QuietEof(logging.Filter):
 logging.getLogger("asyncio").addFilter(_QuietEof())
 
 
-def load_estate(path: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> dict[str, Any]:
+def load_estate(path: Traversable = ESTATE, fragments: Traversable | None = FRAGMENTS) -> dict[str, Any]:
     """The estate file plus every `estate.d/*.toml` fragment (one per pillar's lab cases).
 
     Lists of hosts, zones and services are concatenated; zones of the same name merge
     their records; profile tables (tls, headers...) merge, a name defined twice is an error.
     """
     estate = tomllib.loads(path.read_text(encoding="utf-8"))
-    for frag in sorted(fragments.glob("*.toml")) if fragments and fragments.is_dir() else []:
+    found = fragments.iterdir() if fragments and fragments.is_dir() else []
+    for frag in sorted((f for f in found if f.name.endswith(".toml")), key=lambda f: f.name):
         data = tomllib.loads(frag.read_text(encoding="utf-8"))
         for key, value in data.items():
             if key in LISTS:
@@ -226,7 +229,7 @@ def _dead_port(holders: list[socket.socket], ip: str) -> int:
 
 
 class Lab:
-    def __init__(self, estate: Path = ESTATE, fragments: Path | None = FRAGMENTS) -> None:
+    def __init__(self, estate: Traversable = ESTATE, fragments: Traversable | None = FRAGMENTS) -> None:
         self.estate = load_estate(estate, fragments)
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.dir: Path | None = None  # made by start(), removed by stop()

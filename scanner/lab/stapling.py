@@ -9,7 +9,7 @@ all a status reader needs:
   CertificateStatus, ServerHelloDone, in clear; no key exchange follows;
 - on a TLS 1.3-only host: ServerHello with our x25519 key share, then EncryptedExtensions
   and Certificate (the OCSP response and SCTs on the leaf's entry) encrypted under the
-  handshake keys (RFC 8446 §7.1, the TLS probe's key schedule in `tls_keys`); no CertificateVerify.
+  handshake keys (RFC 8446 §7.1, the TLS probe's key schedule in `tls.keys`); no CertificateVerify.
 
 Every other hello (browsers, the TLS and HTTP probes) is relayed byte for byte to an
 ordinary TLS server with the same certificate, so the host behaves normally otherwise.
@@ -28,9 +28,9 @@ import struct
 from dataclasses import dataclass
 
 from scanner.lab.web import Site, WebServer, handler
-from scanner.probes import tls_keys
-from scanner.probes.tls_wire import HANDSHAKE, extensions, records
-from scanner.probes.tls_wire import vector as _vec
+from scanner.probes.tls import keys as tls_keys
+from scanner.probes.tls.wire import HANDSHAKE, extensions, records
+from scanner.probes.tls.wire import vector as _vec
 
 TIMEOUT = 5.0
 MAX_HELLO = 16 * 1024

@@ -16,8 +16,8 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from scanner.probes import tls_registry as reg
-from scanner.probes import tls_wire as wire
+from scanner.probes.tls import wire
+from scanner.standards import tls_registry as reg
 
 # server key share sizes per group (hybrids: ML-KEM ciphertext + classical share)
 SHARE_SIZES = {0x001D: 32, 0x001E: 56, 0x0017: 65, 0x0018: 97, 0x0019: 133,

@@ -28,8 +28,8 @@ from scanner.lab.ca import new_key
 from scanner.lab.listener import Listener
 from scanner.lab.tls_responder import Responder, Script
 from scanner.lab.web import handler
-from scanner.probes import tls_registry as reg
-from scanner.probes.tls_dh import prime_for
+from scanner.standards import tls_registry as reg
+from scanner.standards.dh import prime_for
 
 # Version names as the estate writes them ("TLSv1", as OpenSSL does) and as the facts do ("TLSv1.0").
 TLS_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,

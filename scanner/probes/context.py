@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scanner import __version__
-from scanner.probes.dnssec import Validator
+from scanner.probes.dns.validator import Validator
 from scanner.probes.net import PUBLIC_ONLY, Network, address_class
 from scanner.probes.resolver import Resolver
 
@@ -56,12 +56,3 @@ class ProbeContext:
             fut = asyncio.ensure_future(compute())
             self._cache[key] = fut
         return await asyncio.shield(fut)
-
-
-async def bounded(coro: Awaitable[dict[str, Any]], seconds: float, what: str) -> dict[str, Any]:
-    """Run a probe under an overall deadline; a timeout becomes an `error` fact, not a hang."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await coro
-    except TimeoutError:
-        return {"error": f"{what} did not finish within {seconds:g} s"}

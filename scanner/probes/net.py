@@ -1,10 +1,16 @@
-"""The one way out: every TCP connection the scanner opens goes through `Network`.
+"""The one way out: every socket the scanner opens goes through `Network`.
 
 Here live the rules that keep a scan polite and safe, so no probe can forget them:
 scope (only hosts the inventory names or implies), the SSRF guard (no hop into
 loopback, private or link-local space unless the scanned target itself is there),
 caps per host and per IP address, a per-IP rate limit, a connect timeout, the record
 of every connection (the audit log), and the lab's port map.
+
+`Network.open` is the door: TCP streams (`tcp`), the HTTP probe's httpx transport,
+questions to name servers over UDP (`datagram`) and TCP all pass it. The resolver's own
+queries go out through `dns_backend`: they are recorded in the same format (purpose
+`dns-resolver`), without the scope rule and the caps, since the user chose that resolver
+and every lookup depends on it. `has_route` alone opens a socket that sends nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import socket
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import dns.asyncbackend
+
+T = TypeVar("T")
 
 
 class ProbeError(Exception):
@@ -133,12 +143,46 @@ class PortMap:
 
 @dataclass
 class ConnectionRecord:
+    """One line of the audit log: a socket opened (or refused, or failed) towards ip:port."""
+
     at: float
     host: str
     ip: str
-    port: int
+    port: int  # the logical port (443, 53...), before the lab's port map
     purpose: str
-    outcome: str  # "open", "refused: ...", "failed: ..."
+    outcome: str  # "open", "sent" (a datagram on an unconnected socket), "refused: ...", "failed: ..."
+    transport: str = "tcp"  # or "udp"
+
+
+def caused_by(exc: BaseException | None, test: Callable[[BaseException], bool], depth: int = 0) -> bool:
+    """Does `test` hold for this exception or, somewhere down its causes, one it wraps?
+
+    httpx wraps httpcore's exceptions, which wrap the socket's and h11's (anyio may group them).
+    """
+    if exc is None or depth > 6:
+        return False
+    if test(exc):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(caused_by(e, test, depth + 1) for e in exc.exceptions)
+    return caused_by(exc.__cause__ or exc.__context__, test, depth + 1)
+
+
+def _refused(exc: BaseException) -> bool:
+    return caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError))
+
+
+def _failure(exc: BaseException) -> str:
+    """Why a connect failed, for the record."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    if _refused(exc):
+        return "connection refused"
+    if isinstance(exc, OSError):
+        return str(exc.strerror or exc)
+    return str(exc) or type(exc).__name__
 
 
 @dataclass
@@ -152,7 +196,7 @@ class Limits:
 class Lease:
     """A held connection slot; released exactly once."""
 
-    def __init__(self, release) -> None:
+    def __init__(self, release=None) -> None:
         self._release = release
 
     def release(self) -> None:
@@ -183,8 +227,8 @@ class Network:
             self._audit.close()
             self._audit = None
 
-    def record(self, host: str, ip: str, port: int, purpose: str, outcome: str) -> None:
-        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome)
+    def record(self, host: str, ip: str, port: int, purpose: str, outcome: str, transport: str = "tcp") -> None:
+        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport)
         self.records.append(rec)
         if self._audit:
             self._audit.write(json.dumps(asdict(rec)) + "\n")
@@ -193,7 +237,8 @@ class Network:
     def attempts(self, ip: str | None = None, purpose: str | None = None) -> list[ConnectionRecord]:
         return [r for r in self.records if (ip is None or r.ip == ip) and (purpose is None or r.purpose == purpose)]
 
-    def check(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> None:
+    def check(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None,
+              transport: str = "tcp") -> None:
         """Raise Refused (and record it) if scope or the SSRF guard forbid contacting ip:port for `host`.
 
         `origin_ip` is the address of the scanned target on whose behalf we connect; None
@@ -201,16 +246,17 @@ class Network:
         (see ProbeContext.implied_origin).
         """
         if self.scope is not None and not self.scope.allows(host):
-            self.record(host, ip, port, purpose, "refused: out of scope")
+            self.record(host, ip, port, purpose, "refused: out of scope", transport)
             raise Refused(f"{host} is outside the scan's scope")
         reason = ssrf_refusal(ip, ip if origin_ip is None else origin_ip)
         if reason:
-            self.record(host, ip, port, purpose, f"refused: {reason}")
+            self.record(host, ip, port, purpose, f"refused: {reason}", transport)
             raise Refused(reason)
 
-    async def acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None) -> tuple[Lease, int]:
+    async def _acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None,
+                       transport: str = "tcp") -> tuple[Lease, int]:
         """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
-        self.check(host, ip, port, purpose, origin_ip)
+        self.check(host, ip, port, purpose, origin_ip, transport)
         host_slot, ip_slot = self._host_slots[host], self._ip_slots[ip]
         await host_slot.acquire()
         try:
@@ -235,6 +281,30 @@ class Network:
             raise
         return lease, self.port_map.real(ip, port, host)
 
+    async def open(self, host: str, ip: str, port: int, purpose: str, connect: Callable[[str, int], Awaitable[T]],
+                   *, origin_ip: str | None = None, transport: str = "tcp", guarded: bool = True) -> tuple[T, Lease]:
+        """The door: `connect(ip, real_port)` once the rules allow it, and its record either way.
+
+        Guarded (every target the scan contacts): scope, SSRF guard, caps, rate limit and the
+        port map first, and a refused connection raises NotListening (a measured "nothing
+        listens here"). Unguarded (the resolver the user named): only the record. Other
+        failures raise as `connect` raised them. The caller releases the lease when done.
+        """
+        if guarded:
+            lease, real_port = await self._acquire(host, ip, port, purpose, origin_ip, transport)
+        else:
+            lease, real_port = Lease(), port
+        try:
+            conn = await connect(ip.split("%", 1)[0], real_port)
+        except BaseException as exc:
+            lease.release()
+            self.record(host, ip, port, purpose, f"failed: {_failure(exc)}", transport)
+            if guarded and _refused(exc):
+                raise NotListening(f"nothing listens on {ip} port {port}") from exc
+            raise
+        self.record(host, ip, port, purpose, "open", transport)
+        return conn, lease
+
     @contextlib.asynccontextmanager
     async def tcp(
         self,
@@ -249,22 +319,18 @@ class Network:
         limit: int = 65536,
     ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
         """An open TCP (optionally TLS) stream to ip:port for `host`, closed and released on exit."""
-        lease, real_port = await self.acquire(host, ip, port, purpose, origin_ip)
-        writer = None
+
+        async def connect(real_ip: str, real_port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            async with asyncio.timeout(self.limits.connect_timeout):
+                return await asyncio.open_connection(real_ip, real_port, limit=limit)
+
         try:
-            try:
-                async with asyncio.timeout(self.limits.connect_timeout):
-                    reader, writer = await asyncio.open_connection(ip.split("%", 1)[0], real_port, limit=limit)
-            except TimeoutError:
-                self.record(host, ip, port, purpose, "failed: timeout")
-                raise ProbeError(f"connect to {ip} port {port} timed out") from None
-            except ConnectionRefusedError as exc:
-                self.record(host, ip, port, purpose, "failed: connection refused")
-                raise NotListening(f"nothing listens on {ip} port {port}") from exc
-            except OSError as exc:
-                self.record(host, ip, port, purpose, f"failed: {exc.strerror or exc}")
-                raise ProbeError(f"connect to {ip} port {port}: {exc.strerror or exc or type(exc).__name__}") from None
-            self.record(host, ip, port, purpose, "open")
+            (reader, writer), lease = await self.open(host, ip, port, purpose, connect, origin_ip=origin_ip)
+        except TimeoutError:
+            raise ProbeError(f"connect to {ip} port {port} timed out") from None
+        except OSError as exc:
+            raise ProbeError(f"connect to {ip} port {port}: {exc.strerror or exc or type(exc).__name__}") from None
+        try:
             if tls is not None:
                 try:
                     async with asyncio.timeout(self.limits.connect_timeout):
@@ -276,12 +342,103 @@ class Network:
                     raise HandshakeFailed(f"TLS handshake with {ip} port {port} failed: {reason}") from None
             yield reader, writer
         finally:
-            if writer is not None:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(1.0):
-                        await writer.wait_closed()
+            writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
             lease.release()
+
+    @contextlib.asynccontextmanager
+    async def datagram(self, host: str, ip: str, port: int, purpose: str,
+                       protocol: Callable[[], asyncio.DatagramProtocol], *,
+                       origin_ip: str | None = None) -> AsyncIterator[asyncio.DatagramTransport]:
+        """A UDP socket connected to ip:port for `host` (so an ICMP "port unreachable" reaches
+        `protocol`), closed and released on exit. OSError when it cannot be opened."""
+
+        async def connect(real_ip: str, real_port: int) -> asyncio.DatagramTransport:
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                protocol, remote_addr=(real_ip, real_port))
+            return transport
+
+        transport, lease = await self.open(host, ip, port, purpose, connect, origin_ip=origin_ip, transport="udp")
+        try:
+            yield transport
+        finally:
+            transport.close()
+            lease.release()
+
+    def dns_backend(self, host: str, purpose: str = "dns-resolver") -> dns.asyncbackend.Backend:
+        """dnspython's sockets for the resolver at `host`, through this door (see the module doc)."""
+        return _DnsBackend(self, host, purpose)
+
+
+class _DnsBackend(dns.asyncbackend.Backend):
+    """dnspython's asyncio backend, its sockets opened through `Network.open` and recorded.
+
+    dnspython asks over unconnected UDP sockets (a datagram names its destination when sent)
+    and falls back to TCP for truncated answers: each datagram is recorded as `sent`, each
+    TCP connection as the door records it.
+    """
+
+    def __init__(self, network: Network, host: str, purpose: str) -> None:
+        self._network, self._host, self._purpose = network, host, purpose
+        self._inner = dns.asyncbackend.get_backend("asyncio")
+
+    def name(self) -> str:
+        return self._inner.name()
+
+    async def make_socket(self, af, socktype, proto=0, source=None, destination=None, timeout=None,
+                          ssl_context=None, server_hostname=None):
+        if socktype == socket.SOCK_DGRAM:
+            inner = await self._inner.make_socket(af, socktype, proto, source, destination, timeout)
+            return _RecordedDatagrams(inner, self._network, self._host, self._purpose)
+
+        async def connect(real_ip: str, real_port: int):
+            return await self._inner.make_socket(af, socktype, proto, source, (real_ip, real_port), timeout,
+                                                 ssl_context, server_hostname)
+
+        sock, _ = await self._network.open(self._host, destination[0], destination[1], self._purpose, connect,
+                                           guarded=False)
+        return sock
+
+    def datagram_connection_required(self) -> bool:
+        return self._inner.datagram_connection_required()
+
+    async def sleep(self, interval: float) -> None:
+        await self._inner.sleep(interval)
+
+    def get_transport_class(self):
+        return self._inner.get_transport_class()
+
+    async def wait_for(self, awaitable, timeout):
+        return await self._inner.wait_for(awaitable, timeout)
+
+
+class _RecordedDatagrams(dns.asyncbackend.DatagramSocket):
+    """An unconnected UDP socket of dnspython's whose every datagram is recorded before it leaves."""
+
+    def __init__(self, inner: dns.asyncbackend.DatagramSocket, network: Network, host: str, purpose: str) -> None:
+        super().__init__(inner.family, inner.type)
+        self._inner, self._network, self._host, self._purpose = inner, network, host, purpose
+
+    async def sendto(self, what, destination, timeout):
+        self._network.record(self._host, destination[0], destination[1], self._purpose, "sent", "udp")
+        return await self._inner.sendto(what, destination, timeout)
+
+    async def recvfrom(self, size, timeout):
+        return await self._inner.recvfrom(size, timeout)
+
+    async def close(self):
+        await self._inner.close()
+
+    async def getpeername(self):
+        return await self._inner.getpeername()
+
+    async def getsockname(self):
+        return await self._inner.getsockname()
+
+    async def getpeercert(self, timeout):
+        return await self._inner.getpeercert(timeout)
 
 
 def has_route(ip: str) -> bool:

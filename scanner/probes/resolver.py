@@ -8,7 +8,9 @@ without CD; a SERVFAIL is asked again with CD so the chain walk can still say wh
 
 Results are cached for the run and concurrent lookups of one name share one query. A
 lookup keeps what validation needs: the answer's RRsets and signatures, every CNAME
-link, and the authority section's SOA and NSEC/NSEC3 denial records.
+link, and the authority section's SOA and NSEC/NSEC3 denial records. Every query leaves
+through the scan's `Network` (`Network.dns_backend`), recorded in the audit log with the
+purpose `dns-resolver`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import dns.resolver
 import dns.rrset
 
 from scanner.model import InputError
-from scanner.probes.net import ProbeError
+from scanner.probes.net import Network, ProbeError
 
 Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
 DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
@@ -98,7 +100,8 @@ class Lookup:
 
 
 class Resolver:
-    def __init__(self, server: str | None = None, timeout: float = 5.0, *, trust_ad: bool = False) -> None:
+    def __init__(self, server: str | None = None, timeout: float = 5.0, *, trust_ad: bool = False,
+                 network: Network | None = None) -> None:
         if server:
             ip, port = parse_server(server)
             self._r = dns.asyncresolver.Resolver(configure=False)
@@ -114,6 +117,8 @@ class Resolver:
         self._r.timeout = max(1.0, timeout / 2)
         self._r.cache = None
         self._r.flags = dns.flags.RD | (0 if trust_ad else dns.flags.CD)
+        self.network = network or Network()  # the scan's, so its audit log has every query
+        self._backend = self.network.dns_backend("resolver")
         self._cache: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
 
     @property
@@ -147,7 +152,8 @@ class Resolver:
     async def _ask(self, resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> Lookup:
         qname = dns.name.from_text(name)
         try:
-            answer = await resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+            answer = await resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False,
+                                            backend=self._backend)
         except dns.resolver.NXDOMAIN as exc:
             response = exc.responses().get(qname)
             if response is None:

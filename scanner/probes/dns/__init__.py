@@ -1,0 +1,1 @@
+"""DNS probe: an endpoint host's answers, a domain's zone and delegation, DNSSEC validation."""

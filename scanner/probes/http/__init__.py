@@ -1,0 +1,1 @@
+"""HTTP probe: redirects hop by hop, headers, cookies, page facts, security.txt, parity."""

@@ -1,0 +1,594 @@
+"""HTTP probe: the enforcement matrix, headers, page facts, CORS and security.txt of an endpoint.
+
+httpx does the HTTP; connections go through our `Network` by a network backend pinned
+to the address our resolver chose, so every hop is resolved by the one resolver,
+checked against scope and the SSRF guard (on the address actually connected to),
+capped and recorded. Redirects are followed here, hop by hop, at most `MAX_REDIRECTS`.
+Each request runs under an overall deadline (a trickling server never trips a
+per-read timeout), reads at most `BODY_CAP` bytes, and decompresses at most as much
+again (a decompression bomb stops at the cap). A header block larger than h11's limit
+(100 KiB) is a clean error fact.
+
+What is judged where (see also checks/http.py):
+- the enforcement matrix, as CISA's pshtt: https:// and http:// of the host and, for a
+  bare domain, of its www name, each as a chain of hops (`https_chain`, `http_chain`,
+  `www`);
+- HSTS from the first HTTPS response of the endpoint (the one a browser sees first);
+- headers, cookies and page facts from the *judged response*: the last response of the
+  chain that is still on the endpoint's own host. A chain that goes on to another host
+  (a central login page) is recorded (`final_url`, `leaves_host`) but that host's
+  headers are not blamed on this endpoint: it is an endpoint of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import re
+import ssl
+import zlib
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from scanner.inventory import registrable_domain
+from scanner.model import Endpoint
+from scanner.probes.certificate.probe import observing_context
+from scanner.probes.context import ProbeContext
+from scanner.probes.http import html as http_html
+from scanner.probes.http import securitytxt as http_securitytxt
+from scanner.probes.http.redact import redact_url
+from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
+from scanner.probes.plugin import Probe, Target
+
+BODY_CAP = 512 * 1024
+SECURITY_TXT_CAP = 32 * 1024
+MAX_REDIRECTS = 10
+HEADER_LINES_CAP = 200
+DEADLINE_FACTOR = 2  # one request, connect to last byte, within this many io_timeouts
+CORS_PROBE_ORIGIN = "https://cors-check.bolwerk.invalid"  # RFC 2606: never a real site
+# What a browser advertises; only encodings we can decompress (bounded) ourselves.
+BROWSER_ENCODINGS = "gzip, deflate"
+PARITY_HEADERS = ("strict-transport-security", "content-security-policy", "x-frame-options",
+                  "x-content-type-options", "referrer-policy", "permissions-policy",
+                  "cross-origin-opener-policy", "location")
+PARITY_ADDRESSES = 4
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+class _LeasedStream(httpcore.AsyncNetworkStream):
+    """A network stream that gives its connection slot back when closed."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, lease) -> None:
+        self._inner, self._lease = inner, lease
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._lease.release()
+
+    async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        try:
+            inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            self._lease.release()
+            raise
+        return _LeasedStream(inner, self._lease)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _headers_too_large(exc: BaseException) -> bool:
+    """h11 gave up on the header block: its protocol error hints 431 (Request Header Fields Too Large)."""
+    return caused_by(exc, lambda e: getattr(e, "error_status_hint", None) == 431)
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects any request of one client to one (host, ip) through the scanner's Network."""
+
+    def __init__(self, ctx: ProbeContext, host: str, ip: str, origin_ip: str | None) -> None:
+        self._ctx, self._host, self._ip, self._origin = ctx, host, ip, origin_ip
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
+            return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
+
+        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect,
+                                                     origin_ip=self._origin)
+        return _LeasedStream(stream, lease)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # We read headers even from servers with a broken certificate or only old TLS; the
+    # certificate pillar judges the certificate, and checks combine its `trusted` fact with ours.
+    ctx = observing_context()
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+@dataclass
+class Fetched:
+    url: str
+    ip: str
+    status: int
+    headers: list[tuple[str, str]]  # raw lines, in order (repeats kept)
+    body: bytes  # decoded (decompressed) and capped
+    truncated: bool
+    content_encoding: str | None = None
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if _headers_too_large(exc):
+        return "response header block too large (over 100 KiB)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
+    """Undo gzip/deflate with the output bounded by `cap` (decompression bombs stop there)."""
+    if not encoding or encoding in ("identity",):
+        return raw, False
+    if encoding in ("gzip", "x-gzip"):
+        attempts = [zlib.MAX_WBITS | 16]
+    elif encoding == "deflate":
+        attempts = [zlib.MAX_WBITS, -zlib.MAX_WBITS]  # zlib-wrapped, or raw as some servers send
+    else:
+        return b"", False  # br, zstd...: we never asked for them; the body stays unread
+    for wbits in attempts:
+        try:
+            d = zlib.decompressobj(wbits)
+            out = d.decompress(raw, cap)
+            return out, bool(d.unconsumed_tail)
+        except zlib.error:
+            continue
+    return b"", False
+
+
+class Fetcher:
+    """Single requests, pinned to an address, bounded in time and size.
+
+    Requests go straight to an httpx transport, not through a client: a client parses the
+    Location of every redirect response to prepare a next request, and a Location it cannot
+    parse would cost us the response itself. Redirects are `HttpProbe.follow`'s business.
+    """
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.ctx = ctx
+
+    async def get(self, url: str, ip: str, origin_ip: str | None, cap: int = BODY_CAP,
+                  headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
+        host = urlsplit(url).hostname or ""
+        tls = _tls_context()
+        transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
+        # httpx has no public hook for a network backend; its pool takes one.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=tls,
+            max_connections=1,
+            max_keepalive_connections=0,
+            network_backend=_PinnedBackend(self.ctx, host, ip, origin_ip),
+        )
+        deadline = self.ctx.io_timeout * DEADLINE_FACTOR
+        req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
+        req_headers.update(headers or {})
+        try:
+            request = httpx.Request("GET", url, headers=req_headers,
+                                    extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
+        except httpx.InvalidURL as exc:
+            raise ProbeError(f"GET {redact_url(url)}: invalid URL: {exc}"[:300]) from None
+        raw = bytearray()
+        truncated = False
+        try:
+            async with transport, asyncio.timeout(deadline):
+                resp = await transport.handle_async_request(request)
+                resp.request = request
+                try:
+                    async for chunk in resp.aiter_raw():
+                        raw += chunk
+                        if len(raw) >= cap:
+                            truncated = True
+                            del raw[cap:]
+                            break
+                finally:
+                    await resp.aclose()
+        except TimeoutError:
+            raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
+        except httpx.HTTPError as exc:
+            raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+        encoding = resp.headers.get("content-encoding", "").strip().lower() or None
+        body, more = _decode(bytes(raw), encoding, cap)
+        return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)
+
+
+def combine_headers(items: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Header names lower-cased, repeats joined with ', ' (RFC 9110); Set-Cookie kept apart."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in items:
+        name = name.lower()
+        if name == "set-cookie":
+            cookies.append(value)
+        elif name in headers:
+            headers[name] += ", " + value
+        else:
+            headers[name] = value
+    return headers, cookies
+
+
+def header_lines(items: list[tuple[str, str]], name: str) -> list[str]:
+    """Every line of one header, in order (to see duplicates that combining would hide)."""
+    return [v for n, v in items if n.lower() == name]
+
+
+def repeated_headers(items: list[tuple[str, str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name, _ in items:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    return {n: c for n, c in sorted(counts.items()) if c > 1 and n != "set-cookie"}
+
+
+def parse_cookie(raw: str) -> dict[str, Any]:
+    """A Set-Cookie line without its value (never stored: it may be a session token)."""
+    parts = [p.strip() for p in raw.split(";")]
+    name = parts[0].split("=", 1)[0].strip()
+    attrs: dict[str, Any] = {"name": name[:100], "secure": False, "httponly": False, "samesite": None,
+                             "path": None, "domain": None}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        key = key.strip().lower()
+        if key in ("secure", "httponly", "partitioned"):
+            attrs[key] = True
+        elif key in ("samesite", "path", "domain", "max-age", "expires"):
+            attrs[key] = value.strip()[:100]
+    return attrs
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def parse_hsts(value: str | list[str] | None) -> dict[str, Any] | None:
+    """Strict-Transport-Security per RFC 6797 §6.1 and §8.1.
+
+    Given every header line, only the first is processed (§8.1) and the count is kept.
+    A header that breaks the grammar (a directive twice, no max-age, a bad value) is
+    ignored by browsers: `valid` is false and `errors` says why.
+    """
+    lines = [value] if isinstance(value, str) else list(value or [])
+    if not lines:
+        return None
+    first = lines[0]
+    out: dict[str, Any] = {"max_age": None, "include_subdomains": False, "preload": False, "raw": first[:300],
+                           "valid": True, "errors": [], "count": len(lines)}
+    seen: set[str] = set()
+    for directive in first.split(";"):
+        directive = directive.strip()
+        if not directive:
+            continue
+        name, eq, arg = directive.partition("=")
+        name, arg = name.strip().lower(), arg.strip()
+        if not _TOKEN.match(name):
+            out["errors"].append(f"malformed directive {directive[:40]!r}")
+            continue
+        if name in seen:
+            out["errors"].append(f"directive {name} appears more than once")
+            continue
+        seen.add(name)
+        if arg.startswith('"') and arg.endswith('"') and len(arg) >= 2:
+            arg = arg[1:-1]
+        if name == "max-age":
+            if eq and arg.isdigit():
+                out["max_age"] = int(arg)
+            else:
+                out["errors"].append(f"max-age value {arg[:20]!r} is not a number of seconds")
+        elif name == "includesubdomains":
+            out["include_subdomains"] = True
+            if eq:
+                out["errors"].append("includeSubDomains takes no value")
+        elif name == "preload":
+            out["preload"] = True
+    if out["max_age"] is None and not any("max-age" in e for e in out["errors"]):
+        out["errors"].append("max-age is missing")
+    out["valid"] = not out["errors"]
+    if out["errors"]:  # an invalid header is ignored: none of its directives take effect
+        out["include_subdomains"] = out["preload"] = False
+        out["max_age"] = None
+    return out
+
+
+async def first_address(ctx: ProbeContext, host: str) -> str:
+    """Where to connect for `host`: an address literal as it is (the SSRF guard still judges
+    it), else the first address the resolver gives; ProbeError when there is none."""
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    addresses = await ctx.resolver.addresses(host)
+    if not addresses:
+        raise ProbeError(f"{host} has no A or AAAA record")
+    return addresses[0]
+
+
+def _same_host(url: str, host: str) -> bool:
+    return (urlsplit(url).hostname or "").rstrip(".").lower() == host
+
+
+class HttpProbe:
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.ctx = ctx
+        self.fetcher = Fetcher(ctx)
+
+    async def follow(self, url: str, first_ip: str, origin_ip: str | None = None, *,
+                     accept_encoding: str = BROWSER_ENCODINGS, cap: int = BODY_CAP,
+                     ) -> tuple[list[dict[str, Any]], list[Fetched]]:
+        """Follow redirects hop by hop; each hop resolved, scoped and SSRF-checked.
+
+        Returns the recorded hops (URLs redacted) and the responses, one per answered hop.
+        """
+        origin = first_ip if origin_ip is None else origin_ip
+        hops: list[dict[str, Any]] = []
+        responses: list[Fetched] = []
+        seen: set[str] = set()
+        ip: str | None = first_ip
+        for _ in range(MAX_REDIRECTS + 1):
+            shown = redact_url(url)
+            if url in seen:
+                hops.append({"url": shown, "error": "redirect loop", "loop": True})
+                break
+            seen.add(url)
+            host = urlsplit(url).hostname or ""
+            try:
+                if ip is None:
+                    ip = await first_address(self.ctx, host)
+                fetched = await self.fetcher.get(url, ip, origin, cap=cap, accept_encoding=accept_encoding)
+            except Refused as exc:
+                hops.append({"url": shown, "address": ip, "error": f"not followed: {exc}", "not_followed": True})
+                break
+            except NotListening as exc:
+                hops.append({"url": shown, "address": ip, "error": str(exc), "refused": True})
+                break
+            except ProbeError as exc:
+                hops.append({"url": shown, "address": ip, "error": str(exc)})
+                break
+            responses.append(fetched)
+            hop: dict[str, Any] = {"url": shown, "address": ip, "status": fetched.status}
+            sts = header_lines(fetched.headers, "strict-transport-security")
+            if sts:
+                hop["hsts"] = sts[0][:1024]
+            locations = header_lines(fetched.headers, "location")
+            if fetched.status in REDIRECT_STATUSES and locations:
+                try:
+                    nxt = urljoin(url, locations[0].strip())
+                    parts = urlsplit(nxt)
+                    scheme, _ = parts.scheme, parts.port  # a port out of range raises here
+                except ValueError:
+                    hop["error"] = "malformed Location"
+                    hops.append(hop)
+                    break
+                hop["location"] = redact_url(nxt)
+                hops.append(hop)
+                if scheme not in ("http", "https"):
+                    break
+                url, ip = nxt, None
+                continue
+            hops.append(hop)
+            break
+        else:
+            hops.append({"url": redact_url(url), "error": f"more than {MAX_REDIRECTS} redirects", "cap": True})
+        return hops, responses
+
+    async def security_txt(self, origin: str, ip: str) -> dict[str, Any]:
+        """/.well-known/security.txt (RFC 9116 §3); /security.txt only looked at when that fails."""
+        url = origin + "/.well-known/security.txt"
+        out = await self._security_txt_at(url, ip)
+        if out.get("found") is False:
+            legacy = await self._security_txt_at(origin + "/security.txt", ip)
+            out["legacy"] = {k: legacy.get(k) for k in ("found", "url", "status", "content_type")}
+        return out
+
+    async def _security_txt_at(self, url: str, ip: str) -> dict[str, Any]:
+        hops, responses = await self.follow(url, ip, accept_encoding="identity", cap=SECURITY_TXT_CAP)
+        if not responses or "status" not in hops[-1]:
+            return {"found": None, "url": url, "error": hops[-1].get("error", "no response") if hops else "no response"}
+        fetched = responses[-1]
+        headers, _ = combine_headers(fetched.headers)
+        ctype = headers.get("content-type", "")
+        out: dict[str, Any] = {"found": False, "url": url, "status": fetched.status, "content_type": ctype[:200],
+                               "final_url": redact_url(fetched.url), "expires": None, "contact": [],
+                               "size": len(fetched.body), "truncated": fetched.truncated}
+        if fetched.status != 200 or ctype.lower().startswith("text/html"):
+            return out
+        parsed = http_securitytxt.parse(fetched.body.decode("utf-8", "replace"))
+        fields = parsed["fields"]
+        if not fields:
+            return out
+        out.update(found=True, fields=fields, signed=parsed["signed"], signature=parsed["signature"],
+                   invalid_lines=parsed["invalid_lines"], contact=fields.get("contact", []),
+                   canonical=fields.get("canonical", []), expires=(fields.get("expires") or [None])[0])
+        return out
+
+    async def cors(self, url: str, ip: str) -> dict[str, Any]:
+        """One GET with a foreign Origin: is it allowed, reflected, with credentials?"""
+        try:
+            fetched = await self.fetcher.get(url, ip, ip, cap=16 * 1024, headers={"Origin": CORS_PROBE_ORIGIN})
+        except ProbeError as exc:
+            return {"error": str(exc)}
+        headers, _ = combine_headers(fetched.headers)
+        allow = headers.get("access-control-allow-origin")
+        return {"origin_sent": CORS_PROBE_ORIGIN, "status": fetched.status, "allow_origin": allow[:300] if allow else None,
+                "allow_credentials": (headers.get("access-control-allow-credentials", "").strip().lower() == "true"),
+                "reflected": allow is not None and allow.strip() == CORS_PROBE_ORIGIN,
+                "vary_origin": "origin" in headers.get("vary", "").lower()}
+
+    async def parity(self, url: str, addresses: list[str], first: Fetched | None) -> list[dict[str, Any]]:
+        """The endpoint's first response on each of its addresses (v4 and v6 alike)."""
+        async def one(ip: str) -> dict[str, Any]:
+            if first is not None and ip == first.ip:
+                fetched = first
+            else:
+                try:
+                    fetched = await self.fetcher.get(url, ip, ip, cap=16 * 1024)
+                except ProbeError as exc:
+                    return {"address": ip, "error": str(exc)}
+            headers, _ = combine_headers(fetched.headers)
+            trimmed = _trim_headers(headers)
+            return {"address": ip, "status": fetched.status,
+                    "headers": {h: trimmed[h][:1024] for h in PARITY_HEADERS if h in trimmed}}
+
+        return list(await asyncio.gather(*(one(ip) for ip in addresses[:PARITY_ADDRESSES])))
+
+    async def www(self, host: str, origin_ip: str) -> dict[str, Any]:
+        """The www name of a bare domain: its own https:// and http:// chains (pshtt)."""
+        name = f"www.{host}"
+        try:
+            addresses = await self.ctx.resolver.addresses(name)
+        except ProbeError as exc:
+            return {"host": name, "exists": None, "error": str(exc)}
+        if not addresses:
+            return {"host": name, "exists": False}
+        (https_hops, _), (http_hops, _) = await asyncio.gather(
+            self.follow(f"https://{name}/", addresses[0], origin_ip),
+            self.follow(f"http://{name}/", addresses[0], origin_ip))
+        return {"host": name, "exists": True, "addresses": addresses, "https_chain": https_hops,
+                "http_chain": http_hops}
+
+    async def probe(self, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
+        if not addresses:
+            return {"error": f"{endpoint.host} has no address"}
+        ip = addresses[0]
+        host = endpoint.host
+        https_port = endpoint.port if endpoint.scheme == "https" else 443
+        https_url = _url("https", host, https_port, endpoint.path)
+        http_url = _url("http", host, endpoint.port if endpoint.scheme == "http" else 80, endpoint.path)
+        bare = registrable_domain(host) == host
+
+        async def nothing() -> None:
+            return None
+
+        (https_hops, https_resp), (http_hops, http_resp), www = await asyncio.gather(
+            self.follow(https_url, ip), self.follow(http_url, ip),
+            self.ctx.cached(("www", host), lambda: self.www(host, ip)) if bare else nothing())
+
+        facts: dict[str, Any] = {"https": None, "redirects_to_https": None, "final_url": None, "status": None,
+                                 "hsts": None, "headers": {}, "cookies": [], "security_txt": None,
+                                 "https_chain": https_hops, "http_chain": http_hops, "www": www}
+        first = https_hops[0]
+        if "status" in first:
+            facts["https"] = True
+        elif first.get("refused"):
+            facts["https"] = False
+        else:
+            facts["https_error"] = first.get("error")
+        if "status" in http_hops[0]:
+            facts["http_listening"] = True
+            # pshtt "redirects to HTTPS": the chain reaches an https:// URL, even one not followed
+            facts["redirects_to_https"] = any(h["url"].startswith("https://") for h in http_hops[1:])
+            loc = http_hops[0].get("location", "")
+            facts["http_first_hop_https_same_host"] = loc.startswith("https://") and _same_host(loc, host)
+            sts = header_lines(http_resp[0].headers, "strict-transport-security")
+            facts["hsts_over_http"] = bool(sts)
+        elif http_hops[0].get("refused"):
+            facts["http_listening"] = False
+        chain, responses = (https_hops, https_resp) if facts["https"] else (http_hops, http_resp)
+        if not responses:
+            if facts["https"] is None and not facts.get("http_listening"):
+                facts["error"] = first.get("error") or http_hops[0].get("error") or "no response"
+            return facts
+        last_hop = next((h for h in reversed(chain) if "status" in h), chain[-1])
+        facts["final_url"] = last_hop["url"]
+        facts["status"] = last_hop["status"]
+        if chain[-1].get("error"):
+            facts["chain_error"] = chain[-1]["error"]
+        own = [r for r in responses if _same_host(r.url, host)]
+        judged = own[-1] if own else responses[0]
+        leaving = next((r for r in responses if not _same_host(r.url, host)), None)
+        off = next((h.get("location") for h in chain if h.get("location") and not _same_host(h["location"], host)), None)
+        facts["leaves_host"] = urlsplit(off).hostname if off else None
+        facts["leaves_host_followed"] = leaving is not None
+        headers, _ = combine_headers(judged.headers)
+        facts["response"] = {"url": redact_url(judged.url), "status": judged.status,
+                             "header_lines": len(judged.headers), "repeated": repeated_headers(judged.headers)}
+        facts["headers"] = _trim_headers(headers)
+        cookies: dict[str, dict[str, Any]] = {}
+        for r in own:
+            for raw in header_lines(r.headers, "set-cookie")[:50]:
+                parsed = parse_cookie(raw)
+                parsed["scheme"] = urlsplit(r.url).scheme
+                cookies.setdefault(parsed["name"], parsed)
+        facts["cookies"] = list(cookies.values())[:50]
+        facts["body_truncated"] = judged.truncated
+        facts["content_encoding"] = judged.content_encoding
+        ctype = headers.get("content-type", "")
+        if judged.status not in REDIRECT_STATUSES and "html" in ctype.lower():
+            facts["html"] = http_html.extract(judged.body, judged.url, http_html.charset_of(ctype))
+        else:
+            facts["html"] = None
+        if facts["https"]:
+            # HSTS counts on the endpoint's own first response: the one a browser sees first.
+            facts["hsts"] = parse_hsts(header_lines(https_resp[0].headers, "strict-transport-security"))
+            origin = _url("https", host, https_port, "").rstrip("/")
+            facts["security_txt"], facts["cors"] = await asyncio.gather(
+                self.ctx.cached(("security.txt", origin, ip), lambda: self.security_txt(origin, ip)),
+                self.cors(https_url, ip))
+        else:
+            facts["cors"] = await self.cors(http_url, ip)
+        if len(addresses) > 1:
+            facts["per_address"] = await self.parity(https_url if facts["https"] else http_url, addresses,
+                                                     responses[0])
+        if date := headers.get("date"):
+            try:
+                facts["server_date"] = parsedate_to_datetime(date).isoformat()
+            except (TypeError, ValueError, IndexError):
+                pass
+        return facts
+
+
+URL_HEADERS = ("location", "content-location")
+
+
+def _trim_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Capped in number and length; URLs redacted (a Location may carry a login state or code)."""
+    out = {}
+    for name, value in list(headers.items())[:HEADER_LINES_CAP]:
+        out[name[:100]] = redact_url(value) if name in URL_HEADERS else value[:4096]
+    return out
+
+
+def _url(scheme: str, host: str, port: int, path: str) -> str:
+    default = 443 if scheme == "https" else 80
+    h = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{h}{'' if port == default else f':{port}'}{path}"
+
+
+async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
+    """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
+    not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
+    ip = await first_address(ctx, urlsplit(url).hostname or "")
+    fetched = await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
+    return fetched.status, fetched.body
+
+
+async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
+    return await HttpProbe(ctx).probe(endpoint, addresses)
+
+
+async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
+    return {"http": await probe_http(ctx, target.endpoint, list(target.addresses))}
+
+
+PROBE = Probe("http", ("http",), collect, label="HTTP probe")

@@ -1,0 +1,1 @@
+"""TLS probe: versions, cipher suites, groups and key exchange, enumerated on raw sockets."""
