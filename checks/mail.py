@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from checks.catalogue import Phrase
 from checks.common import INTERNET_NL_MAIL, NCSC_TLS
 from checks.registry import (
     CheckContext,
@@ -299,7 +300,7 @@ def starttls_protocol(ctx: CheckContext):
         protocols = mx.get("protocols") or {}
         if not any(protocols.values()):
             raise NotMeasured(mx.get("tls_error") or "no TLS version was negotiated")
-        return version_verdict(protocols, OLD_VERSIONS, cls, "Old protocol versions", "Verouderde protocolversies")
+        return version_verdict(protocols, OLD_VERSIONS, cls, Phrase("tls:what_old_versions"))
 
     return _per_starttls_mx(ctx, judge)
 
@@ -326,7 +327,7 @@ def starttls_suites(ctx: CheckContext):
         levels = {n: cls.suite(n) for names in (tls.get("cipher_suites") or {}).values() for n in names}
         if not levels:
             raise NotMeasured("no cipher suite was enumerated")
-        return classified_verdict(cls, levels, "Cipher suites", "Cipher suites", {"suites": len(levels)})
+        return classified_verdict(cls, levels, "suites", {"suites": len(levels)})
 
     return _per_starttls_mx(ctx, judge)
 
