@@ -108,11 +108,11 @@ def spf(ctx: CheckContext):
     if facts.get("redirect") and not policy:
         # RFC 7208 §6.1: without `all`, the redirect target's policy is this domain's
         if facts.get("redirect_error"):
-            raise NotMeasured("redirect_failed", target=facts["redirect"], reason=facts["redirect_error"])
+            raise NotMeasured("redirect_failed", domain=facts["redirect"], reason=facts["redirect_error"])
         if "redirect_all" not in facts:
-            raise NotMeasured("redirect_unread", target=facts["redirect"])
+            raise NotMeasured("redirect_unread", domain=facts["redirect"])
         if not facts.get("redirect_all"):
-            return failed("redirect_without_all", target=facts["redirect"],
+            return failed("redirect_without_all", domain=facts["redirect"],
                           evidence=evidence | {"redirect": facts["redirect"]})
         policy = facts["redirect_all"]
         evidence["redirect"] = facts["redirect"]
