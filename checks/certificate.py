@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from checks.catalogue import Phrase, catalogue, rendered
@@ -35,7 +35,7 @@ from checks.registry import (
 from scanner.probes import certificate_rules as rules
 
 # certificate.chain: which served-chain issues fail the check and which warn; others are notes
-CHAIN = tomllib.loads((Path(__file__).parent / "data" / "certificate.toml").read_text(encoding="utf-8"))["chain"]
+CHAIN = tomllib.loads(resources.files("checks").joinpath("data/certificate.toml").read_text(encoding="utf-8"))["chain"]
 CHAIN_FAIL, CHAIN_WARN = tuple(CHAIN["fail"]), tuple(CHAIN["warn"])
 
 CERTIFICATE = {"pillar": "certificate", "schemes": ("https",)}
