@@ -13,11 +13,16 @@ Where a code is looked up, in order:
   helpers one pillar lends another (the mail pillar judges an MX's TLS as the TLS pillar does).
 
 Templates use `str.format` fields (`{days}`, `{bits:.0f}`; a literal brace is `{{`). A
-parameter is a plain value, a list (rendered joined by ", "), or a `Phrase`: a catalogue
-text used inside another (a localised word or clause); the engine stores a phrase as its
-rendering per language ({"en": ..., "nl": ...}), so a stored finding re-renders without the
-check that made it. References may name a document of `common.toml`'s `[documents]` as
-`{name}`, so every pillar spells a cited document the same way.
+parameter is a plain value, a list (rendered joined by ", ", or by the separator written
+after the field's colon: `{problems:; }`), or a `Phrase`: a catalogue text used inside
+another (a localised word or clause); the engine stores a phrase as its rendering per
+language ({"en": ..., "nl": ...}), so a stored finding re-renders without the check that
+made it. References may name a document of `common.toml`'s `[documents]` as `{name}`, so
+every pillar spells a cited document the same way.
+
+Both languages use the same fields, so no translation silently drops a detail. Where one
+language deliberately leaves a field out (the English names a probe's own words, the Dutch
+a label for them), the text says so: `en_only = ["reason"]`, `nl_only = ["labels"]`.
 """
 
 from __future__ import annotations
@@ -70,7 +75,13 @@ def _bilingual(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, Mapping) or any(not isinstance(value.get(lang), str) or not value[lang]
                                                for lang in LANGS):
         raise CatalogueError(f"{where}: needs a non-empty text in each of {', '.join(LANGS)}")
-    en, nl = (_fields(value[lang]) for lang in LANGS)
+    used = {lang: _fields(value[lang]) for lang in LANGS}
+    only = {lang: set(value.get(f"{lang}_only", ())) for lang in LANGS}
+    for lang in LANGS:
+        if not only[lang] <= used[lang]:
+            raise CatalogueError(f"{where}: {lang}_only names fields the {lang} text does not use "
+                                 f"({sorted(only[lang] - used[lang])})")
+    en, nl = (used[lang] - only[lang] for lang in LANGS)
     if en != nl:
         raise CatalogueError(f"{where}: en and nl use different fields ({sorted(en)} vs {sorted(nl)})")
     return {lang: value[lang] for lang in LANGS}
@@ -145,11 +156,21 @@ def localise(value: Any, resolve) -> Any:
     return value
 
 
+class _Joined(list):
+    """A list parameter in one language: `{names}` joins it with ", ", `{names:; }` with "; "."""
+
+    def __format__(self, separator: str) -> str:
+        return (separator or ", ").join(self)
+
+    def __str__(self) -> str:
+        return format(self)
+
+
 def _in(value: Any, lang: str) -> Any:
     if isinstance(value, Mapping) and set(value) == set(LANGS):
         return value[lang]
     if isinstance(value, list | tuple):
-        return ", ".join(str(_in(v, lang)) for v in value)
+        return _Joined(str(_in(v, lang)) for v in value)
     return value
 
 
@@ -159,3 +180,12 @@ def render(template: Mapping[str, str], params: Mapping[str, Any], lang: str) ->
         return template[lang].format_map({k: _in(v, lang) for k, v in params.items()})
     except (KeyError, IndexError, ValueError) as exc:
         raise CatalogueError(f"cannot fill {template['en']!r}: {type(exc).__name__}: {exc}") from None
+
+
+def rendered(value: Any, check_id: str, lang: str = "en") -> Any:
+    """A parameter (a phrase, a list of them, a plain value) in one language, as the check `check_id`
+    sees it, outside its message: for evidence that records a problem in words (English, as
+    evidence always has). A list stays a list."""
+    pillar = check_id.split(".", 1)[0]
+    value = localise(value, lambda code: catalogue().template(check_id, pillar, code))
+    return [_in(v, lang) for v in value] if isinstance(value, list) else _in(value, lang)

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from scanner.times import parse_rfc3339
 
-# documents cited by more than one pillar
-NCSC_TLS = "NCSC-NL ICT-beveiligingsrichtlijnen voor TLS (2025)"
-MOZILLA_TLS = "Mozilla Server Side TLS 6.0 (intermediate)"
-CABF = "CA/Browser Forum Baseline Requirements"
+# documents cited by more than one pillar (the catalogue's pillars cite common.toml [documents])
 INTERNET_NL = "internet.nl"
-INTERNET_NL_MAIL = "internet.nl mail test"
 
 
 parse_time = parse_rfc3339  # RFC 3339 as the probes write it ("Z" or an offset); ValueError otherwise

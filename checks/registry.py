@@ -106,9 +106,12 @@ class NotMeasured(Exception):
         self.code, self.params = code, params
 
     @classmethod
-    def because(cls, reason: str) -> NotMeasured:
-        """Not measured for a reason a probe wrote (facts carry it in English)."""
-        return cls("common:probe_reason", reason=reason)
+    def because(cls, reason: str | None, otherwise: str = "") -> NotMeasured:
+        """Not measured for a reason a probe wrote (facts carry it in English); when the probe
+        wrote none, for the message code `otherwise`."""
+        if reason or not otherwise:
+            return cls("common:probe_reason", reason=reason)
+        return cls(otherwise)
 
 
 @dataclass(frozen=True)
