@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks.registry import CheckContext, default_registry
-from scanner.judge import run_check
+from checks.registry import default_registry
+from scanner.judge import Subject, judge_subject
 from scanner.model import EndpointKind
+from scanner.policy import load_policy
 from scanner.probes.http import parse_hsts
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REG = default_registry()
+POLICY = load_policy(None, REG)
 
 
 def page(**over):
@@ -34,11 +36,12 @@ def page(**over):
 
 
 def judge(check_id, http, kind=EndpointKind.WEB, certificate=None, now=NOW):
+    """The findings of one check, judged as a scan judges them (messages rendered from the catalogue)."""
     facts = {"http": http}
     if certificate is not None:
         facts["certificate"] = certificate
-    ctx = CheckContext(target="https://a.test/", facts=facts, now=now, thresholds=REG.thresholds(), kind=kind)
-    return run_check(REG[check_id], ctx)
+    subject = Subject("endpoint", "https://a.test/", facts, kind, "https")
+    return [f for f in judge_subject(REG, POLICY, subject, now) if f.check == check_id]
 
 
 def one(check_id, http, **kw):

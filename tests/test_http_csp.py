@@ -1,10 +1,16 @@
-"""CSP parser and rule analysis (checks/csp.py): browser semantics, one result per rule."""
+"""CSP parser and rule analysis (checks/http/csp_policy.py): browser semantics, one result per rule."""
 
 from __future__ import annotations
 
 import pytest
 
-from checks import csp
+from checks.http import csp_policy as csp
+from checks.http.common import in_english
+
+
+def words(result: csp.RuleResult) -> str:
+    """A verdict's English text, as a finding shows it."""
+    return in_english("http.csp.script", result.message)
 
 
 def rules(*headers: str, meta: tuple[str, ...] = ()) -> dict[str, csp.RuleResult]:
@@ -64,11 +70,11 @@ def test_meta_policy_ignores_frame_ancestors():
 ])
 def test_rules(policy, rule, status, source):
     result = rules(policy)[rule]
-    assert result.status == status, result.message
+    assert result.status == status, words(result)
     if source:
         assert source in result.sources
-        assert source in result.message  # the failing source is quoted
-        assert result.directive and result.directive in result.message
+        assert source in words(result)  # the failing source is quoted
+        assert result.directive and result.directive in words(result)
 
 
 def test_no_script_restriction_is_one_result_not_five():
@@ -92,4 +98,4 @@ def test_meta_policy_is_enforced_and_report_only_is_not():
 def test_frame_ancestors_from_header():
     assert csp.frame_ancestors(csp.parse_header("frame-ancestors 'none'")).status == "pass"
     bad = csp.frame_ancestors(csp.parse_header("frame-ancestors *"))
-    assert bad.status == "fail" and "*" in bad.message
+    assert bad.status == "fail" and "*" in words(bad)
