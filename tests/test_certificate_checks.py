@@ -7,13 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks.certificate import caa_properties, renewal_window
-from checks.registry import CheckContext, default_registry
-from scanner.judge import run_check
 from scanner.model import Status
 from scanner.probes.certificate_rules import lifetime_limit, validity_days
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+from tests.judging import NOW, judge_one, not_measured
 
 
 def stamp(moment: datetime) -> str:
@@ -47,14 +43,9 @@ BASE = {
 
 
 def judge(check_id, certificate=None, dns=None, **thresholds):
-    chk = default_registry()[check_id]
     facts = {"certificate": certificate if certificate is not None else copy.deepcopy(BASE),
              "dns": dns if dns is not None else {"caa": []}}
-    ctx = CheckContext(target="https://www.voorbeeld.test/", facts=facts, now=NOW,
-                       thresholds={**default_registry().thresholds(), **thresholds}, subject={"host": "www.example.be"})
-    outcomes = run_check(chk, ctx)
-    assert len(outcomes) == 1
-    return outcomes[0]
+    return judge_one(check_id, facts, target="https://www.example.be/", thresholds=thresholds)
 
 
 def facts(**over):
@@ -76,14 +67,14 @@ def test_a_healthy_certificate_passes_everything():
 def test_unread_facts_are_not_measured():
     cert = facts()
     cert.pop("must_staple", None)
-    assert judge("certificate.must_staple", cert).status == Status.ERROR  # not "does not demand stapling"
+    assert not_measured(judge("certificate.must_staple", cert))  # not "does not demand stapling"
     out = judge("certificate.caa", dns={"caa": None, "caa_error": "SERVFAIL"})
-    assert out.status == Status.ERROR and "SERVFAIL" in out.message
+    assert not_measured(out) and "SERVFAIL" in out.message
 
 
 def test_error_section_is_not_measured():
     out = judge("certificate.trusted", {"error": "handshake failed"})
-    assert out.status == Status.ERROR and "handshake failed" in out.message
+    assert not_measured(out) and "handshake failed" in out.message
 
 
 def test_trusted_names_the_reasons():
@@ -134,10 +125,15 @@ def test_expiry_thresholds_come_from_the_policy():
     assert judge("certificate.expiry", cert, certificate_expiry_warn_days=45).status == Status.WARN
 
 
-def test_renewal_window():
-    assert renewal_window(90, 14, 0.1) == 9
-    assert renewal_window(398, 14, 0.1) == 14
-    assert renewal_window(0, 14, 0.1) == 14
+@pytest.mark.parametrize(("before", "after", "status"), [
+    (80.8, 9.2, Status.PASS),  # a 90-day certificate is due at a tenth of its lifetime: 9 days
+    (81.2, 8.8, Status.WARN),
+    (383.8, 14.2, Status.PASS),  # a 398-day one at 14 days, the fixed window being the smaller
+    (384.2, 13.8, Status.WARN),
+])
+def test_renewal_is_due_at_the_smaller_of_days_and_fraction(before, after, status):
+    cert = facts(chain=[entry(days_before=before, days_after=after), intermediate()])
+    assert judge("certificate.expiry", cert).status == status
 
 
 # -- lifespan by issue date -------------------------------------------------------------------------
@@ -308,12 +304,17 @@ def test_caa(caa, leaf, matched_by, status):
 
 
 def test_caa_not_measured():
-    assert judge("certificate.caa", dns={"error": "timeout"}).status == Status.ERROR
+    assert not_measured(judge("certificate.caa", dns={"error": "timeout"}))
 
 
-def test_caa_properties():
-    props = caa_properties(['0 issue "Letsencrypt.org; accounturi=x"', '128 issuewild ";"', '0 iodef "mailto:a@b"'])
-    assert props == {"issue": ["letsencrypt.org"], "issuewild": [""], "iodef": ["mailto:a@b"]}
+def test_caa_reads_the_issuer_domain_of_each_property():
+    """CA domains compare case-insensitively and without their parameters; `issuewild ";"` allows no CA."""
+    caa = ['0 issue "Letsencrypt.org; accounturi=x"', '128 issuewild ";"', '0 iodef "mailto:a@b"']
+    named = judge("certificate.caa", facts(chain=[LE_LEAF, intermediate()]), dns={"caa": caa})
+    assert named.status == Status.PASS and named.evidence["allowed"] == ["letsencrypt.org"]
+    wild = judge("certificate.caa", facts(chain=[LE_LEAF, intermediate()], hostname_matched_by="*.example.be"),
+                 dns={"caa": caa})
+    assert wild.status == Status.WARN and wild.evidence["allowed"] == [""] and "allows no CA" in wild.message
 
 
 # -- DANE ------------------------------------------------------------------------------------------
@@ -338,13 +339,32 @@ def test_dane(dane, status):
     assert judge("certificate.dane", facts(dane=dane)).status == status
 
 
-def test_dutch_messages_name_the_problem_in_dutch():
-    from checks.certificate import TEXTS
+# the codes the certificate probe writes for how a chain is served, and why it is not trusted
+CHAIN_CODES = ("missing_intermediate", "chain_too_long", "malformed", "wrong_order", "extra_certificates",
+               "duplicate", "root_served")
+TRUST_CODES = ("self_signed", "untrusted_root", "missing_intermediate", "unknown_issuer", "path_too_long", "expired",
+               "not_yet_valid", "weak_key", "weak_signature", "revoked", "malformed", "other")
 
-    assert set(TEXTS["chain"]["fail"]) | set(TEXTS["chain"]["warn"]) <= set(TEXTS["nl"]["chain"])
+
+@pytest.mark.parametrize("code", CHAIN_CODES)
+def test_every_chain_issue_is_named_in_dutch(code):
+    out = judge("certificate.chain", facts(chain_issues=[{"code": code, "message": "in English"}]))
+    assert "in English" in out.message
+    assert "in English" not in out.message_nl and code not in out.message_nl, out.message_nl
+
+
+@pytest.mark.parametrize("code", TRUST_CODES)
+def test_every_trust_reason_is_named_in_dutch(code):
+    out = judge("certificate.trusted", facts(trusted=False, trust_reasons=[{"code": code, "message": "in English"}]))
+    assert out.status == Status.FAIL and "in English" in out.message
+    assert out.message_nl.startswith("niet vertrouwd: ") and "in English" not in out.message_nl
+    assert code not in out.message_nl, out.message_nl
+
+
+def test_dutch_messages_name_the_problem_and_the_certificate():
     untrusted = facts(trusted=False, trust_reasons=[
         {"code": "missing_intermediate", "message": "the issuer of x was not served", "certificate": 0},
         {"code": "expired", "message": "x expired", "certificate": 0}])
     out = judge("certificate.trusted", untrusted)
-    assert out.message_nl.startswith("niet vertrouwd: een tussencertificaat ontbreekt (www.example.be)")
-    assert "verlopen" in out.message_nl
+    assert out.message_nl == ("niet vertrouwd: een tussencertificaat ontbreekt (www.example.be); "
+                              "een certificaat in de keten is verlopen (www.example.be)")

@@ -1,15 +1,7 @@
 """Mail checks from fact fixtures: spoofing protection and MX transport security."""
 
-from datetime import UTC, datetime
-
-from checks.registry import default_registry
-from scanner.judge import Subject, judge_subject
-from scanner.policy import load_policy
 from scanner.probes.mail import dmarc_candidates, parse_tags
-
-REGISTRY = default_registry()
-POLICY = load_policy(None, REGISTRY)
-NOW = datetime(2026, 11, 28, tzinfo=UTC)
+from tests.judging import judge_all
 
 
 def mail_facts(**over):
@@ -28,10 +20,10 @@ def mail_facts(**over):
     return {"dns": {"dnssec": "secure"}, "mail": mail}
 
 
-def verdicts(facts, declared=True):
-    subject = Subject("mail_domain", "x.test", facts, info={"domain": "x.test", "declared": declared})
+def verdicts(facts):
+    """Every mail-domain check's findings on x.test, by check id."""
     out = {}
-    for f in judge_subject(REGISTRY, POLICY, subject, NOW):
+    for f in judge_all(facts, subject="mail_domain", target="x.test"):
         out.setdefault(f.check, []).append(f)
     return out
 
@@ -58,7 +50,7 @@ def test_spf_qualifiers():
 
 def test_domain_without_mail_must_say_so():
     quiet = mail_facts(null_mx=True, mx=[], spf={"record": "v=spf1 ~all", "records": 1, "all": "~all", "lookups": 0})
-    v = verdicts(quiet, declared=False)
+    v = verdicts(quiet)
     assert status(v["mail.spf"]) == ["fail"]  # ~all is not enough when no mail is sent
     assert status(v["mail.null_mx"]) == ["pass"]
     assert status(v["mail.starttls"]) == ["not_applicable"]

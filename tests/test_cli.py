@@ -3,9 +3,11 @@
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from reports.json import schema
 from scanner.cli import main
 
 
@@ -63,12 +65,13 @@ def test_unreachable_target_is_exit_3(lab, tmp_path):
     assert "1 services" in res.output
 
 
-def test_checks_lists_at_least_three_per_pillar():
+def test_checks_lists_every_registered_check_once_with_its_pillar_and_level():
+    from checks.registry import default_registry
+
     res = run("checks")
     assert res.exit_code == 0
-    pillars = [line.split()[1] for line in res.output.splitlines()]
-    for pillar in ("tls", "certificate", "http", "dns", "mail"):
-        assert pillars.count(pillar) >= 3, pillar
+    listed = [tuple(line.split()[:3]) for line in res.output.splitlines()]
+    assert listed == [(c.id, c.pillar, str(c.level)) for c in default_registry()]
     nl = run("checks", "--lang", "nl")
     assert "Mailservers bieden enkel TLS 1.2 of nieuwer aan" in nl.output
 
@@ -100,11 +103,13 @@ def test_report_runs_and_diff_from_the_history(lab_scan, tmp_path):
     assert res.exit_code == 2 and "no Bolwerk history here" in res.output
 
 
-def test_json_to_stdout(lab, tmp_path):
+def test_json_to_stdout(lab_args, tmp_path):
+    """`--json -` writes the contract (and nothing else) to stdout; the run summary goes to stderr."""
     inv = tmp_path / "hosts.txt"
-    inv.write_text("https://nergens.vlaanderen.test/\n")
-    res = CliRunner().invoke(main, ["scan", str(inv), "--db", str(tmp_path / "h.db"), "--resolver", lab.resolver,
-                                    "--json", "-"])
-    payload = res.stdout
-    assert json.loads(payload)["schema"] == "bolwerk/scan-result/v1"
-    assert Path(tmp_path / "h.db").exists()
+    inv.write_text("https://onderwijs.vlaanderen.test/\n")
+    res = CliRunner().invoke(main, ["scan", str(inv), "--db", str(tmp_path / "h.db"), *lab_args, "--json", "-"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    jsonschema.validate(result, schema())
+    assert [s["id"] for s in result["services"]] == ["onderwijs-vlaanderen-test"]
+    assert result["run"]["id"] in res.stderr and Path(tmp_path / "h.db").exists()

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from checks.registry import default_registry
-from scanner.judge import Subject, judge_subject
 from scanner.model import EndpointKind
-from scanner.policy import load_policy
 from scanner.probes.http import parse_hsts
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-REG = default_registry()
-POLICY = load_policy(None, REG)
+from tests import judging
+from tests.judging import NOW
 
 
 def page(**over):
@@ -35,13 +30,9 @@ def page(**over):
     return facts
 
 
-def judge(check_id, http, kind=EndpointKind.WEB, certificate=None, now=NOW):
-    """The findings of one check, judged as a scan judges them (messages rendered from the catalogue)."""
-    facts = {"http": http}
-    if certificate is not None:
-        facts["certificate"] = certificate
-    subject = Subject("endpoint", "https://a.test/", facts, kind, "https")
-    return [f for f in judge_subject(REG, POLICY, subject, now) if f.check == check_id]
+def judge(check_id, http, kind=EndpointKind.WEB, certificate=None):
+    facts = {"http": http} | ({"certificate": certificate} if certificate is not None else {})
+    return judging.judge(check_id, facts, target="https://a.test/", kind=kind)
 
 
 def one(check_id, http, **kw):
@@ -201,18 +192,27 @@ def test_referrer_policy_classes(value, status):
     assert one("http.referrer_policy", page(headers=headers)).status == status
 
 
-def test_cookie_rules_and_values_never_in_evidence():
+def cookie(name, **attrs):
+    """A cookie as the HTTP probe records it: name and attributes (the value is never kept), and
+    the scheme of the response that set it."""
+    return {"name": name, "secure": False, "httponly": False, "samesite": None, "path": "/", "domain": None,
+            "scheme": "https"} | attrs
+
+
+def test_cookie_rules_and_evidence_of_names_and_attributes_only():
     cookies = [
-        {"name": "SESSIONID", "secure": False, "httponly": False, "samesite": None, "path": "/", "domain": None},
-        {"name": "__Host-x", "secure": True, "httponly": True, "samesite": "Lax", "path": "/sub", "domain": None},
-        {"name": "__Secure-y", "secure": False, "httponly": True, "samesite": "Lax", "path": "/", "domain": None},
-        {"name": "pref", "secure": True, "httponly": False, "samesite": "None", "path": "/", "domain": None},
-        {"name": "csrftoken", "secure": True, "httponly": False, "samesite": "Strict", "path": "/", "domain": None},
+        cookie("SESSIONID"),
+        cookie("__Host-x", secure=True, httponly=True, samesite="Lax", path="/sub"),
+        cookie("__Secure-y", httponly=True, samesite="Lax"),
+        cookie("pref", secure=True, samesite="None"),
+        cookie("csrftoken", secure=True, samesite="Strict"),
     ]
     outs = {o.key: o for o in judge("http.cookies", page(cookies=cookies), kind=EndpointKind.API)}
     assert set(outs) == {"cookie:SESSIONID", "cookie:__Host-x", "cookie:__Secure-y"}
     assert outs["cookie:SESSIONID"].status == "fail" and "HttpOnly" in outs["cookie:SESSIONID"].message
-    assert "value" not in outs["cookie:SESSIONID"].evidence
+    # the evidence repeats the recorded attributes, nothing else (the probe keeps no value to leak)
+    assert outs["cookie:SESSIONID"].evidence == {"name": "SESSIONID", "secure": False, "httponly": False,
+                                                 "samesite": None, "path": "/", "domain": None}
     assert one("http.cookies", page()).status == "not_applicable"
 
 

@@ -1,45 +1,62 @@
-"""CSP parser and rule analysis (checks/http/csp_policy.py): browser semantics, one result per rule."""
+"""Content-Security-Policy judged from fact fixtures: browser semantics, one finding per failed rule.
+
+http.csp judges whether a policy is enforced, http.csp.script the script rules and
+http.csp.directives the other directives (one finding per rule that does not pass, keyed
+by the rule), http.framing frame-ancestors.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from checks.http import csp_policy as csp
-from checks.http.common import in_english
+from scanner.model import Status
+from tests.judging import judge, judge_one
+
+RULE_CHECKS = ("http.csp.script", "http.csp.directives")
 
 
-def words(result: csp.RuleResult) -> str:
-    """A verdict's English text, as a finding shows it."""
-    return in_english("http.csp.script", result.message)
+def page(*headers: str, meta: tuple[str, ...] = ()) -> dict:
+    """HTTP facts of a page: CSP header lines (the probe joins repeated ones with ", ") and <meta> policies."""
+    sent = {"content-type": "text/html; charset=utf-8"}
+    if headers:
+        sent["content-security-policy"] = ", ".join(headers)
+    return {"http": {"https": True, "status": 200, "headers": sent,
+                     "html": {"meta_csp": list(meta), "scripts": [], "stylesheets": [], "insecure": []}}}
 
 
-def rules(*headers: str, meta: tuple[str, ...] = ()) -> dict[str, csp.RuleResult]:
-    policies = []
-    for h in headers:
-        policies += csp.parse_header(h)
-    for m in meta:
-        policies += csp.parse_header(m, "meta")
-    return {r.rule: r for r in csp.analyse(policies)}
+def rules(*headers: str, meta: tuple[str, ...] = ()) -> dict:
+    """The rules that do not pass, by rule name, over both rule checks."""
+    out = {}
+    for check_id in RULE_CHECKS:
+        for f in judge(check_id, page(*headers, meta=meta)):
+            if f.status != Status.PASS:
+                assert f.key == f.evidence["rule"]
+                out[f.key] = f
+    return out
 
 
 def test_parse_first_directive_wins_and_duplicates_are_reported():
-    (policy,) = csp.parse_header("Script-Src 'self'; script-src *; OBJECT-SRC 'NONE'; b@d x")
-    assert policy.get("script-src") == ["'self'"]
-    assert policy.get("object-src") == ["'none'"]
-    assert policy.duplicates == ["script-src"]
-    assert policy.invalid == ["b@d"]
+    policy = "Script-Src 'self'; script-src *; OBJECT-SRC 'NONE'; b@d x"
+    out = judge_one("http.csp", page(policy))
+    assert out.status == Status.WARN
+    assert out.evidence["duplicates"] == ["script-src"] and out.evidence["invalid"] == ["b@d"]
+    problems = rules(policy)
+    assert "broad-source" not in problems  # the second script-src (*) is ignored
+    assert "object-src" not in problems  # OBJECT-SRC 'NONE' is object-src 'none'
 
 
 def test_comma_separates_policies_and_nonce_case_is_kept():
-    policies = csp.parse_header("default-src 'self', script-src 'NONCE-AbC'")
-    assert [p.directives for p in policies] == [{"default-src": ["'self'"]}, {"script-src": ["'nonce-AbC'"]}]
-    assert csp.is_nonce(policies[1].get("script-src")[0])
+    out = judge_one("http.csp", page("default-src 'self', script-src 'NONCE-AbC'"))
+    assert out.evidence["policy"] == ["default-src 'self'", "script-src 'NONCE-AbC'"]
+    # a nonce keeps its value's case, so the quoted directive shows it as sent
+    data = rules("script-src 'NONCE-AbC' data:")["data"]
+    assert "`script-src 'nonce-AbC' data:`" in data.message
+    assert "unsafe-inline" not in rules("script-src 'NONCE-AbC' 'unsafe-inline'")
 
 
 def test_meta_policy_ignores_frame_ancestors():
-    (policy,) = csp.parse_header("default-src 'self'; frame-ancestors 'none'", "meta")
-    assert policy.get("frame-ancestors") is None
-    assert csp.frame_ancestors([policy]) is None
+    out = judge_one("http.framing", page(meta=("default-src 'self'; frame-ancestors 'none'",)))
+    assert out.status == Status.FAIL and out.message.startswith("neither CSP frame-ancestors nor X-Frame-Options")
 
 
 @pytest.mark.parametrize("policy, rule, status, source", [
@@ -69,33 +86,36 @@ def test_meta_policy_ignores_frame_ancestors():
     ("script-src 'self'", "default-src", "warn", None),
 ])
 def test_rules(policy, rule, status, source):
-    result = rules(policy)[rule]
-    assert result.status == status, words(result)
+    found = rules(policy).get(rule)
+    if status == "pass":
+        assert found is None, found.message
+        return
+    assert found is not None and found.status == status, found and found.message
     if source:
-        assert source in result.sources
-        assert source in words(result)  # the failing source is quoted
-        assert result.directive and result.directive in words(result)
+        assert source in found.evidence["sources"]
+        assert source in found.message  # the failing source is quoted
+        assert found.evidence["directive"] in found.message
 
 
-def test_no_script_restriction_is_one_result_not_five():
-    out = rules("object-src 'none'")
-    assert out["script-src"].status == "fail"
-    assert not set(csp.SCRIPT_RULES) & set(out)
+def test_no_script_restriction_is_one_finding_not_five():
+    out = judge("http.csp.script", page("object-src 'none'"))
+    assert [(f.key, f.status) for f in out] == [("script-src", Status.FAIL)]
 
 
 def test_a_strict_policy_next_to_a_lax_one_still_blocks():
     out = rules("script-src * 'unsafe-inline'", "script-src 'self'")
-    assert out["unsafe-inline"].status == "pass"
-    assert out["broad-source"].status == "pass"
+    assert "unsafe-inline" not in out and "broad-source" not in out
 
 
 def test_meta_policy_is_enforced_and_report_only_is_not():
-    assert rules(meta=("script-src 'self'",))["unsafe-inline"].status == "pass"
-    report_only = csp.parse_header("script-src 'self'", "report-only")
-    assert csp.analyse(report_only) == []
+    assert "unsafe-inline" not in rules(meta=("script-src 'self'",))
+    report_only = {"http": page()["http"] | {"headers": {"content-type": "text/html",
+                                                         "content-security-policy-report-only": "script-src 'self'"}}}
+    for check_id in RULE_CHECKS:
+        assert judge_one(check_id, report_only).status == Status.NOT_APPLICABLE
 
 
 def test_frame_ancestors_from_header():
-    assert csp.frame_ancestors(csp.parse_header("frame-ancestors 'none'")).status == "pass"
-    bad = csp.frame_ancestors(csp.parse_header("frame-ancestors *"))
-    assert bad.status == "fail" and "*" in words(bad)
+    assert judge_one("http.framing", page("frame-ancestors 'none'")).status == Status.PASS
+    bad = judge_one("http.framing", page("frame-ancestors *"))
+    assert bad.status == Status.FAIL and "*" in bad.message

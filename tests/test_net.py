@@ -42,10 +42,10 @@ def test_scope():
     assert not scope.allows("evil.test") and not scope.allows("notgent.test")
 
 
-async def _server(hold: asyncio.Event, seen: list):
+async def _holding_server():
+    """A server that keeps each connection open until its client closes it."""
     async def client(reader, writer):
-        seen.append(1)
-        await hold.wait()
+        await reader.read()
         writer.close()
 
     server = await asyncio.start_server(client, "127.0.0.1", 0)
@@ -54,24 +54,42 @@ async def _server(hold: asyncio.Event, seen: list):
 
 def test_caps_refusals_and_records():
     async def scenario():
-        hold, seen = asyncio.Event(), []
-        server, port = await _server(hold, seen)
-        net = Network(scope=Scope(hosts={"a.test"}), limits=Limits(per_host=2, per_ip=8, rate_per_ip=1000),
+        server, port = await _holding_server()
+        # no rate limit, so that a free slot is taken without waiting for anything
+        net = Network(scope=Scope(hosts={"a.test"}), limits=Limits(per_host=2, per_ip=8, rate_per_ip=float("inf")),
                       port_map=PortMap({("127.0.0.1", 443): port}))
+        events: list[tuple[str, int]] = []
+        entered = [asyncio.Event() for _ in range(3)]  # set when the n-th slot is taken
+        release = [asyncio.Event() for _ in range(2)]
 
-        async def connect():
+        def took(i):
+            events.append(("in", i))
+            entered[sum(e == "in" for e, _ in events) - 1].set()
+
+        async def connect(i):
             async with net.tcp("a.test", "127.0.0.1", 443, "test"):
-                await hold.wait()
+                took(i)
+                await release[i].wait()
+            events.append(("out", i))  # the slot is given back by now
 
-        tasks = [asyncio.create_task(connect()) for _ in range(3)]
-        async with asyncio.timeout(5):  # wait for the two that fit, however slow the machine
-            while len(seen) < 2:
-                await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)  # room for a third that the cap failed to hold back
-        assert len(seen) == 2  # the third waits for a slot
-        hold.set()
-        await asyncio.gather(*tasks)
-        assert len(seen) == 3
+        async def lease(i):
+            # the slot a request through the httpx transport or a DNS query takes: no I/O of its own,
+            # so with a free slot it would be "in" before either connection above has even opened
+            taken, _ = await net.acquire("a.test", "127.0.0.1", 443, "test")
+            took(i)
+            taken.release()
+
+        tasks = [asyncio.create_task(connect(0)), asyncio.create_task(connect(1)), asyncio.create_task(lease(2))]
+        async with asyncio.timeout(5):  # a bound on a hang, not a measurement
+            await entered[1].wait()
+            first = events[0][1]
+            if first in (0, 1):
+                release[first].set()  # one of the two connections that fit ends ...
+            await entered[2].wait()  # ... and only then does the third request get a slot
+            for r in release:
+                r.set()
+            await asyncio.gather(*tasks)
+        assert events[:4] == [("in", first), ("in", 1 - first), ("out", first), ("in", 2)], events
         with pytest.raises(Refused, match="outside the scan's scope"):
             async with net.tcp("b.test", "127.0.0.1", 443, "test"):
                 pass
@@ -82,10 +100,8 @@ def test_caps_refusals_and_records():
             async with net.tcp("a.test", "127.0.0.1", 1, "test"):
                 pass
         outcomes = [r.outcome for r in net.records]
-        assert outcomes.count("open") == 3
-        assert "refused: out of scope" in outcomes
-        assert any(o.startswith("refused: 169.254.169.254") for o in outcomes)
-        assert "failed: connection refused" in outcomes
+        assert outcomes[:3] == ["open", "open", "refused: out of scope"]  # a bare slot opens nothing
+        assert outcomes[3].startswith("refused: 169.254.169.254 ") and outcomes[4:] == ["failed: connection refused"]
         server.close()
 
     asyncio.run(scenario())

@@ -259,10 +259,12 @@ def test_scan_writes_every_output(lab_args, tmp_path, lab):
     assert result.exit_code == 0, result.output
     sarif = json.loads(out["r.sarif"].read_text(encoding="utf-8"))
     validate_sarif(sarif)
-    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"http.hsts", "http.redirect"}
+    data = json.loads(out["r.json"].read_text(encoding="utf-8"))
+    failed = sorted(f["check"] for f in data["services"][0]["findings"] if f["status"] == "fail")
+    assert {"http.hsts", "http.redirect"} <= set(failed)  # what the lab stages on onderwijs
+    assert sorted(r["ruleId"] for r in sarif["runs"][0]["results"]) == failed  # one result per failed finding
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
     assert ET.parse(out["r.xml"]).getroot().get("failures") != "0"
     rows = list(csv.DictReader(io.StringIO(out["r.csv"].read_text(encoding="utf-8"))))
-    data = json.loads(out["r.json"].read_text(encoding="utf-8"))
     assert len(rows) == len(data["services"][0]["findings"]) == len(out["r.ndjson"].read_text().splitlines())
     assert "| onderwijs-vlaanderen-test | **" in out["r.md"].read_text(encoding="utf-8")
