@@ -22,7 +22,12 @@ Subject = Literal["endpoint", "mail_domain"]
 ALL_KINDS = frozenset(EndpointKind)
 BROWSER_KINDS = frozenset({EndpointKind.WEB})
 
-BUILTIN_MODULES = ("checks.tls", "checks.certificate", "checks.http", "checks.dns", "checks.mail")
+BUILTIN_MODULES = (
+    "checks.tls", "checks.certificate",
+    "checks.http.enforcement", "checks.http.hsts", "checks.http.csp", "checks.http.headers",
+    "checks.http.cookies", "checks.http.page", "checks.http.security_txt", "checks.http.parity",
+    "checks.dns", "checks.mail",
+)
 ENTRY_POINT_GROUP = "bolwerk.checks"
 
 

@@ -33,9 +33,10 @@ def _check_of(func: ast.AST) -> str | None:
 
 
 def _codes_in_source() -> list[tuple[str, int, str, str | None]]:
-    """(file, line, code, enclosing check id) for every outcome built from a literal code."""
+    """(file under checks/, line, code, enclosing check id) for every outcome built from a literal code."""
     found = set()
-    for path in sorted(CHECKS_DIR.glob("*.py")):
+    for path in sorted(CHECKS_DIR.glob("**/*.py")):
+        file = path.relative_to(CHECKS_DIR).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]:
             owner = _check_of(func)
@@ -45,7 +46,7 @@ def _codes_in_source() -> list[tuple[str, int, str, str | None]]:
                         and isinstance(node.args[0].value, str)):
                     if any(k.arg == "message_nl" for k in node.keywords):
                         continue  # TRANSITION: texts still written inline
-                    found.add((path.name, node.lineno, node.args[0].value, owner))
+                    found.add((file, node.lineno, node.args[0].value, owner))
     return sorted(found, key=lambda f: (f[0], f[1], f[2], f[3] or ""))
 
 
@@ -57,7 +58,7 @@ def test_every_message_code_in_the_checks_resolves_in_both_languages():
         if not CODE.fullmatch(code):
             problems.append(f"{file}:{line}: {code!r} is inline text without a Dutch version")
             continue
-        pillar = file.removesuffix(".py")
+        pillar = file.split("/")[0].removesuffix(".py")  # checks/<pillar>.py or checks/<pillar>/*.py
         if owner:
             try:
                 registry[owner].template(code)
