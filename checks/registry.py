@@ -47,24 +47,13 @@ class Outcome:
     severity: Severity | None = None  # overrides the check's default severity
     target: str | None = None  # overrides the subject's target (e.g. one MX host)
 
-    @property
-    def message(self) -> str:  # TRANSITION: only texts written inline have a message before the engine renders
-        return self.code[len(LEGACY):] if self.code.startswith(LEGACY) else self.code
-
-    @property
-    def message_nl(self) -> str | None:  # TRANSITION
-        return self.params.get(LEGACY_NL)
-
 
 def _outcome(status: Status, code: str, evidence: Mapping[str, Any] | None, key: str, severity: Severity | None,
              target: str | None, params: dict[str, Any]) -> Outcome:
-    if "message_nl" in params or " " in code:  # TRANSITION: a check not yet in the catalogue wrote its texts inline
-        code, params = LEGACY + code, {LEGACY_NL: params.get("message_nl")}
     return Outcome(status, code, params, evidence or {}, key, severity, target)
 
 
-LEGACY, LEGACY_NL = "legacy:", "legacy_nl"
-CODE = re.compile(r"(?:[a-z]+:)?[a-z][a-z0-9_]*")  # a message code, optionally "pillar:"-qualified  # TRANSITION: removed once every pillar uses the catalogue
+CODE = re.compile(r"(?:[a-z]+:)?[a-z][a-z0-9_]*")  # a message code, optionally "pillar:"-qualified
 
 
 def passed(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
@@ -106,8 +95,8 @@ class NotMeasured(Exception):
 
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
-        if not CODE.fullmatch(code):  # TRANSITION: an inline English reason
-            code, params = "common:probe_reason", {"reason": code}
+        if not CODE.fullmatch(code):
+            raise ValueError(f"not a message code: {code!r} (a probe's own words: NotMeasured.because)")
         self.code, self.params = code, params
 
     @classmethod

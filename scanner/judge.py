@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from checks.catalogue import CatalogueError, Phrase, catalogue, localise, render
-from checks.registry import LEGACY, LEGACY_NL, Check, CheckContext, NotMeasured, Outcome, Registry
+from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
 from scanner.model import EndpointKind, Finding, Status
 from scanner.policy import Policy
 
@@ -69,8 +69,6 @@ class Message:
 
 def message_of(chk: Check, out: Outcome) -> Message:
     """Render an outcome's message from the catalogue (a bug in a text is that check's error)."""
-    if out.code.startswith(LEGACY):  # TRANSITION: texts written inline by a check not yet in the catalogue
-        return Message(out.code[len(LEGACY):], out.params[LEGACY_NL])
     try:
         params = {k: localise(v, chk.template) for k, v in out.params.items()}
         template = chk.template(out.code)

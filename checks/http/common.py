@@ -80,14 +80,6 @@ def policies(http: dict[str, Any]) -> list[csp_policy.Policy]:
     return found
 
 
-def semicolons(phrases: list[Phrase]) -> Phrase:
-    """Phrases joined by "; " in every language (a list parameter joins by ", ")."""
-    joined = phrases[-1]
-    for phrase in reversed(phrases[:-1]):
-        joined = Phrase("semicolon_pair", first=phrase, rest=joined)
-    return joined
-
-
 def in_english(check_id: str, phrase: Phrase) -> str:
     """A phrase's English text, for evidence that has always quoted it in English (evidence is not localised)."""
     return localise(phrase, lambda code: catalogue().template(check_id, "http", code))["en"]

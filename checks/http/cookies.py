@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks.catalogue import Phrase
-from checks.http.common import DATA, WEB_AND_API, headers, semicolons
+from checks.http.common import DATA, WEB_AND_API, headers
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -62,9 +62,9 @@ def cookies(ctx: CheckContext):
         evidence = {k: cookie.get(k) for k in ("name", "secure", "httponly", "samesite", "path", "domain")}
         where = {"key": f"cookie:{cookie['name']}", "evidence": evidence}
         if status == "fail":
-            out.append(failed("cookie", name=cookie["name"], problems=semicolons(problems), **where))
+            out.append(failed("cookie", name=cookie["name"], problems=problems, **where))
         else:
-            out.append(warned("cookie", name=cookie["name"], problems=semicolons(problems), **where))
+            out.append(warned("cookie", name=cookie["name"], problems=problems, **where))
     return out or passed("all_set", count=len(found), evidence={"cookies": [c.get("name") for c in found]})
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from checks.catalogue import Phrase
 from checks.http import csp_policy
-from checks.http.common import DATA, http_facts, in_english, not_a_page, policies, semicolons
+from checks.http.common import DATA, http_facts, in_english, not_a_page, policies
 from checks.registry import (
     BROWSER_KINDS,
     CheckContext,
@@ -65,7 +65,7 @@ def csp(ctx: CheckContext):
     if odd or bad:
         parts = ([Phrase("repeated", directives=odd)] if odd else []) + (
             [Phrase("malformed", names=bad)] if bad else [])
-        return warned("problems", problems=semicolons(parts), evidence=evidence | {"duplicates": odd, "invalid": bad})
+        return warned("problems", problems=parts, evidence=evidence | {"duplicates": odd, "invalid": bad})
     where = Phrase("by_header") if header else Phrase("by_meta")
     if report_only:
         return passed("enforced_and_report_only", where=where, evidence=evidence)

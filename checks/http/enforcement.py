@@ -6,7 +6,7 @@ redirect endpoint redirects permanently to HTTPS.
 from __future__ import annotations
 
 from checks.catalogue import Phrase
-from checks.http.common import REDIRECT_ONLY, chain_urls, downgrades, semicolons
+from checks.http.common import REDIRECT_ONLY, chain_urls, downgrades
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -116,7 +116,7 @@ def www(ctx: CheckContext):
     problems += [Phrase("downgraded", hop=d) for d in downgrades(https_chain) + downgrades(http_chain)]
     evidence = {"https": chain_urls(https_chain), "http": chain_urls(http_chain)}
     if problems:
-        return failed("problems", problems=semicolons(problems), evidence=evidence)
+        return failed("problems", problems=problems, evidence=evidence)
     return passed("enforced", host=host, evidence=evidence)
 
 

@@ -5,7 +5,7 @@ same security headers (a forgotten IPv6 front end is a common gap).
 from __future__ import annotations
 
 from checks.catalogue import Phrase
-from checks.http.common import headers, http_facts, semicolons
+from checks.http.common import headers, http_facts
 from checks.registry import CheckContext, NotMeasured, check, failed, not_applicable, passed
 
 
@@ -36,5 +36,5 @@ def address_parity(ctx: CheckContext):
         if differ:
             problems.append(Phrase("headers_differ", address=here, base=there, headers=differ))
     if problems:
-        return failed("problems", problems=semicolons(problems), evidence=evidence)
+        return failed("problems", problems=problems, evidence=evidence)
     return passed("same", count=len(rows), evidence=evidence)
