@@ -9,60 +9,103 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from checks.catalogue import catalogue
 from scanner.model import PILLARS, EndpointKind, Level, Severity, Status
 
 Subject = Literal["endpoint", "mail_domain"]
 ALL_KINDS = frozenset(EndpointKind)
 BROWSER_KINDS = frozenset({EndpointKind.WEB})
 
-BUILTIN_MODULES = ("checks.tls", "checks.certificate", "checks.http", "checks.dns", "checks.mail")
+BUILTIN_MODULES = (
+    "checks.tls", "checks.certificate",
+    "checks.http.enforcement", "checks.http.hsts", "checks.http.csp", "checks.http.headers",
+    "checks.http.cookies", "checks.http.page", "checks.http.security_txt", "checks.http.parity",
+    "checks.dns", "checks.mail",
+)
 ENTRY_POINT_GROUP = "bolwerk.checks"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a check function returns; the engine turns it into a Finding."""
+    """What a check function returns; the engine turns it into a Finding.
+
+    `code` names the message in the check's catalogue (checks/catalogue.py explains the
+    lookup); `params` fill its fields. The engine renders the message in every language.
+    """
 
     status: Status
-    message: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     key: str = ""
     severity: Severity | None = None  # overrides the check's default severity
-    message_nl: str | None = None
     target: str | None = None  # overrides the subject's target (e.g. one MX host)
 
 
-def passed(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.PASS, message, **kw)
+def _outcome(status: Status, code: str, evidence: Mapping[str, Any] | None, key: str, severity: Severity | None,
+             target: str | None, params: dict[str, Any]) -> Outcome:
+    return Outcome(status, code, params, evidence or {}, key, severity, target)
 
 
-def warned(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.WARN, message, **kw)
+CODE = re.compile(r"(?:[a-z]+:)?[a-z][a-z0-9_]*")  # a message code, optionally "pillar:"-qualified
 
 
-def failed(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.FAIL, message, **kw)
+def passed(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
+           target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.PASS, code, evidence, key, severity, target, params)
 
 
-def info(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.INFO, message, **kw)
+def warned(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
+           target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.WARN, code, evidence, key, severity, target, params)
 
 
-def not_applicable(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.NOT_APPLICABLE, message, **kw)
+def failed(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
+           target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.FAIL, code, evidence, key, severity, target, params)
 
 
-def error(message: str, **kw: Any) -> Outcome:
-    return Outcome(Status.ERROR, message, **kw)
+def info(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
+         target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.INFO, code, evidence, key, severity, target, params)
+
+
+def not_applicable(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "",
+                   severity: Severity | None = None, target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.NOT_APPLICABLE, code, evidence, key, severity, target, params)
+
+
+def error(code: str, *, evidence: Mapping[str, Any] | None = None, key: str = "", severity: Severity | None = None,
+          target: str | None = None, **params: Any) -> Outcome:
+    return _outcome(Status.ERROR, code, evidence, key, severity, target, params)
 
 
 class NotMeasured(Exception):
-    """Raised by a check when a fact it needs is null: becomes an `error` outcome."""
+    """Raised by a check when a fact it needs is null: becomes an `error` outcome.
+
+    Like an outcome it carries a message code and parameters (`reason` for a probe's own
+    words, which are passed on as written).
+    """
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        if not CODE.fullmatch(code):
+            raise ValueError(f"not a message code: {code!r} (a probe's own words: NotMeasured.because)")
+        self.code, self.params = code, params
+
+    @classmethod
+    def because(cls, reason: str | None, otherwise: str = "") -> NotMeasured:
+        """Not measured for a reason a probe wrote (facts carry it in English); when the probe
+        wrote none, for the message code `otherwise`."""
+        if reason or not otherwise:
+            return cls("common:probe_reason", reason=reason)
+        return cls(otherwise)
 
 
 @dataclass(frozen=True)
@@ -83,9 +126,9 @@ class CheckContext:
         """A fact section, or NotMeasured with the probe's reason."""
         sec = self.facts.get(name)
         if sec is None:
-            raise NotMeasured(f"no {name} facts were collected")
+            raise NotMeasured("common:no_section", section=name)
         if sec.get("error"):
-            raise NotMeasured(f"{name} probe: {sec['error']}")
+            raise NotMeasured("common:probe_error", section=name, reason=sec["error"])
         return sec
 
     def fact(self, section: str, *path: str) -> Any:
@@ -94,7 +137,7 @@ class CheckContext:
         for key in path:
             value = value.get(key) if isinstance(value, Mapping) else None
             if value is None:
-                raise NotMeasured(f"{section}.{'.'.join(path)} was not measured")
+                raise NotMeasured("common:fact_missing", fact=f"{section}.{'.'.join(path)}")
         return value
 
     def answer(self, section: str, key: str) -> Any:
@@ -105,7 +148,7 @@ class CheckContext:
         """
         sec = self.section(section)
         if key not in sec:
-            raise NotMeasured(f"{section}.{key} was not measured")
+            raise NotMeasured("common:fact_missing", fact=f"{section}.{key}")
         return sec[key]
 
 
@@ -127,9 +170,14 @@ class Check:
     schemes: frozenset[str] = frozenset({"https", "http"})
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     controls: tuple[str, ...] = ()  # framework controls evidenced (NIST CSF 2.0 ids, ...)
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # code -> {lang: template}
 
     def describe(self, lang: str = "en") -> str:
         return self.title.get(lang) or self.title["en"]
+
+    def template(self, code: str) -> Mapping[str, str]:
+        """The bilingual template of a message code, as this check sees it (checks/catalogue.py)."""
+        return catalogue().template(self.id, self.pillar, code, self.messages)
 
 
 class Registry:
@@ -175,16 +223,23 @@ def check(
     pillar: str,
     level: str,
     severity: str,
-    title: Mapping[str, str],
-    remediation: Mapping[str, str],
-    references: Iterable[str] = (),
     subject: Subject = "endpoint",
     kinds: Iterable[EndpointKind] = ALL_KINDS,
     schemes: Iterable[str] = ("https", "http"),
     thresholds: Mapping[str, Any] | None = None,
     controls: Iterable[str] = (),
+    title: Mapping[str, str] | None = None,
+    remediation: Mapping[str, str] | None = None,
+    references: Iterable[str] | None = None,
+    messages: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Declare a check. Modules in BUILTIN_MODULES and entry points use this."""
+    """Declare a check. Modules in BUILTIN_MODULES and entry points use this.
+
+    Built-in checks take their texts (title, remediation, references, messages) from the
+    catalogue, `checks/texts/<pillar>.toml`; a third-party check that ships no catalogue
+    passes them here, in English and Dutch.
+    """
+    texts = catalogue().checks.get(id)
 
     def wrap(func: CheckFunc) -> CheckFunc:
         _BUILTIN.append(
@@ -193,15 +248,16 @@ def check(
                 pillar=pillar,
                 level=Level(level),
                 severity=Severity(severity),
-                title=dict(title),
-                remediation=dict(remediation),
-                references=tuple(references),
+                title=dict(title if title is not None else texts.title if texts else {}),
+                remediation=dict(remediation if remediation is not None else texts.remediation if texts else {}),
+                references=tuple(references if references is not None else texts.references if texts else ()),
                 func=func,
                 subject=subject,
                 kinds=frozenset(EndpointKind(k) for k in kinds),
                 schemes=frozenset(schemes),
                 thresholds=dict(thresholds or {}),
                 controls=tuple(controls),
+                messages=dict(messages if messages is not None else texts.messages if texts else {}),
             )
         )
         return func

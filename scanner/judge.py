@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from checks.catalogue import CatalogueError, Phrase, catalogue, localise, render
 from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
 from scanner import __version__
 from scanner.model import EndpointKind, Finding, InputError, Status
@@ -35,13 +36,13 @@ class Subject:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _applies(chk: Check, subject: Subject) -> str | None:
-    """Why a check does not apply to a subject, or None when it does."""
+def _applies(chk: Check, subject: Subject) -> Outcome | None:
+    """Why a check does not apply to a subject (a not-applicable outcome), or None when it does."""
     if subject.type == "endpoint":
         if subject.kind is not None and subject.kind not in chk.kinds:
-            return f"not judged on {subject.kind} endpoints"
+            return Outcome(Status.NOT_APPLICABLE, "common:not_judged_kind", {"kind": str(subject.kind)})
         if subject.scheme is not None and subject.scheme not in chk.schemes:
-            return f"not judged on {subject.scheme}:// endpoints"
+            return Outcome(Status.NOT_APPLICABLE, "common:not_judged_scheme", {"scheme": subject.scheme})
     return None
 
 
@@ -49,12 +50,38 @@ def run_check(chk: Check, ctx: CheckContext) -> list[Outcome]:
     try:
         result = chk.func(ctx)
     except NotMeasured as exc:
-        return [Outcome(Status.ERROR, f"not measured: {exc}", message_nl=f"niet gemeten: {exc}")]
+        return [Outcome(Status.ERROR, "common:not_measured", {"detail": Phrase(exc.code, **exc.params)})]
     except Exception as exc:  # a check bug must not lose the run; it shows as an error finding
-        return [Outcome(Status.ERROR, f"check failed: {type(exc).__name__}: {exc}"[:300])]
+        return [_check_failed(exc)]
     if isinstance(result, Outcome):
         return [result]
     return list(result)
+
+
+def _check_failed(exc: Exception) -> Outcome:
+    return Outcome(Status.ERROR, "common:check_failed", {"error": f"{type(exc).__name__}: {exc}"[:290]})
+
+
+@dataclass
+class Message:
+    """An outcome's message rendered in every language, with the code and stored parameters."""
+
+    en: str
+    nl: str | None
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def message_of(chk: Check, out: Outcome) -> Message:
+    """Render an outcome's message from the catalogue (a bug in a text is that check's error)."""
+    try:
+        params = {k: localise(v, chk.template) for k, v in out.params.items()}
+        template = chk.template(out.code)
+        return Message(render(template, params, "en"), render(template, params, "nl"), out.code, params)
+    except CatalogueError as exc:
+        if out.code == "common:check_failed":
+            raise
+        return message_of(chk, _check_failed(exc))
 
 
 def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: datetime) -> list[Finding]:
@@ -68,14 +95,16 @@ def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: dat
         if not setting.enabled:
             continue
         reason = _applies(chk, subject)
-        outcomes = [Outcome(Status.NOT_APPLICABLE, reason)] if reason else run_check(chk, ctx)
+        outcomes = [reason] if reason else run_check(chk, ctx)
         for out in outcomes:
+            text = message_of(chk, out)
             findings.append(Finding(
                 check=chk.id, pillar=chk.pillar, level=setting.level,
                 severity=out.severity or chk.severity, status=out.status,
-                target=out.target or subject.target, message=out.message,
+                target=out.target or subject.target, message=text.en,
                 evidence=_cap_evidence(dict(out.evidence)), key=out.key,
-                weight=setting.weight, message_nl=out.message_nl, subject=subject.target,
+                weight=setting.weight, message_nl=text.nl, subject=subject.target,
+                code=text.code, params=text.params,
             ))
     return apply_waivers(findings, policy, now)
 
@@ -99,9 +128,11 @@ def apply_waivers(findings: Iterable[Finding], policy: Policy, now: datetime) ->
                     f.waiver = info
                 else:
                     f.waiver = info | {"expired": True}
-                    f.message += f" (waiver expired on {w.expires.isoformat()}; it no longer applies)"
+                    lapsed = catalogue().template("", "", "common:waiver_expired")
+                    date = {"date": w.expires.isoformat()}
+                    f.message += render(lapsed, date, "en")
                     if f.message_nl:
-                        f.message_nl += f" (uitzondering verlopen op {w.expires.isoformat()}; ze geldt niet meer)"
+                        f.message_nl += render(lapsed, date, "nl")
                 break
         out.append(f)
     return out

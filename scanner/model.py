@@ -115,6 +115,8 @@ class Finding:
     message_nl: str | None = None
     waiver: dict[str, Any] | None = None
     subject: str = ""  # the endpoint or mail domain judged (target may name one MX of it)
+    code: str | None = None  # the message's code in the check's catalogue (checks/catalogue.py)
+    params: dict[str, Any] = field(default_factory=dict)  # its parameters, localised phrases as {lang: text}
 
     @property
     def id(self) -> str:
@@ -141,6 +143,10 @@ class Finding:
             out["waiver"] = self.waiver
         if self.subject and self.subject != self.target:
             out["subject"] = self.subject
+        if self.code:
+            out["code"] = self.code
+            if self.params:
+                out["params"] = self.params
         return out
 
 

@@ -110,7 +110,27 @@ def seed_from_facts(norm: Normaliser, result_file: Path) -> None:
             norm.json(item["facts"])
 
 
-def compare(a: Path, b: Path, context: int = 3, limit: int = 400) -> int:
+def _without(obj: Any, keys: set[str]) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
+    if isinstance(obj, list):
+        return [_without(v, keys) for v in obj]
+    return obj
+
+
+def _lines(path: Path, ignore: set[str]) -> list[str]:
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if ignore and path.suffix in (".json", ".sarif"):
+        text = json.dumps(_without(json.loads(text), ignore), indent=1, sort_keys=True, ensure_ascii=False)
+    elif ignore and path.suffix == ".ndjson":
+        text = "\n".join(json.dumps(_without(json.loads(line), ignore), sort_keys=True, ensure_ascii=False)
+                         for line in text.splitlines())
+    return text.splitlines()
+
+
+def compare(a: Path, b: Path, context: int = 3, limit: int = 400, ignore: set[str] = frozenset()) -> int:
     a, b = a / "normalised", b / "normalised"
     files = sorted({p.relative_to(a) for p in a.rglob("*") if p.is_file()}
                    | {p.relative_to(b) for p in b.rglob("*") if p.is_file()})
@@ -118,8 +138,7 @@ def compare(a: Path, b: Path, context: int = 3, limit: int = 400) -> int:
     shown = 0
     for rel in files:
         fa, fb = a / rel, b / rel
-        la = fa.read_text(encoding="utf-8").splitlines() if fa.exists() else []
-        lb = fb.read_text(encoding="utf-8").splitlines() if fb.exists() else []
+        la, lb = _lines(fa, ignore), _lines(fb, ignore)
         if la == lb:
             continue
         differing += 1
@@ -142,13 +161,16 @@ def main() -> None:
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
     c.add_argument("--limit", type=int, default=400, help="diff lines shown at most")
+    c.add_argument("--ignore-keys", default="", help="comma-separated JSON keys left out on both sides "
+                   "(fields a change adds on purpose)")
     args = parser.parse_args()
     if args.cmd == "write":
         scan(args.dir)
     elif args.cmd == "normalise":
         normalise_tree(args.dir / "raw", args.dir / "normalised")
     else:
-        sys.exit(compare(args.a, args.b, limit=args.limit))
+        ignore = {k for k in args.ignore_keys.split(",") if k}
+        sys.exit(compare(args.a, args.b, limit=args.limit, ignore=ignore))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ def test_entry_point_check_is_registered(tmp_path, monkeypatch):
         "from checks.registry import check, passed\n"
         "@check('http.agency.banner', pillar='http', level='optional', severity='info',\n"
         "       title={'en': 'Agency banner', 'nl': 'Banner van het agentschap'},\n"
-        "       remediation={'en': 'Add the banner.', 'nl': 'Voeg de banner toe.'}, references=('agency rule 1',))\n"
+        "       remediation={'en': 'Add the banner.', 'nl': 'Voeg de banner toe.'}, references=('agency rule 1',),\n"
+        "       messages={'present': {'en': 'banner present', 'nl': 'banner aanwezig'}})\n"
         "def banner(ctx):\n"
-        "    return passed('banner present')\n")
+        "    return passed('present')\n")
     dist = tmp_path / "agency_checks-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: agency-checks\nVersion: 1.0\n")
@@ -27,6 +28,7 @@ def test_entry_point_check_is_registered(tmp_path, monkeypatch):
         reg = registry_module.default_registry()
         assert "http.agency.banner" in reg
         assert reg["http.agency.banner"].title["nl"] == "Banner van het agentschap"
+        assert reg["http.agency.banner"].template("present") == {"en": "banner present", "nl": "banner aanwezig"}
         assert "tls.protocol.tls10" in reg  # built-ins still there
     finally:
         registry_module._BUILTIN[:] = builtin_before

@@ -16,7 +16,6 @@ from scanner.standards import data, read_toml
 
 LEVELS = ("good", "sufficient", "phase_out", "insufficient")
 DEFAULT = "ncsc-nl-2025"
-LABEL_NL = {"good": "goed", "sufficient": "voldoende", "phase_out": "uit te faseren", "insufficient": "onvoldoende"}
 
 
 @dataclass(frozen=True)

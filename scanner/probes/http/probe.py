@@ -9,7 +9,7 @@ per-read timeout), reads at most `BODY_CAP` bytes, and decompresses at most as m
 again (a decompression bomb stops at the cap). A header block larger than h11's limit
 (100 KiB) is a clean error fact.
 
-What is judged where (see also checks/http.py):
+What is judged where (see also checks/http/):
 - the enforcement matrix, as CISA's pshtt: https:// and http:// of the host and, for a
   bare domain, of its www name, each as a chain of hops (`https_chain`, `http_chain`,
   `www`);

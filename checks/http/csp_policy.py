@@ -16,6 +16,10 @@ Browser semantics that matter (CSP3 §6.7.3, §8.2):
 - `script-src` and `object-src` fall back to `default-src`; `base-uri`, `form-action` and
   `frame-ancestors` do not fall back;
 - a policy delivered by `<meta>` ignores `frame-ancestors`, `report-uri` and `sandbox`.
+
+A verdict carries its words as a `Phrase` of the http pillar's catalogue
+(checks/texts/http.toml, the `csp_*` texts), so the checks that report it show it in
+every language; the parser itself holds no text.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from checks.catalogue import Phrase
 
 META_IGNORED = frozenset({"frame-ancestors", "report-uri", "sandbox"})
 _NAME = re.compile(r"^[a-z0-9-]+$")
@@ -117,11 +123,10 @@ def is_insecure_host(src: str) -> bool:
 class RuleResult:
     rule: str
     status: str
-    message: str
+    message: Phrase  # the verdict in words: a text of checks/texts/http.toml with its fields
     directive: str | None = None
     sources: tuple[str, ...] = ()
     policy: str | None = None  # the raw policy the verdict was read from
-    message_nl: str = ""
 
     def evidence(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -134,10 +139,9 @@ class RuleResult:
         return out
 
 
-def _res(rule: str, status: str, message: tuple[str, str], policy: Policy, directive: str | None = None,
+def _res(rule: str, status: str, message: Phrase, policy: Policy, directive: str | None = None,
          sources: Iterable[str] = ()) -> RuleResult:
-    """A rule's verdict; `message` is (English, Dutch)."""
-    return RuleResult(rule, status, message[0], directive, tuple(sources), policy.raw, message[1])
+    return RuleResult(rule, status, message, directive, tuple(sources), policy.raw)
 
 
 def _quote(directive: str, sources: Iterable[str]) -> str:
@@ -149,78 +153,58 @@ def _quote(directive: str, sources: Iterable[str]) -> str:
 def _script(policy: Policy) -> list[RuleResult]:
     found = policy.effective("script-src")
     if found is None:
-        return [_res(rule, FAIL, ("neither script-src nor default-src is set: any script may run",
-                                  "noch script-src noch default-src is ingesteld: elk script mag uitvoeren"), policy)
-                for rule in SCRIPT_RULES]
+        return [_res(rule, FAIL, Phrase("csp_scripts_unrestricted"), policy) for rule in SCRIPT_RULES]
     directive, sources = found
     nonce = [s for s in sources if is_nonce(s)]
     hashes = [s for s in sources if is_hash(s)]
     dynamic = "'strict-dynamic'" in sources
-    q = f"`{_quote(directive, sources)}`"
+    quoted = _quote(directive, sources)
     out = []
 
     if "'unsafe-inline'" in sources and not (nonce or hashes or dynamic):
-        out.append(_res("unsafe-inline", FAIL, (f"{directive} allows 'unsafe-inline' without a nonce or hash: {q}",
-                                                f"{directive} laat 'unsafe-inline' toe zonder nonce of hash: {q}"),
+        out.append(_res("unsafe-inline", FAIL, Phrase("csp_unsafe_inline", directive=directive, quoted=quoted),
                         policy, directive, ["'unsafe-inline'"]))
     elif "'unsafe-inline'" in sources:
-        out.append(_res("unsafe-inline", PASS, (f"'unsafe-inline' in {directive} is ignored: a nonce, hash or "
-                                                "'strict-dynamic' is present (backward-compatible fallback)",
-                                                f"'unsafe-inline' in {directive} wordt genegeerd: er is een nonce, hash "
-                                                "of 'strict-dynamic' (terugvaloptie voor oudere browsers)"),
+        out.append(_res("unsafe-inline", PASS, Phrase("csp_unsafe_inline_ignored", directive=directive),
                         policy, directive))
     else:
-        out.append(_res("unsafe-inline", PASS, (f"{directive} does not allow inline script",
-                                                f"{directive} laat geen inline scripts toe"), policy, directive))
+        out.append(_res("unsafe-inline", PASS, Phrase("csp_no_unsafe_inline", directive=directive), policy, directive))
 
     if "'unsafe-eval'" in sources:
-        out.append(_res("unsafe-eval", WARN, (f"{directive} allows 'unsafe-eval' (eval and new Function): {q}",
-                                              f"{directive} laat 'unsafe-eval' toe (eval en new Function): {q}"),
+        out.append(_res("unsafe-eval", WARN, Phrase("csp_unsafe_eval", directive=directive, quoted=quoted),
                         policy, directive, ["'unsafe-eval'"]))
     else:
-        out.append(_res("unsafe-eval", PASS, (f"{directive} does not allow eval", f"{directive} laat geen eval toe"),
-                        policy, directive))
+        out.append(_res("unsafe-eval", PASS, Phrase("csp_no_unsafe_eval", directive=directive), policy, directive))
 
     if "'unsafe-hashes'" in sources:
-        out.append(_res("unsafe-hashes", WARN, (f"{directive} allows 'unsafe-hashes' (inline event handlers): {q}",
-                                                f"{directive} laat 'unsafe-hashes' toe (inline event handlers): {q}"),
+        out.append(_res("unsafe-hashes", WARN, Phrase("csp_unsafe_hashes", directive=directive, quoted=quoted),
                         policy, directive, ["'unsafe-hashes'"]))
     else:
-        out.append(_res("unsafe-hashes", PASS, (f"{directive} does not allow inline event handlers",
-                                                f"{directive} laat geen inline event handlers toe"), policy, directive))
+        out.append(_res("unsafe-hashes", PASS, Phrase("csp_no_unsafe_hashes", directive=directive),
+                        policy, directive))
 
     data = [s for s in sources if s == "data:"]
     broad = [s for s in sources if is_broad(s) and s != "data:"]
     insecure = [s for s in sources if is_insecure_host(s)]
     if dynamic and (nonce or hashes):
         ignored = data + broad + insecure
-        note = f" ({', '.join(ignored)} ignored under 'strict-dynamic')" if ignored else ""
-        note_nl = f" ({', '.join(ignored)} genegeerd onder 'strict-dynamic')" if ignored else ""
-        out.append(_res("broad-source", PASS, (f"{directive} uses 'strict-dynamic' with a nonce or hash{note}",
-                                               f"{directive} gebruikt 'strict-dynamic' met een nonce of hash{note_nl}"),
-                        policy, directive))
-        out.append(_res("data", PASS, (f"{directive} allows no data: scripts under 'strict-dynamic'",
-                                       f"{directive} laat onder 'strict-dynamic' geen data:-scripts toe"),
-                        policy, directive))
+        strict = (Phrase("csp_strict_dynamic_ignoring", directive=directive, ignored=ignored) if ignored
+                  else Phrase("csp_strict_dynamic", directive=directive))
+        out.append(_res("broad-source", PASS, strict, policy, directive))
+        out.append(_res("data", PASS, Phrase("csp_no_data_strict_dynamic", directive=directive), policy, directive))
         return out
-    if broad or insecure:
-        status = FAIL if broad else WARN
-        what = "allows scripts from any host" if broad else "allows scripts over unencrypted http"
-        what_nl = "laat scripts van elke host toe" if broad else "laat scripts via onversleuteld http toe"
-        found = ", ".join(broad + insecure)
-        out.append(_res("broad-source", status, (f"{directive} {what}: {found} in {q}",
-                                                 f"{directive} {what_nl}: {found} in {q}"),
-                        policy, directive, broad + insecure))
+    if broad:
+        out.append(_res("broad-source", FAIL, Phrase("csp_any_host", directive=directive, found=broad + insecure,
+                                                     quoted=quoted), policy, directive, broad + insecure))
+    elif insecure:
+        out.append(_res("broad-source", WARN, Phrase("csp_insecure_host", directive=directive, found=insecure,
+                                                     quoted=quoted), policy, directive, insecure))
     else:
-        out.append(_res("broad-source", PASS, (f"{directive} lists no wildcard or scheme-wide source",
-                                               f"{directive} bevat geen jokerteken of bron voor een heel schema"),
-                        policy, directive))
+        out.append(_res("broad-source", PASS, Phrase("csp_no_broad_source", directive=directive), policy, directive))
     if data:
-        out.append(_res("data", FAIL, (f"{directive} allows data: URLs as scripts: {q}",
-                                       f"{directive} laat data:-URL's als script toe: {q}"), policy, directive, data))
+        out.append(_res("data", FAIL, Phrase("csp_data", directive=directive, quoted=quoted), policy, directive, data))
     else:
-        out.append(_res("data", PASS, (f"{directive} does not allow data: scripts",
-                                       f"{directive} laat geen data:-scripts toe"), policy, directive))
+        out.append(_res("data", PASS, Phrase("csp_no_data", directive=directive), policy, directive))
     return out
 
 
@@ -232,58 +216,47 @@ SCRIPT_RULES = ("unsafe-inline", "unsafe-eval", "unsafe-hashes", "broad-source",
 def _object(policy: Policy) -> RuleResult:
     found = policy.effective("object-src")
     if found is None:
-        return _res("object-src", FAIL, ("neither object-src nor default-src is set: plugins may load from anywhere",
-                                         "noch object-src noch default-src is ingesteld: plug-ins mogen van overal "
-                                         "laden"), policy)
+        return _res("object-src", FAIL, Phrase("csp_plugins_unrestricted"), policy)
     directive, sources = found
-    q = f"`{_quote(directive, sources)}`"
+    quoted = _quote(directive, sources)
     if sources == ["'none'"]:
-        return _res("object-src", PASS, (f"{directive} 'none' blocks plugins", f"{directive} 'none' blokkeert plug-ins"),
-                    policy, directive)
+        return _res("object-src", PASS, Phrase("csp_plugins_none", directive=directive), policy, directive)
     bad = [s for s in sources if is_broad(s)]
     if bad:
-        return _res("object-src", FAIL, (f"{directive} allows plugin content from {', '.join(bad)}: {q}",
-                                         f"{directive} laat plug-ins toe van {', '.join(bad)}: {q}"),
+        return _res("object-src", FAIL, Phrase("csp_plugins_from", directive=directive, sources=bad, quoted=quoted),
                     policy, directive, bad)
-    return _res("object-src", WARN, (f"{directive} does not block plugins ('none' recommended): {q}",
-                                     f"{directive} blokkeert plug-ins niet ('none' aanbevolen): {q}"),
+    return _res("object-src", WARN, Phrase("csp_plugins_not_blocked", directive=directive, quoted=quoted),
                 policy, directive, sources)
 
 
-def _no_fallback(policy: Policy, name: str, why: tuple[str, str]) -> RuleResult:
-    sources = policy.get(name)
-    if sources is None:
-        return _res(name, WARN, (f"{name} is not set (it has no default-src fallback): {why[0]}",
-                                 f"{name} is niet ingesteld (default-src geldt er niet voor): {why[1]}"), policy)
-    q = f"`{_quote(name, sources)}`"
+def _restricted(policy: Policy, name: str, sources: list[str]) -> RuleResult:
+    """A directive that is set: it fails when it allows (nearly) any origin."""
+    quoted = _quote(name, sources)
     bad = [s for s in sources if is_broad(s)]
     if bad:
-        return _res(name, FAIL, (f"{name} allows {', '.join(bad)}: {q}", f"{name} laat {', '.join(bad)} toe: {q}"),
-                    policy, name, bad)
-    return _res(name, PASS, (q, q), policy, name)
+        return _res(name, FAIL, Phrase("csp_allows", directive=name, sources=bad, quoted=quoted), policy, name, bad)
+    return _res(name, PASS, Phrase("csp_quoted", quoted=quoted), policy, name)
+
+
+def _no_fallback(policy: Policy, name: str, why: Phrase) -> RuleResult:
+    """A directive that default-src does not stand in for; `why` says what its absence allows."""
+    sources = policy.get(name)
+    if sources is None:
+        return _res(name, WARN, Phrase("csp_unset_no_fallback", directive=name, why=why), policy)
+    return _restricted(policy, name, sources)
 
 
 def _default(policy: Policy) -> RuleResult:
     sources = policy.get("default-src")
     if sources is None:
-        return _res("default-src", WARN, ("default-src is not set: directives without their own rule allow anything",
-                                          "default-src is niet ingesteld: richtlijnen zonder eigen regel laten alles toe"),
-                    policy)
-    q = f"`{_quote('default-src', sources)}`"
-    bad = [s for s in sources if is_broad(s)]
-    if bad:
-        return _res("default-src", FAIL, (f"default-src allows {', '.join(bad)}: {q}",
-                                          f"default-src laat {', '.join(bad)} toe: {q}"), policy, "default-src", bad)
-    return _res("default-src", PASS, (q, q), policy, "default-src")
+        return _res("default-src", WARN, Phrase("csp_default_unset"), policy)
+    return _restricted(policy, "default-src", sources)
 
 
 def frame_ancestors(policies: list[Policy]) -> RuleResult | None:
     """The frame-ancestors verdict from header policies (meta cannot set it); None if unset."""
-    results = []
-    for policy in policies:
-        if policy.source != "header" or policy.get("frame-ancestors") is None:
-            continue
-        results.append(_no_fallback(policy, "frame-ancestors", ("", "")))
+    results = [_restricted(policy, "frame-ancestors", policy.get("frame-ancestors")) for policy in policies
+               if policy.source == "header" and policy.get("frame-ancestors") is not None]
     return _best(results) if results else None
 
 
@@ -291,10 +264,8 @@ def _rule_results(policy: Policy) -> list[RuleResult]:
     return [
         *_script(policy),
         _object(policy),
-        _no_fallback(policy, "base-uri", ("an injected <base> tag can redirect relative script URLs",
-                                          "een geïnjecteerde <base>-tag kan relatieve scriptadressen omleiden")),
-        _no_fallback(policy, "form-action", ("an injected form can post to any site",
-                                             "een geïnjecteerd formulier kan naar elke site versturen")),
+        _no_fallback(policy, "base-uri", Phrase("csp_why_base_uri")),
+        _no_fallback(policy, "form-action", Phrase("csp_why_form_action")),
         _default(policy),
     ]
 
@@ -319,6 +290,6 @@ def analyse(policies: list[Policy]) -> list[RuleResult]:
     unrestricted = [r for r in out if r.rule in SCRIPT_RULES and r.status == FAIL and r.directive is None]
     if len(unrestricted) == len(SCRIPT_RULES):  # no policy restricts scripts: one finding, not five
         first = unrestricted[0]
-        out = [RuleResult("script-src", FAIL, first.message, policy=first.policy, message_nl=first.message_nl)] + [
+        out = [RuleResult("script-src", FAIL, first.message, policy=first.policy)] + [
             r for r in out if r.rule not in SCRIPT_RULES]
     return out
