@@ -1,4 +1,4 @@
-"""The machine-readable result, contract v1 (DESIGN.md), built from a stored run.
+"""The machine-readable result, contract v1 (reports/schema/scan-result-v1.json), built from a stored run.
 
 Output is deterministic: services, endpoints and findings are sorted, keys are sorted,
 so two runs diff cleanly.

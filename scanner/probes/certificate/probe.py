@@ -16,7 +16,7 @@ Per endpoint, at the first address that answers:
 4. TLSA records at _port._tcp.host, validated by the shared DNSSEC validator and matched
    against the chain (`dane`).
 
-`trusted` leaves the name aside; `hostname_match` judges the name alone (DESIGN.md).
+`trusted` leaves the name aside; `hostname_match` judges the name alone (contract v1, reports/schema).
 """
 
 from __future__ import annotations
