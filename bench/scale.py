@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--label", default="after", choices=("before", "after"))
     parser.add_argument("--profile", action="store_true", help="profile the 1,000 size (cProfile) instead")
     parser.add_argument("--write", action="store_true", help="keep the figures and replace the section in RESULTS.md")
+    parser.add_argument("--commit", help="what the figures were measured on (default: HEAD)")
     parser.add_argument("extra", nargs="*", help="more `bolwerk scan` options (after --)")
     args = parser.parse_args()
     loopback_only()
@@ -174,7 +175,7 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     entry = data.setdefault(args.label, {"sizes": []})
-    entry["commit"] = commit
+    entry["commit"] = args.commit or commit
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "scan.prof"
