@@ -218,11 +218,12 @@ def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> Non
     outputs = outputs_of(kw)
     scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
     result = write_run(scanned.store, scanned.run_id, outputs)
-    scanned.store.close()
     click.echo(summary_line(result, scanned.seconds), err=True)
     if outputs.out:
         click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
-    sys.exit(EXIT_UNSCANNED if nothing_measured(result) else EXIT_OK)
+    unscanned = nothing_measured(result)
+    scanned.store.close()
+    sys.exit(EXIT_UNSCANNED if unscanned else EXIT_OK)
 
 
 @main.command()
@@ -242,10 +243,10 @@ def demo(out: Path, lang: str) -> None:
         db = out / "history.db"
         scanned = run_scan(load_inventory(info.inventory), options, None, db)
         result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
+        print_summary(result)
+        click.echo("")
+        click.echo(summary_line(result, scanned.seconds))
         scanned.store.close()
-    print_summary(result)
-    click.echo("")
-    click.echo(summary_line(result, scanned.seconds))
     click.echo(f"Results:   {out / 'results.json'}")
     click.echo(f"History:   {db}")
     click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
@@ -286,8 +287,8 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
     store = _existing_store(db)
     new_id = rescore(store, run_ref, registry, pol)
     result = write_run(store, new_id, outputs)
-    store.close()
     click.echo(summary_line(result, 0.0), err=True)
+    store.close()
     click.echo(new_id, err=outputs.to_stdout)
 
 

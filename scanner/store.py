@@ -274,6 +274,18 @@ class Store:
         """Every service of a run at once: for small runs and tests; reports use `iter_services`."""
         return list(self.iter_services(run_id))
 
+    def iter_verdicts(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Each service's id, name, organisation, endpoints, grade, score and pillar scores, without
+        facts or findings."""
+        for sid in self.service_ids(run_id):
+            definition, grade, score, pillars = self.db.execute(
+                "SELECT definition, grade, score, pillars FROM services WHERE run_id = ? AND service_id = ?",
+                (run_id, sid)).fetchone()
+            svc = json.loads(definition)
+            yield {"id": sid, "name": svc["name"], "organisation": svc["organisation"] or "",
+                   "endpoints": svc["endpoints"], "grade": grade, "score": score,
+                   "pillars": json.loads(pillars or "{}")}
+
     def count_services(self, run_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM services WHERE run_id = ?", (run_id,)).fetchone()[0]
 
