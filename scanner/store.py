@@ -74,7 +74,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE services ADD COLUMN findings BLOB;
     """,
 ]
-BLOB_CACHE = 2048  # blob texts a reader keeps at hand (shared chains and suite lists are read often)
+BLOB_CACHE = 512  # blob texts a reader keeps at hand (shared chains and suite lists are read often)
 
 
 def default_db_path() -> Path:

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 class Memo:
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._futures: OrderedDict[Hashable, asyncio.Future] = OrderedDict()
 

@@ -120,7 +120,7 @@ class Resolver:
         self._r.flags = dns.flags.RD | (0 if trust_ad else dns.flags.CD)
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
-        self._cache = Memo(8192)
+        self._cache = Memo(2048)
 
     @property
     def nameservers(self) -> list[tuple[str, int]]:
