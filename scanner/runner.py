@@ -85,13 +85,21 @@ def service_definition(svc: Service) -> dict[str, Any]:
 
 
 def mail_subjects(svc: Service) -> list[dict[str, Any]]:
-    """Declared mail domains plus every registrable domain of the service's hosts."""
+    """Declared mail domains plus every registrable domain of the service's hosts, each with
+    the DKIM selectors the inventory names for it (only when it names some)."""
     out = {d: True for d in svc.mail_domains}
     for host in svc.hosts():
         domain = registrable_domain(host)
         if domain and domain not in out:
             out[domain] = False
-    return [{"domain": d, "declared": declared} for d, declared in sorted(out.items())]
+    subjects = []
+    for domain, declared in sorted(out.items()):
+        subject: dict[str, Any] = {"domain": domain, "declared": declared}
+        selectors = svc.dkim_selectors.get(domain, svc.dkim_selectors.get("*", []))
+        if selectors:
+            subject["dkim_selectors"] = list(selectors)
+        subjects.append(subject)
+    return subjects
 
 
 def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
@@ -129,13 +137,14 @@ async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpo
     return addresses, facts
 
 
-async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float) -> dict[str, Any]:
-    """The mail-domain probes, each once per domain in a run (services share domains)."""
-    target = Target.of_domain(domain)
+async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float,
+                         dkim_selectors: Sequence[str] = ()) -> dict[str, Any]:
+    """The mail-domain probes, each once per domain (and DKIM selectors) in a run (services share domains)."""
+    target = Target.of_domain(domain, dkim_selectors)
     facts: dict[str, Any] = {}
     for probe in probes:
         if probe.applies(target):
-            facts.update(await ctx.cached((probe.name, domain),
+            facts.update(await ctx.cached((probe.name, domain, target.dkim_selectors),
                                           lambda probe=probe: run_probe(ctx, probe, target, timeout)))
     return facts
 
@@ -229,18 +238,20 @@ class Runner:
             self.store.save_endpoint(run_id, svc.id, ep.target, addresses, facts)
             tick(ep.target)
 
-        async def mail_domain(svc: Service, domain: str) -> None:
+        async def mail_domain(svc: Service, subject: dict[str, Any]) -> None:
+            domain = subject["domain"]
             if (svc.id, domain) in done_doms:
                 return
             async with gate:
-                facts = await collect_domain(ctx, self.probes, domain, self.options.timeout)
+                facts = await collect_domain(ctx, self.probes, domain, self.options.timeout,
+                                             subject.get("dkim_selectors", ()))
             self.store.save_mail_domain(run_id, svc.id, domain, facts)
             tick(domain)
 
         async def service(svc: Service) -> None:
             self.store.save_service(run_id, svc.id, svc.name, svc.organisation, service_definition(svc))
             await asyncio.gather(*(endpoint(svc, ep) for ep in svc.endpoints),
-                                 *(mail_domain(svc, md["domain"]) for md in mail_subjects(svc)))
+                                 *(mail_domain(svc, md) for md in mail_subjects(svc)))
 
         await asyncio.gather(*(service(svc) for svc in inventory.services))
         return total
