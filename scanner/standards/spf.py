@@ -319,8 +319,9 @@ def evaluate(domain: str, answers: Iterable[Mapping[str, Any]]) -> Evaluation:
     """Walk `domain`'s SPF record as a receiver would, from the collected `answers`.
 
     Each answer is {"type", "name", "rcode", "count", "records", "error"?}: `count` the
-    records of that type at the name, `records` (TXT) the texts that begin with v=spf1
-    (MX: the host names). The sender is taken to be an address at `domain` itself.
+    records of that type at the name, `records` (TXT) the texts that begin with v=spf1.
+    The sender is taken to be an address at `domain` itself, sending over IPv4: `a` and
+    `exists` are asked as A, so a name with only AAAA records is a void lookup here.
     """
     table = {query_key(a["type"], a["name"]): a for a in answers}
     ev = Evaluation()

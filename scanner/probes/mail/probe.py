@@ -75,8 +75,8 @@ async def spf(ctx: ProbeContext, domain: str) -> dict[str, Any]:
                            "all": None, "lookups": None, "void_lookups": None}
     if len(found) != 1:
         return out
-    out["strings"] = next([s.decode("utf-8", "replace") for s in rd.strings][:MAX_TXT] for rd in lookup.rrset
-                          if b"".join(rd.strings).decode("utf-8", "replace")[:MAX_TEXT] == found[0])
+    out["strings"] = next(([s.decode("utf-8", "replace") for s in rd.strings][:MAX_TXT] for rd in lookup.rrset
+                           if b"".join(rd.strings).decode("utf-8", "replace")[:MAX_TEXT] == found[0]), [])
     answers = [top]
     walk = spf_std.evaluate(domain, answers)
     while walk.missing and len(answers) < MAX_SPF_QUERIES:
