@@ -31,35 +31,48 @@ class Unit:
     subject: str  # the endpoint's target, or the domain
     services: tuple[str, ...]  # one service for an endpoint; every service that has the domain
     endpoint: Endpoint | None = None
+    dkim_selectors: tuple[str, ...] = ()  # a mail domain's DKIM selectors, as the inventory names them
 
 
 def mail_subjects(svc: Service) -> list[dict[str, Any]]:
-    """Declared mail domains plus every registrable domain of the service's hosts."""
+    """Declared mail domains plus every registrable domain of the service's hosts, each with
+    the DKIM selectors the inventory names for it (only when it names some)."""
     out = {d: True for d in svc.mail_domains}
     for host in svc.hosts():
         domain = registrable_domain(host)
         if domain and domain not in out:
             out[domain] = False
-    return [{"domain": d, "declared": declared} for d, declared in sorted(out.items())]
+    subjects = []
+    for domain, declared in sorted(out.items()):
+        subject: dict[str, Any] = {"domain": domain, "declared": declared}
+        selectors = svc.dkim_selectors.get(domain, svc.dkim_selectors.get("*", []))
+        if selectors:
+            subject["dkim_selectors"] = list(selectors)
+        subjects.append(subject)
+    return subjects
 
 
 def plan(services: Sequence[Service], done_endpoints: Set[tuple[str, str]] = frozenset(),
          done_domains: Set[tuple[str, str]] = frozenset()) -> Iterator[Unit]:
     """The units still to collect, in inventory order: each endpoint, and each mail domain once
-    (where the first service that has it comes), for the services that do not have its facts
-    yet (a resumed run skips what it stored)."""
-    domains: dict[str, list[str]] = {}
+    per set of DKIM selectors (where the first service that has it comes), for the services
+    that do not have its facts yet (a resumed run skips what it stored)."""
+    domains: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for svc in services:
         for md in mail_subjects(svc):
             if (svc.id, md["domain"]) not in done_domains:
-                domains.setdefault(md["domain"], []).append(svc.id)
+                domains.setdefault(_domain_key(md), []).append(svc.id)
     for svc in services:
         yield from (Unit("endpoint", ep.target, (svc.id,), ep) for ep in svc.endpoints
                     if (svc.id, ep.target) not in done_endpoints)
         for md in mail_subjects(svc):
-            sids = domains.pop(md["domain"], None)
+            sids = domains.pop(_domain_key(md), None)
             if sids:
-                yield Unit("mail_domain", md["domain"], tuple(sids))
+                yield Unit("mail_domain", md["domain"], tuple(sids), dkim_selectors=_domain_key(md)[1])
+
+
+def _domain_key(subject: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    return subject["domain"], tuple(subject.get("dkim_selectors", ()))
 
 
 async def collect(ctx: ProbeContext, probes: Sequence[Probe], unit: Unit, run_id: str,
@@ -68,7 +81,7 @@ async def collect(ctx: ProbeContext, probes: Sequence[Probe], unit: Unit, run_id
     if unit.kind == "endpoint":
         addresses, facts = await collect_endpoint(ctx, probes, unit.endpoint, timeout)
         return [Collected(run_id, unit.services[0], "endpoint", unit.subject, facts, addresses)]
-    facts = await collect_domain(ctx, probes, unit.subject, timeout)
+    facts = await collect_domain(ctx, probes, unit.subject, timeout, unit.dkim_selectors)
     return [Collected(run_id, sid, "mail_domain", unit.subject, facts) for sid in unit.services]
 
 
@@ -95,9 +108,10 @@ async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpo
     return addresses, facts
 
 
-async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float) -> dict[str, Any]:
-    """The mail-domain probes of one domain."""
-    target = Target.of_domain(domain)
+async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float,
+                         dkim_selectors: Sequence[str] = ()) -> dict[str, Any]:
+    """The mail-domain probes of one domain (with the DKIM selectors named for it)."""
+    target = Target.of_domain(domain, dkim_selectors)
     facts: dict[str, Any] = {}
     for probe in probes:
         if probe.applies(target):

@@ -364,7 +364,7 @@ class Lab:
             host = entry["host"]
             tls_ctx = None
             if entry.get("starttls"):
-                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir)
+                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir, port=25)
                 tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
@@ -502,7 +502,7 @@ def _inventory_toml(services: list[dict[str, Any]]) -> str:
     lines = ["# Lab inventory, written by the Bolwerk lab at start-up.", ""]
     for svc in services:
         lines.append("[[service]]")
-        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains"):
+        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains", "dkim_selectors"):
             if key in svc:
                 lines.append(f"{key} = {_toml_value(svc[key])}")
         lines.append("")

@@ -6,7 +6,7 @@ estate data gives it. The server reads a bounded request head, answers once and 
 A header value given as a list is sent as that many header lines (to imitate duplicated
 headers). `routes` answer given paths with their own status, headers and body (estate:
 `https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
-with scripts, a reflected CORS Origin or a gzip-compressed body.
+with scripts, a reflected CORS Origin, a gzip-compressed body or one repeated `repeat` times.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Site:
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             for name, days in (("{expires}", 180), ("{expired}", -30), ("{far}", 800)):
                 body = body.replace(name, (now + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        body = body.encode()
+        body = (body * int(spec.get("repeat", 1))).encode()  # e.g. a policy file over a size cap
         if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
             headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
         headers += header_lines(spec.get("headers", {}))
