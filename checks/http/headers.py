@@ -5,8 +5,17 @@ The value classes they apply are data: checks/data/http/headers.toml.
 
 from __future__ import annotations
 
+from checks.catalogue import Phrase
 from checks.http import csp_policy
-from checks.http.common import DATA, WEB_AND_API, headers, http_facts, not_a_page, policies
+from checks.http.common import (
+    DATA,
+    WEB_AND_API,
+    headers,
+    http_facts,
+    not_a_page,
+    page_url,
+    policies,
+)
 from checks.registry import (
     BROWSER_KINDS,
     CheckContext,
@@ -24,7 +33,8 @@ def framing(ctx: CheckContext):
     if (skip := not_a_page(ctx)) is not None:
         return skip
     xfo = headers(ctx).get("x-frame-options")
-    fa = csp_policy.frame_ancestors(policies(http_facts(ctx)))
+    http = http_facts(ctx)
+    fa = csp_policy.frame_ancestors(policies(http), page_url(http))
     values = sorted({v.strip().lower() for v in xfo.split(",") if v.strip()}) if xfo else []
     evidence = {"x-frame-options": xfo, **(fa.evidence() if fa else {})}
     if fa is not None:  # browsers that know frame-ancestors ignore X-Frame-Options
