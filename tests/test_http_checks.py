@@ -192,6 +192,47 @@ def test_referrer_policy_classes(value, status):
     assert one("http.referrer_policy", page(headers=headers)).status == status
 
 
+@pytest.mark.parametrize("header, metas, status, effective", [
+    pytest.param("no-referrer", ["unsafe-url"], "fail", "unsafe-url", id="HTML-4.2.5.2-meta-overrides-header"),
+    pytest.param("unsafe-url", ["never"], "pass", "no-referrer", id="HTML-4.2.5.2-legacy-never"),
+    pytest.param("unsafe-url", ["always"], "fail", "unsafe-url", id="HTML-4.2.5.2-legacy-always"),
+    pytest.param("no-referrer", ["bogus"], "pass", "no-referrer", id="HTML-4.2.5.2-unknown-meta-ignored"),
+    pytest.param(None, ["origin", "same-origin"], "pass", "same-origin", id="HTML-4.2.5.2-last-meta-wins"),
+    pytest.param(None, ["default"], "pass", "strict-origin-when-cross-origin", id="HTML-4.2.5.2-legacy-default"),
+    pytest.param("no-referrer", [""], "pass", "no-referrer", id="HTML-4.2.5.2-empty-content-ignored"),
+])
+def test_referrer_meta_overrides_the_header(header, metas, status, effective):
+    html = {"meta_csp": [], "meta_referrers": metas, "scripts": [], "stylesheets": [], "insecure": []}
+    headers = {"content-type": "text/html"} | ({"referrer-policy": header} if header else {})
+    out = one("http.referrer_policy", page(headers=headers, html=html))
+    assert (out.status, out.evidence["effective"]) == (status, effective)
+
+
+@pytest.mark.parametrize("headers, expected", [
+    pytest.param({"cross-origin-opener-policy": 'same-origin; report-to="coop"'}, {"opener": "pass"},
+                 id="HTML-7.1.3.1-coop-item-with-parameters"),
+    pytest.param({"cross-origin-opener-policy": "same-origin, same-origin"}, {"opener": "warn"},
+                 id="RFC8941-4.2-repeated-coop-is-not-an-item"),
+    pytest.param({"cross-origin-opener-policy": "Same-Origin"}, {"opener": "warn"},
+                 id="RFC8941-3.3.4-tokens-case-sensitive"),
+    pytest.param({"cross-origin-opener-policy": '"same-origin"'}, {"opener": "warn"}, id="HTML-7.1.3.1-string-not-token"),
+    pytest.param({"cross-origin-opener-policy": "unsafe-none"}, {"opener": "info"}, id="HTML-7.1.3.1-unsafe-none"),
+    pytest.param({"cross-origin-embedder-policy": "Require-Corp"}, {"embedder": "warn"},
+                 id="HTML-7.1.4-coep-case-sensitive"),
+    pytest.param({"cross-origin-embedder-policy": "credentialless;x=?1"}, {"embedder": "pass"},
+                 id="HTML-7.1.4-coep-parameters"),
+    pytest.param({"cross-origin-resource-policy": "same-site, same-origin"}, {"resource": "warn"},
+                 id="Fetch-3.7-corp-combined-values-match-nothing"),
+    pytest.param({"cross-origin-resource-policy": "cross-origin"}, {"resource": "info"}, id="Fetch-3.7-corp-cross-origin"),
+])
+def test_cross_origin_headers_as_browsers_parse_them(headers, expected):
+    out = {f.key.split("-")[2]: f.status for f in judge("http.cross_origin", page(headers=headers))}
+    for header, status in expected.items():
+        assert out[header] == status
+    malformed = judge("http.cross_origin", page(headers={"cross-origin-opener-policy": "same-origin;;"}))
+    assert "malformed at character 13" in malformed[0].message and "as if not set" in malformed[0].message
+
+
 def cookie(name, **attrs):
     """A cookie as the HTTP probe records it: name and attributes (the value is never kept), and
     the scheme of the response that set it."""
