@@ -68,6 +68,19 @@ def test_hsts_verdicts():
     assert dup.status == "warn" and "only the first" in dup.message
 
 
+@pytest.mark.parametrize("certificate, status", [
+    pytest.param({"trusted": False, "hostname_match": True}, "fail", id="RFC6797-8.1-untrusted-chain-ignored"),
+    pytest.param({"trusted": True, "hostname_match": False}, "fail", id="RFC6797-8.1-wrong-name-ignored"),
+    pytest.param({"trusted": True, "hostname_match": True}, "pass", id="RFC6797-8.1-valid-certificate"),
+    pytest.param({"trusted": None, "hostname_match": None}, "pass", id="RFC6797-8.1-certificate-not-measured"),
+])
+def test_hsts_is_ignored_over_a_rejected_certificate(certificate, status):
+    out = one("http.hsts", page(), certificate=certificate)
+    assert out.status == status
+    if status == "fail":
+        assert "browsers ignore it" in out.message and out.evidence["header"]
+
+
 def test_hsts_preload_readiness_on_a_bare_domain():
     ready = page(hsts=parse_hsts(["max-age=63072000; includeSubDomains; preload"]),
                  www={"host": "www.a.test", "exists": False})
