@@ -309,34 +309,59 @@ def test_version_disclosure_and_compression():
 # ---------------------------------------------------------------- security.txt
 
 
-def sectxt(fields, **over):
+def sectxt(text, **over):
+    """security.txt facts as the probe stores them: what it fetched and the file's text."""
     base = {"found": True, "url": "https://a.test/.well-known/security.txt",
             "final_url": "https://a.test/.well-known/security.txt", "status": 200,
-            "content_type": "text/plain; charset=utf-8", "fields": fields, "signed": False, "signature": False,
-            "invalid_lines": [], "truncated": False}
+            "content_type": "text/plain; charset=utf-8", "text": text, "truncated": False}
     return page(security_txt=base | over)
 
 
 def test_security_txt_presence_and_expiry():
     future = (NOW + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     past = (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ok = {"contact": ["mailto:s@a.test"], "expires": [future]}
-    assert one("http.security_txt", sectxt(ok)).status == "pass"
-    assert one("http.security_txt", sectxt(ok | {"expires": [past]})).status == "fail"
-    assert one("http.security_txt", sectxt({"expires": [future]})).status == "fail"
-    assert one("http.security_txt", sectxt(ok | {"expires": ["next year"]})).status == "fail"
+    contact = "Contact: mailto:s@a.test\n"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: {future}\n")).status == "pass"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: {past}\n")).status == "fail"
+    assert one("http.security_txt", sectxt(f"Expires: {future}\n")).status == "fail"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: next year\n")).status == "fail"
     wrong_place = page(security_txt={"found": False, "status": 404, "legacy": {"found": True,
                                                                                 "url": "https://a.test/security.txt"}})
     out = one("http.security_txt", wrong_place)
     assert out.status == "fail" and "/security.txt" in out.message
+    # facts stored before the probe kept the text cannot be judged again: not measured, not failed
+    old = sectxt("", fields={"contact": ["mailto:s@a.test"]})
+    del old["security_txt"]["text"]
+    assert one("http.security_txt", old).status == "error"
+
+
+@pytest.mark.parametrize("text, content_type, expected", [
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}", "text/plain; charset=utf-8",
+                 {"final-newline": "warn"}, id="RFC9116-4-final-newline"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\n", "text/plain; charset=csUTF8", {},
+                 id="IANA-charsets-csutf8-accepted"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPolicy: http://a.test/p\nHiring: http://a.test/j\n",
+                 "text/plain; charset=utf-8", {"https": "fail"}, id="RFC9116-2.5-every-web-uri-https"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPreferred-Languages: nl, Vlaams\n",
+                 "text/plain; charset=utf-8", {}, id="RFC5646-2.1-five-letter-language-well-formed"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPreferred-Languages: nl_BE\n",
+                 "text/plain; charset=utf-8", {"languages": "warn"}, id="RFC9116-2.5.8-bcp47"),
+    pytest.param("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nContact: mailto:s@a.test\nExpires: {future}\n",
+                 "text/plain; charset=utf-8", {"": "pass", "signature": "warn"}, id="RFC4880-7-missing-signature-not-signed"),
+])
+def test_security_txt_letter_of_the_rfc(text, content_type, expected):
+    future = (NOW + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    outs = {o.key: o.status for o in judge("http.security_txt.format",
+                                           sectxt(text.format(future=future), content_type=content_type))}
+    problems = {k for k in expected if k not in ("", "signature")}
+    assert outs == {"signature": "info"} | ({} if problems else {"": "pass"}) | expected
 
 
 def test_security_txt_format_rules():
     far = (NOW + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    facts = sectxt({"contact": ["http://a.test/report"], "expires": [far, far],
-                    "canonical": ["https://b.test/.well-known/security.txt"]},
-                   content_type="text/plain", invalid_lines=["junk"])
-    outs = {o.key: o.status for o in judge("http.security_txt.format", facts)}
+    text = (f"Contact: http://a.test/report\nExpires: {far}\nExpires: {far}\n"
+            "Canonical: https://b.test/.well-known/security.txt\njunk\n")
+    outs = {o.key: o.status for o in judge("http.security_txt.format", sectxt(text, content_type="text/plain"))}
     assert outs == {"content-type": "warn", "expires-once": "fail", "expires-horizon": "warn",
                     "contact-uri": "fail", "canonical": "fail", "syntax": "warn", "signature": "info"}
 
