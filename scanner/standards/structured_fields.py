@@ -216,9 +216,8 @@ class _Parser:
 
 def _parse(text: str, rule: str) -> tuple[Any, Failure | None]:
     """§4.2: leading and trailing spaces dropped, non-ASCII fails, the rest must be consumed."""
-    bad = next((i for i, c in enumerate(text) if not c.isascii()), None)
-    if bad is not None:
-        return None, Failure(bad, "not_ascii")
+    if not text.isascii():
+        return None, Failure(next(i for i, c in enumerate(text) if not c.isascii()), "not_ascii")
     p = _Parser(text)
     try:
         p.skip()
