@@ -15,7 +15,7 @@ its words as a `Phrase` of checks/texts/http.toml (the `csp_*` texts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from checks.catalogue import Phrase
@@ -90,11 +90,10 @@ class _Requests:
         """Listed plain-http hosts every policy lets through (CSP3 upgrades them, never the reverse)."""
         return list(dict.fromkeys(src for src, url in self.listed() if self.allowed(url)))
 
-    def least(self, probes: Iterable[Url], count: Callable[[Governing], int] | None = None) -> Governing:
+    def least(self, probes: Iterable[Url]) -> Governing:
         """The governing policy that lets the fewest of `probes` through (ties: the first)."""
         probes = list(probes)
-        count = count or (lambda entry: sum(bool(self.matching(entry, url)) for url in probes))
-        return min(self.governing, key=count)
+        return min(self.governing, key=lambda entry: sum(bool(self.matching(entry, url)) for url in probes))
 
     def sources_for(self, entry: Governing, probes: Iterable[Url]) -> list[str]:
         return list(dict.fromkeys(s for url in probes for s in self.matching(entry, url)))
