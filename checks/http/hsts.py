@@ -33,8 +33,9 @@ def hsts(ctx: CheckContext):
         return failed("missing")
     evidence = {"header": value.get("raw"), "count": value.get("count", 1)}
     cert = ctx.facts.get("certificate") or {}
-    if cert.get("trusted") is False or cert.get("hostname_match") is False:  # RFC 6797 §8.1: ignored
-        return failed("ignored_certificate", evidence=evidence | {"trusted": cert.get("trusted"),
+    if cert.get("trusted") is False or cert.get("hostname_match") is False:
+        # RFC 6797 §8.1: not in force. A warning, as http.https gives: the cause and its cap are the certificate's.
+        return warned("ignored_certificate", evidence=evidence | {"trusted": cert.get("trusted"),
                                                                   "hostname_match": cert.get("hostname_match")})
     if value.get("valid") is False or value.get("max_age") is None:
         errors = value.get("errors") or ["no valid max-age"]
