@@ -21,11 +21,13 @@ from reports.html import LANGS
 from reports.outputs import Outputs, write_outputs, write_run
 from scanner import __version__
 from scanner.console import print_summary, print_verdict, stderr_progress, summary_line
-from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
+from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
 from scanner.gate import unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
 from scanner.judge import rescore, stored_policy
+from scanner.lock import StoreLock
 from scanner.model import InputError
+from scanner.notify import PASSWORD_ENV, WHEN, NotifySettings, send_notifications
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
 from scanner.runner import Runner, ScanOptions, default_workers
@@ -115,6 +117,37 @@ def read_port_map(path: Path | None) -> PortMap | None:
         raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
 
 
+def notify_options(func):
+    """Notification of what changed after a run (scanner/notify.py), read with `notify_settings(kw)`."""
+    opts = [
+        click.option("--notify-webhook", "webhooks", multiple=True, metavar="URL",
+                     help="POST what changed since the previous run (JSON, as `bolwerk diff --json`) here; "
+                          "repeatable."),
+        click.option("--notify-email", "mail_to", multiple=True, metavar="ADDRESS",
+                     help="E-mail what changed to this address through the --smtp relay; repeatable."),
+        click.option("--notify-on", type=click.Choice(WHEN), default="changes", show_default=True,
+                     help="When to notify: a service regressed or improved, only regressions, or every run."),
+        click.option("--smtp", default=None, metavar="HOST[:PORT]", help="The SMTP relay for --notify-email."),
+        click.option("--smtp-from", default="bolwerk@localhost", show_default=True, metavar="ADDRESS"),
+        click.option("--smtp-starttls", is_flag=True, help="Require STARTTLS with the relay (verified against "
+                                                           "--ca-bundle, else the system's roots)."),
+        click.option("--smtp-user", default=None, metavar="USER",
+                     help=f"Log in to the relay; the password comes from ${PASSWORD_ENV}."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def notify_settings(kw: dict[str, Any], ca_bundle: Path | None, lang: str) -> NotifySettings:
+    settings = NotifySettings(
+        webhooks=list(kw.pop("webhooks")), mail_to=list(kw.pop("mail_to")), on=kw.pop("notify_on"),
+        smtp=kw.pop("smtp"), mail_from=kw.pop("smtp_from"), starttls=kw.pop("smtp_starttls"),
+        smtp_user=kw.pop("smtp_user"), lang=lang, ca_bundle=ca_bundle)
+    settings.validate()
+    return settings
+
+
 def file_option(*names: str, help: str):
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
 
@@ -137,9 +170,11 @@ def output_options(folder: bool = True):
             for flag, fmt, what in OUTPUT_FILES]
     if folder:
         opts += [click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                              help="Write results.json and the dashboard here."),
+                              help="Write results.json and the dashboard here (the dashboard is replaced whole)."),
                  click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True,
-                              help="Primary language of the dashboard.")]
+                              help="Primary language of the dashboard."),
+                 click.option("--banner", default=None, metavar="TEXT",
+                              help="A classification shown on every page of the dashboard, e.g. \"TLP:AMBER\".")]
 
     def decorate(func):
         for opt in reversed(opts):
@@ -153,7 +188,7 @@ def outputs_of(kw: dict[str, Any]) -> Outputs:
     """The outputs asked for, taken out of a command's keyword arguments (see output_options)."""
     files = {fmt: kw.pop(f"{fmt}_file") for _, fmt, _ in OUTPUT_FILES}
     return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
-                   kw.pop("lang", "nl"))
+                   kw.pop("lang", "nl"), kw.pop("banner", None), default_workers())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -171,19 +206,31 @@ def nothing_measured(result: dict[str, Any]) -> bool:
 
 @dataclass
 class Scanned:
-    store: Store  # open: the caller writes its outputs, then closes it
+    store: Store  # open, and locked: the caller writes its outputs, then closes it
     run_id: str
     seconds: float
     policy: Policy  # the policy the run was judged under
+    lock: StoreLock
+
+    def close(self) -> None:
+        self.store.close()
+        self.lock.release()
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
-             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)") -> Scanned:
-    """The scan path of every command that scans: collect, judge and store one run."""
+             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)",
+             command: str = "scan") -> Scanned:
+    """The scan path of every command that scans: collect, judge and store one run, the store
+    locked for this process alone (scanner/lock.py) until the caller closes it."""
     registry = default_registry()
     # --resume without --policy: the policy the run started under, as the run stored it
     policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
-    store = Store(db)
+    lock = StoreLock(db, command).acquire()
+    try:
+        store = Store(db)
+    except BaseException:
+        lock.release()
+        raise
     try:
         if policy is None:
             run = store.run(store.resolve_run(resume))
@@ -192,12 +239,14 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
         run_id = Runner(options, registry, policy, store, progress=stderr_progress()).scan(inventory, resume=resume)
     except KeyboardInterrupt:
         store.close()
+        lock.release()
         click.echo(f"bolwerk: {interrupted}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except BaseException:
         store.close()
+        lock.release()
         raise
-    return Scanned(store, run_id, time.monotonic() - started, policy)
+    return Scanned(store, run_id, time.monotonic() - started, policy, lock)
 
 
 # --------------------------------------------------------------------------- commands
@@ -210,19 +259,30 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @output_options()
 @click.option("--resume", default=None, metavar="RUN",
               help="Continue an interrupted run, under the policy it started with.")
+@click.option("--keep", type=click.IntRange(1, None), default=None, metavar="N",
+              help="After the run, delete every run of the history but the newest N.")
+@notify_options
 @input_errors
-def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> None:
+def scan(inventory: Path, db: Path | None, resume: str | None, keep: int | None, **kw: Any) -> None:
     """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
     inv = load_inventory(inventory)
     options = scan_options(kw)
     outputs = outputs_of(kw)
+    notify = notify_settings(kw, options.ca_bundle, outputs.lang)
     scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    if keep:
+        dropped = scanned.store.keep_newest(keep, scanned.run_id)
+        if dropped:
+            click.echo(f"bolwerk: --keep {keep}: deleted {len(dropped)} older runs", err=True)
     result = write_run(scanned.store, scanned.run_id, outputs)
     click.echo(summary_line(result, scanned.seconds), err=True)
     if outputs.out:
         click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
+    if notify:
+        for line in send_notifications(scanned.store, scanned.run_id, notify):
+            click.echo(f"bolwerk: {line}", err=True)
     unscanned = nothing_measured(result)
-    scanned.store.close()
+    scanned.close()
     sys.exit(EXIT_UNSCANNED if unscanned else EXIT_OK)
 
 
@@ -230,23 +290,26 @@ def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> Non
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bolwerk-demo"),
               show_default=True, help="Where to write results.json, the history and the dashboard.")
 @click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True)
+@click.option("--later", is_flag=True,
+              help="Start the lab as it stands a week later (a few services changed): run the demo again "
+                   "into the same --out to see a trend, a regression and each problem's age.")
 @input_errors
-def demo(out: Path, lang: str) -> None:
+def demo(out: Path, lang: str, later: bool) -> None:
     """Start the embedded lab estate, scan it end to end and write the dashboard."""
     from scanner.lab import Lab
 
     click.echo("bolwerk: starting the lab estate on loopback...", err=True)
-    with Lab() as info:
+    with Lab(later=later) as info:
         options = ScanOptions(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],
                               port_map=info.port_map, rate_per_ip=200.0, io_timeout=3.0, timeout=30.0)
         out.mkdir(parents=True, exist_ok=True)
         db = out / "history.db"
-        scanned = run_scan(load_inventory(info.inventory), options, None, db)
-        result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
+        scanned = run_scan(load_inventory(info.inventory), options, None, db, command="demo")
+        result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang, workers=default_workers()))
         print_summary(result)
         click.echo("")
         click.echo(summary_line(result, scanned.seconds))
-        scanned.store.close()
+        scanned.close()
     click.echo(f"Results:   {out / 'results.json'}")
     click.echo(f"History:   {db}")
     click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
@@ -284,11 +347,12 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
     registry = default_registry()
     pol = load_policy(policy, registry)
     outputs = outputs_of(kw)
-    store = _existing_store(db)
-    new_id = rescore(store, run_ref, registry, pol)
-    result = write_run(store, new_id, outputs)
-    click.echo(summary_line(result, 0.0), err=True)
-    store.close()
+    with StoreLock(db or default_db_path(), "rescore"):
+        store = _existing_store(db)
+        new_id = rescore(store, run_ref, registry, pol)
+        result = write_run(store, new_id, outputs)
+        click.echo(summary_line(result, 0.0), err=True)
+        store.close()
     click.echo(new_id, err=outputs.to_stdout)
 
 
@@ -296,9 +360,15 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
 @click.argument("run_a")
 @click.argument("run_b")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Write the diff as one JSON document (bolwerk/diff/v1).")
 @input_errors
-def diff(run_a: str, run_b: str, db: Path | None) -> None:
-    """What changed between two runs: grades, new and fixed findings."""
+def diff(run_a: str, run_b: str, db: Path | None, as_json: bool) -> None:
+    """What changed between run A (before) and run B (after): grades, new, fixed and no longer judged findings.
+
+    \b
+    Exit codes: 0 no service regressed, 1 at least one regressed (its grade fell, or a
+    check now fails that did not), 2 bad input.
+    """
     from reports.diff import diff_lines, diff_runs
 
     store = _existing_store(db)
@@ -307,8 +377,12 @@ def diff(run_a: str, run_b: str, db: Path | None) -> None:
     if not changes.same_policy:
         click.echo(f"bolwerk: note: the runs were judged under different policies ({changes.policies[0]} vs "
                    f"{changes.policies[1]}); rescore one to compare like with like", err=True)
-    for line in diff_lines(changes):
-        click.echo(line)
+    if as_json:
+        click.echo(json.dumps(changes.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        for line in diff_lines(changes):
+            click.echo(line)
+    sys.exit(EXIT_POLICY if changes.regressed else EXIT_OK)
 
 
 @main.command()
@@ -402,9 +476,9 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     options = scan_options(kw)
     with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
         scanned = run_scan(inv, options, kw["policy"], db or Path(tmp) / "gate.db",
-                           interrupted="gate: interrupted; no verdict")
+                           interrupted="gate: interrupted; no verdict", command="gate")
         result = build_result(scanned.store, scanned.run_id)
-        scanned.store.close()
+        scanned.close()
     policy = scanned.policy
     verdict = decide(result, min_grade, fail_on, base)
     verdict.notes = waiver_notes(result, policy.waivers, datetime.now(UTC).date()) + verdict.notes
