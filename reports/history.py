@@ -15,6 +15,7 @@ it is open since the oldest run of an unbroken stretch in which the same id was 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from scanner.store import Store
 
 DEPTH = 12  # scans a trend shows
 _DECODER = json.JSONDecoder()
+_STATUS = re.compile(r'"status":"(?:fail|warn|error)"')
 
 
 @dataclass(frozen=True)
@@ -123,39 +125,50 @@ def service_series(store: Store, hist: History, service_id: str,
 
 
 def open_since(store: Store, hist: History, service_id: str, open_ids: set[str],
-               read: dict[str, str | None] | None = None) -> dict[str, tuple[Point, bool]]:
+               known: dict[str, set[str]] | None = None) -> dict[str, tuple[Point, bool]]:
     """For each open problem (its finding id), the point since which it has been open, and
     whether it was already open at the oldest point shown (so open at least that long).
-    `read` holds findings texts the caller already has, by run."""
+    `known` holds the problem ids of runs the caller has read already, by run."""
     since = {fid: hist.current for fid in open_ids}
     remaining = set(open_ids)
     for point in hist.earlier:
         if not remaining:
             break
-        text = read[point.run] if read and point.run in read else store.findings_text(point.run, service_id)
-        remaining = problems_among(text, remaining) if text else set()
+        if known and point.run in known:
+            problems = known[point.run]
+        else:
+            text = store.findings_text(point.run, service_id)
+            problems = {f["id"] for f in problem_findings(text)} if text else set()
+        remaining &= problems
         for fid in remaining:
             since[fid] = point
     return {fid: (point, fid in remaining and point is hist.points[0]) for fid, point in since.items()}
 
 
-def problems_among(text: str, ids: set[str]) -> set[str]:
-    """Which of `ids` are problems in a stored findings list (JSON text), decoding only those
-    findings: a finding's object is found by its id and read whole, or the whole list is read."""
-    found = set()
-    for fid in ids:
-        at = text.find(f'"id":"{fid}"')
-        if at < 0:
-            if f'"{fid}"' in text:  # stored in another layout (runs before schema 3)
-                return {f["id"] for f in json.loads(text) if f["id"] in ids and f["status"] in PROBLEMS}
+def problem_findings(text: str) -> list[dict[str, Any]]:
+    """The problems (fail, warn, error) of a stored findings list (its JSON text), decoding only
+    those: each `"status":"fail|warn|error"` is traced back to the finding that holds it and
+    that finding is read whole (a status inside some finding's evidence just reads that finding,
+    which then does not count). Anything unexpected, and runs stored in another layout, read the
+    whole list instead."""
+    if not text.startswith('[{"check":"'):
+        return _problems_of(text)
+    found, done = [], 0
+    for match in _STATUS.finditer(text):
+        if match.start() < done:  # inside a finding already read
             continue
-        start = text.rfind('{"check":', 0, at)
+        start = text.rfind('{"check":"', done, match.start())
         try:
-            finding, _ = _DECODER.raw_decode(text, start) if start >= 0 else (None, 0)
+            finding, end = _DECODER.raw_decode(text, start) if start >= 0 else (None, 0)
         except ValueError:
-            finding = None
-        if not isinstance(finding, dict) or finding.get("id") != fid:
-            return {f["id"] for f in json.loads(text) if f["id"] in ids and f["status"] in PROBLEMS}
-        if finding["status"] in PROBLEMS:
-            found.add(fid)
+            return _problems_of(text)
+        if not isinstance(finding, dict) or "id" not in finding or end <= match.start():
+            return _problems_of(text)  # the nearest opening was not the finding itself
+        if finding.get("status") in PROBLEMS:
+            found.append(finding)
+        done = end
     return found
+
+
+def _problems_of(text: str) -> list[dict[str, Any]]:
+    return [f for f in json.loads(text) if f["status"] in PROBLEMS]

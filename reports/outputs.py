@@ -74,11 +74,12 @@ def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
     """Write every output asked for of a stored run, the dashboard with its history, each read from
     the store service by service; return the result (its services are read again when iterated)."""
     result = stored_result(store, run_id)
-    write_outputs(result, outputs)
-    if outputs.out:
-        try:
-            render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
-                             banner=outputs.banner, workers=outputs.workers)
-        except OSError as exc:
-            raise InputError(str(outputs.out), f"cannot write the dashboard: {exc.strerror or exc}") from None
+    if not outputs.out:
+        write_outputs(result, outputs)
+        return result
+    try:  # the other outputs are written while worker processes write the dashboard's service pages
+        render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
+                         banner=outputs.banner, workers=outputs.workers, meanwhile=lambda: write_outputs(result, outputs))
+    except OSError as exc:
+        raise InputError(str(outputs.out), f"cannot write the dashboard: {exc.strerror or exc}") from None
     return result

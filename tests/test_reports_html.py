@@ -16,6 +16,7 @@ from checks.registry import default_registry
 from reports import html as dashboard
 from reports.html import csp_hash, render_dashboard
 from scanner.cli import main
+from scanner.model import InputError
 from scanner.store import Store
 
 
@@ -261,9 +262,9 @@ def test_the_dashboard_is_replaced_whole(lab_scan, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dashboard"]  # no staging folders left
     foreign = tmp_path / "mine"
     (foreign / "notes").mkdir(parents=True)
-    with pytest.raises(Exception, match="exists and is not a Bolwerk dashboard"):
+    with pytest.raises(InputError, match="exists and is not a Bolwerk dashboard"):
         render(store, foreign)
-    assert (foreign / "notes").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if "mine" in p.name) == ["mine"]  # untouched, nothing beside
     store.close()
 
 
