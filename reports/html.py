@@ -416,7 +416,7 @@ def _estate(site: Site, ledger: Ledger) -> dict[str, Any]:
     organisations = []
     for row in ledger.rows(
             "SELECT organisation AS name, count(*) AS count, avg(CASE WHEN rank >= 0 THEN rank END) AS badness, "
-            "avg(score) AS score, sum(direction = 'down') AS down, sum(direction = 'up') AS up, "
+            "sum(direction = 'down') AS down, sum(direction = 'up') AS up, "
             + ", ".join(f"avg(p_{p}) AS p_{p}" for p in PILLARS)
             + " FROM services GROUP BY organisation ORDER BY badness IS NULL, badness DESC, name"):
         row["grades"] = dict(ledger.db.execute(

@@ -82,6 +82,7 @@ def test_trend_regression_and_age_as_a_reader_sees_them_in_both_languages(browse
     assert "2 achteruitgegaan" in text and "1 vooruitgegaan" in text
     regressed = text.split("Achteruitgegaan (2)")[1].split("Vooruitgegaan (1)")[0]
     assert "Stad Leuven – stadsportaal" in regressed and "▼ achteruit B → F" in regressed
+    assert "nu niet in orde: " in regressed  # which checks turned, in words
     assert browser.evaluate("document.querySelectorAll('svg.trend rect').length") >= 4  # two runs, stacked
     assert browser.evaluate("document.querySelector('svg.trend').getBoundingClientRect().height") > 100
     opened(browser, site / "services" / "leuven-stadsportaal.html")
@@ -93,6 +94,9 @@ def test_trend_regression_and_age_as_a_reader_sees_them_in_both_languages(browse
     text = browser.evaluate("document.body.innerText")
     assert "New in this scan." in text and "Open since at least" in text and "Grade per scan: B → F" in text
     assert browser.evaluate("document.documentElement.lang") == "en"
+    opened(browser, site / "en" / "index.html")
+    text = browser.evaluate("document.body.innerText")
+    assert "now failing: " in text.split("Regressed (2)")[1].split("Improved (1)")[0]
 
 
 def test_tables_sort_and_filter_with_the_script_and_read_without_it(browser, site):

@@ -208,6 +208,12 @@ def test_every_cap_of_the_lab_is_told_in_each_language(lab_scan_all, tmp_path):
                 assert line.startswith(f"{cap['grade']}: {dutch[cap['code']]} ("), line
                 assert all(t in line for t in cap["targets"]) and " op " in line, line
     assert fired > 10
+    incomplete = [svc for svc in result["services"] if svc["grade"] == INCOMPLETE]
+    assert incomplete
+    index = html.unescape((tmp_path / "d" / "index.html").read_text()).split('id="incomplete"')[1]
+    for svc in incomplete[:dashboard.TOP]:  # each with its cause in words: what its first required check said
+        row = index.split(f"services/{svc['id']}.html")[1].split("</tr>")[0]
+        assert "niet gemeten: " in row or "controle mislukt: " in row, row
 
 
 def cap_items(page: Path) -> list[str]:
@@ -290,3 +296,12 @@ def test_text_colours_meet_wcag_aa_contrast():
         assert min(_contrast(var[name], page), _contrast(var[name], card)) >= 4.5, name
     for band in re.findall(r"\.heat td\.h-\d, \.heat-chip\.h-\d \{ background:(#[0-9a-f]{6}); \}", css):
         assert _contrast(band, var["ink"]) >= 4.5, band
+
+
+def test_every_interface_text_exists_in_both_languages():
+    def keys(table, prefix=""):
+        return {f"{prefix}{k}" for k in table} | {
+            key for k, v in table.items() if isinstance(v, dict) for key in keys(v, f"{prefix}{k}.")}
+
+    texts = dashboard.texts()
+    assert keys(texts["nl"]) == keys(texts["en"])
