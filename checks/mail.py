@@ -22,7 +22,10 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls import classification, classified_verdict, version_verdict
+from checks.tls import attacks as _tls_attacks  # noqa: F401  (registers the shared TLS verdicts)
+from checks.tls import behaviour as _tls_behaviour  # noqa: F401
+from checks.tls.protocol import classification, classified_verdict, version_verdict
+from checks.tls.view import ITEMS, Item, TlsView
 from scanner.standards.mail import SPF_LOOKUP_LIMIT, SPF_VOID_LIMIT
 from scanner.standards.tls_classification import DEFAULT
 
@@ -284,6 +287,23 @@ def starttls_certificate(ctx: CheckContext):
         return failed("untrusted", host=mx["host"], reason=reasons[0]["message"], evidence=evidence)
 
     return _per_starttls_mx(ctx, judge)
+
+
+def _starttls_item(verdict: Item) -> Callable[[CheckContext], Outcome | list[Outcome]]:
+    """A part-two TLS verdict (checks/tls/) judged for every MX that speaks STARTTLS."""
+
+    def run(ctx: CheckContext) -> Outcome | list[Outcome]:
+        return _per_starttls_mx(ctx, lambda mx: verdict.judge(TlsView.mx(ctx, mx, _mx_target(mx))))
+
+    return run
+
+
+# mail.starttls.order, .compression, .renegotiation, .heartbleed, .robot, .drown ...: how each MX
+# behaves after STARTTLS and which known attacks apply, as for an HTTPS endpoint.
+for _verdict in ITEMS.values():
+    if _verdict.mail:
+        check(_verdict.mail, pillar="mail", level=_verdict.level, severity=_verdict.severity, subject="mail_domain",
+              thresholds=_verdict.thresholds)(_starttls_item(_verdict))
 
 
 def _mx_pattern_matches(pattern: str, host: str) -> bool:

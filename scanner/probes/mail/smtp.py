@@ -79,6 +79,7 @@ class StartTlsScan(AddressScan):
 
     purpose = "smtp"
     line_limit = MAX_LINE
+    full_alpn = ()  # SMTP has no ALPN protocol id to offer
 
     async def preamble(self, reader, writer) -> None:
         await starttls_preamble(reader, writer, self.ctx.io_timeout)
