@@ -70,10 +70,11 @@ def robot_block(recipe: list[str], modulus_bytes: int, version: int) -> bytes:
 
 
 def robot_verdict(rounds: list[dict[str, str]]) -> str:
-    """The published classification of the server's answers to each block, per round:
-    `no_oracle`, `weak_oracle`, `strong_oracle` or `inconsistent`."""
+    """The published classification of the server's answers to each block: `no_oracle`,
+    `weak_oracle`, `strong_oracle` or `inconsistent`. The first round answers every block;
+    a later one may repeat only some, and must answer them as the first did."""
     first = rounds[0]
-    if any(r != first for r in rounds[1:]):
+    if any(first.get(name) != answer for later in rounds[1:] for name, answer in later.items()):
         return "inconsistent"
     if len(set(first.values())) == 1:
         return "no_oracle"

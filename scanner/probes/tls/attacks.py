@@ -10,7 +10,8 @@ Each runs on the raw hello of one connection and stops before any key is agreed:
   (`bad_record_mac`); a patched one refuses the CCS;
 - ROBOT: the five ClientKeyExchange blocks of the published test
   (scanner/standards/data/tls/robot.toml), each on its own connection, compared answer by
-  answer; a second round confirms an oracle. Only servers with RSA key exchange.
+  answer; one block per distinct answer is sent again to confirm an oracle. Only servers
+  with RSA key exchange.
 """
 
 from __future__ import annotations
@@ -147,20 +148,28 @@ async def _robot_answer(scan: AddressScan, version: str, suites: list[int], reci
 
 
 async def robot(scan: AddressScan) -> str | None:
-    """The published ROBOT verdict, `no_rsa` without RSA key exchange, None when not measured."""
+    """The published ROBOT verdict, `no_rsa` without RSA key exchange, None when not measured.
+
+    A first round sends all five blocks; when the answers differ, a second round sends one
+    block per distinct answer again, which must be answered as before (else `inconsistent`).
+    """
     found = _rsa_suites(scan)
     if found is None:
         return "no_rsa"
     version, suites = found
-    rounds: list[dict[str, str]] = []
-    for _ in range(2):
-        answers: dict[str, str] = {}
-        for name, recipe in robot_payloads().items():
-            answer = await _robot_answer(scan, version, suites, recipe)
-            if answer is None:
+    recipes = robot_payloads()
+    first: dict[str, str] = {}
+    for name, recipe in recipes.items():
+        if (answer := await _robot_answer(scan, version, suites, recipe)) is None:
+            return None
+        first[name] = answer
+    rounds = [first]
+    if len(set(first.values())) > 1:
+        again: dict[str, str] = {}
+        for answer in sorted(set(first.values())):
+            name = next(n for n, a in first.items() if a == answer)
+            if (repeated := await _robot_answer(scan, version, suites, recipes[name])) is None:
                 return None
-            answers[name] = answer
-        rounds.append(answers)
-        if len(set(answers.values())) == 1:  # no oracle in the first round: nothing to confirm
-            break
+            again[name] = repeated
+        rounds.append(again)
     return robot_verdict(rounds)

@@ -81,7 +81,7 @@ def preference_lists(scan: AddressScan) -> dict[str, list[str]]:
     whole (hellos cut into chunks only show the order within each chunk)."""
     out: dict[str, list[str]] = {}
     for version, found in scan.suites.items():
-        if scan.server_order.get(version) and (version == "TLSv1.3" or scan.chunk is None):
+        if scan.server_order.get(version) and (version == "TLSv1.3" or not scan.compact):
             out[version] = [suite_name(s) for s in found]
     return out
 

@@ -31,7 +31,7 @@ from scanner.standards.dh import name_prime
 
 TLS_DOWN = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
 SHARE_GROUPS = (0x0017, 0x001D)  # secp256r1 first: a server preferring x25519 then lists its groups in EE
-COMPACT_SUITES = 48  # chunk size once a server drops big hellos
+COMPACT_HELLO = 512  # bytes: once a server drops big hellos, chunks keep each hello this small
 ROUND_LIMIT = 400  # hard stop on connections per address, whatever a server does
 
 
@@ -84,7 +84,7 @@ class AddressScan:
     sni: str | None
     connections: int = 0
     answered: bool = False
-    chunk: int | None = None  # None: offer every candidate at once
+    compact: bool = False  # the server drops big hellos: offer suites in chunks
     protocols: dict[str, bool | None] = field(default_factory=lambda: {p: None for p in reg.PROTOCOLS})
     suites: dict[str, list[int]] = field(default_factory=dict)
     sslv2_kinds: list[int] = field(default_factory=list)
@@ -280,10 +280,16 @@ class AddressScan:
         if ans.kind in ("timeout", "garbage", "oversize"):
             raise ScanAborted(ans.detail or ans.kind)
 
-    def _chunks(self, items: list[int]) -> list[list[int]]:
-        if not self.chunk:
+    def _chunks(self, items: list[int], versions: tuple[str, ...], groups: list[int]) -> list[list[int]]:
+        """All of `items` at once, or (compact) as many as fit in a hello of COMPACT_HELLO
+        bytes, the size every small hello is padded to anyway (RFC 7685)."""
+        if not self.compact:
             return [items] if items else []
-        return [items[i: i + self.chunk] for i in range(0, len(items), self.chunk)]
+        shares = {g: bytes(len(kp.public)) for g in SHARE_GROUPS if "TLSv1.3" in versions and g in groups
+                  and (kp := tls_keys.generate(g))}
+        _, bare = wire.client_hello(wire.Hello(versions, [], groups, shares, self.sni, padding=False))
+        size = max(16, (COMPACT_HELLO - len(bare)) // 2)
+        return [items[i: i + size] for i in range(0, len(items), size)]
 
     # ------------------------------------------------------------------ the plan
 
@@ -343,17 +349,17 @@ class AddressScan:
         suites = (_tls13_suites() if ceiling == "TLSv1.3" else []) + _legacy_suites()
         groups = tls13_groups() + [g for g in legacy_groups() if g not in tls13_groups()] \
             if ceiling == "TLSv1.3" else legacy_groups()
-        for part in self._chunks(suites):
+        for part in self._chunks(suites, versions, groups):
             ans = await self.hello(versions, part, groups)
             if ans.kind == "hello":
                 return ans
             if ans.kind == "alert" and ans.alert.name == "protocol_version":
                 return None  # the versions are refused, whatever the suites: no need to try more chunks
-            if ans.kind in ("closed", "reset") and not self.answered and self.chunk is not None:
+            if ans.kind in ("closed", "reset") and not self.answered and self.compact:
                 raise ScanAborted(f"no TLS answer: connection {ans.kind} even for a small ClientHello")
-            if ans.kind in ("closed", "reset") and not self.answered and self.chunk is None:
+            if ans.kind in ("closed", "reset") and not self.answered and not self.compact:
                 # Silence on the very first hello: maybe it was too big for the server.
-                self.chunk = COMPACT_SUITES
+                self.compact = True
                 self.note("server dropped a large ClientHello; probed with small ones")
                 return await self.first_offer(ceiling)
             self._fail(ans)
@@ -363,7 +369,7 @@ class AddressScan:
         """SSLv3 .. TLS 1.2 suites by iterative removal, in chunks if the server needs them."""
         self._record(version, first)
         left = [s for s in _legacy_suites() if s != first.hello.suite]
-        for part in self._chunks(left):
+        for part in self._chunks(left, (version,), legacy_groups()):
             while part:
                 ans = await self.hello((version,), part, legacy_groups())
                 if ans.kind != "hello" or ans.hello.version != version:

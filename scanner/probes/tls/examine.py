@@ -73,7 +73,7 @@ async def _single_flight(scan: AddressScan, b: dict[str, Any], v: dict[str, Any]
 
 async def _full_handshakes(scan: AddressScan, b: dict[str, Any], v: dict[str, Any]) -> None:
     top, legacy = session.best_stdlib(scan), session.best_legacy(scan)
-    by_id_done = False
+    by_id_done, first = False, None
     if top is not None:
         first = await _handshake(scan, top, alpn=scan.full_alpn)
         if first is not None:
@@ -89,6 +89,9 @@ async def _full_handshakes(scan: AddressScan, b: dict[str, Any], v: dict[str, An
                 b["resumption"]["ticket"], b["resumption"]["session_id"] = False, resumed
                 by_id_done = True
     if legacy is None:
+        return
+    if top == legacy and first is None:  # no finished handshake at that version: spare the server two more
+        scan.note(f"no full handshake completed at {legacy}: resumption by id and renegotiation not tested")
         return
     if not by_id_done:
         plain = await _handshake(scan, legacy, tickets=False)

@@ -102,6 +102,7 @@ class Hello:
     compression: tuple[int, ...] = (0,)  # (DEFLATE, 0) asks whether the server compresses (CRIME)
     heartbeat: bool = False  # offer the heartbeat extension (RFC 6520), for the Heartbleed test
     ticket: bytes = b""  # a session ticket to resume with (RFC 5077), in the session_ticket extension
+    padding: bool = True  # pad hellos of 256-511 bytes to 512 (RFC 7685)
     random: bytes = field(default_factory=lambda: os.urandom(32))
     session_id: bytes = field(default_factory=lambda: os.urandom(32))
 
@@ -163,7 +164,7 @@ def client_hello(h: Hello) -> tuple[bytes, bytes]:
 
     msg = body(exts)
     # Some load balancers hang on hellos of 256-511 bytes (RFC 7685): pad those to 512.
-    if exts and 256 <= len(msg) + 4 <= 511:
+    if h.padding and exts and 256 <= len(msg) + 4 <= 511:
         pad = max(512 - (len(msg) + 4) - 4, 0)
         msg = body(exts + [_ext(EXT_PADDING, b"\x00" * pad)])
     hs = struct.pack("!B", 1) + struct.pack("!I", len(msg))[1:] + msg
@@ -236,7 +237,7 @@ class Record:
 async def read_record(r: Reader) -> Record:
     header = await r.exactly(5)
     ctype, version, length = struct.unpack("!BHH", header)
-    if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA) or version >> 8 != 3:
+    if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT) or version >> 8 != 3:
         raise WireError("garbage", f"not a TLS record (bytes {header[:5].hex()})")
     if length == 0 or length > MAX_RECORD:
         raise WireError("garbage", f"record length {length}")
