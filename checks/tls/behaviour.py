@@ -30,6 +30,15 @@ def _absent(t: TlsView, fact: object, versions: tuple[str, ...] = LEGACY_TLS) ->
     raise NotMeasured("tls:test_not_run")
 
 
+def _worse_before_better(cls, order: list[str]) -> tuple[str, str] | None:
+    """The first suite the server prefers over a better one (by classification level)."""
+    for i, worse in enumerate(order):
+        better = next((n for n in order[i + 1:] if LEVELS.index(cls.suite(n)) < LEVELS.index(cls.suite(worse))), None)
+        if better is not None:
+            return worse, better
+    return None
+
+
 @item("tls.suites.order", mail="mail.starttls.order", level="recommended", severity="medium",
       thresholds={"tls.classification": DEFAULT})
 def suite_order(t: TlsView) -> Outcome:
@@ -47,10 +56,8 @@ def suite_order(t: TlsView) -> Outcome:
             client.append(version)
         elif preference.get(version) is None or version not in orders:
             unknown.append(version)
-        else:
-            ranked = [LEVELS.index(cls.suite(n)) for n in orders[version]]
-            if ranked != sorted(ranked):
-                worse_first.append(f"{version}: {orders[version][0]}")
+        elif (pair := _worse_before_better(cls, orders[version])) is not None:
+            worse_first.append(f"{version}: {pair[0]} > {pair[1]}")
     evidence = {"server_preference": dict(preference), "classification": cls.id}
     if client:
         return failed("tls:order_client", versions=client, evidence=evidence)

@@ -26,8 +26,11 @@ NETWORK_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunErro
 class Listener:
     """Serve each connection on (ip, port) with `handler`; port 0 picks a free one."""
 
-    def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
-        self.ip, self.handler, self.tls = ip, handler, tls
+    def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None
+                 ) -> None:
+        """`tls`: one context for every connection, or a factory of a fresh one per connection."""
+        self.ip, self.handler = ip, handler
+        self.tls, self.fresh_tls = (None, tls) if callable(tls) else (tls, None)
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
@@ -43,6 +46,8 @@ class Listener:
         task = asyncio.current_task()
         self._connections.add(task)
         try:
+            if self.fresh_tls is not None:
+                await writer.start_tls(self.fresh_tls(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
             await self.handler(reader, writer)
         except NETWORK_ERRORS:
             pass

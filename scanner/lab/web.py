@@ -126,7 +126,8 @@ async def read_head(reader: asyncio.StreamReader) -> bytes | None:
 class WebServer(Listener):
     """One HTTP listener: (ip, free port), TLS optional, answering with `site` (or a custom handler)."""
 
-    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | None = None, handler: Handler | None = None) -> None:
+    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
+                 handler: Handler | None = None) -> None:
         super().__init__(ip, handler or self._client, tls)
         self.site = site
 

@@ -94,7 +94,8 @@ async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int
 
 
 async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
-    """One full STARTTLS handshake (negotiated TLS, the certificate), then the enumeration."""
+    """One full STARTTLS handshake (negotiated TLS, the certificate), then the enumeration
+    (parts one and two of the TLS probe, each connection after its own STARTTLS)."""
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
@@ -106,14 +107,17 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
                 async with asyncio.timeout(t):
                     await writer.start_tls(observing_context(), server_hostname=mx_host)
             except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
+                # Still enumerated below: a server our client cannot finish a handshake with
+                # may well accept hellos (SSL 3.0 only, broken implementations).
                 facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
-                return facts
-            sslobj = writer.get_extra_info("ssl_object")
-            facts["protocol"] = negotiated_protocol(sslobj)
-            cipher = sslobj.cipher()
-            facts["cipher"] = cipher[0] if cipher else None
-            facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
-            writer.write(b"QUIT\r\n")
+            else:
+                sslobj = writer.get_extra_info("ssl_object")
+                facts["protocol"] = negotiated_protocol(sslobj)
+                cipher = sslobj.cipher()
+                facts["cipher"] = cipher[0] if cipher else None
+                facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle,
+                                                   facts["protocol"])
+                writer.write(b"QUIT\r\n")
     except NoStartTls as exc:
         facts["starttls"] = False
         facts["starttls_error"] = str(exc)
