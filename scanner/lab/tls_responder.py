@@ -49,6 +49,7 @@ class Script:
     max_hello: int = 0  # drop_large: hellos above this many bytes get no answer
     certificate: bytes = b"\x30\x03\x02\x01\x00"  # DER; the probe does not judge it here
     key: Any = None  # the certificate's RSA private key (a ROBOT oracle decrypts with it)
+    own_certificate: bool = False  # in the lab estate: serve the host's own certificate and key (ROBOT, DROWN)
     # How it behaves (the defaults are those of a sound server):
     secure_renegotiation: bool = True  # echo renegotiation_info (RFC 5746)
     extended_master_secret: bool = True  # echo extended_master_secret (RFC 7627)

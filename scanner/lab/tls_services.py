@@ -66,12 +66,12 @@ OLD_BEHAVIOUR = Script(
     versions=("TLSv1.2", "TLSv1.1", "TLSv1.0"),
     suites={"TLSv1.2": [0xC02F, 0xC013, 0x002F, 0x009C], "TLSv1.1": [0xC013, 0x002F], "TLSv1.0": [0xC013, 0x002F]},
     compression=True, secure_renegotiation=False, extended_master_secret=False, encrypt_then_mac=False,
-    fallback_scsv=False, static_shares=True, heartbleed=True, ccs_injection=True, robot="strong")
+    fallback_scsv=False, static_shares=True, heartbleed=True, ccs_injection=True, robot="strong", own_certificate=True)
 EXPORT_GRADE = Script(
     versions=("TLSv1.2", "TLSv1.0", "SSLv3"),
     suites={"TLSv1.2": [0xC02F, 0x000A, 0x0005], "TLSv1.0": [0x0003, 0x0014, 0x0033, 0x0018, 0x0002, 0x002F],
             "SSLv3": [0x000A, 0x0005, 0x002F]},
-    dh_prime=prime_for("openssl-512"))
+    dh_prime=prime_for("openssl-512"), own_certificate=True)
 
 SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("modern", "TLS 1.2 and 1.3, ECDHE with AEAD only, one curve",
@@ -114,7 +114,7 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
 LAB_SCRIPTS: dict[str, Script] = {
     "old-behaviour": OLD_BEHAVIOUR,
     "export-grade": EXPORT_GRADE,
-    "sslv2-only": Script(versions=(), sslv2_kinds=[0x010080, 0x0700C0]),
+    "sslv2-only": Script(versions=(), sslv2_kinds=[0x010080, 0x0700C0], own_certificate=True),
     "sslv3": SERVICES["sslv3"].script,
     "sslv2": SERVICES["sslv2"].script,
     "pq-hybrid": SERVICES["pq-hybrid"].script,
@@ -124,10 +124,14 @@ LAB_SCRIPTS: dict[str, Script] = {
 
 
 def scripted(name: str, issued: Any = None) -> Responder:
-    """The responder for the lab script `name`, serving `issued` (a lab CA certificate and key:
-    its real key, for DROWN across hosts and for a ROBOT oracle) or the lab's RSA identity."""
+    """The responder for the lab script `name`. A script with `own_certificate` serves the
+    host's certificate and key (`issued`, from the lab CA; else the lab's RSA identity): a
+    ROBOT oracle decrypts with it, DROWN compares keys across hosts. Others serve a stand-in."""
+    script = LAB_SCRIPTS[name]
+    if not script.own_certificate:
+        return Responder(script)
     der, key = (issued.cert.public_bytes(serialization.Encoding.DER), issued.key) if issued else lab_rsa_identity()
-    return Responder(replace(LAB_SCRIPTS[name], certificate=der, key=key))
+    return Responder(replace(script, certificate=der, key=key))
 
 
 @handler("tls-script")
