@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import tempfile
 import textwrap
@@ -29,7 +28,7 @@ from typing import Any
 
 from results import loopback_only, markdown_table, publish
 
-from scanner.lab.listener import Listener
+from scanner.lab.listener import Listener, pipe
 from scanner.lab.tls_services import SERVICES, start
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import Limits, Network
@@ -59,16 +58,7 @@ class CountingProxy(Listener):
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
         b_reader, b_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            with contextlib.suppress(Exception):
-                dst.close()
-
-        await asyncio.gather(copy(reader, b_writer), copy(b_reader, writer))
+        await pipe(reader, writer, b_reader, b_writer)
 
 
 @dataclass

@@ -71,3 +71,18 @@ class Listener:
             await asyncio.wait(list(self._connections), timeout=STOP_TIMEOUT)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT)
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+               other_reader: asyncio.StreamReader, other_writer: asyncio.StreamWriter) -> None:
+    """Copy bytes both ways between two connections until each side has closed."""
+
+    async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        with contextlib.suppress(Exception):
+            dst.close()
+
+    await asyncio.gather(copy(reader, other_writer), copy(other_reader, writer))

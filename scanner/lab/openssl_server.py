@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scanner.lab.listener import Handler
+from scanner.lab.listener import Handler, pipe
 from scanner.lab.web import Site, handler
 
 START_TIMEOUT = 5.0
@@ -78,23 +78,14 @@ class OpenSSLServer:
 def relay(server: OpenSSLServer) -> Handler:
     """A connection handler that pipes the lab connection to `server`, both ways."""
 
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def relayed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         b_reader, b_writer = await asyncio.open_connection(*await server.address())
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            with contextlib.suppress(Exception):
-                dst.close()
-
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RELAY_LIMIT):
-                await asyncio.gather(copy(reader, b_writer), copy(b_reader, writer))
+                await pipe(reader, writer, b_reader, b_writer)
         b_writer.close()
 
-    return pipe
+    return relayed
 
 
 def for_entry(entry: dict) -> OpenSSLServer:
