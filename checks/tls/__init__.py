@@ -5,5 +5,5 @@ ephemeral keys) and which known attacks apply (`attacks`: the active tests and t
 derived from what was measured).
 
 The part-two verdicts are shared with the mail pillar: each is one function of a `TlsView`
-(`view`), judged for an HTTPS endpoint here and for every MX after STARTTLS in checks/mail.py.
+(`view`), judged for an HTTPS endpoint here and for every MX after STARTTLS in checks/mail/mx.py.
 """

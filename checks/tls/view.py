@@ -3,7 +3,7 @@
 A behaviour or attack verdict is a function of a `TlsView`: the TLS facts of one server,
 the key of the certificate it serves, the policy's thresholds and what the run knows of
 the whole estate (`CheckContext.estate`). `item` registers such a function as the
-endpoint check `tls.<...>`; checks/mail.py registers the same function per MX as
+endpoint check `tls.<...>`; checks/mail/mx.py registers the same function per MX as
 `mail.starttls.<...>`. Messages are shared (`tls:` codes in checks/texts/tls.toml).
 """
 
@@ -123,7 +123,7 @@ ITEMS: dict[str, Item] = {}
 
 def item(check_id: str, *, mail: str | None, level: str, severity: str,
          thresholds: Mapping[str, Any] | None = None) -> Callable[[Judge], Judge]:
-    """Register a verdict as the endpoint check `check_id` (and, by checks/mail.py, as `mail`)."""
+    """Register a verdict as the endpoint check `check_id` (and, by checks/mail/mx.py, as `mail`)."""
 
     def wrap(judge: Judge) -> Judge:
         ITEMS[check_id] = Item(check_id, mail, judge, level, severity, dict(thresholds or {}))

@@ -32,6 +32,7 @@ class Listener:
         self.ip, self.handler = ip, handler
         self.tls, self.fresh_tls = (None, tls) if callable(tls) else (tls, None)
         self.port = 0
+        self.accepted = 0  # connections served so far (the scale bench counts them where they arrive)
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
         self._stopping = False
@@ -45,6 +46,7 @@ class Listener:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
+        self.accepted += 1
         try:
             if self.fresh_tls is not None:
                 await writer.start_tls(self.fresh_tls(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
