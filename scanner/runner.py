@@ -23,12 +23,15 @@ from scanner.inventory import Inventory, registrable_domain
 from scanner.judge import judge_run, refuse_other_policy
 from scanner.model import Endpoint, InputError, Service
 from scanner.policy import Policy
+from scanner.probes import cpu
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver
+from scanner.standards.addresses import private_network
 from scanner.store import Store, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 
@@ -48,6 +51,7 @@ class ScanOptions:
     trust_anchors: list[Path] = field(default_factory=list)
     trust_resolver_ad: bool = False  # take the named resolver's AD bit as "secure" (reported as such)
     scope: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()  # private networks the scan may contact (--allow-network)
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
 
@@ -58,6 +62,7 @@ class ScanOptions:
         out["audit_log"] = str(self.audit_log) if self.audit_log else None
         out["port_map"] = self.port_map.to_json() if self.port_map else None
         out["scope"] = list(self.scope)
+        out["allow_networks"] = list(self.allow_networks)
         return out
 
     def validate(self) -> None:
@@ -71,6 +76,11 @@ class ScanOptions:
             raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise InputError(str(self.ca_bundle), "CA bundle not found")
+        for network in self.allow_networks:
+            try:
+                private_network(network)
+            except ValueError as exc:
+                raise InputError("--allow-network", str(exc)) from None
 
 
 def service_definition(svc: Service) -> dict[str, Any]:
@@ -110,19 +120,21 @@ async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpo
                            timeout: float) -> tuple[list[str], dict[str, Any]]:
     """The endpoint probes in table order, after resolving the name once for all of them.
 
-    A name that cannot be resolved, or gives no address, is every probe's reason (whatever
-    the scheme), except for the probes that need no address, which still run.
+    A name that cannot be resolved, or gives no address the address policy allows, is every
+    probe's reason (whatever the scheme), except for the probes that need no address, which
+    still run.
     """
     mine = [p for p in probes if p.subject == "endpoint"]
     try:
-        addresses = await ctx.resolver.addresses(ep.host)
+        addresses, refused = await ctx.addresses(ep.host, ep.port, "endpoint")
     except ProbeError as exc:
         return [], {section: {"error": str(exc)} for p in mine for section in p.sections}
-    target = Target.of_endpoint(ep, addresses)
+    target = Target.of_endpoint(ep, addresses, refused)
     facts: dict[str, Any] = {}
     for probe in mine:
         if probe.needs_addresses and not addresses:
-            reason = f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})"
+            reason = (f"{ep.host} has no address the scan may contact ({refused[0]['reason']})" if refused else
+                      f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})")
             facts.update({section: {"error": reason} for section in probe.sections})
         elif probe.applies(target):
             facts.update(await run_probe(ctx, probe, target, timeout))
@@ -145,7 +157,7 @@ async def run_probe(ctx: ProbeContext, probe: Probe, target: Target, timeout: fl
     for that target only, and only cancellation goes up."""
     seconds = timeout * probe.budget
     try:
-        async with asyncio.timeout(seconds):
+        async with deadline(seconds):  # stands still while the probe waits in the scanner's queues
             return await probe.collect(ctx, target)
     except TimeoutError:
         error = f"{probe.label} did not finish within {seconds:g} s"
@@ -170,10 +182,13 @@ class Runner:
     def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
         o = self.options
         anchors = TrustAnchors.load(o.trust_anchors)
+        policy = AddressPolicy.of_scan((ep.host for svc in inventory.services for ep in svc.endpoints),
+                                       [private_network(n) for n in (*o.allow_networks, *inventory.networks)],
+                                       o.port_map)
         self.network = Network(
             scope=build_scope(inventory, o.scope),
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log)
+            port_map=o.port_map, audit_log=o.audit_log, policy=policy)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
@@ -203,6 +218,7 @@ class Runner:
                 self.progress(total, total, f"done in {time.monotonic() - started:.1f} s")
         finally:
             self.store.finish_run(run_id, complete)
+            cpu.shutdown()
             if self.network:
                 self.network.close()
         return run_id

@@ -39,6 +39,16 @@ def lab():
     violations.extend(f"lab process: {v}" for v in child.violations)
 
 
+def _loopback_home():
+    from scanner.probes.net import AddressPolicy
+
+    return AddressPolicy(home=frozenset({"loopback"}))
+
+
+# The tests' estate (the lab, a test's own servers) lives on loopback, as the lab's port map says.
+LOOPBACK_HOME = _loopback_home()
+
+
 def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, resolver_timeout: float = 2.0,
                   timeout: float = 30.0, trust_anchor=None, connect_timeout: float | None = None):
     """A ProbeContext for probing lab (or a test's own) servers directly, without a runner.
@@ -52,7 +62,7 @@ def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, reso
     from scanner.probes.net import Limits, Network
     from scanner.probes.resolver import Resolver
 
-    network = Network(port_map=port_map,
+    network = Network(port_map=port_map, policy=LOOPBACK_HOME,
                       limits=Limits(rate_per_ip=1000.0, connect_timeout=connect_timeout or io_timeout))
     res = Resolver(resolver, timeout=resolver_timeout, network=network) if resolver else None
     now = datetime.now(UTC)

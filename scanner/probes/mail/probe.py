@@ -211,15 +211,18 @@ async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
 async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
-    addresses = await ctx.resolver.addresses(host)
+    addresses, refused = await ctx.addresses(host, 25, "smtp")
     out["addresses"] = addresses
+    if refused:
+        out["refused_addresses"] = refused
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
     out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     if tlsa.rrset:
         out["tlsa_records"] = tlsa.texts()[:20]
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
     if not addresses:
-        out["error"] = f"{host} has no address"
+        out["error"] = f"{host} has no address the scan may contact ({refused[0]['reason']})" if refused else \
+            f"{host} has no address"
         out["starttls"] = None
         return out
     out.update(await ctx.cached(("smtp", addresses[0], host), lambda: probe_starttls(ctx, host, addresses[0])))
