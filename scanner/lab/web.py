@@ -6,7 +6,9 @@ estate data gives it. The server reads a bounded request head, answers once and 
 A header value given as a list is sent as that many header lines (to imitate duplicated
 headers). `routes` answer given paths with their own status, headers and body (estate:
 `https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
-with scripts, a reflected CORS Origin or a gzip-compressed body.
+with scripts, a reflected CORS Origin or a gzip-compressed body; `repeat = N` sends the body
+N times over (a large page without a large estate file), `delay = S` answers after S seconds
+(a slow server that still answers).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    delay: float = 0.0  # seconds before answering
 
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
@@ -84,7 +87,7 @@ class Site:
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             for name, days in (("{expires}", 180), ("{expired}", -30), ("{far}", 800)):
                 body = body.replace(name, (now + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        body = body.encode()
+        body = body.encode() * int(spec.get("repeat", 1))
         if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
             headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
         headers += header_lines(spec.get("headers", {}))
@@ -98,7 +101,7 @@ class Site:
         if spec.get("gzip") and "gzip" in request_headers.get("accept-encoding", ""):
             body = gzip.compress(body, mtime=0)
             headers.append(("Content-Encoding", "gzip"))
-        return Response(status, headers, body)
+        return Response(status, headers, body, float(spec.get("delay", 0.0)))
 
     def respond(self, method: str, path: str, request_headers: dict[str, str]) -> Response:
         if path in self.routes:
@@ -147,6 +150,8 @@ class WebServer(Listener):
             resp = self.site.respond(method, target, headers)
         except ValueError:
             resp = Response(400, [], b"")
+        if resp.delay:
+            await asyncio.sleep(resp.delay)
         out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"]
         out += [f"{name}: {value}\r\n" for name, value in resp.headers]
         out.append(f"Content-Length: {len(resp.body)}\r\nConnection: close\r\n\r\n")
