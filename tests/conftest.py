@@ -80,7 +80,8 @@ def lab_options(info, **over):
     return ScanOptions(**base)
 
 
-def scan_lab(info, inventory, db):
+def scan_lab(info, inventory, db, **over):
+    """Scan an inventory of lab services with the lab's options (`over` replaces some)."""
     from checks.registry import default_registry
     from reports.json import build_result
     from scanner.inventory import load_inventory
@@ -90,10 +91,19 @@ def scan_lab(info, inventory, db):
 
     registry = default_registry()
     store = Store(db)
-    run_id = Runner(lab_options(info), registry, load_policy(None, registry), store).scan(load_inventory(inventory))
+    run_id = Runner(lab_options(info, **over), registry, load_policy(None, registry), store).scan(load_inventory(inventory))
     result = build_result(store, run_id)
     store.close()
     return result, db, run_id
+
+
+def lab_inventory(info, ids, path):
+    """An inventory file of the lab services with these ids (from the lab's every-service inventory)."""
+    blocks = info.inventory_all.read_text(encoding="utf-8").split("[[service]]")[1:]
+    kept = [b for b in blocks if any(f'id = "{sid}"' in b for sid in ids)]
+    assert len(kept) == len(set(ids)), f"not every service id is in the lab: {ids}"
+    path.write_text("".join("[[service]]" + b for b in kept), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
