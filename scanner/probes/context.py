@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from scanner import __version__
 from scanner.probes.dns.validator import Validator
-from scanner.probes.net import Network
+from scanner.probes.net import Network, Refused
 from scanner.probes.resolver import Resolver
 
 T = TypeVar("T")
@@ -37,8 +37,12 @@ class ProbeContext:
         judged by the scan's address policy; the refused ones as facts, each refusal recorded.
 
         Every name a probe connects to is resolved here, whatever named it (the inventory, a
-        redirect, an MX, a CNAME chain), so one rule holds for every address of every set.
+        redirect, an MX, a CNAME chain), so one rule holds for every address of every set. A
+        host outside the scan's scope is Refused before it is even looked up.
         """
+        if self.network.scope is not None and not self.network.scope.allows(host):
+            self.network.record(host, "", port, purpose, "refused: out of scope")
+            raise Refused(f"{host} is outside the scan's scope")
         try:
             found = [str(ipaddress.ip_address(host.split("%", 1)[0]))]
         except ValueError:

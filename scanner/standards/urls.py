@@ -170,7 +170,9 @@ def _host_port(authority: str, scheme: str) -> tuple[str, int | None]:
         try:
             if "%" in inner or not bracket:  # a zone index ("%25eth0") names an interface of the reader's own machine
                 raise ValueError(inner)
-            host = ipaddress.IPv6Address(inner).compressed
+            address = ipaddress.IPv6Address(inner)
+            # RFC 5952 §5: an IPv4-mapped address is written with its IPv4 address in dotted form
+            host = f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped else address.compressed
         except ValueError:
             raise UrlError("bad_host", scheme) from None
         if rest and not rest.startswith(":"):
