@@ -67,7 +67,7 @@ def test_what_clients_read_differently_is_refused(text, code, scheme):
     ("http://www.gent.test:8080/a b", "http://www.gent.test:8080/a%20b"),
     ("https://bücher.gent.test/ä?ö#ü", "https://xn--bcher-kva.gent.test/%C3%A4?%C3%B6#%C3%BC"),
     ("https://www.gent.test/a/./b/../c/%2e%2E/d", "https://www.gent.test/a/d"),
-    ("https://[::FFFF:169.254.169.254]:8443/", "https://[::ffff:a9fe:a9fe]:8443/"),
+    ("https://[::FFFF:a9fe:a9fe]:8443/", "https://[::ffff:169.254.169.254]:8443/"),  # RFC 5952 §5
     ("https://127.0.0.1/", "https://127.0.0.1/"),
     ("  https://www.gent.test/x  ", "https://www.gent.test/x"),
     ("//cdn.gent.test/app.js", "https://cdn.gent.test/app.js"),
