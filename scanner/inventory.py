@@ -18,8 +18,9 @@ from scanner.model import DEFAULT_PORTS, Endpoint, EndpointKind, InputError, Ser
 from scanner.standards.addresses import private_network
 from scanner.tomlfile import line_of, load_toml, nth_table_line, where
 
-SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme"}
-URL_KEYS = {"url", "kind"}
+SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors"}
+URL_KEYS = ("url", "kind")
+MAIL_DOMAIN_KEYS = ("domain", "dkim_selectors")
 TOP_KEYS = {"service", "exclude", "scope", "inventory", "networks"}
 CSV_COLUMNS = {"id", "name", "organisation", "tags", "owner", "urls", "url", "mail_domains", "kind", "programme"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -130,6 +131,12 @@ def _host_match(host: str, pattern: str) -> bool:
     return host == pattern
 
 
+def _known_keys(item: dict[str, Any], known: tuple[str, ...], loc: str) -> None:
+    unknown = set(item) - set(known)
+    if unknown:
+        raise InputError(loc, f"unknown key {sorted(unknown)[0]!r} (expected {', '.join(known)})")
+
+
 def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> Service:
     urls = entry.get("urls", [])
     if isinstance(urls, str):
@@ -140,9 +147,7 @@ def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> S
     for n, item in enumerate(urls):
         item_loc = f"{loc}: urls[{n}]"
         if isinstance(item, dict):
-            unknown = set(item) - URL_KEYS
-            if unknown:
-                raise InputError(item_loc, f"unknown key {sorted(unknown)[0]!r} (expected url, kind)")
+            _known_keys(item, URL_KEYS, item_loc)
             if not isinstance(item.get("url"), str):
                 raise InputError(item_loc, "url: required string")
             endpoints.append(parse_url(item["url"], str(item.get("kind", "web")), item_loc))
@@ -159,20 +164,55 @@ def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> S
     tags = _strings(entry.get("tags", []), loc, "tags")
     if entry.get("programme"):
         tags.append(f"programme:{entry['programme']}")
-    mail_domains = []
-    for domain in _strings(entry.get("mail_domains", []), loc, "mail_domains"):
-        domain = domain.lower().rstrip(".")
-        if not valid_hostname(domain) or _is_ip(domain):
-            raise InputError(loc, f"mail_domains: {domain!r} is not a domain name")
-        mail_domains.append(domain)
+    mail_domains, selectors = _mail_domains(entry, loc)
     for key in ("organisation", "owner"):
         if not isinstance(entry.get(key, ""), str):
             raise InputError(loc, f"{key}: expected a string")
     return Service(
         id=sid, name=name, organisation=entry.get("organisation", ""), tags=sorted(set(tags)),
         owner=entry.get("owner", ""), endpoints=endpoints, mail_domains=sorted(set(mail_domains)),
-        source=SourceRef(str(path), line),
+        source=SourceRef(str(path), line), dkim_selectors=selectors,
     )
+
+
+def _mail_domains(entry: dict[str, Any], loc: str) -> tuple[list[str], dict[str, list[str]]]:
+    """`mail_domains` (names, or tables {domain, dkim_selectors}) and the DKIM selectors by
+    domain; a service-wide `dkim_selectors` applies to every mail domain of the service ("*")."""
+    items = entry.get("mail_domains", [])
+    items = [items] if isinstance(items, str | dict) else items
+    if not isinstance(items, list):
+        raise InputError(loc, "mail_domains: expected a list of domains")
+    domains: list[str] = []
+    selectors: dict[str, list[str]] = {}
+    if "dkim_selectors" in entry:
+        selectors["*"] = _selectors(entry["dkim_selectors"], loc, "dkim_selectors")
+    for n, item in enumerate(items):
+        item_loc = f"{loc}: mail_domains[{n}]"
+        if isinstance(item, dict):
+            _known_keys(item, MAIL_DOMAIN_KEYS, item_loc)
+            names = _strings(item.get("domain"), item_loc, "domain") if "domain" in item else []
+            if len(names) != 1:
+                raise InputError(item_loc, "domain: one domain name required")
+        else:
+            names = _strings(item, loc, "mail_domains")
+        for domain in names:
+            domain = domain.lower().rstrip(".")
+            if not valid_hostname(domain) or _is_ip(domain):
+                raise InputError(loc, f"mail_domains: {domain!r} is not a domain name")
+            domains.append(domain)
+            if isinstance(item, dict) and "dkim_selectors" in item:
+                selectors[domain] = _selectors(item["dkim_selectors"], item_loc, "dkim_selectors")
+    return domains, selectors
+
+
+def _selectors(value: Any, loc: str, key: str) -> list[str]:
+    """DKIM selectors: dot-separated labels (RFC 6376 §3.1), as <selector>._domainkey.<domain> needs."""
+    out = []
+    for selector in _strings(value, loc, key):
+        if not all(_LABEL.match(label) for label in selector.lower().split(".")):
+            raise InputError(loc, f"{key}: {selector!r} is not a DKIM selector")
+        out.append(selector.lower())
+    return sorted(set(out))
 
 
 def _is_ip(text: str) -> bool:

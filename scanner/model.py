@@ -92,6 +92,7 @@ class Service:
     endpoints: list[Endpoint] = field(default_factory=list)
     mail_domains: list[str] = field(default_factory=list)
     source: SourceRef | None = None
+    dkim_selectors: dict[str, list[str]] = field(default_factory=dict)  # domain (or "*": all) -> selectors
 
     def hosts(self) -> list[str]:
         return sorted({e.host for e in self.endpoints})
@@ -120,7 +121,9 @@ class Finding:
 
     @property
     def id(self) -> str:
-        return finding_id(self.check, self.target, self.key)
+        # A target several subjects share (one MX for two mail domains of a service) is told apart by subject.
+        shared = self.subject and self.subject != self.target
+        return finding_id(self.check, self.target, f"{self.subject}\x1e{self.key}" if shared else self.key)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

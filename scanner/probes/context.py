@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 
 from scanner import __version__
 from scanner.probes.dns.validator import Validator
+from scanner.probes.memo import Memo
 from scanner.probes.net import Network, Refused
 from scanner.probes.resolver import Resolver
 
@@ -30,7 +30,7 @@ class ProbeContext:
     ca_bundle: Path | None = None  # None: certifi's Mozilla roots
     validator: Validator | None = None  # DNSSEC, with the run's trust anchors
     user_agent: str = USER_AGENT
-    _cache: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
+    _cache: Memo = field(default_factory=Memo)
 
     async def addresses(self, host: str, port: int, purpose: str) -> tuple[list[str], list[dict[str, Any]]]:
         """Where `host` may be contacted: its addresses (an address literal is its own), each
@@ -50,9 +50,6 @@ class ProbeContext:
         return self.network.admit(host, found, port, purpose)
 
     async def cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
-        """Run `compute` once per key within a run (e.g. TLS facts per ip:port)."""
-        fut = self._cache.get(key)
-        if fut is None:
-            fut = asyncio.ensure_future(compute())
-            self._cache[key] = fut
-        return await asyncio.shield(fut)
+        """Run `compute` once per key within a run (e.g. TLS facts per ip:port), while it is
+        remembered (scanner/probes/memo.py)."""
+        return await self._cache.get(key, compute)

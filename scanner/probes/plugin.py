@@ -31,6 +31,7 @@ class Target:
     endpoint: Endpoint | None = None
     addresses: tuple[str, ...] = ()  # those the address policy lets the scan contact
     refused: tuple[dict[str, Any], ...] = ()  # the name's other addresses: {ip, kind, network, reason}
+    dkim_selectors: tuple[str, ...] = ()  # a mail domain's DKIM selectors, as the inventory names them
 
     @classmethod
     def of_endpoint(cls, endpoint: Endpoint, addresses: Iterable[str],
@@ -38,8 +39,8 @@ class Target:
         return cls("endpoint", endpoint.host, endpoint, tuple(addresses), tuple(refused))
 
     @classmethod
-    def of_domain(cls, domain: str) -> Target:
-        return cls("mail_domain", domain)
+    def of_domain(cls, domain: str, dkim_selectors: Iterable[str] = ()) -> Target:
+        return cls("mail_domain", domain, dkim_selectors=tuple(dkim_selectors))
 
 
 Collect = Callable[[ProbeContext, Target], Awaitable[dict[str, dict[str, Any]]]]

@@ -45,7 +45,7 @@ class _Extractor:
     def __init__(self, base: Url) -> None:
         self.base = base
         self.meta_csp: list[str] = []
-        self.meta_referrer: str | None = None
+        self.meta_referrers: list[str] = []
         self.scripts: list[dict[str, Any]] = []
         self.stylesheets: list[dict[str, Any]] = []
         self.insecure: list[dict[str, str]] = []
@@ -56,8 +56,8 @@ class _Extractor:
             equiv = a.get("http-equiv", "").strip().lower()
             if equiv == "content-security-policy" and len(self.meta_csp) < 10:
                 self.meta_csp.append(a.get("content", "")[:4096])
-            elif a.get("name", "").strip().lower() == "referrer":
-                self.meta_referrer = a.get("content", "")[:100]
+            elif a.get("name", "").strip().lower() == "referrer" and len(self.meta_referrers) < 10:
+                self.meta_referrers.append(a.get("content", "")[:100])
         elif tag == "script":
             if a.get("src"):
                 self._add(self.scripts, {"src": self._shown(a["src"]), "integrity": bool(a.get("integrity", "").strip()),
@@ -116,7 +116,7 @@ def extract(body: bytes, page_url: Url, charset: str | None = None) -> dict[str,
     parser = _Extractor(_base(tree, page_url))
     for node in tree.css("*"):
         parser.element(node.tag, {k.lower(): (v or "") for k, v in node.attributes.items()})
-    return {"meta_csp": parser.meta_csp, "meta_referrer": parser.meta_referrer, "scripts": parser.scripts,
+    return {"meta_csp": parser.meta_csp, "meta_referrers": parser.meta_referrers, "scripts": parser.scripts,
             "stylesheets": parser.stylesheets, "insecure": parser.insecure,
             "inline_scripts": parser.inline_scripts}
 

@@ -45,11 +45,10 @@ from scanner.probes.certificate.probe import observing_context
 from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.http import html as http_html
-from scanner.probes.http import securitytxt as http_securitytxt
 from scanner.probes.http.redact import redact_text, redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
-from scanner.standards import urls
+from scanner.standards import security_txt, urls
 from scanner.standards.urls import Url, UrlError
 
 BODY_CAP = 512 * 1024
@@ -426,13 +425,15 @@ class HttpProbe:
                                "size": len(fetched.body), "truncated": fetched.truncated}
         if fetched.status != 200 or ctype.lower().startswith("text/html"):
             return out
-        parsed = http_securitytxt.parse(fetched.body.decode("utf-8", "replace"))
-        fields = parsed["fields"]
+        text = fetched.body.decode("utf-8", "replace")
+        parsed = await asyncio.to_thread(security_txt.parse, text)  # linear, but CPU stays off the event loop
+        fields = parsed.fields
         if not fields:
             return out
-        out.update(found=True, fields=fields, signed=parsed["signed"], signature=parsed["signature"],
-                   invalid_lines=parsed["invalid_lines"], contact=fields.get("contact", []),
-                   canonical=fields.get("canonical", []), expires=(fields.get("expires") or [None])[0])
+        # The text is kept (capped by SECURITY_TXT_CAP) so checks parse and judge it, also on re-judging;
+        # found, fields, signed, contact and expires stay for readers of the result (contract v1).
+        out.update(found=True, text=text, fields=fields, signed=parsed.signed, contact=fields.get("contact", []),
+                   expires=(fields.get("expires") or [None])[0])
         return out
 
     async def cors(self, url: Url, ip: str) -> dict[str, Any]:
@@ -617,15 +618,14 @@ def _endpoint_url(endpoint: Endpoint, scheme: str) -> Url:
         raise ProbeError(f"{endpoint.target}: {exc}") from None
 
 
-async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
+async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> Fetched:
     """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
     not redirect); its address held to the scan's address policy like any other."""
     try:
         target = urls.parse(url)
     except UrlError as exc:
         raise ProbeError(f"{redact_text(url)}: {exc}") from None
-    fetched = await Fetcher(ctx).get(target, await contact_address(ctx, target), cap=cap)
-    return fetched.status, fetched.body
+    return await Fetcher(ctx).get(target, await contact_address(ctx, target), cap=cap)
 
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
