@@ -180,7 +180,7 @@ def test_a_pathological_page_does_not_delay_healthy_services(lab, lab_scan, tmp_
         assert svc["grade"] == demo[sid]["grade"], (sid, svc["caps"], demo[sid]["caps"])
     page = _service(result, "net-zwaar")["endpoints"][0]["facts"]["http"]
     assert page["status"] == 200 and page["body_truncated"] is False
-    assert page["html"] == {"meta_csp": [], "meta_referrer": None, "scripts": [], "stylesheets": [], "insecure": [],
+    assert page["html"] == {"meta_csp": [], "meta_referrers": [], "scripts": [], "stylesheets": [], "insecure": [],
                             "inline_scripts": 0}
 
 

@@ -14,7 +14,8 @@ international names in IDNA (UTS #46, non-transitional), the default port droppe
 segments removed (`%2e` counts as a dot), and spaces and non-ASCII characters in path,
 query and fragment percent-encoded (UTF-8). A relative reference is resolved against a
 base (RFC 3986 §5.2). Schemes other than http, https, ws and wss are kept opaque.
-Pure, no I/O.
+Pure, no I/O. (To tell whether a stored text is a URI at all, and where its grammar breaks,
+for a lint finding: scanner/standards/uri.py.)
 """
 
 from __future__ import annotations
