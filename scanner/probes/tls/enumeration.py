@@ -107,17 +107,13 @@ class AddressScan:
     async def preamble(self, reader, writer) -> None:
         """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
 
-    def origin_ip(self) -> str | None:
-        """The SSRF guard's reference: None, the address is the scanned endpoint itself."""
-        return None
-
     @contextlib.asynccontextmanager
     async def stream(self) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
         """One counted connection to the address, the protocol's preamble said (STARTTLS)."""
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
-        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose, origin_ip=self.origin_ip(),
+        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose,
                                         limit=self.line_limit) as (reader, writer):
             await self.preamble(reader, writer)
             yield reader, writer

@@ -1,4 +1,5 @@
-"""TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint.
+"""TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint, then
+(part two, `examine`) how it behaves and which known attacks work on it.
 
 Each address is enumerated on raw sockets (`enumeration`), cached per ip:port for the run,
 then merged into one fact set per endpoint (contract v1 plus details the checks use).
@@ -11,6 +12,7 @@ import asyncio
 from typing import Any
 
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.tls.enumeration import AddressScan, ScanAborted
@@ -29,26 +31,31 @@ async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
     test breaks, the enumeration's facts stand and the unfinished tests stay null.
     """
     scan = scan_class(ctx, host, ip, port, server_name(host))
-    deadline = asyncio.get_running_loop().time() + ctx.timeout
+    enumerated = False
     try:
-        async with asyncio.timeout_at(deadline):
+        async with deadline(ctx.timeout):
             await scan.run()
+            enumerated = True
+            await _examine(scan)
     except TimeoutError:
-        return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
+        if not enumerated:
+            return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
+        scan.note(f"behaviour and attack tests did not finish within {ctx.timeout:g} s")
     except (ScanAborted, ProbeError) as exc:
         return {"error": str(exc), "connections": scan.connections}
     except Exception as exc:  # a parser bug must not crash the run; report it as not measured
         return {"error": f"TLS probe failed: {type(exc).__name__}: {exc}", "connections": scan.connections}
+    return scan.facts()
+
+
+async def _examine(scan: AddressScan) -> None:
+    """Part two; what stops it (the connection cap, a bug in one test) leaves part one standing."""
     try:
-        async with asyncio.timeout_at(deadline):
-            await examine(scan)
-    except TimeoutError:
-        scan.note(f"behaviour and attack tests did not finish within {ctx.timeout:g} s")
+        await examine(scan)
     except ScanAborted as exc:
         scan.note(f"behaviour and attack tests stopped: {exc}")
-    except Exception as exc:  # a bug in one test must not lose the enumeration
+    except Exception as exc:
         scan.note(f"behaviour and attack tests failed: {type(exc).__name__}: {exc}")
-    return scan.facts()
 
 
 async def probe_tls(ctx: ProbeContext, host: str, addresses: list[str], port: int) -> dict[str, Any]:
