@@ -56,7 +56,7 @@ SECURITY_TXT_CAP = 32 * 1024
 MAX_REDIRECTS = 10
 HEADER_LINES_CAP = 200
 DEADLINE_FACTOR = 2  # one request, connect to last byte, within this many io_timeouts
-HTML_BUDGET = 5.0  # seconds of a CPU worker for one page's HTML (a linear parse takes milliseconds)
+HTML_BUDGET = 5.0  # seconds of a CPU worker for one page's HTML or security.txt (a linear parse takes milliseconds)
 CORS_PROBE_ORIGIN = "https://cors-check.bolwerk.invalid"  # RFC 2606: never a real site
 # What a browser advertises; only encodings we can decompress (bounded) ourselves.
 BROWSER_ENCODINGS = "gzip, deflate"
@@ -426,7 +426,10 @@ class HttpProbe:
         if fetched.status != 200 or ctype.lower().startswith("text/html"):
             return out
         text = fetched.body.decode("utf-8", "replace")
-        parsed = await asyncio.to_thread(security_txt.parse, text)  # linear, but CPU stays off the event loop
+        try:
+            parsed = await cpu.run(security_txt.parse, text, budget=HTML_BUDGET)  # off the event loop, bounded
+        except ProbeError as exc:
+            return out | {"error": str(exc)}
         fields = parsed.fields
         if not fields:
             return out
