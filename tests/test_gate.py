@@ -144,9 +144,10 @@ def test_gate_passes_a_sound_service(lab_args):
 def test_gate_fails_a_service_below_policy(lab_args):
     result = gate(lab_args, "https://belastingen.vlaanderen.test/", "--min-grade", "A")
     assert result.exit_code == 1
-    assert last_line(result).startswith(f"bolwerk: gate: FAIL under {BASE}: belastingen-vlaanderen-test: grade B below A")
+    assert last_line(result).startswith("bolwerk: gate: FAIL under bolwerk-baseline@2026.12: belastingen-vlaanderen-test: "
+                                        "grade B below A")
     assert "TLS 1.0 or 1.1 offered" in last_line(result)
-    assert "bolwerk: note: the policy was not pinned and resolved to bolwerk-baseline@2026.11" in result.stderr
+    assert "bolwerk: note: the policy was not pinned and resolved to bolwerk-baseline@2026.12" in result.stderr
 
 
 def test_gate_fail_on_required_catches_what_the_grade_lets_through(lab_args):
