@@ -80,21 +80,6 @@ def parse_url(text: str, kind: str, loc: str) -> Endpoint:
     return Endpoint(scheme, ascii_host, port or DEFAULT_PORTS[scheme], parts.path or "/", ekind)
 
 
-def registrable_domain(host: str) -> str | None:
-    """The domain a service's host belongs to, by the last two labels (no public suffix list).
-
-    Good for .be, .vlaanderen, .brussels and most of the estate; a host under a
-    multi-label suffix (e.g. .gov.uk) should declare its mail domain explicitly.
-    """
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    labels = host.rstrip(".").lower().split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 else None
-
-
 def _strings(value: Any, loc: str, key: str) -> list[str]:
     if isinstance(value, str):
         return [v for v in re.split(r"[\s;,]+", value) if v]

@@ -27,7 +27,7 @@ from typing import Any
 
 from checks.registry import Registry
 from scanner import __version__
-from scanner.inventory import Inventory, registrable_domain
+from scanner.inventory import Inventory
 from scanner.judge import judge_run, refuse_other_policy
 from scanner.model import InputError, Service
 from scanner.policy import Policy
@@ -38,6 +38,7 @@ from scanner.probes.plugin import Probe
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver
 from scanner.shards import Shard, split
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan

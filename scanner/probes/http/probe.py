@@ -36,7 +36,6 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
 from scanner.probes.certificate.probe import observing_context
 from scanner.probes.context import ProbeContext
@@ -45,6 +44,7 @@ from scanner.probes.http.redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 from scanner.standards import security_txt
+from scanner.standards.public_suffix import registrable_domain
 
 BODY_CAP = 512 * 1024
 SECURITY_TXT_CAP = 32 * 1024
