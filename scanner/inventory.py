@@ -301,9 +301,26 @@ def load_inventory(path: Path | str) -> Inventory:
 
 
 def inventory_from_targets(targets: list[str]) -> Inventory:
-    """`bolwerk gate URL...`: each target its own service."""
-    services = []
+    """URLs and host names from the command line: a service per host, its targets as endpoints."""
+    services: dict[str, Service] = {}
     for n, target in enumerate(targets):
-        endpoint = parse_url(target, "web", f"target {n + 1}")
-        services.append(Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[endpoint]))
-    return _finish(services, [], Path("<command line>"), {})
+        endpoint = parse_url(target, "web", f"target {n + 1} ({target})")
+        svc = services.setdefault(endpoint.host, Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[]))
+        svc.endpoints.append(endpoint)
+    return _finish(list(services.values()), [], Path("<command line>"), {})
+
+
+INVENTORY_SUFFIXES = (".toml", ".csv", ".txt", ".list")
+
+
+def inventory_from_arguments(arguments: list[str]) -> Inventory:
+    """What `bolwerk scan` and `bolwerk gate` take: one inventory file, or URLs and host names.
+
+    An argument is a file when it exists or ends like one (`inventory.toml`), so a mistyped
+    file name is reported as missing instead of being scanned as a host."""
+    files = [a for a in arguments if "://" not in a and (Path(a).exists() or a.lower().endswith(INVENTORY_SUFFIXES))]
+    if not files:
+        return inventory_from_targets(arguments)
+    if len(arguments) > 1:
+        raise InputError(files[0], "give one inventory file, or URLs and host names, not both")
+    return load_inventory(files[0])

@@ -124,6 +124,7 @@ class Runner:
         self.progress = progress
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
+        self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         o = self.options
@@ -132,7 +133,7 @@ class Runner:
             scope=scope,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
             port_map=o.port_map, audit_log=o.audit_log, keep_records=False,
-            owned=shard.owned if shard else None, shares=shares)
+            owned=shard.owned if shard else None, shares=shares, run_id=self.run_id)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
@@ -152,6 +153,7 @@ class Runner:
             self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
                                  self.options.to_json(), policy_digest=self.policy.digest(),
                                  policy_data=self.policy.to_data())
+        self.run_id = run_id
         self.store.save_services(run_id, [(svc.id, svc.name, svc.organisation, service_definition(svc))
                                           for svc in inventory.services])
         done_eps, done_doms = self.store.collected(run_id)
