@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from scanner.inventory import load_inventory
-from scanner.standards.public_suffix import registrable_domain
 from scanner.model import EndpointKind, InputError
+from scanner.standards.public_suffix import registrable_domain
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
