@@ -79,7 +79,7 @@ def network_options(func):
         click.option("--resolver", default=None, metavar="IP[:PORT]", help="DNS resolver (default: the system's)."),
         click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="PEM roots to trust instead of certifi's Mozilla store."),
-        click.option("--trust-anchor", "trust_anchors", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--trust-anchor", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
                      help="Extra DNSSEC trust anchors (zone-file DS/DNSKEY lines); repeatable."),
         click.option("--trust-resolver-ad", is_flag=True, default=False,
                      help="Trust the AD bit of the --resolver (a validating resolver on a trusted path): "
@@ -105,7 +105,7 @@ def scan_options(kw: dict[str, Any]) -> ScanOptions:
     return ScanOptions(
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
-        trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
+        trust_anchors=list(kw["trust_anchor"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
         audit_log=kw["audit_log"], port_map=read_port_map(kw.get("lab_port_map")),
         workers=kw["workers"] or default_workers())
 
@@ -141,7 +141,7 @@ def output_options(folder: bool = True):
     """The output flags, declared once for every command that writes a result: a file per
     format ('-' for stdout, one at most) and, with `folder`, --out and --lang for the dashboard.
     The command reads them with `outputs_of(kw)`."""
-    opts = [file_option(flag, f"{fmt}_file", help=f"Write {what} to FILE ('-' for stdout).")
+    opts = [file_option(flag, fmt, help=f"Write {what} to FILE ('-' for stdout).")
             for flag, fmt, what in OUTPUT_FILES]
     opts.append(click.option("--sarif-category", default=None, metavar="ID",
                              help="Name the SARIF analysis (runAutomationDetails.id); by default the uploader "
@@ -162,7 +162,7 @@ def output_options(folder: bool = True):
 
 def outputs_of(kw: dict[str, Any]) -> Outputs:
     """The outputs asked for, taken out of a command's keyword arguments (see output_options)."""
-    files = {fmt: kw.pop(f"{fmt}_file") for _, fmt, _ in OUTPUT_FILES}
+    files = {fmt: kw.pop(fmt) for _, fmt, _ in OUTPUT_FILES}
     category = kw.pop("sarif_category")
     return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
                    kw.pop("lang", "nl"), {"sarif": {"category": category}} if category else {})
@@ -191,7 +191,8 @@ def table_language(ctx: click.Context, lang: str) -> str:
     return lang if explicit else "en"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                                "auto_envvar_prefix": "BOLWERK"})  # --resolver of gate: BOLWERK_GATE_RESOLVER
 @click.version_option(__version__, prog_name="bolwerk")
 def main() -> None:
     """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
