@@ -26,7 +26,7 @@ from results import loopback_only, markdown_table, publish
 from scanner.lab.listener import Listener
 from scanner.lab.tls_services import SERVICES, start
 from scanner.probes.context import ProbeContext
-from scanner.probes.net import Limits, Network
+from scanner.probes.net import AddressPolicy, Limits, Network
 from scanner.probes.tls.probe import probe_tls
 
 LIMITS = Limits(rate_per_ip=10_000, connect_timeout=5, per_host=4, per_ip=8)
@@ -73,7 +73,7 @@ async def measure(name: str, sslyze: str | None) -> Row:
     proxy = CountingProxy(running.port)
     await proxy.start()
     try:
-        net = Network(limits=LIMITS)
+        net = Network(limits=LIMITS, policy=AddressPolicy(home=frozenset({"loopback"})))  # its servers: loopback
         ctx = ProbeContext(network=net, resolver=None, now=datetime.now(UTC), timeout=60, io_timeout=IO_TIMEOUT)
         t = time.perf_counter()
         facts = await probe_tls(ctx, "tls.lab.vlaanderen.test", ["127.0.0.1"], proxy.port)

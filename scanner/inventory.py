@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanner.model import DEFAULT_PORTS, Endpoint, EndpointKind, InputError, Service, SourceRef
+from scanner.standards.addresses import private_network
 from scanner.tomlfile import line_of, load_toml, nth_table_line, where
 
 SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors"}
 URL_KEYS = ("url", "kind")
 MAIL_DOMAIN_KEYS = ("domain", "dkim_selectors")
-TOP_KEYS = {"service", "exclude", "scope", "inventory"}
+TOP_KEYS = {"service", "exclude", "scope", "inventory", "networks"}
 CSV_COLUMNS = {"id", "name", "organisation", "tags", "owner", "urls", "url", "mail_domains", "kind", "programme"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -30,6 +31,7 @@ class Inventory:
     services: list[Service]
     excluded: list[Service] = field(default_factory=list)
     scope_suffixes: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # private networks (CIDR) the estate lives in: the scan may contact them
     source: str = ""
 
 
@@ -231,6 +233,13 @@ def load_toml_inventory(path: Path) -> Inventory:
     inv = _finish(services, excludes, path, lines)
     scope = _strings(data.get("scope", []), str(path), "scope")
     inv.scope_suffixes = tuple(s.lower().lstrip(".") for s in scope)
+    networks = _strings(data.get("networks", []), str(path), "networks")
+    for network in networks:
+        try:
+            private_network(network)
+        except ValueError as exc:
+            raise InputError(where(path, "networks", line_of(text, "networks")), str(exc)) from None
+    inv.networks = tuple(networks)
     return inv
 
 

@@ -31,13 +31,15 @@ from scanner.inventory import Inventory
 from scanner.judge import judge_run, refuse_other_policy
 from scanner.model import InputError, Service
 from scanner.policy import Policy
+from scanner.probes import cpu
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver
 from scanner.shards import Shard, split
+from scanner.standards.addresses import private_network
 from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
@@ -59,6 +61,7 @@ class ScanOptions:
     trust_anchors: list[Path] = field(default_factory=list)
     trust_resolver_ad: bool = False  # take the named resolver's AD bit as "secure" (reported as such)
     scope: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()  # private networks the scan may contact (--allow-network)
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
     workers: int = 1  # processes that collect and judge (the command line's default: the cores)
@@ -70,6 +73,7 @@ class ScanOptions:
         out["audit_log"] = str(self.audit_log) if self.audit_log else None
         out["port_map"] = self.port_map.to_json() if self.port_map else None
         out["scope"] = list(self.scope)
+        out["allow_networks"] = list(self.allow_networks)
         return out
 
     def validate(self) -> None:
@@ -83,6 +87,11 @@ class ScanOptions:
             raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise InputError(str(self.ca_bundle), "CA bundle not found")
+        for network in self.allow_networks:
+            try:
+                private_network(network)
+            except ValueError as exc:
+                raise InputError("--allow-network", str(exc)) from None
 
 
 def service_definition(svc: Service) -> dict[str, Any]:
@@ -124,6 +133,7 @@ class Runner:
         self.progress = progress
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
+        self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
         self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
@@ -132,7 +142,7 @@ class Runner:
         self.network = Network(
             scope=scope,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log, keep_records=False,
+            port_map=o.port_map, audit_log=o.audit_log, policy=self.addresses, keep_records=False,
             owned=shard.owned if shard else None, shares=shares, run_id=self.run_id)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
@@ -161,6 +171,9 @@ class Runner:
         total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
         progress = _Tally(self.progress, len(done_eps) + len(done_doms), total)
         scope = build_scope(inventory, self.options.scope)
+        self.addresses = AddressPolicy.of_scan(
+            (ep.host for svc in inventory.services for ep in svc.endpoints),
+            [private_network(n) for n in (*self.options.allow_networks, *inventory.networks)], self.options.port_map)
         complete = False
         started = time.monotonic()
         try:
@@ -244,6 +257,7 @@ class Runner:
         finally:
             writer.close()
             self.network.close()
+            cpu.shutdown()  # this process's CPU workers (each worker process has its own)
 
     def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
                        report: multiprocessing.connection.Connection) -> None:

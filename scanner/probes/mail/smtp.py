@@ -84,9 +84,6 @@ class StartTlsScan(AddressScan):
     async def preamble(self, reader, writer) -> None:
         await starttls_preamble(reader, writer, self.ctx.io_timeout)
 
-    def origin_ip(self) -> str | None:
-        return self.ctx.implied_origin()  # an MX host: implied by a mail domain, located by DNS
-
 
 async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
     """Protocols, suites and groups an MX accepts after STARTTLS (the same frugal enumeration as HTTPS)."""
@@ -100,8 +97,7 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
-        async with ctx.network.tcp(mx_host, ip, port, "smtp", origin_ip=ctx.implied_origin(),
-                                   limit=MAX_LINE) as (reader, writer):
+        async with ctx.network.tcp(mx_host, ip, port, "smtp", limit=MAX_LINE) as (reader, writer):
             facts["banner"] = await starttls_preamble(reader, writer, t)
             facts["starttls"] = True
             try:

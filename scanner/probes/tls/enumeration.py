@@ -97,15 +97,11 @@ class AddressScan:
     async def preamble(self, reader, writer) -> None:
         """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
 
-    def origin_ip(self) -> str | None:
-        """The SSRF guard's reference: None, the address is the scanned endpoint itself."""
-        return None
-
     async def connect_and(self, payload: bytes, reader_fn) -> Any:
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
-        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose, origin_ip=self.origin_ip(),
+        async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose,
                                         limit=self.line_limit) as (reader, writer):
             await self.preamble(reader, writer)
             writer.write(payload)

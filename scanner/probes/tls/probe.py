@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.tls.enumeration import AddressScan, ScanAborted
@@ -25,7 +26,7 @@ async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
     """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline."""
     scan = scan_class(ctx, host, ip, port, server_name(host))
     try:
-        async with asyncio.timeout(ctx.timeout):
+        async with deadline(ctx.timeout):
             await scan.run()
     except TimeoutError:
         return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
