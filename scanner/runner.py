@@ -28,7 +28,7 @@ from typing import Any
 from checks.registry import Registry
 from scanner import __version__
 from scanner.inventory import Inventory
-from scanner.judge import judge_run, refuse_other_policy
+from scanner.judge import estate_view, judge_run, refuse_other_policy
 from scanner.model import InputError, Service
 from scanner.policy import Policy
 from scanner.probes import cpu
@@ -267,17 +267,18 @@ class Runner:
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
         ids = list(self.store.service_ids(run_id))
+        estate = estate_view(self.store.iter_services(run_id))  # what checks may know of the whole run
         n = min(self.options.workers, len(ids) // 20)
         if n < 2:
-            judge_run(self.store, run_id, self.registry, self.policy, now)
+            judge_run(self.store, run_id, self.registry, self.policy, now, estate=estate)
             return
-        _in_workers([(self._judge_share, (run_id, ids[i::n], now)) for i in range(n)], _Tally(None, 0, 0))
+        _in_workers([(self._judge_share, (run_id, ids[i::n], now, estate)) for i in range(n)], _Tally(None, 0, 0))
 
-    def _judge_share(self, run_id: str, ids: list[str], now: datetime,
+    def _judge_share(self, run_id: str, ids: list[str], now: datetime, estate: dict[str, Any],
                      report: multiprocessing.connection.Connection) -> None:
         store = Store(self.store.path)
         try:
-            judge_run(store, run_id, self.registry, self.policy, now, ids)
+            judge_run(store, run_id, self.registry, self.policy, now, ids, estate)
         finally:
             store.close()
 
