@@ -82,21 +82,6 @@ def parse_url(text: str, kind: str, loc: str) -> Endpoint:
     return Endpoint(scheme, ascii_host, port or DEFAULT_PORTS[scheme], parts.path or "/", ekind)
 
 
-def registrable_domain(host: str) -> str | None:
-    """The domain a service's host belongs to, by the last two labels (no public suffix list).
-
-    Good for .be, .vlaanderen, .brussels and most of the estate; a host under a
-    multi-label suffix (e.g. .gov.uk) should declare its mail domain explicitly.
-    """
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    labels = host.rstrip(".").lower().split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 else None
-
-
 def _strings(value: Any, loc: str, key: str) -> list[str]:
     if isinstance(value, str):
         return [v for v in re.split(r"[\s;,]+", value) if v]
@@ -325,9 +310,26 @@ def load_inventory(path: Path | str) -> Inventory:
 
 
 def inventory_from_targets(targets: list[str]) -> Inventory:
-    """`bolwerk gate URL...`: each target its own service."""
-    services = []
+    """URLs and host names from the command line: a service per host, its targets as endpoints."""
+    services: dict[str, Service] = {}
     for n, target in enumerate(targets):
-        endpoint = parse_url(target, "web", f"target {n + 1}")
-        services.append(Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[endpoint]))
-    return _finish(services, [], Path("<command line>"), {})
+        endpoint = parse_url(target, "web", f"target {n + 1} ({target})")
+        svc = services.setdefault(endpoint.host, Service(id=slug(endpoint.host), name=endpoint.host, endpoints=[]))
+        svc.endpoints.append(endpoint)
+    return _finish(list(services.values()), [], Path("<command line>"), {})
+
+
+INVENTORY_SUFFIXES = (".toml", ".csv", ".txt", ".list")
+
+
+def inventory_from_arguments(arguments: list[str]) -> Inventory:
+    """What `bolwerk scan` and `bolwerk gate` take: one inventory file, or URLs and host names.
+
+    An argument is a file when it exists or ends like one (`inventory.toml`), so a mistyped
+    file name is reported as missing instead of being scanned as a host."""
+    files = [a for a in arguments if "://" not in a and (Path(a).exists() or a.lower().endswith(INVENTORY_SUFFIXES))]
+    if not files:
+        return inventory_from_targets(arguments)
+    if len(arguments) > 1:
+        raise InputError(files[0], "give one inventory file, or URLs and host names, not both")
+    return load_inventory(files[0])

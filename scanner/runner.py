@@ -27,7 +27,7 @@ from typing import Any
 
 from checks.registry import Registry
 from scanner import __version__
-from scanner.inventory import Inventory, registrable_domain
+from scanner.inventory import Inventory
 from scanner.judge import estate_view, judge_run, refuse_other_policy
 from scanner.model import InputError, Service
 from scanner.policy import Policy
@@ -40,6 +40,7 @@ from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver
 from scanner.shards import Shard, split
 from scanner.standards.addresses import private_network
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan
@@ -133,6 +134,7 @@ class Runner:
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
         self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
+        self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         o = self.options
@@ -141,7 +143,7 @@ class Runner:
             scope=scope,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
             port_map=o.port_map, audit_log=o.audit_log, policy=self.addresses, keep_records=False,
-            owned=shard.owned if shard else None, shares=shares)
+            owned=shard.owned if shard else None, shares=shares, run_id=self.run_id)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
@@ -161,6 +163,7 @@ class Runner:
             self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
                                  self.options.to_json(), policy_digest=self.policy.digest(),
                                  policy_data=self.policy.to_data())
+        self.run_id = run_id
         self.store.save_services(run_id, [(svc.id, svc.name, svc.organisation, service_definition(svc))
                                           for svc in inventory.services])
         done_eps, done_doms = self.store.collected(run_id)

@@ -32,6 +32,7 @@ import dns.asyncbackend
 
 from scanner.probes.deadline import QueueTimeout, queued
 from scanner.standards.addresses import IPNetwork, address, special
+from scanner.times import rfc3339_precise
 
 T = TypeVar("T")
 
@@ -248,12 +249,13 @@ class Network:
         keep_records: bool = True,
         owned: set[str] | None = None,
         shares: int = 1,
+        run_id: str | None = None,
     ) -> None:
         """`keep_records`: keep every ConnectionRecord in `records` (tests and benches count
         them; a scan has the audit log instead, and keeps none). `owned` and `shares`: this
         Network is one of `shares` worker processes (scanner/shards.py); hosts and addresses
         outside `owned` may be contacted by the others too, so this one keeps to its share of
-        the caps and the rate there."""
+        the caps and the rate there. `run_id`: the run each audit-log line names."""
         self.scope = scope  # None: anything goes (used by `gate` on explicit targets)
         self.policy = policy or AddressPolicy()  # by default: public addresses only
         self.limits = limits or Limits()
@@ -262,6 +264,7 @@ class Network:
         self._keep_records = keep_records
         self._owned, self._shares = owned, max(1, shares)
         self._audit = audit_log.open("a", encoding="utf-8") if audit_log else None
+        self.run_id = run_id
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._ip_slots: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = defaultdict(float)
@@ -286,7 +289,8 @@ class Network:
         if self._keep_records:
             self.records.append(rec)
         if self._audit:
-            self._audit.write(json.dumps(asdict(rec)) + "\n")
+            line = asdict(rec) | {"time": rfc3339_precise(rec.at), "run": self.run_id}
+            self._audit.write(json.dumps(line) + "\n")
             self._audit.flush()
 
     def attempts(self, ip: str | None = None, purpose: str | None = None) -> list[ConnectionRecord]:

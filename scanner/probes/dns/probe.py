@@ -20,13 +20,13 @@ from typing import Any
 
 import dns.name
 
-from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.dns.zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.standards.public_suffix import registrable_domain
 
 MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
 MAX_CAA = 20

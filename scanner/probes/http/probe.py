@@ -38,7 +38,6 @@ from typing import Any
 import httpcore
 import httpx
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
 from scanner.probes import cpu
 from scanner.probes.certificate.probe import observing_context
@@ -49,6 +48,7 @@ from scanner.probes.http.redact import redact_text, redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 from scanner.standards import security_txt, urls
+from scanner.standards.public_suffix import registrable_domain
 from scanner.standards.urls import Url, UrlError
 
 BODY_CAP = 512 * 1024
