@@ -120,7 +120,7 @@ class Finding:
 
     @property
     def id(self) -> str:
-        return finding_id(self.check, self.target, self.key)
+        return finding_id(self.check, self.target, self.key, self.subject)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -150,10 +150,15 @@ class Finding:
         return out
 
 
-def finding_id(check: str, target: str, key: str = "") -> str:
-    """Stable fingerprint: the same problem on the same target keeps its id across runs."""
-    digest = hashlib.sha256(f"{check}\x1f{target}\x1f{key}".encode()).hexdigest()
-    return digest[:20]
+def finding_id(check: str, target: str, key: str = "", subject: str = "") -> str:
+    """Stable fingerprint: the same problem on the same target keeps its id across runs.
+
+    The subject (the endpoint or mail domain judged) counts only when it is not the target
+    itself: two mail domains behind one MX host give findings on that host that must stay
+    apart, while an endpoint's own findings keep the ids they always had.
+    """
+    parts = [check, target, key] + ([subject] if subject and subject != target else [])
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
 class InputError(Exception):
