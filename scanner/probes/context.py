@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 from scanner import __version__
 from scanner.probes.dns.validator import Validator
 from scanner.probes.net import PUBLIC_ONLY, Network, address_class
+from scanner.probes.once import Once
 from scanner.probes.resolver import Resolver
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class ProbeContext:
     ca_bundle: Path | None = None  # None: certifi's Mozilla roots
     validator: Validator | None = None  # DNSSEC, with the run's trust anchors
     user_agent: str = USER_AGENT
-    _cache: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
+    _once: Once[Any] = field(default_factory=Once)
 
     def implied_origin(self) -> str:
         """The SSRF guard's reference for hosts the inventory only implies: MX, MTA-STS, name servers.
@@ -51,8 +51,4 @@ class ProbeContext:
 
     async def cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
         """Run `compute` once per key within a run (e.g. TLS facts per ip:port)."""
-        fut = self._cache.get(key)
-        if fut is None:
-            fut = asyncio.ensure_future(compute())
-            self._cache[key] = fut
-        return await asyncio.shield(fut)
+        return await self._once.get(key, compute)

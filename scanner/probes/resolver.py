@@ -32,6 +32,7 @@ import dns.rrset
 
 from scanner.model import InputError
 from scanner.probes.net import Network, ProbeError
+from scanner.probes.once import Once
 
 Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
 DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
@@ -119,7 +120,7 @@ class Resolver:
         self._r.flags = dns.flags.RD | (0 if trust_ad else dns.flags.CD)
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
-        self._cache: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
+        self._answers: Once[Lookup] = Once()
 
     @property
     def nameservers(self) -> list[tuple[str, int]]:
@@ -132,11 +133,7 @@ class Resolver:
             dns.name.from_text(key[0])
         except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
             raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
-        fut = self._cache.get(key)
-        if fut is None:
-            fut = asyncio.ensure_future(self._query(*key))
-            self._cache[key] = fut
-        return await asyncio.shield(fut)
+        return await self._answers.get(key, lambda: self._query(*key))
 
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)
