@@ -313,12 +313,13 @@ def mta_sts(ctx: CheckContext):
     if facts.get("policy") is None:
         return failed("no_policy", status=facts.get("policy_status"))
     patterns = facts["policy"].get("mx", [])
+    cut = {k: facts[k] for k in ("policy_truncated", "policy_bytes") if k in facts}  # judged on what was read
     uncovered = [mx["host"] for mx in hosts if not any(_mx_pattern_matches(p, mx["host"]) for p in patterns)]
     if mode == "enforce" and uncovered:
-        return failed("mx_not_listed", hosts=uncovered, evidence={"policy_mx": patterns, "uncovered": uncovered})
+        return failed("mx_not_listed", hosts=uncovered, evidence={"policy_mx": patterns, "uncovered": uncovered, **cut})
     if mode == "enforce":
-        return passed("enforced", evidence={"policy_mx": patterns})
-    return warned("mode", mode=mode or Phrase("mode_missing"))
+        return passed("enforced", evidence={"policy_mx": patterns, **cut})
+    return warned("mode", mode=mode or Phrase("mode_missing"), evidence=cut)
 
 
 @check(

@@ -172,7 +172,8 @@ def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> S
             if unknown:
                 raise InputError(item_loc, f"unknown key {shown(sorted(unknown)[0])} (expected url, kind)")
             if not isinstance(item.get("url"), str):
-                raise InputError(item_loc, f"url: expected a string, got {kind_of(item.get('url'))}")
+                raise InputError(item_loc, f"url: expected a string, got {kind_of(item['url'])}" if "url" in item
+                                 else "url: required (a table {url, kind})")
             kind = item.get("kind", "web")
             if not isinstance(kind, str):
                 raise InputError(item_loc, f"kind: expected a string, got {kind_of(kind)}")

@@ -4,12 +4,14 @@ whose judgement fails is graded `incomplete` with the reason while the rest is k
 import dataclasses
 import hashlib
 
+import pytest
+
 from checks.registry import Registry, default_registry, failed, passed
 from scanner.judge import judge_run
 from scanner.model import Finding, Level, Severity, Status, finding_id
 from scanner.policy import load_policy
 from scanner.store import Store
-from tests.conftest import scan_lab
+from tests.conftest import probe_context, scan_lab
 
 REGISTRY = default_registry()
 POLICY = load_policy(None, REGISTRY)
@@ -30,14 +32,23 @@ def test_one_mx_behind_two_domains_gives_two_ids():
     assert len(ids) == 2
 
 
-def test_two_domains_behind_one_mail_gateway_are_both_judged(lab, tmp_path):
-    """The lab's agency with a second domain on the same MX: scanned end to end, no run lost."""
-    inventory = tmp_path / "gateway.toml"
+@pytest.fixture(scope="module")
+def unusual_mail(lab, tmp_path_factory) -> dict:
+    """The lab's estate.d/unusual-mail.toml services, scanned end to end: service id -> result."""
+    folder = tmp_path_factory.mktemp("unusual-mail")
+    inventory = folder / "mail.toml"
     inventory.write_text('[[service]]\nid = "natuur-en-bos"\nurls = ["https://www.natuurenbos.test/"]\n'
-                         'mail_domains = ["natuurenbos.test", "bosreservaten.test"]\n')
-    result, _, _ = scan_lab(lab, inventory, tmp_path / "h.db")
+                         'mail_domains = ["natuurenbos.test", "bosreservaten.test"]\n'
+                         '[[service]]\nid = "polderpost"\nurls = ["https://polderpost.test/"]\n'
+                         'mail_domains = ["polderpost.test"]\n')
+    result, _, _ = scan_lab(lab, inventory, folder / "h.db")
     assert result["run"]["complete"] is True
-    (svc,) = result["services"]
+    return {svc["id"]: svc for svc in result["services"]}
+
+
+def test_two_domains_behind_one_mail_gateway_are_both_judged(unusual_mail):
+    """The lab's agency with a second domain on the same MX: scanned end to end, no run lost."""
+    svc = unusual_mail["natuur-en-bos"]
     assert svc["grade"] != "incomplete", svc["caps"]
     on_gateway = [f for f in svc["findings"] if f["check"] == "mail.starttls"]
     assert {(f["target"], f["subject"], f["status"]) for f in on_gateway} == {
@@ -45,6 +56,18 @@ def test_two_domains_behind_one_mail_gateway_are_both_judged(lab, tmp_path):
         ("smtp://mx.natuurenbos.test:25", "bosreservaten.test", "pass")}
     ids = [f["id"] for f in svc["findings"]]
     assert len(ids) == len(set(ids))
+
+
+def test_an_mta_sts_policy_over_the_read_cap_is_judged_on_what_was_read_and_says_so(unusual_mail):
+    from scanner.probes.mail.probe import MTA_STS_CAP
+
+    svc = unusual_mail["polderpost"]
+    facts = svc["mail_domains"][0]["facts"]["mail"]["mta_sts"]
+    assert facts["policy_truncated"] is True and facts["policy_bytes"] == MTA_STS_CAP
+    assert facts["mode"] == "enforce" and facts["policy"]["mx"][0] == "mx.natuurenbos.test"
+    (finding,) = [f for f in svc["findings"] if f["check"] == "mail.mta_sts"]
+    assert finding["status"] == "pass"
+    assert finding["evidence"]["policy_truncated"] is True and finding["evidence"]["policy_bytes"] == MTA_STS_CAP
 
 
 def _twice(ctx):
@@ -103,3 +126,21 @@ def test_a_service_that_cannot_be_judged_is_incomplete_and_the_run_is_kept(tmp_p
     fine = services["fine"]
     assert fine["grade"] != "incomplete" or fine["caps_detail"][0]["code"] == "incomplete"
     assert {f["check"] for f in fine["findings"]} >= {"http.hsts", "http.agency.twice"}
+
+
+def test_list_facts_cut_at_their_cap_say_how_many_there_were(lab):
+    """A name with 20 addresses and 25 CAA records: the facts list 16 and 20, and count them all."""
+    import asyncio
+
+    from scanner.probes.dns.probe import probe_dns
+
+    async def main() -> dict:
+        ctx = probe_context(lab.resolver, port_map=lab.port_map, trust_anchor=lab.trust_anchor)
+        try:
+            return await probe_dns(ctx, "veel.polderpost.test")
+        finally:
+            ctx.network.close()
+
+    facts = asyncio.run(main())
+    assert len(facts["ipv4"]) == 16 and facts["ipv4_truncated"] == 20 and "ipv6_truncated" not in facts
+    assert len(facts["caa"]) == 20 and facts["caa_truncated"] == 25

@@ -6,7 +6,7 @@ estate data gives it. The server reads a bounded request head, answers once and 
 A header value given as a list is sent as that many header lines (to imitate duplicated
 headers). `routes` answer given paths with their own status, headers and body (estate:
 `https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
-with scripts, a reflected CORS Origin or a gzip-compressed body.
+with scripts, a reflected CORS Origin, a gzip-compressed body or a body `repeat`ed N times.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Site:
         headers = [] if spec.get("bare") else list(self.headers)
         if "location" in spec:
             headers.insert(0, ("Location", spec["location"]))
-        body = spec.get("body", "")
+        body = spec.get("body", "") * int(spec.get("repeat", 1))  # `repeat`: an oversized body, as data
         if spec.get("template"):  # dates relative to now, for security.txt cases that must not age
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             for name, days in (("{expires}", 180), ("{expired}", -30), ("{far}", 800)):

@@ -575,12 +575,11 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
     return f"{scheme}://{h}{'' if port == default else f':{port}'}{path}"
 
 
-async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> tuple[int, bytes]:
+async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> Fetched:
     """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
     not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
     ip = await first_address(ctx, urlsplit(url).hostname or "")
-    fetched = await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
-    return fetched.status, fetched.body
+    return await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
 
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:

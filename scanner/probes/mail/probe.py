@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns.probe import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
+from scanner.probes.dns.probe import MAX_MX, dnssec_of, listed, mx_hosts, probe_domain_dns
 from scanner.probes.http.probe import fetch_url
 from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
@@ -20,6 +20,7 @@ from scanner.probes.tls.probe import PROTOCOLS
 from scanner.standards.mail import DMARC_MAX_QUERIES, SPF_LOOKUP_LIMIT
 
 MTA_STS_CAP = 64 * 1024
+MAX_TLSA = 20  # TLSA records of one MX listed in facts
 
 
 def _txt_strings(lookup) -> list[str]:
@@ -146,14 +147,16 @@ async def mta_sts(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     if not records:
         return out
     try:
-        status, body = await fetch_url(ctx, f"https://mta-sts.{domain}/.well-known/mta-sts.txt", MTA_STS_CAP)
+        fetched = await fetch_url(ctx, f"https://mta-sts.{domain}/.well-known/mta-sts.txt", MTA_STS_CAP)
     except ProbeError as exc:
         out["policy_error"] = str(exc)
         return out
-    out["policy_status"] = status
-    if status == 200:
+    out["policy_status"] = fetched.status
+    if fetched.truncated:  # read up to the cap and judged on that part; the rest was never read
+        out.update(policy_truncated=True, policy_bytes=len(fetched.body))
+    if fetched.status == 200:
         fields: dict[str, Any] = {"mx": []}
-        for line in body.decode("utf-8", "replace").splitlines():
+        for line in fetched.body.decode("utf-8", "replace").splitlines():
             key, _, value = line.partition(":")
             key, value = key.strip().lower(), value.strip()
             if key == "mx":
@@ -216,7 +219,7 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
     tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
     out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     if tlsa.rrset:
-        out["tlsa_records"] = tlsa.texts()[:20]
+        out.update(listed("tlsa_records", tlsa.texts(), MAX_TLSA))
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
     if not addresses:
         out["error"] = f"{host} has no address"
