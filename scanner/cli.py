@@ -422,8 +422,8 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     from reports.json import build_result
     from scanner.gate import Baseline, decide, waiver_notes
 
-    if len(targets) == 1 and Path(targets[0]).is_file():
-        inv = load_inventory(targets[0])
+    if len(targets) == 1 and (Path(targets[0]).is_file() or names_a_file(targets[0])):
+        inv = load_inventory(targets[0])  # a mistyped inventory path is "not found", never a host to scan
     else:
         inv = inventory_from_targets(list(targets))
     base = Baseline.load(baseline) if baseline else None
@@ -444,6 +444,11 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     click.echo(summary_line(result, scanned.seconds), err=True)
     print_verdict(verdict)
     sys.exit(verdict.exit_code)
+
+
+def names_a_file(target: str) -> bool:
+    """`inventory.toml`, `hosts.txt`: a target that names an inventory file rather than a host."""
+    return "://" not in target and Path(target).suffix.lower() in (".toml", ".csv", ".txt")
 
 
 def _existing_store(db: Path | None) -> Store:

@@ -191,3 +191,20 @@ def test_demo_refuses_an_out_that_is_a_file_before_starting_the_lab(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     refused(run("demo", "--out", f"{blocker}/demo"), f"{blocker}/demo: --out: {blocker} is not a directory")
+
+
+def test_gate_takes_a_missing_inventory_file_for_what_it_is(tmp_path):
+    """`bolwerk gate services.toml` with a typo in the path: not found, not a host named services.toml."""
+    refused(run("gate", str(tmp_path / "servcies.toml"), "--db", str(tmp_path / "h.db")),
+            "servcies.toml: inventory file not found")
+
+
+def test_a_policy_status_of_the_wrong_shape_is_named(tmp_path):
+    from checks.registry import default_registry
+    from scanner.policy import load_policy
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('[policy]\nname = "x"\nversion = "1"\n[grades]\nA = 85\n'
+                      '[[caps]]\ncheck = "tls.protocol.tls10"\ngrade = "B"\nstatus = [["fail"]]\n')
+    with pytest.raises(InputError, match=r"p.toml:9: caps\[0\].status: unknown status \['fail'\]"):
+        load_policy(str(policy), default_registry())
