@@ -26,7 +26,8 @@ BUILTIN_MODULES = (
     "checks.tls", "checks.certificate",
     "checks.http.enforcement", "checks.http.hsts", "checks.http.csp", "checks.http.headers",
     "checks.http.cookies", "checks.http.page", "checks.http.security_txt", "checks.http.parity",
-    "checks.dns", "checks.mail",
+    "checks.dns", "checks.mail.spf", "checks.mail.dmarc", "checks.mail.dkim", "checks.mail.mx",
+    "checks.mail.mta_sts",
 )
 ENTRY_POINT_GROUP = "bolwerk.checks"
 

@@ -8,12 +8,14 @@ for its own format; these helpers only shorten it and drop control characters.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 STDOUT = "-"
@@ -39,13 +41,45 @@ def subject(finding: dict[str, Any]) -> str:
 
 def write(path: Path | str, text: str) -> None:
     """Write a report; ``-`` means standard output."""
+    with output(path) as out:
+        out.write(text)
+
+
+@contextlib.contextmanager
+def output(path: Path | str) -> Iterator[IO[str]]:
+    """A report's text stream, written as it is produced; ``-`` means standard output."""
     if str(path) == STDOUT:
-        sys.stdout.write(text)
+        yield sys.stdout
         sys.stdout.flush()
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    with path.open("w", encoding="utf-8") as out:
+        yield out
+
+
+ITEMS = "\x00items\x00"  # where stream_document puts the items of a document
+
+
+def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent: int | None = None,
+                    sort_keys: bool = True) -> None:
+    """Write a JSON document whose one list (marked by the value ITEMS) is written item by item,
+    so the list is never held whole. Compact (`indent` None): one item per line."""
+    text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                      separators=None if indent else (",", ":"))
+    head, tail = text.split(json.dumps(ITEMS), 1)
+    pad = " " * (len(head) - head.rfind("\n") - 1 - len(head.rsplit("\n", 1)[-1].lstrip()))
+    inner = pad + " " * (indent or 0)
+    out.write(head + "[")
+    count = 0
+    for item in items:
+        one = json.dumps(item, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                         separators=None if indent else (",", ":"))
+        if indent:
+            one = "\n".join(inner + line for line in one.split("\n"))
+        out.write(("," if count else "") + "\n" + one)
+        count += 1
+    out.write(("\n" + (pad if indent else "") if count else "") + "]" + tail + "\n")
 
 
 def repo_path(file: str) -> str:

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from checks.registry import Registry
-from reports.common import clean, findings, subject, write
+from reports.common import clean, findings, output, subject
 
 COLUMNS = ("run", "time", "policy", "service", "organisation", "grade", "score", "subject", "target", "check",
            "pillar", "level", "severity", "status", "message", "evidence", "finding_id", "waiver_owner",
@@ -27,9 +27,14 @@ def safe(value: Any) -> str:
 
 
 def build_csv(result: dict[str, Any], registry: Registry | None = None, verdict: Any = None) -> str:
-    run = result["run"]
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\r\n")
+    _write_rows(buf, result, registry, verdict)
+    return buf.getvalue()
+
+
+def _write_rows(stream: Any, result: dict[str, Any], registry: Registry | None, verdict: Any) -> None:
+    run = result["run"]
+    out = csv.writer(stream, lineterminator="\r\n")
     out.writerow(COLUMNS)
     baseline = verdict is not None and verdict.baseline is not None
     for svc, f in findings(result):
@@ -45,8 +50,9 @@ def build_csv(result: dict[str, Any], registry: Registry | None = None, verdict:
                waiver.get("expires", ""), clean(waiver.get("reason", ""), 1000),
                " ".join(chk.controls) if chk else "", state)
         out.writerow([safe(v) for v in row])
-    return buf.getvalue()
 
 
 def write_csv(result: dict[str, Any], path: Any, registry: Registry | None = None, verdict: Any = None) -> None:
-    write(path, build_csv(result, registry, verdict))
+    """Row by row as the result gives its services; ``-`` means standard output."""
+    with output(path) as out:
+        _write_rows(out, result, registry, verdict)

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.common import findings
-
 WATCHED = ("certificate.expiry", "mail.starttls.certificate")
 LAPSING = {"expired": "expired", "due": "lapsing"}  # the checks' validity status -> the watch's
 
@@ -30,14 +28,23 @@ def lapsing_certificates(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     subject, issuer, not_after, days_remaining, lifetime_days, fraction_remaining,
     status (`expired` or `lapsing`), sha256.
     """
+    return soonest_first([row for svc in result["services"] for row in lapsing_of(svc)])
+
+
+def soonest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["days_remaining"], r["service"], r["target"], r["position"]))
+
+
+def lapsing_of(svc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The lapsing certificates of one service (a report reads the services one at a time)."""
     rows = []
-    seen: set[tuple[str, str, str]] = set()
-    for svc, finding in findings(result):
+    seen: set[tuple[str, str]] = set()
+    for finding in svc["findings"]:
         if finding["check"] not in WATCHED:
             continue
         for cert in (finding.get("evidence") or {}).get("certificates", []):
             status = LAPSING.get(cert.get("status"))
-            key = (svc["id"], finding["target"], cert.get("sha256") or "")
+            key = (finding["target"], cert.get("sha256") or "")
             if status is None or key in seen:
                 continue
             seen.add(key)
@@ -48,4 +55,4 @@ def lapsing_certificates(result: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "days_remaining": cert["days_remaining"], "lifetime_days": cert["lifetime_days"],
                 "fraction_remaining": cert["fraction_remaining"], "status": status, "sha256": cert["sha256"],
             })
-    return sorted(rows, key=lambda r: (r["days_remaining"], r["service"], r["target"], r["position"]))
+    return rows

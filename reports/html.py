@@ -12,6 +12,7 @@ import hashlib
 import json
 import tomllib
 from collections import defaultdict
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import jinja2
 
 from checks.registry import Registry
-from reports.expiry import lapsing_certificates
-from reports.key_reuse import shared_keys
+from reports.expiry import lapsing_of, soonest_first
+from reports.key_reuse import KeyGroups
 from scanner.model import PILLARS
 from scanner.policy import GRADES, INCOMPLETE, worse, worse_than
 from scanner.scoring import cap_text
@@ -75,14 +76,12 @@ def trend(before: tuple[str | None, float | None], grade: str | None, score: flo
     return {"grade": old_grade, "delta": delta, "direction": direction}
 
 
-def overview(result: dict[str, Any]) -> dict[str, Any]:
-    """Per-organisation and per-pillar aggregates for the index page."""
-    # shallow copies: the page adds its own fields, the caller's result stays as it was
-    services = sorted((dict(s) for s in result["services"]), key=lambda s: (s["organisation"].lower(), s["name"].lower()))
+def overview(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-organisation and per-pillar aggregates for the index page, from one light row per service."""
+    services = sorted(rows, key=lambda s: (s["organisation"].lower(), s["name"].lower()))
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for svc in services:
         by_org[svc["organisation"]].append(svc)
-        svc["attention"] = sum(1 for f in svc["findings"] if f["status"] in ATTENTION)
     organisations = []
     for name, items in sorted(by_org.items(), key=lambda kv: kv[0].lower()):
         organisations.append({
@@ -93,8 +92,7 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
         })
     pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
                       if any(p in s["pillars"] for s in services)}
-    return {"services": services, "organisations": organisations, "pillar_average": pillar_average,
-            "lapsing": lapsing_certificates(result), "shared_keys": shared_keys(result)}
+    return {"services": services, "organisations": organisations, "pillar_average": pillar_average}
 
 
 def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
@@ -124,35 +122,54 @@ def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[st
 
 
 def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
-                     previous: tuple[str, dict[str, tuple[str | None, float | None]]] | None = None) -> Path:
+                     previous: tuple[str, Callable[[str], tuple[str | None, float | None] | None]] | None = None,
+                     ) -> Path:
     """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
 
-    `previous` is (run id, grades by service) of the last run under the same policy, so
-    a manager sees whether each service improved.
+    Each service's pages are written as the result gives the service; the index keeps a
+    light row per service (name, grade, scores) and the estate-wide watches. `previous` is
+    (run id, the grade and score a service had then) of the last run under the same policy,
+    so a manager sees whether each service improved.
     """
     env = _environment()
     all_texts = texts()
     style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
     style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    data = overview(result)
-    data["previous_run"] = previous[0] if previous else None
-    for svc in data["services"]:
-        before = previous[1].get(svc["id"]) if previous else None
-        svc["trend"] = trend(before, svc["grade"], svc["score"]) if before else None
-    for lang in (primary, *[lang for lang in LANGS if lang != primary]):
+    langs = (primary, *[lang for lang in LANGS if lang != primary])
+
+    def common(lang: str) -> dict[str, Any]:
         other = next(lang2 for lang2 in LANGS if lang2 != lang)
-        base = out if lang == primary else out / lang
-        (base / "services").mkdir(parents=True, exist_ok=True)
-        to_other_root = f"{other}/index.html" if lang == primary else "../index.html"
-        common = {"t": all_texts[lang], "lang": lang, "other_lang": other, "run": result["run"],
-                  "style": style, "style_hash": style_hash}
-        (base / "index.html").write_text(
-            env.get_template("index.html").render(**common, **data, other_lang_href=to_other_root), encoding="utf-8")
-        for svc in data["services"]:
+        return {"t": all_texts[lang], "lang": lang, "other_lang": other, "run": result["run"],
+                "style": style, "style_hash": style_hash}
+
+    def base(lang: str) -> Path:
+        return out if lang == primary else out / lang
+
+    for lang in langs:
+        (base(lang) / "services").mkdir(parents=True, exist_ok=True)
+    rows, lapsing, keys = [], [], KeyGroups()
+    for full in result["services"]:
+        lapsing += lapsing_of(full)
+        keys.add(full)
+        svc = dict(full)  # the page adds its own fields, the caller's service stays as it was
+        svc["attention"] = sum(1 for f in svc["findings"] if f["status"] in ATTENTION)
+        before = previous[1](svc["id"]) if previous else None
+        svc["trend"] = trend(before, svc["grade"], svc["score"]) if before else None
+        rows.append({k: svc[k] for k in ("id", "name", "organisation", "grade", "score", "pillars", "attention",
+                                         "trend")})
+        for lang in langs:
+            shared = common(lang)
             page = f"services/{svc['id']}.html"
-            other_href = f"../{other}/{page}" if lang == primary else f"../../{page}"
+            other_href = f"../{shared['other_lang']}/{page}" if lang == primary else f"../../{page}"
             caps = caps_told(svc, lang, all_texts[lang])
-            (base / page).write_text(env.get_template("service.html").render(
-                **common, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
+            (base(lang) / page).write_text(env.get_template("service.html").render(
+                **shared, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
                 other_lang_href=other_href), encoding="utf-8")
+    data = overview(rows)
+    data.update(lapsing=soonest_first(lapsing), shared_keys=keys.rows(), previous_run=previous[0] if previous else None)
+    for lang in langs:
+        shared = common(lang)
+        to_other_root = f"{shared['other_lang']}/index.html" if lang == primary else "../index.html"
+        (base(lang) / "index.html").write_text(
+            env.get_template("index.html").render(**shared, **data, other_lang_href=to_other_root), encoding="utf-8")
     return out / "index.html"

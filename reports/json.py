@@ -1,17 +1,19 @@
 """The machine-readable result, contract v1 (reports/schema/scan-result-v1.json), built from a stored run.
 
 Output is deterministic: services, endpoints and findings are sorted, keys are sorted,
-so two runs diff cleanly.
+so two runs diff cleanly. It is written service by service as the store gives them
+(`stored_result`), compact, one service per line: the whole run is never held in memory.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reports.common import write
+from reports.common import ITEMS, output, stream_document
 from scanner.store import Store
 
 
@@ -23,31 +25,52 @@ def schema() -> dict[str, Any]:
 SCHEMA_ID: str = schema()["properties"]["schema"]["const"]  # "bolwerk/scan-result/v1", named once: in the schema
 
 
-def build_result(store: Store, run_id: str) -> dict[str, Any]:
-    run = store.run(run_id)
-    services = []
-    for svc in store.services(run_id):
-        endpoints = []
-        for ep in sorted(svc["endpoints"], key=lambda e: e["target"]):
-            stored = svc["endpoint_facts"].get(ep["target"])
-            endpoints.append({
-                "target": ep["target"], "host": ep["host"], "port": ep["port"], "kind": ep["kind"],
-                "addresses": stored["addresses"] if stored else [],
-                "facts": stored["facts"] if stored else {},
-                "collected": stored is not None,
-            })
-        mail_domains = []
-        for md in svc["mail_domains"]:
-            facts = svc["mail_facts"].get(md["domain"])
-            mail_domains.append({"domain": md["domain"], "declared": md["declared"], "facts": facts or {},
-                                 "collected": facts is not None})
-        services.append({
-            "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
-            "tags": svc["tags"], "owner": svc.get("owner") or "",
-            "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"], "caps_detail": svc["caps_detail"],
-            "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
-            "findings": svc["findings"], "source": svc.get("source"),
+def service_result(svc: dict[str, Any]) -> dict[str, Any]:
+    """One stored service (Store.service) as contract v1 has it."""
+    endpoints = []
+    for ep in sorted(svc["endpoints"], key=lambda e: e["target"]):
+        stored = svc["endpoint_facts"].get(ep["target"])
+        endpoints.append({
+            "target": ep["target"], "host": ep["host"], "port": ep["port"], "kind": ep["kind"],
+            "addresses": stored["addresses"] if stored else [],
+            "facts": stored["facts"] if stored else {},
+            "collected": stored is not None,
         })
+    mail_domains = []
+    for md in svc["mail_domains"]:
+        facts = svc["mail_facts"].get(md["domain"])
+        mail_domains.append({"domain": md["domain"], "declared": md["declared"], "facts": facts or {},
+                             "collected": facts is not None})
+    return {
+        "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
+        "tags": svc["tags"], "owner": svc.get("owner") or "",
+        "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"], "caps_detail": svc["caps_detail"],
+        "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
+        "findings": svc["findings"], "source": svc.get("source"),
+    }
+
+
+class StoredServices:
+    """The services of a stored run, in contract v1's order, read from the store one at a time
+    each time they are iterated: a report written service by service holds one at a time."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (service_result(svc) for svc in self.store.iter_services(self.run_id))
+
+    def __len__(self) -> int:
+        return self.store.count_services(self.run_id)
+
+    def verdicts(self) -> Iterator[dict[str, Any]]:
+        """Each service's id, name, organisation, grade, score and endpoints, without facts or findings."""
+        return self.store.iter_verdicts(self.run_id)
+
+
+def stored_result(store: Store, run_id: str) -> dict[str, Any]:
+    """A stored run as contract v1, its services read from the store as they are iterated."""
+    run = store.run(run_id)
     return {
         "schema": SCHEMA_ID,
         "run": {
@@ -56,8 +79,15 @@ def build_result(store: Store, run_id: str) -> dict[str, Any]:
             "inventory": run["inventory"],
             "rescored_from": run["rescored_from"],
         },
-        "services": sorted(services, key=lambda s: s["id"]),
+        "services": StoredServices(store, run_id),
     }
+
+
+def build_result(store: Store, run_id: str) -> dict[str, Any]:
+    """A stored run as contract v1, whole in memory (for small runs, the gate and tests)."""
+    result = stored_result(store, run_id)
+    result["services"] = list(result["services"])
+    return result
 
 
 def dumps(result: dict[str, Any]) -> str:
@@ -65,16 +95,17 @@ def dumps(result: dict[str, Any]) -> str:
 
 
 def write_json(result: dict[str, Any], path: Path | str) -> None:
-    """The result as one JSON document; ``-`` means standard output."""
-    write(path, dumps(result))
+    """The result as one JSON document, one service per line; ``-`` means standard output."""
+    with output(path) as out:
+        stream_document(out, dict(result, services=ITEMS), result["services"])
 
 
 def write_ndjson(result: dict[str, Any], path: Path | str) -> None:
     """One finding per line, with its service and run, for SIEM ingestion; ``-`` means standard output."""
-    lines = []
-    for svc in result["services"]:
-        for f in svc["findings"]:
-            row = dict(f, service=svc["id"], organisation=svc["organisation"], run=result["run"]["id"],
-                       policy=result["run"]["policy"], time=result["run"]["started"])
-            lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
-    write(path, "".join(lines))
+    run = result["run"]
+    with output(path) as out:
+        for svc in result["services"]:
+            for f in svc["findings"]:
+                row = dict(f, service=svc["id"], organisation=svc["organisation"], run=run["id"],
+                           policy=run["policy"], time=run["started"])
+                out.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")

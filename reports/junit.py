@@ -13,12 +13,14 @@ them through), so the widget shows what the gate decided.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
 from checks.registry import Registry
-from reports.common import clean, subject, waiver_text, write
+from reports.common import clean, output, subject, waiver_text
 
 # worst first: what decides a test case made of several findings
 ORDER = ("fail", "error", "waived", "warn", "info", "pass", "not_applicable")
@@ -44,59 +46,74 @@ def _text(findings: list[dict[str, Any]]) -> str:
 
 
 def build_junit(result: dict[str, Any], registry: Registry, verdict: Any = None) -> ET.Element:
-    known = verdict.known_ids if verdict is not None and verdict.baseline is not None else set()
-    gated = {s.id: s for s in verdict.services} if verdict is not None else {}
-    root = ET.Element("testsuites", name="bolwerk", timestamp=result["run"].get("started") or "")
-    totals = defaultdict(int)
+    root = _root(result)
+    totals: dict[str, int] = defaultdict(int)
     for svc in result["services"]:
-        suite = ET.SubElement(root, "testsuite", name=f"{svc['id']} ({clean(svc['name'], 200)})",
-                              timestamp=result["run"].get("started") or "")
-        props = ET.SubElement(suite, "properties")
-        for key, value in (("grade", svc.get("grade")), ("score", svc.get("score")),
-                           ("policy", result["run"]["policy"]), ("run", result["run"]["id"])):
-            ET.SubElement(props, "property", name=key, value="" if value is None else str(value))
-        counts = defaultdict(int)
-        cases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for f in svc["findings"]:
-            cases[(subject(f), f["check"])].append(f)
-        if svc["id"] in gated:
-            _grade_case(suite, svc, gated[svc["id"]], verdict, counts)
-        for (target, check_id), items in sorted(cases.items()):
-            chk = registry[check_id] if check_id in registry else None
-            case = ET.SubElement(suite, "testcase", classname=clean(target, 500), name=check_id, time="0")
-            counts["tests"] += 1
-            outcome, worst = _case_outcome(items, known)
-            title = chk.title["en"] if chk else check_id
-            if outcome == "fail":
-                counts["failures"] += 1
-                el = ET.SubElement(case, "failure", type=f"{worst[0]['level']}/{worst[0]['severity']}",
-                                   message=clean(f"{title}: {worst[0]['message']}", 1000))
-                fix = f"\nFix: {chk.remediation['en']}" if chk else ""
-                el.text = _text(worst) + fix
-            elif outcome == "error":
-                counts["errors"] += 1
-                el = ET.SubElement(case, "error", type="not_measured", message=clean(worst[0]["message"], 1000))
-                el.text = _text(worst)
-            elif outcome in ("waived", "not_applicable"):
-                counts["skipped"] += 1
-                f = worst[0]
-                if f["status"] == "fail":
-                    reason = f"known since the baseline: {f['message']}"
-                elif outcome == "waived":
-                    reason = f"waived: {waiver_text(f.get('waiver') or {})}"
-                else:
-                    reason = f"not applicable: {f['message']}"
-                ET.SubElement(case, "skipped", message=clean(reason, 1000))
-            elif outcome == "warn":
-                ET.SubElement(case, "system-out").text = "warning: " + _text(worst)
-        for key in ("tests", "failures", "errors", "skipped"):
-            suite.set(key, str(counts[key]))
-            totals[key] += counts[key]
-        suite.set("time", "0")
+        root.append(_suite(svc, result, registry, verdict, totals))
+    _total(root, totals)
+    return root
+
+
+def _root(result: dict[str, Any]) -> ET.Element:
+    return ET.Element("testsuites", name="bolwerk", timestamp=result["run"].get("started") or "")
+
+
+def _total(root: ET.Element, totals: dict[str, int]) -> None:
     for key in ("tests", "failures", "errors", "skipped"):
         root.set(key, str(totals[key]))
     root.set("time", "0")
-    return root
+
+
+def _suite(svc: dict[str, Any], result: dict[str, Any], registry: Registry, verdict: Any,
+           totals: dict[str, int]) -> ET.Element:
+    """One service's test suite; its counts are added to `totals`."""
+    known = verdict.known_ids if verdict is not None and verdict.baseline is not None else set()
+    gated = {s.id: s for s in verdict.services} if verdict is not None else {}
+    suite = ET.Element("testsuite", name=f"{svc['id']} ({clean(svc['name'], 200)})",
+                       timestamp=result["run"].get("started") or "")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("grade", svc.get("grade")), ("score", svc.get("score")),
+                       ("policy", result["run"]["policy"]), ("run", result["run"]["id"])):
+        ET.SubElement(props, "property", name=key, value="" if value is None else str(value))
+    counts: dict[str, int] = defaultdict(int)
+    cases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in svc["findings"]:
+        cases[(subject(f), f["check"])].append(f)
+    if svc["id"] in gated:
+        _grade_case(suite, svc, gated[svc["id"]], verdict, counts)
+    for (target, check_id), items in sorted(cases.items()):
+        chk = registry[check_id] if check_id in registry else None
+        case = ET.SubElement(suite, "testcase", classname=clean(target, 500), name=check_id, time="0")
+        counts["tests"] += 1
+        outcome, worst = _case_outcome(items, known)
+        title = chk.title["en"] if chk else check_id
+        if outcome == "fail":
+            counts["failures"] += 1
+            el = ET.SubElement(case, "failure", type=f"{worst[0]['level']}/{worst[0]['severity']}",
+                               message=clean(f"{title}: {worst[0]['message']}", 1000))
+            fix = f"\nFix: {chk.remediation['en']}" if chk else ""
+            el.text = _text(worst) + fix
+        elif outcome == "error":
+            counts["errors"] += 1
+            el = ET.SubElement(case, "error", type="not_measured", message=clean(worst[0]["message"], 1000))
+            el.text = _text(worst)
+        elif outcome in ("waived", "not_applicable"):
+            counts["skipped"] += 1
+            f = worst[0]
+            if f["status"] == "fail":
+                reason = f"known since the baseline: {f['message']}"
+            elif outcome == "waived":
+                reason = f"waived: {waiver_text(f.get('waiver') or {})}"
+            else:
+                reason = f"not applicable: {f['message']}"
+            ET.SubElement(case, "skipped", message=clean(reason, 1000))
+        elif outcome == "warn":
+            ET.SubElement(case, "system-out").text = "warning: " + _text(worst)
+    for key in ("tests", "failures", "errors", "skipped"):
+        suite.set(key, str(counts[key]))
+        totals[key] += counts[key]
+    suite.set("time", "0")
+    return suite
 
 
 def _grade_case(suite: ET.Element, svc: dict[str, Any], sv: Any, verdict: Any, counts: dict[str, int]) -> None:
@@ -118,6 +135,25 @@ def _grade_case(suite: ET.Element, svc: dict[str, Any], sv: Any, verdict: Any, c
 
 
 def write_junit(result: dict[str, Any], path: Any, registry: Registry, verdict: Any = None) -> None:
-    root = build_junit(result, registry, verdict)
-    ET.indent(root)
-    write(path, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+    """Suite by suite as the result gives its services (held in a temporary file until the totals,
+    which the root element carries first, are known); ``-`` means standard output."""
+    totals: dict[str, int] = defaultdict(int)
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as suites:
+        for svc in result["services"]:
+            count += 1
+            suite = _suite(svc, result, registry, verdict, totals)
+            ET.indent(suite, level=1)
+            suites.write("\n  " + ET.tostring(suite, encoding="unicode"))
+        root = _root(result)
+        _total(root, totals)
+        root.text = SUITES
+        head, tail = ET.tostring(root, encoding="unicode").split(SUITES)
+        with output(path) as out:
+            out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + head)
+            suites.seek(0)
+            shutil.copyfileobj(suites, out)
+            out.write(("\n" if count else "") + tail + "\n")
+
+
+SUITES = "@@suites@@"

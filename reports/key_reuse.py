@@ -21,8 +21,19 @@ def shared_keys(result: Mapping[str, Any], min_hosts: int = 2, min_services: int
     Rows, most widely shared first: spki_sha256, hosts, services, organisations,
     certificates (distinct certificate fingerprints using that key), subjects.
     """
-    groups: dict[str, dict[str, Any]] = {}
+    keys = KeyGroups()
     for svc in result.get("services", []):
+        keys.add(svc)
+    return keys.rows(min_hosts, min_services)
+
+
+class KeyGroups:
+    """The leaf keys of an estate, grouped, fed one service at a time: a small record per key."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, Any]] = {}
+
+    def add(self, svc: Mapping[str, Any]) -> None:
         targets = [(ep.get("host", ""), (ep.get("facts") or {}).get("certificate")) for ep in svc.get("endpoints", [])]
         for md in svc.get("mail_domains", []):
             for mx in ((md.get("facts") or {}).get("mail") or {}).get("mx") or []:
@@ -34,17 +45,19 @@ def shared_keys(result: Mapping[str, Any], min_hosts: int = 2, min_services: int
             spki = leaf.get("spki_sha256")
             if not spki:
                 continue
-            group = groups.setdefault(spki, {"hosts": set(), "services": set(), "organisations": set(),
-                                             "certificates": set(), "subjects": set()})
+            group = self.groups.setdefault(spki, {"hosts": set(), "services": set(), "organisations": set(),
+                                                  "certificates": set(), "subjects": set()})
             group["hosts"].add(host)
             group["services"].add(svc["id"])
             if svc.get("organisation"):
                 group["organisations"].add(svc["organisation"])
             group["certificates"].add(leaf.get("sha256"))
             group["subjects"].add(leaf.get("subject"))
-    rows = []
-    for spki, group in groups.items():
-        if len(group["hosts"]) >= min_hosts and len(group["services"]) >= min_services:
-            rows.append({"spki_sha256": spki, **{k: sorted(v) for k, v in group.items() if k != "certificates"},
-                         "certificates": len(group["certificates"])})
-    return sorted(rows, key=lambda r: (-len(r["hosts"]), -len(r["services"]), r["spki_sha256"]))
+
+    def rows(self, min_hosts: int = 2, min_services: int = 2) -> list[dict[str, Any]]:
+        rows = []
+        for spki, group in self.groups.items():
+            if len(group["hosts"]) >= min_hosts and len(group["services"]) >= min_services:
+                rows.append({"spki_sha256": spki, **{k: sorted(v) for k, v in group.items() if k != "certificates"},
+                             "certificates": len(group["certificates"])})
+        return sorted(rows, key=lambda r: (-len(r["hosts"]), -len(r["services"]), r["spki_sha256"]))

@@ -15,7 +15,7 @@ from checks.registry import default_registry
 from reports.common import STDOUT
 from reports.csv import write_csv
 from reports.html import render_dashboard
-from reports.json import build_result, write_json, write_ndjson
+from reports.json import stored_result, write_json, write_ndjson
 from reports.junit import write_junit
 from reports.markdown import write_markdown
 from reports.sarif import write_sarif
@@ -33,7 +33,8 @@ WRITERS: dict[str, Writer] = {
     "csv": write_csv,
     "markdown": write_markdown,
 }
-History = tuple[str, dict[str, tuple[str | None, float | None]]]  # (previous run id, its grades by service)
+# (previous run id, the grade and score a service had in it, or None)
+History = tuple[str, Callable[[str], tuple[str | None, float | None] | None]]
 
 
 @dataclass
@@ -81,8 +82,9 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
 
 
 def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
-    """Write every output asked for of a stored run, the dashboard with its trend; return the result."""
-    result = build_result(store, run_id)
+    """Write every output asked for of a stored run, the dashboard with its trend, each read from
+    the store service by service; return the result (its services are read again when iterated)."""
+    result = stored_result(store, run_id)
     previous = store.previous_run(run_id) if outputs.out else None
-    write_outputs(result, outputs, previous=(previous, store.grades(previous)) if previous else None)
+    write_outputs(result, outputs, previous=(previous, lambda sid: store.grade(previous, sid)) if previous else None)
     return result

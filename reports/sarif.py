@@ -16,13 +16,13 @@ real lines.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from checks.registry import Check, Registry
-from reports.common import clean, findings, repo_path, waiver_text, write
+from reports.common import ITEMS, clean, findings, output, repo_path, stream_document, waiver_text
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"required": "error", "recommended": "warning", "optional": "note"}
@@ -95,8 +95,11 @@ def _location(svc: dict[str, Any], f: dict[str, Any]) -> dict[str, Any]:
 
 def build_sarif(result: dict[str, Any], registry: Registry, verdict: Any = None) -> dict[str, Any]:
     rules = [_rule(chk) for chk in registry]
+    return _document(result, rules, list(_results(result, rules, verdict)), verdict)
+
+
+def _results(result: dict[str, Any], rules: list[dict[str, Any]], verdict: Any) -> Iterator[dict[str, Any]]:
     index = {r["id"]: i for i, r in enumerate(rules)}
-    results = []
     for svc, f in findings(result):
         if f["status"] not in ("fail", "waived") or f["check"] not in index:
             continue
@@ -117,7 +120,10 @@ def build_sarif(result: dict[str, Any], registry: Registry, verdict: Any = None)
                                       "justification": waiver_text(f.get("waiver") or {})}]
         if verdict is not None and verdict.baseline is not None and f["status"] == "fail":
             entry["baselineState"] = "unchanged" if f["id"] in verdict.known_ids else "new"
-        results.append(entry)
+        yield entry
+
+
+def _document(result: dict[str, Any], rules: list[dict[str, Any]], results: Any, verdict: Any) -> dict[str, Any]:
     run = result["run"]
     invocation: dict[str, Any] = {"executionSuccessful": bool(run.get("complete"))}
     if run.get("started"):
@@ -147,4 +153,8 @@ def build_sarif(result: dict[str, Any], registry: Registry, verdict: Any = None)
 
 
 def write_sarif(result: dict[str, Any], path: Any, registry: Registry, verdict: Any = None) -> None:
-    write(path, json.dumps(build_sarif(result, registry, verdict), indent=2, ensure_ascii=False) + "\n")
+    """The results written one by one as the result gives its services; ``-`` means standard output."""
+    rules = [_rule(chk) for chk in registry]
+    with output(path) as out:
+        stream_document(out, _document(result, rules, ITEMS, verdict), _results(result, rules, verdict), indent=2,
+                        sort_keys=False)

@@ -30,7 +30,7 @@ from scanner.judge import rescore, stored_policy
 from scanner.model import MESSAGE_LIMIT, InputError, one_line
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions
+from scanner.runner import Runner, ScanOptions, default_workers
 from scanner.store import Store, default_db_path
 
 
@@ -56,7 +56,10 @@ def network_options(func):
     opts = [
         click.option("--policy", "policy", default=None, help="Policy name[@version] or a .toml file."),
         click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
-                     help="Endpoints in flight at once."),
+                     help="Endpoints in flight at once (in each worker process)."),
+        click.option("--workers", type=click.IntRange(1, 256), default=None,
+                     help="Worker processes that collect and judge; endpoints sharing an address stay in one. "
+                          "[default: the number of cores]"),
         click.option("--per-host", type=click.IntRange(1, 64), default=2, show_default=True,
                      help="Connections open at once to one host name."),
         click.option("--per-ip", type=click.IntRange(1, 256), default=4, show_default=True,
@@ -98,7 +101,8 @@ def scan_options(kw: dict[str, Any]) -> ScanOptions:
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
         trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
-        audit_log=kw["audit_log"], port_map=read_port_map(kw.get("lab_port_map")))
+        audit_log=kw["audit_log"], port_map=read_port_map(kw.get("lab_port_map")),
+        workers=kw["workers"] or default_workers())
     options.validate()
     return options
 
@@ -247,11 +251,12 @@ def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> Non
     outputs = outputs_of(kw)
     scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
     result = write_run(scanned.store, scanned.run_id, outputs)
-    scanned.store.close()
     click.echo(summary_line(result, scanned.seconds), err=True)
     if outputs.out:
         click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
-    sys.exit(EXIT_UNSCANNED if nothing_measured(result) else EXIT_OK)
+    unscanned = nothing_measured(result)
+    scanned.store.close()
+    sys.exit(EXIT_UNSCANNED if unscanned else EXIT_OK)
 
 
 @main.command()
@@ -272,10 +277,10 @@ def demo(out: Path, lang: str) -> None:
         db = out / "history.db"
         scanned = run_scan(load_inventory(info.inventory), options, None, db)
         result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
+        print_summary(result)
+        click.echo("")
+        click.echo(summary_line(result, scanned.seconds))
         scanned.store.close()
-    print_summary(result)
-    click.echo("")
-    click.echo(summary_line(result, scanned.seconds))
     click.echo(f"Results:   {out / 'results.json'}")
     click.echo(f"History:   {db}")
     click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
@@ -316,8 +321,8 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
     store = _existing_store(db)
     new_id = rescore(store, run_ref, registry, pol)
     result = write_run(store, new_id, outputs)
-    store.close()
     click.echo(summary_line(result, 0.0), err=True)
+    store.close()
     click.echo(new_id, err=outputs.to_stdout)
 
 

@@ -36,7 +36,9 @@ def stderr_progress() -> Progress | None:
 def print_summary(result: dict[str, Any]) -> None:
     """One row per service: grade, score and pillar scores."""
     rows = [("service", "organisation", "grade", "score", *PILLARS)]
-    for svc in sorted(result["services"], key=lambda s: (s["organisation"], s["name"])):
+    services = result["services"]
+    verdicts = services.verdicts() if hasattr(services, "verdicts") else services  # a stored run: no facts read
+    for svc in sorted(verdicts, key=lambda s: (s["organisation"], s["name"])):
         pillars = [f"{svc['pillars'][p]['score']:.0f}" if p in svc["pillars"] else "-" for p in PILLARS]
         score = "-" if svc["score"] is None else f"{svc['score']:.1f}"
         rows.append((svc["id"], svc["organisation"][:34], svc["grade"] or "-", score, *pillars))
@@ -46,10 +48,15 @@ def print_summary(result: dict[str, Any]) -> None:
 
 
 def summary_line(result: dict[str, Any], seconds: float) -> str:
-    grades = Counter(s["grade"] for s in result["services"])
+    services = result["services"]
+    verdicts = services.verdicts() if hasattr(services, "verdicts") else services  # a stored run: no facts read
+    grades: Counter[str] = Counter()
+    endpoints = 0
+    for svc in verdicts:
+        grades[svc["grade"]] += 1
+        endpoints += len(svc["endpoints"])
     order = [*GRADES, INCOMPLETE]
     dist = ", ".join(f"{g} {grades[g]}" for g in order if grades[g])
-    endpoints = sum(len(s["endpoints"]) for s in result["services"])
     state = "complete" if result["run"]["complete"] else "INCOMPLETE"
     return (f"bolwerk: run {result['run']['id']} {state}: {len(result['services'])} services, {endpoints} endpoints "
             f"in {seconds:.1f} s under {result['run']['policy']}; grades: {dist or 'none'}")

@@ -27,8 +27,9 @@ from scanner.model import (
 )
 from scanner.tomlfile import kind_of, line_of, load_toml, nth_table_line, where
 
-SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme"}
-URL_KEYS = {"url", "kind"}
+SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors"}
+URL_KEYS = ("url", "kind")
+MAIL_DOMAIN_KEYS = ("domain", "dkim_selectors")
 TOP_KEYS = {"service", "exclude", "scope", "inventory"}
 CSV_COLUMNS = {"id", "name", "organisation", "tags", "owner", "urls", "url", "mail_domains", "kind", "programme"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -156,6 +157,12 @@ def _host_match(host: str, pattern: str) -> bool:
     return host == pattern
 
 
+def _known_keys(item: dict[str, Any], known: tuple[str, ...], loc: str) -> None:
+    unknown = set(item) - set(known)
+    if unknown:
+        raise InputError(loc, f"unknown key {shown(sorted(unknown)[0])} (expected {', '.join(known)})")
+
+
 def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> Service:
     """One inventory entry, every field checked for its type before it is used."""
     urls = entry.get("urls", [])
@@ -168,9 +175,7 @@ def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> S
     for n, item in enumerate(urls):
         item_loc = f"{loc}: urls[{n}]"
         if isinstance(item, dict):
-            unknown = set(item) - URL_KEYS
-            if unknown:
-                raise InputError(item_loc, f"unknown key {shown(sorted(unknown)[0])} (expected url, kind)")
+            _known_keys(item, URL_KEYS, item_loc)
             if not isinstance(item.get("url"), str):
                 raise InputError(item_loc, f"url: expected a string, got {kind_of(item['url'])}" if "url" in item
                                  else "url: required (a table {url, kind})")
@@ -189,17 +194,52 @@ def _service(entry: dict[str, Any], loc: str, path: Path, line: int | None) -> S
     tags = _strings(entry.get("tags", []), loc, "tags")
     if programme := _text(entry, "programme", loc):
         tags.append(f"programme:{programme}")
-    mail_domains = []
-    for domain in _strings(entry.get("mail_domains", []), loc, "mail_domains"):
-        domain = domain.lower().rstrip(".")
-        if not valid_hostname(domain) or _is_ip(domain):
-            raise InputError(loc, f"mail_domains: {shown(domain)} is not a domain name")
-        mail_domains.append(domain)
+    mail_domains, selectors = _mail_domains(entry, loc)
     return Service(
         id=sid, name=name, organisation=_text(entry, "organisation", loc), tags=sorted(set(tags)),
         owner=_text(entry, "owner", loc), endpoints=endpoints, mail_domains=sorted(set(mail_domains)),
-        source=SourceRef(str(path), line),
+        source=SourceRef(str(path), line), dkim_selectors=selectors,
     )
+
+
+def _mail_domains(entry: dict[str, Any], loc: str) -> tuple[list[str], dict[str, list[str]]]:
+    """`mail_domains` (names, or tables {domain, dkim_selectors}) and the DKIM selectors by
+    domain; a service-wide `dkim_selectors` applies to every mail domain of the service ("*")."""
+    items = entry.get("mail_domains", [])
+    items = [items] if isinstance(items, str | dict) else items
+    if not isinstance(items, list):
+        raise InputError(loc, f"mail_domains: expected a list of domains, got {kind_of(items)}")
+    domains: list[str] = []
+    selectors: dict[str, list[str]] = {}
+    if "dkim_selectors" in entry:
+        selectors["*"] = _selectors(entry["dkim_selectors"], loc, "dkim_selectors")
+    for n, item in enumerate(items):
+        item_loc = f"{loc}: mail_domains[{n}]"
+        if isinstance(item, dict):
+            _known_keys(item, MAIL_DOMAIN_KEYS, item_loc)
+            names = _strings(item.get("domain"), item_loc, "domain") if "domain" in item else []
+            if len(names) != 1:
+                raise InputError(item_loc, "domain: one domain name required")
+        else:
+            names = _strings(item, loc, "mail_domains")
+        for domain in names:
+            domain = domain.lower().rstrip(".")
+            if not valid_hostname(domain) or _is_ip(domain):
+                raise InputError(loc, f"mail_domains: {shown(domain)} is not a domain name")
+            domains.append(domain)
+            if isinstance(item, dict) and "dkim_selectors" in item:
+                selectors[domain] = _selectors(item["dkim_selectors"], item_loc, "dkim_selectors")
+    return domains, selectors
+
+
+def _selectors(value: Any, loc: str, key: str) -> list[str]:
+    """DKIM selectors: dot-separated labels (RFC 6376 §3.1), as <selector>._domainkey.<domain> needs."""
+    out = []
+    for selector in _strings(value, loc, key):
+        if not all(_LABEL.match(label) for label in selector.lower().split(".")):
+            raise InputError(loc, f"{key}: {shown(selector)} is not a DKIM selector")
+        out.append(selector.lower())
+    return sorted(set(out))
 
 
 def _is_ip(text: str) -> bool:

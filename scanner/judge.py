@@ -183,20 +183,23 @@ def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy,
     return result, [f.to_dict() for f in findings]
 
 
-def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now: datetime) -> None:
-    """Judge and score every service of a stored run, replacing earlier verdicts.
+def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now: datetime,
+              service_ids: Iterable[str] | None = None) -> None:
+    """Judge and score every service of a stored run (or those named), replacing earlier
+    verdicts; one service at a time, read from the store and written back.
 
     A service whose judgement fails (a bug, a store error) is graded `incomplete` with the
     reason; the other services and the run are kept.
     """
-    for svc in store.services(run_id):
+    for sid in store.service_ids(run_id) if service_ids is None else service_ids:
         try:
+            svc = store.service(run_id, sid)
             result, findings = judge_service(svc, registry, policy, now)
-            store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars,
-                                 findings, [cap.to_dict() for cap in result.caps_detail])
+            store.save_judgement(run_id, sid, result.score, result.grade, result.caps, result.pillars, findings,
+                                 [cap.to_dict() for cap in result.caps_detail])
         except Exception as exc:  # one service must never lose the run
             result = judgement_failed(exc)
-            store.save_judgement(run_id, svc["id"], None, result.grade, result.caps, {}, [],
+            store.save_judgement(run_id, sid, None, result.grade, result.caps, {}, [],
                                  [cap.to_dict() for cap in result.caps_detail])
 
 
@@ -233,13 +236,7 @@ def rescore(store: Store, run_ref: str, registry: Registry, policy: Policy) -> s
     store.start_run(new_id, run["started"], __version__, policy.ref, run["inventory"], run["options"],
                     rescored_from=source, policy_digest=policy.digest(), policy_data=policy.to_data())
     now = parse_rfc3339(run["started"])
-    for svc in store.services(source):
-        definition = {k: svc[k] for k in ("name", "organisation", "tags", "owner", "endpoints", "mail_domains", "source")}
-        store.save_service(new_id, svc["id"], svc["name"], svc["organisation"], definition)
-        for target, stored in svc["endpoint_facts"].items():
-            store.save_endpoint(new_id, svc["id"], target, stored["addresses"], stored["facts"])
-        for domain, facts in svc["mail_facts"].items():
-            store.save_mail_domain(new_id, svc["id"], domain, facts)
+    store.copy_facts(source, new_id)
     judge_run(store, new_id, registry, policy, now)
     store.finish_run(new_id, run["complete"])
     return new_id

@@ -92,6 +92,7 @@ class Service:
     endpoints: list[Endpoint] = field(default_factory=list)
     mail_domains: list[str] = field(default_factory=list)
     source: SourceRef | None = None
+    dkim_selectors: dict[str, list[str]] = field(default_factory=dict)  # domain (or "*": all) -> selectors
 
     def hosts(self) -> list[str]:
         return sorted({e.host for e in self.endpoints})
@@ -120,7 +121,9 @@ class Finding:
 
     @property
     def id(self) -> str:
-        return finding_id(self.check, self.target, self.key, self.subject)
+        # A target several subjects share (one MX for two mail domains of a service) is told apart by subject.
+        shared = self.subject and self.subject != self.target
+        return finding_id(self.check, self.target, f"{self.subject}\x1e{self.key}" if shared else self.key)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -150,15 +153,10 @@ class Finding:
         return out
 
 
-def finding_id(check: str, target: str, key: str = "", subject: str = "") -> str:
-    """Stable fingerprint: the same problem on the same target keeps its id across runs.
-
-    The subject (the endpoint or mail domain judged) counts only when it is not the target
-    itself: two mail domains behind one MX host give findings on that host that must stay
-    apart, while an endpoint's own findings keep the ids they always had.
-    """
-    parts = [check, target, key] + ([subject] if subject and subject != target else [])
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+def finding_id(check: str, target: str, key: str = "") -> str:
+    """Stable fingerprint: the same problem on the same target keeps its id across runs."""
+    digest = hashlib.sha256(f"{check}\x1f{target}\x1f{key}".encode()).hexdigest()
+    return digest[:20]
 
 
 class InputError(Exception):

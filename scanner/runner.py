@@ -1,15 +1,23 @@
-"""The scan: inventory -> probes -> facts (stored as they come), then judged by scanner.judge.
+"""The scan: inventory -> units of work -> facts (stored as they come), then judged by scanner.judge.
 
-Endpoints run concurrently up to `concurrency`; the Network caps connections per host
-and per address. The probes are one table (`scanner/probes/registry.py`) looped over per
-endpoint and per mail domain; each runs under an overall deadline and any failure becomes
-an `error` fact for that target only. An interrupted run is recorded as incomplete and
-can be resumed.
+A scan is a stream of units (scanner/work.py: one endpoint, or one mail domain), taken
+`concurrency` at a time by one event loop: only the units in flight are in memory, and
+each is handed to a StoreWriter (scanner/store.py) as soon as it is collected. With
+`workers` > 1 the units are split over worker processes (scanner/shards.py: endpoints
+that share an address stay together, so caps per address hold), each with its own
+event loop, Network and store connection, and then every service is judged, in the
+workers too, a share of the services each. The Network caps connections per host and
+per address; each probe runs under an overall deadline and any failure becomes an
+`error` fact for that target only. An interrupted run is recorded as incomplete and can
+be resumed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import multiprocessing.connection
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,17 +30,19 @@ from scanner import __version__
 from scanner.inputfiles import CA_BUNDLE_LIMIT, check_writable, read_bytes
 from scanner.inventory import Inventory, registrable_domain, valid_suffix
 from scanner.judge import judge_run, refuse_other_policy
-from scanner.model import Endpoint, InputError, Service, shown
+from scanner.model import InputError, Service, shown
 from scanner.policy import Policy
 from scanner.probes.certificate.path import load_trust_store
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
-from scanner.probes.plugin import Probe, Target
+from scanner.probes.plugin import Probe
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver, parse_server
-from scanner.store import Store, new_run_id
+from scanner.shards import Shard, split
+from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
+from scanner.work import Unit, collect, mail_subjects, plan
 
 Progress = Callable[[int, int, str], None]
 
@@ -52,6 +62,7 @@ class ScanOptions:
     scope: tuple[str, ...] = ()
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
+    workers: int = 1  # processes that collect and judge (the command line's default: the cores)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -63,7 +74,7 @@ class ScanOptions:
         return out
 
     def validate(self) -> None:
-        for name in ("concurrency", "per_host", "per_ip"):
+        for name in ("concurrency", "per_host", "per_ip", "workers"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
         for name in ("timeout", "io_timeout", "rate_per_ip"):
@@ -105,16 +116,6 @@ def service_definition(svc: Service) -> dict[str, Any]:
     }
 
 
-def mail_subjects(svc: Service) -> list[dict[str, Any]]:
-    """Declared mail domains plus every registrable domain of the service's hosts."""
-    out = {d: True for d in svc.mail_domains}
-    for host in svc.hosts():
-        domain = registrable_domain(host)
-        if domain and domain not in out:
-            out[domain] = False
-    return [{"domain": d, "declared": declared} for d, declared in sorted(out.items())]
-
-
 def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
     scope = Scope(suffixes=tuple(s.lower() for s in extra) + inventory.scope_suffixes)
     for svc in inventory.services:
@@ -127,56 +128,12 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
     return scope
 
 
-async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpoint,
-                           timeout: float) -> tuple[list[str], dict[str, Any]]:
-    """The endpoint probes in table order, after resolving the name once for all of them.
-
-    A name that cannot be resolved, or gives no address, is every probe's reason (whatever
-    the scheme), except for the probes that need no address, which still run.
-    """
-    mine = [p for p in probes if p.subject == "endpoint"]
+def default_workers() -> int:
+    """One worker process per core this process may use."""
     try:
-        addresses = await ctx.resolver.addresses(ep.host)
-    except ProbeError as exc:
-        return [], {section: {"error": str(exc)} for p in mine for section in p.sections}
-    target = Target.of_endpoint(ep, addresses)
-    facts: dict[str, Any] = {}
-    for probe in mine:
-        if probe.needs_addresses and not addresses:
-            reason = f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})"
-            facts.update({section: {"error": reason} for section in probe.sections})
-        elif probe.applies(target):
-            facts.update(await run_probe(ctx, probe, target, timeout))
-    return addresses, facts
-
-
-async def collect_domain(ctx: ProbeContext, probes: Sequence[Probe], domain: str, timeout: float) -> dict[str, Any]:
-    """The mail-domain probes, each once per domain in a run (services share domains)."""
-    target = Target.of_domain(domain)
-    facts: dict[str, Any] = {}
-    for probe in probes:
-        if probe.applies(target):
-            facts.update(await ctx.cached((probe.name, domain),
-                                          lambda probe=probe: run_probe(ctx, probe, target, timeout)))
-    return facts
-
-
-async def run_probe(ctx: ProbeContext, probe: Probe, target: Target, timeout: float) -> dict[str, Any]:
-    """One probe under its deadline; any failure is an `error` fact in each of its sections
-    for that target only, and only cancellation goes up."""
-    seconds = timeout * probe.budget
-    try:
-        async with asyncio.timeout(seconds):
-            return await probe.collect(ctx, target)
-    except TimeoutError:
-        error = f"{probe.label} did not finish within {seconds:g} s"
-    except ProbeError as exc:
-        error = str(exc)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # a probe bug must not lose the run
-        error = f"{probe.label} failed unexpectedly: {type(exc).__name__}: {exc}"[:300]
-    return {section: {"error": error} for section in probe.sections}
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Runner:
@@ -188,13 +145,14 @@ class Runner:
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
 
-    def _context(self, inventory: Inventory, now: datetime) -> ProbeContext:
+    def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         o = self.options
         anchors = TrustAnchors.load(o.trust_anchors)
         self.network = Network(
-            scope=build_scope(inventory, o.scope),
+            scope=scope,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log)
+            port_map=o.port_map, audit_log=o.audit_log, keep_records=False,
+            owned=shard.owned if shard else None, shares=shares)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
                             io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
@@ -214,54 +172,167 @@ class Runner:
             self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
                                  self.options.to_json(), policy_digest=self.policy.digest(),
                                  policy_data=self.policy.to_data())
+        self.store.save_services(run_id, [(svc.id, svc.name, svc.organisation, service_definition(svc))
+                                          for svc in inventory.services])
+        done_eps, done_doms = self.store.collected(run_id)
+        units = list(plan(inventory.services, done_eps, done_doms))
+        total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
+        progress = _Tally(self.progress, len(done_eps) + len(done_doms), total)
+        scope = build_scope(inventory, self.options.scope)
         complete = False
         started = time.monotonic()
         try:
-            total = asyncio.run(self._collect(run_id, inventory, now))
-            judge_run(self.store, run_id, self.registry, self.policy, now)
+            shards = self._split(units, scope, now)
+            if len(shards) > 1:
+                _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
+                            progress)
+            else:
+                self._collect(run_id, units, self._context(scope, now), progress.tick)
+            self._judge(run_id, now)
             complete = True
-            if self.progress:
-                self.progress(total, total, f"done in {time.monotonic() - started:.1f} s")
+            progress.finish(f"done in {time.monotonic() - started:.1f} s")
         finally:
             self.store.finish_run(run_id, complete)
-            if self.network:
-                self.network.close()
         return run_id
 
-    async def _collect(self, run_id: str, inventory: Inventory, now: datetime) -> int:
-        """Collect and store the facts not stored yet; return how many subjects the run has."""
-        ctx = self._context(inventory, now)
-        done_eps, done_doms = self.store.collected(run_id)
-        gate = asyncio.Semaphore(self.options.concurrency)
-        total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
-        finished = len(done_eps) + len(done_doms)
+    def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
+        """The shards for the worker processes: one (this process) unless there are workers to share."""
+        endpoints = [u for u in units if u.kind == "endpoint"]
+        if self.options.workers < 2 or len(endpoints) < 2:
+            return [Shard(units)]
+        hosts = sorted({u.endpoint.host for u in endpoints})
+        ctx = self._context(scope, now)
 
-        def tick(label: str) -> None:
-            nonlocal finished
-            finished += 1
-            if self.progress:
-                self.progress(finished, total, label)
+        async def resolve_all() -> dict[str, list[str]]:
+            gate = asyncio.Semaphore(self.options.concurrency)
 
-        async def endpoint(svc: Service, ep: Endpoint) -> None:
-            if (svc.id, ep.target) in done_eps:
+            async def one(host: str) -> tuple[str, list[str]]:
+                async with gate:
+                    try:
+                        return host, await ctx.resolver.addresses(host)
+                    except ProbeError:
+                        return host, []
+
+            return dict(await asyncio.gather(*(one(h) for h in hosts)))
+
+        addresses = asyncio.run(resolve_all())
+        self.network.close()
+        return split(units, addresses, self.options.workers)
+
+    def _collect(self, run_id: str, units: Sequence[Unit], ctx: ProbeContext,
+                 stored: Callable[[str], None], in_loop: bool = True) -> None:
+        """Collect the units, `concurrency` at a time, each handed to the store's writer as soon
+        as it is collected; `stored(subject)` once it is committed (on this process's event
+        loop when `in_loop`, else on the writer's thread)."""
+        reports: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = []  # the loop, its committed subjects
+
+        def committed(item: Collected) -> None:  # on the writer's thread
+            if not in_loop:
+                stored(item.subject)
                 return
-            async with gate:
-                addresses, facts = await collect_endpoint(ctx, self.probes, ep, self.options.timeout)
-            self.store.save_endpoint(run_id, svc.id, ep.target, addresses, facts)
-            tick(ep.target)
+            loop, queue = reports[0]
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item.subject)
+            except RuntimeError:  # the loop is closed: the scan was interrupted
+                pass
 
-        async def mail_domain(svc: Service, domain: str) -> None:
-            if (svc.id, domain) in done_doms:
-                return
-            async with gate:
-                facts = await collect_domain(ctx, self.probes, domain, self.options.timeout)
-            self.store.save_mail_domain(run_id, svc.id, domain, facts)
-            tick(domain)
+        async def report(queue: asyncio.Queue[str]) -> None:
+            while True:
+                stored(await queue.get())
+                queue.task_done()
 
-        async def service(svc: Service) -> None:
-            self.store.save_service(run_id, svc.id, svc.name, svc.organisation, service_definition(svc))
-            await asyncio.gather(*(endpoint(svc, ep) for ep in svc.endpoints),
-                                 *(mail_domain(svc, md["domain"]) for md in mail_subjects(svc)))
+        async def run(writer: StoreWriter) -> None:
+            reports.append((asyncio.get_running_loop(), asyncio.Queue()))
+            reporter = asyncio.create_task(report(reports[0][1]))
+            todo = iter(units)
 
-        await asyncio.gather(*(service(svc) for svc in inventory.services))
-        return total
+            async def work() -> None:
+                for unit in todo:  # shared by every task: each takes the next unit
+                    for item in await collect(ctx, self.probes, unit, run_id, self.options.timeout):
+                        writer.put(item)
+
+            await asyncio.gather(*(work() for _ in range(max(1, min(self.options.concurrency, len(units))))))
+            await asyncio.get_running_loop().run_in_executor(None, writer.flush)
+            await reports[0][1].join()  # the last progress reports
+            reporter.cancel()
+
+        writer = StoreWriter(self.store.path, committed)
+        try:
+            asyncio.run(run(writer))
+        finally:
+            writer.close()
+            self.network.close()
+
+    def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
+                       report: multiprocessing.connection.Connection) -> None:
+        """A worker process: collect one shard's units with a Network of its own."""
+        self._collect(run_id, shard.units, self._context(scope, now, shard, shares), report.send, in_loop=False)
+
+    def _judge(self, run_id: str, now: datetime) -> None:
+        """Judge every service of the run: here, or with workers a share of the services each."""
+        ids = list(self.store.service_ids(run_id))
+        n = min(self.options.workers, len(ids) // 20)
+        if n < 2:
+            judge_run(self.store, run_id, self.registry, self.policy, now)
+            return
+        _in_workers([(self._judge_share, (run_id, ids[i::n], now)) for i in range(n)], _Tally(None, 0, 0))
+
+    def _judge_share(self, run_id: str, ids: list[str], now: datetime,
+                     report: multiprocessing.connection.Connection) -> None:
+        store = Store(self.store.path)
+        try:
+            judge_run(store, run_id, self.registry, self.policy, now, ids)
+        finally:
+            store.close()
+
+
+class _Tally:
+    """Progress: units stored out of the run's total, told to the callback as they come."""
+
+    def __init__(self, progress: Progress | None, done: int, total: int) -> None:
+        self.progress, self.done, self.total = progress, done, total
+
+    def tick(self, label: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, self.total, label)
+
+    def finish(self, label: str) -> None:
+        if self.progress:
+            self.progress(self.total, self.total, label)
+
+
+def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progress: _Tally) -> None:
+    """Run each job in a forked worker process; their progress reports come back by pipe.
+
+    Fork, so a worker starts with everything this process has loaded (the registry, the
+    policy, the probes) without pickling any of it; nothing here holds a thread or an open
+    transaction when it forks, and each worker opens the store anew.
+    """
+    context = multiprocessing.get_context("fork")
+    procs, pipes = [], []
+    for target, args in jobs:
+        receive, send = context.Pipe(duplex=False)
+        proc = context.Process(target=target, args=(*args, send), daemon=True)
+        proc.start()
+        send.close()
+        procs.append(proc)
+        pipes.append(receive)
+    try:
+        while pipes:
+            for pipe in multiprocessing.connection.wait(pipes):
+                try:
+                    progress.tick(pipe.recv())
+                except EOFError:
+                    pipes.remove(pipe)
+        for proc in procs:
+            proc.join()
+        failed = [p for p in procs if p.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
+                               f"{failed[0].exitcode}); the run is kept incomplete, resume it with --resume")
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()

@@ -1,20 +1,29 @@
 """The history: every run in SQLite, facts kept so a run can be re-judged later.
 
-Each endpoint's and mail domain's facts are committed the moment they are collected,
-so a killed scan keeps what it finished and `--resume` picks up the rest. The schema
-is versioned; migrations run on open.
+Each endpoint's and mail domain's facts are committed as they are collected (a
+`StoreWriter` batches them in transactions, on a thread of its own, off the scan's event
+loop), so a killed scan keeps what it finished and `--resume` picks up the rest. Facts
+and findings are kept compact (scanner/compact.py): what repeats is stored once, by
+digest, in `blobs`, and every stored text is compressed. Readers take a run service by
+service (`iter_services`), so no reader needs the whole run in memory. The schema is
+versioned; migrations run on open.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
 import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.compact import Recent, compress, decompress, pack, unpack
 from scanner.model import InputError
 from scanner.times import rfc3339
 
@@ -57,7 +66,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN policy_data TEXT;
     ALTER TABLE services ADD COLUMN caps_detail TEXT;
     """,
+    # 3: compact facts and findings: objects that repeat (certificate chains, suite lists, header
+    # sets, a shared domain's mail facts) stored once by digest; facts compressed; a service's
+    # findings one compressed list (runs judged before keep theirs in `findings`)
+    """
+    CREATE TABLE blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+    ALTER TABLE services ADD COLUMN findings BLOB;
+    """,
 ]
+BLOB_CACHE = 512  # blob texts a reader keeps at hand (shared chains and suite lists are read often)
 
 
 def default_db_path() -> Path:
@@ -78,10 +95,15 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
             self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL never corrupts the history; a power cut may lose the
+            # last transactions, which --resume collects again.
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._blobs = Recent(BLOB_CACHE)  # digest -> text, for reading
+            self._written = Recent(4 * BLOB_CACHE)  # digests stored by this connection
         except sqlite3.DatabaseError as exc:
             raise InputError(str(self.path), f"not a Bolwerk database: {exc}") from None
         except OSError as exc:
@@ -124,17 +146,55 @@ class Store:
         self.db.execute("UPDATE runs SET finished = ?, complete = ? WHERE id = ?", (now_rfc3339(), int(complete), run_id))
 
     def save_service(self, run_id: str, service_id: str, name: str, organisation: str, definition: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO services (run_id, service_id, name, organisation, definition) VALUES (?,?,?,?,?)",
-            (run_id, service_id, name, organisation, json.dumps(definition, sort_keys=True)))
+        self.save_services(run_id, [(service_id, name, organisation, definition)])
+
+    def save_services(self, run_id: str, services: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """(id, name, organisation, definition) of each service, in one transaction; kept if already there."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO services (run_id, service_id, name, organisation, definition) VALUES (?,?,?,?,?)",
+                [(run_id, sid, name, org, json.dumps(definition, sort_keys=True))
+                 for sid, name, org, definition in services])
+
+    def copy_facts(self, source: str, run_id: str) -> None:
+        """Another run's services and facts, as they are stored (shared objects stay shared), unjudged."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT INTO services (run_id, service_id, name, organisation, definition) "
+                            "SELECT ?, service_id, name, organisation, definition FROM services WHERE run_id = ?",
+                            (run_id, source))
+            self.db.execute("INSERT INTO endpoints SELECT ?, service_id, target, addresses, facts, collected "
+                            "FROM endpoints WHERE run_id = ?", (run_id, source))
+            self.db.execute("INSERT INTO mail_domains SELECT ?, service_id, domain, facts, collected "
+                            "FROM mail_domains WHERE run_id = ?", (run_id, source))
 
     def save_endpoint(self, run_id: str, service_id: str, target: str, addresses: list[str], facts: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO endpoints VALUES (?,?,?,?,?,?)",
-                        (run_id, service_id, target, json.dumps(addresses), json.dumps(facts, sort_keys=True), now_rfc3339()))
+        with self.db:
+            self.db.execute("BEGIN")
+            self.write_unit(Collected(run_id, service_id, "endpoint", target, facts, addresses))
 
     def save_mail_domain(self, run_id: str, service_id: str, domain: str, facts: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO mail_domains VALUES (?,?,?,?,?)",
-                        (run_id, service_id, domain, json.dumps(facts, sort_keys=True), now_rfc3339()))
+        with self.db:
+            self.db.execute("BEGIN")
+            self.write_unit(Collected(run_id, service_id, "mail_domain", domain, facts))
+
+    def write_unit(self, unit: Collected) -> None:
+        """One unit's facts, within the caller's transaction: shared objects once, the rest packed."""
+        blobs: dict[str, str] = {}
+        packed = pack(unit.facts, blobs)
+        new = [(d, compress(text)) for d, text in blobs.items() if d not in self._written]
+        if new:
+            self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?,?)", new)
+            for digest, _ in new:
+                self._written.add(digest)
+        if unit.kind == "endpoint":
+            self.db.execute("INSERT OR REPLACE INTO endpoints VALUES (?,?,?,?,?,?)",
+                            (unit.run_id, unit.service_id, unit.subject, json.dumps(unit.addresses), packed,
+                             now_rfc3339()))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO mail_domains VALUES (?,?,?,?,?)",
+                            (unit.run_id, unit.service_id, unit.subject, packed, now_rfc3339()))
 
     def save_judgement(self, run_id: str, service_id: str, score: float | None, grade: str, caps: list[str],
                        pillars: dict[str, Any], findings: list[dict[str, Any]],
@@ -142,15 +202,23 @@ class Store:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM findings WHERE run_id = ? AND service_id = ?", (run_id, service_id))
-            self.db.executemany(
-                "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(run_id, service_id, f["id"], f["check"], f["pillar"], f["level"], f["severity"], f["status"],
-                  f["target"], json.dumps(f, sort_keys=True)) for f in findings])
             self.db.execute(
-                "UPDATE services SET score = ?, grade = ?, caps = ?, caps_detail = ?, pillars = ?, judged = ? "
-                "WHERE run_id = ? AND service_id = ?",
+                "UPDATE services SET score = ?, grade = ?, caps = ?, caps_detail = ?, pillars = ?, judged = ?, "
+                "findings = ? WHERE run_id = ? AND service_id = ?",
                 (score, grade, json.dumps(caps), json.dumps(caps_detail, sort_keys=True),
-                 json.dumps(pillars, sort_keys=True), now_rfc3339(), run_id, service_id))
+                 json.dumps(pillars, sort_keys=True), now_rfc3339(),
+                 compress(json.dumps(findings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)),
+                 run_id, service_id))
+
+    def _blob(self, digest: str) -> str:
+        text = self._blobs.get(digest)
+        if text is None:
+            row = self.db.execute("SELECT data FROM blobs WHERE digest = ?", (digest,)).fetchone()
+            if row is None:
+                raise InputError(str(self.path), f"stored facts refer to a missing object {digest}")
+            text = decompress(row[0])
+            self._blobs.add(digest, text)
+        return text
 
     # -- reading -------------------------------------------------------------------------
 
@@ -186,29 +254,64 @@ class Store:
         out["policy_data"] = json.loads(out["policy_data"]) if out["policy_data"] else None
         return out
 
+    def service_ids(self, run_id: str) -> Iterator[str]:
+        """The run's service ids in order, read a page at a time."""
+        last = ""
+        while True:
+            rows = self.db.execute("SELECT service_id FROM services WHERE run_id = ? AND service_id > ? "
+                                   "ORDER BY service_id LIMIT 500", (run_id, last)).fetchall()
+            if not rows:
+                return
+            yield from (r[0] for r in rows)
+            last = rows[-1][0]
+
+    def iter_services(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Every service of a run (definition, facts, findings, verdict), one at a time, by id."""
+        for sid in self.service_ids(run_id):
+            yield self.service(run_id, sid)
+
     def services(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT service_id, definition, score, grade, caps, caps_detail, pillars FROM services WHERE run_id = ? "
-            "ORDER BY service_id", (run_id,)).fetchall()
-        out = []
-        for sid, definition, score, grade, caps, caps_detail, pillars in rows:
+        """Every service of a run at once: for small runs and tests; reports use `iter_services`."""
+        return list(self.iter_services(run_id))
+
+    def iter_verdicts(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Each service's id, name, organisation, endpoints, grade, score and pillar scores, without
+        facts or findings."""
+        for sid in self.service_ids(run_id):
+            definition, grade, score, pillars = self.db.execute(
+                "SELECT definition, grade, score, pillars FROM services WHERE run_id = ? AND service_id = ?",
+                (run_id, sid)).fetchone()
             svc = json.loads(definition)
-            # caps_detail is None for services judged before caps were records (schema 1)
-            svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
-                       caps_detail=json.loads(caps_detail) if caps_detail else None,
-                       pillars=json.loads(pillars or "{}"))
-            svc["endpoint_facts"] = {
-                t: {"addresses": json.loads(a), "facts": json.loads(f)}
-                for t, a, f in self.db.execute(
-                    "SELECT target, addresses, facts FROM endpoints WHERE run_id = ? AND service_id = ?", (run_id, sid))}
-            svc["mail_facts"] = {
-                d: json.loads(f) for d, f in self.db.execute(
-                    "SELECT domain, facts FROM mail_domains WHERE run_id = ? AND service_id = ?", (run_id, sid))}
+            yield {"id": sid, "name": svc["name"], "organisation": svc["organisation"] or "",
+                   "endpoints": svc["endpoints"], "grade": grade, "score": score,
+                   "pillars": json.loads(pillars or "{}")}
+
+    def count_services(self, run_id: str) -> int:
+        return self.db.execute("SELECT count(*) FROM services WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+    def service(self, run_id: str, sid: str) -> dict[str, Any]:
+        definition, score, grade, caps, caps_detail, pillars, findings = self.db.execute(
+            "SELECT definition, score, grade, caps, caps_detail, pillars, findings FROM services "
+            "WHERE run_id = ? AND service_id = ?", (run_id, sid)).fetchone()
+        svc = json.loads(definition)
+        # caps_detail is None for services judged before caps were records (schema 1)
+        svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
+                   caps_detail=json.loads(caps_detail) if caps_detail else None,
+                   pillars=json.loads(pillars or "{}"))
+        svc["endpoint_facts"] = {
+            t: {"addresses": json.loads(a), "facts": unpack(f, self._blob)}
+            for t, a, f in self.db.execute(
+                "SELECT target, addresses, facts FROM endpoints WHERE run_id = ? AND service_id = ?", (run_id, sid))}
+        svc["mail_facts"] = {
+            d: unpack(f, self._blob) for d, f in self.db.execute(
+                "SELECT domain, facts FROM mail_domains WHERE run_id = ? AND service_id = ?", (run_id, sid))}
+        if findings is not None:
+            svc["findings"] = json.loads(decompress(findings))
+        else:  # judged before schema 3, or not judged yet
             svc["findings"] = [json.loads(d) for (d,) in self.db.execute(
-                "SELECT data FROM findings WHERE run_id = ? AND service_id = ? ORDER BY pillar, check_id, target, finding_id",
-                (run_id, sid))]
-            out.append(svc)
-        return out
+                "SELECT data FROM findings WHERE run_id = ? AND service_id = ? "
+                "ORDER BY pillar, check_id, target, finding_id", (run_id, sid))]
+        return svc
 
     def previous_run(self, run_id: str) -> str | None:
         """The latest complete run before `run_id` judged under the same policy: what a trend compares with."""
@@ -217,16 +320,94 @@ class Store:
             "WHERE a.id = ? ORDER BY b.started DESC, b.id DESC LIMIT 1", (run_id,)).fetchone()
         return row[0] if row else None
 
-    def grades(self, run_id: str) -> dict[str, tuple[str | None, float | None]]:
-        """service id -> (grade, score) of one run, without loading its facts."""
-        rows = self.db.execute("SELECT service_id, grade, score FROM services WHERE run_id = ?", (run_id,))
-        return {sid: (grade, score) for sid, grade, score in rows}
+    def grade(self, run_id: str, service_id: str) -> tuple[str | None, float | None] | None:
+        """(grade, score) of one service in one run, None when the run had no such service."""
+        row = self.db.execute("SELECT grade, score FROM services WHERE run_id = ? AND service_id = ?",
+                              (run_id, service_id)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def collected(self, run_id: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         """(service, target) and (service, domain) pairs already stored: what a resume skips."""
         eps = set(self.db.execute("SELECT service_id, target FROM endpoints WHERE run_id = ?", (run_id,)).fetchall())
         doms = set(self.db.execute("SELECT service_id, domain FROM mail_domains WHERE run_id = ?", (run_id,)).fetchall())
         return eps, doms
+
+
+@dataclass
+class Collected:
+    """One unit of work's facts, as the runner hands them to the store."""
+
+    run_id: str
+    service_id: str
+    kind: str  # "endpoint" | "mail_domain"
+    subject: str  # the endpoint's target or the domain
+    facts: dict[str, Any]
+    addresses: list[str] = field(default_factory=list)
+
+
+class StoreWriter:
+    """Writes collected units in batched transactions on a thread of its own, with its own
+    connection, so the scan's event loop never waits for SQLite or the disk.
+
+    `put` queues a unit and returns at once; `stored(unit)` is called (on the writer's thread)
+    once its transaction is committed. `close` writes what is queued and stops; a write that
+    failed is raised there.
+    """
+
+    BATCH = 200
+
+    def __init__(self, path: Path | str, stored: Callable[[Collected], None]) -> None:
+        self._path, self._stored = path, stored
+        self._queue: queue.Queue[Collected | None] = queue.Queue(maxsize=4 * self.BATCH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bolwerk-store", daemon=True)
+        self._thread.start()
+
+    def put(self, unit: Collected) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(unit)
+
+    def flush(self) -> None:
+        """Wait until every unit queued so far is written."""
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        store = Store(self._path)
+        try:
+            done = False
+            while not done:
+                batch = [self._queue.get()]
+                while len(batch) < self.BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                done = batch[-1] is None
+                units = [u for u in batch if u is not None]
+                try:
+                    if units and self._error is None:
+                        with store.db:
+                            store.db.execute("BEGIN")
+                            for unit in units:
+                                store.write_unit(unit)
+                        for unit in units:
+                            self._stored(unit)
+                except BaseException as exc:  # raised to the scan by put(), flush() or close()
+                    self._error = exc
+                finally:
+                    for _ in batch:
+                        self._queue.task_done()
+        finally:
+            store.close()
 
 
 def _statements(script: str) -> list[str]:

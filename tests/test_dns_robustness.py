@@ -186,17 +186,19 @@ def test_a_name_with_hundreds_of_addresses_is_capped(lab):
     assert len(addresses) == MAX_ADDRESSES and set(addresses) <= set(many)
 
 
-@pytest.mark.parametrize("record, lookups", [
-    ("v=spf1 include -all", 1), ("v=spf1 redirect", 1),
-    ("v=spf1 include: a:x.test -all", 2),  # the empty include and the a mechanism
-    ("v=spf1 INCLUDE:Self.Spf.Test ?all", 1),  # the loop is followed once
+@pytest.mark.parametrize("record, lookups, permerror", [
+    ("v=spf1 include -all", 0, "spf_syntax"), ("v=spf1 redirect", 0, "spf_syntax"),
+    ("v=spf1 include: a:x.test -all", 0, "spf_syntax"),  # an empty include target
+    ("v=spf1 INCLUDE:Self.Spf.Test ?all", 1, "spf_include_loop"),  # the loop is followed once
 ])
-def test_malformed_spf_terms_are_counted_not_fatal(record, lookups):
+def test_malformed_spf_terms_are_permanent_errors_not_fatal(record, lookups, permerror):
     """A bare `include` or `redirect` (no target), an empty target, or a loop back to itself: the
-    SPF facts say what they can, never an exception out of the mail probe."""
+    SPF facts say what a receiver meets (RFC 7208 §4.6: a permerror), never an exception out of
+    the mail probe."""
     import dns.rrset
 
     from scanner.probes.mail.probe import spf
+    from scanner.standards.spf import evaluate
 
     def answer(query):
         response = dns.message.make_response(query)
@@ -215,6 +217,7 @@ def test_malformed_spf_terms_are_counted_not_fatal(record, lookups):
 
     facts = asyncio.run(inner())
     assert facts["record"] == record and facts["lookups"] == lookups
+    assert evaluate("self.spf.test", facts["dns"]).permerror.code == permerror
 
 
 def test_one_mx_host_that_cannot_be_looked_up_spoils_only_its_own_facts(lab):

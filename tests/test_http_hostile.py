@@ -87,14 +87,14 @@ def test_a_redirect_loop_is_stopped(lab):
 
 def test_fetch_url_still_serves_mta_sts(lab):
     ctx = probe_context(lab.resolver, port_map=lab.port_map, io_timeout=2.0)
-    status, body = asyncio.run(fetch_url(ctx, "https://mta-sts.vlaanderen.test/.well-known/mta-sts.txt", 4096))
-    assert status == 200 and body.startswith(b"version: STSv1")
+    fetched = asyncio.run(fetch_url(ctx, "https://mta-sts.vlaanderen.test/.well-known/mta-sts.txt", 4096))
+    assert fetched.status == 200 and fetched.body.startswith(b"version: STSv1")
 
 
 def test_fetch_url_reads_up_to_the_cap_it_is_given(lab):
     ctx = probe_context(lab.resolver, port_map=lab.port_map, io_timeout=2.0)
-    status, body = asyncio.run(fetch_url(ctx, "http://groot.webproef.test/", 4096))  # a 1 GiB body
-    assert status == 200 and len(body) == 4096
+    fetched = asyncio.run(fetch_url(ctx, "http://groot.webproef.test/", 4096))  # a 1 GiB body
+    assert fetched.status == 200 and len(fetched.body) == 4096 and fetched.truncated
 
 
 # -- raw answers from a loopback server of the test's own: whatever bytes a hostile server sends --

@@ -108,7 +108,7 @@ def test_a_failing_probe_is_an_error_fact_in_each_of_its_sections():
 
     from scanner.probes.net import ProbeError
     from scanner.probes.plugin import Probe, Target
-    from scanner.runner import run_probe
+    from scanner.work import run_probe
 
     async def broken(ctx, target):
         raise RuntimeError("boom")

@@ -232,14 +232,18 @@ class LabCA:
 
     # -- the cases ----------------------------------------------------------------------------
 
-    def server_files(self, host: str, case: str, directory: Path) -> tuple[Path, Path]:
-        """Issue the certificate `case` for `host`, remember it, and write cert + key files."""
+    def server_files(self, host: str, case: str, directory: Path, port: int = 443) -> tuple[Path, Path]:
+        """Issue the certificate `case` for `host`, remember it, and write cert + key files.
+
+        A case's TLSA records name port 443; a host that serves on another port (an MX: 25)
+        gets them at its own `_port._tcp` name."""
         try:
             make = CASES[case]
         except KeyError:
             raise ValueError(f"lab host {host}: unknown certificate case {case!r} "
                              f"(known: {', '.join(sorted(CASES))})") from None
         issued = make(self, host)
+        issued.records = [r.replace(f"_443._tcp.{host}.", f"_{port}._tcp.{host}.", 1) for r in issued.records]
         self.served[host] = issued
         self.records.extend(issued.records)
         return issued.write(directory, host)

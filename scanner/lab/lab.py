@@ -97,25 +97,31 @@ class LabProcess:
     and reports what its guard refused (`violations`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str, start_timeout: float = START_TIMEOUT) -> None:
+        self.args, self.start_timeout = args, start_timeout  # for `python -m scanner.lab`, e.g. ("--scale", "1000")
         self.violations: list[str] = []
+        self.served: dict[str, int] = {}  # what a scale lab's servers answered (scanner/lab/scale.py)
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> LabInfo:
         root = Path(__file__).resolve().parents[2]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-        self._proc = subprocess.Popen([sys.executable, "-m", "scanner.lab"], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen([sys.executable, "-m", "scanner.lab", *self.args], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True, env=env)
-        ready, _, _ = select.select([self._proc.stdout], [], [], START_TIMEOUT)
+        ready, _, _ = select.select([self._proc.stdout], [], [], self.start_timeout)
         line = self._proc.stdout.readline() if ready else ""
         if not line:
             self._end()
-            raise RuntimeError(f"the lab process did not start within {START_TIMEOUT:.0f} s "
+            raise RuntimeError(f"the lab process did not start within {self.start_timeout:.0f} s "
                                f"(exit status {self._proc.returncode})")
         return LabInfo.from_json(json.loads(line))
 
     def __exit__(self, *exc: object) -> None:
         self._end()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     def _end(self) -> None:
         try:
@@ -125,7 +131,9 @@ class LabProcess:
             out, _ = self._proc.communicate()
         for line in out.splitlines():
             if line.startswith("{"):
-                self.violations += json.loads(line).get("violations", [])
+                report = json.loads(line)
+                self.violations += report.get("violations", [])
+                self.served.update(report.get("served", {}))
 
 
 LISTS = ("zone", "web", "mx", "service")
@@ -229,6 +237,8 @@ def _dead_port(holders: list[socket.socket], ip: str) -> int:
 
 
 class Lab:
+    start_timeout = START_TIMEOUT
+
     def __init__(self, estate: Traversable = ESTATE, fragments: Traversable | None = FRAGMENTS) -> None:
         self.estate = load_estate(estate, fragments)
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -266,8 +276,8 @@ class Lab:
 
         self._thread = threading.Thread(target=run, name="bolwerk-lab", daemon=True)
         self._thread.start()
-        if not ready.wait(START_TIMEOUT):
-            failure.append(TimeoutError(f"the lab did not start within {START_TIMEOUT:.0f} s"))
+        if not ready.wait(self.start_timeout):
+            failure.append(TimeoutError(f"the lab did not start within {self.start_timeout:.0f} s"))
         if failure:
             self.stop()
             raise failure[0]
@@ -354,7 +364,7 @@ class Lab:
             host = entry["host"]
             tls_ctx = None
             if entry.get("starttls"):
-                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir)
+                cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir, port=25)
                 tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
                 server = SmtpServer(ip, host, tls_ctx)
@@ -492,7 +502,7 @@ def _inventory_toml(services: list[dict[str, Any]]) -> str:
     lines = ["# Lab inventory, written by the Bolwerk lab at start-up.", ""]
     for svc in services:
         lines.append("[[service]]")
-        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains"):
+        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains", "dkim_selectors"):
             if key in svc:
                 lines.append(f"{key} = {_toml_value(svc[key])}")
         lines.append("")

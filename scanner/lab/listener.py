@@ -29,6 +29,7 @@ class Listener:
     def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.ip, self.handler, self.tls = ip, handler, tls
         self.port = 0
+        self.accepted = 0  # connections served so far (the scale bench counts them where they arrive)
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
         self._stopping = False
@@ -42,6 +43,7 @@ class Listener:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
+        self.accepted += 1
         try:
             await self.handler(reader, writer)
         except NETWORK_ERRORS:

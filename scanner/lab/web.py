@@ -6,7 +6,7 @@ estate data gives it. The server reads a bounded request head, answers once and 
 A header value given as a list is sent as that many header lines (to imitate duplicated
 headers). `routes` answer given paths with their own status, headers and body (estate:
 `https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
-with scripts, a reflected CORS Origin, a gzip-compressed body or a body `repeat`ed N times.
+with scripts, a reflected CORS Origin, a gzip-compressed body or one repeated `repeat` times.
 """
 
 from __future__ import annotations
@@ -79,12 +79,12 @@ class Site:
         headers = [] if spec.get("bare") else list(self.headers)
         if "location" in spec:
             headers.insert(0, ("Location", spec["location"]))
-        body = spec.get("body", "") * int(spec.get("repeat", 1))  # `repeat`: an oversized body, as data
+        body = spec.get("body", "")
         if spec.get("template"):  # dates relative to now, for security.txt cases that must not age
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             for name, days in (("{expires}", 180), ("{expired}", -30), ("{far}", 800)):
                 body = body.replace(name, (now + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        body = body.encode()
+        body = (body * int(spec.get("repeat", 1))).encode()  # e.g. a policy file over a size cap
         if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
             headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
         headers += header_lines(spec.get("headers", {}))
@@ -124,31 +124,43 @@ async def read_head(reader: asyncio.StreamReader) -> bytes | None:
 
 
 class WebServer(Listener):
-    """One HTTP listener: (ip, free port), TLS optional, answering with `site` (or a custom handler)."""
+    """One HTTP listener: (ip, free port), TLS optional, answering with `site` (or a custom handler).
 
-    def __init__(self, ip: str, site: Site, tls: ssl.SSLContext | None = None, handler: Handler | None = None) -> None:
+    With `keep_alive` the connection stays open for the next request, as real servers keep
+    it (HTTP/1.1 persistent connections, RFC 9112 §9.3), until the client closes it, asks
+    for `Connection: close`, or stays idle for `HEAD_TIMEOUT`; otherwise every answer closes it.
+    """
+
+    def __init__(self, ip: str, site: Site | None, tls: ssl.SSLContext | None = None,
+                 handler: Handler | None = None, keep_alive: bool = False) -> None:
         super().__init__(ip, handler or self._client, tls)
-        self.site = site
+        self.site, self.keep_alive = site, keep_alive
+
+    def site_for(self, headers: dict[str, str]) -> Site | None:
+        """The site that answers a request (one per listener here; by Host for virtual hosts)."""
+        return self.site
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await read_head(reader)
-        if head is None:
-            return
-        method = "GET"
-        try:
-            lines = head[:MAX_HEAD].decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            headers[":local-address"] = (writer.get_extra_info("sockname") or ("",))[0]
-            resp = self.site.respond(method, target, headers)
-        except ValueError:
-            resp = Response(400, [], b"")
-        out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"]
-        out += [f"{name}: {value}\r\n" for name, value in resp.headers]
-        out.append(f"Content-Length: {len(resp.body)}\r\nConnection: close\r\n\r\n")
-        writer.write("".join(out).encode("latin-1") + (resp.body if method != "HEAD" else b""))
-        await writer.drain()
+        while (head := await read_head(reader)) is not None:
+            method = "GET"
+            headers: dict[str, str] = {}
+            try:
+                lines = head[:MAX_HEAD].decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                headers[":local-address"] = (writer.get_extra_info("sockname") or ("",))[0]
+                site = self.site_for(headers)
+                resp = site.respond(method, target, headers) if site else Response(404, [], b"")
+            except ValueError:
+                resp = Response(400, [], b"")
+            keep = self.keep_alive and headers.get("connection", "").lower() != "close"
+            out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"]
+            out += [f"{name}: {value}\r\n" for name, value in resp.headers]
+            out.append(f"Content-Length: {len(resp.body)}\r\nConnection: {'keep-alive' if keep else 'close'}\r\n\r\n")
+            writer.write("".join(out).encode("latin-1") + (resp.body if method != "HEAD" else b""))
+            await writer.drain()
+            if not keep:
+                return

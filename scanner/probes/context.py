@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from scanner import __version__
 from scanner.probes.dns.validator import Validator
+from scanner.probes.memo import Memo
 from scanner.probes.net import PUBLIC_ONLY, Network, address_class
-from scanner.probes.once import Once
 from scanner.probes.resolver import Resolver
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class ProbeContext:
     ca_bundle: Path | None = None  # None: certifi's Mozilla roots
     validator: Validator | None = None  # DNSSEC, with the run's trust anchors
     user_agent: str = USER_AGENT
-    _once: Once[Any] = field(default_factory=Once)
+    _cache: Memo = field(default_factory=Memo)
 
     def implied_origin(self) -> str:
         """The SSRF guard's reference for hosts the inventory only implies: MX, MTA-STS, name servers.
@@ -50,5 +50,6 @@ class ProbeContext:
         return ip
 
     async def cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
-        """Run `compute` once per key within a run (e.g. TLS facts per ip:port)."""
-        return await self._once.get(key, compute)
+        """Run `compute` once per key within a run (e.g. TLS facts per ip:port), while it is
+        remembered (scanner/probes/memo.py)."""
+        return await self._cache.get(key, compute)

@@ -212,15 +212,36 @@ class Network:
         limits: Limits | None = None,
         port_map: PortMap | None = None,
         audit_log: Path | None = None,
+        *,
+        keep_records: bool = True,
+        owned: set[str] | None = None,
+        shares: int = 1,
     ) -> None:
+        """`keep_records`: keep every ConnectionRecord in `records` (tests and benches count
+        them; a scan has the audit log instead, and keeps none). `owned` and `shares`: this
+        Network is one of `shares` worker processes (scanner/shards.py); hosts and addresses
+        outside `owned` may be contacted by the others too, so this one keeps to its share of
+        the caps and the rate there."""
         self.scope = scope  # None: anything goes (used by `gate` on explicit targets)
         self.limits = limits or Limits()
         self.port_map = port_map or PortMap()
         self.records: list[ConnectionRecord] = []
+        self._keep_records = keep_records
+        self._owned, self._shares = owned, max(1, shares)
         self._audit = audit_log.open("a", encoding="utf-8") if audit_log else None
-        self._host_slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.limits.per_host))
-        self._ip_slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.limits.per_ip))
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._ip_slots: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = defaultdict(float)
+
+    def _share(self, key: str) -> int:
+        """How many processes may contact `key` (a host or an address) at once: 1 when owned."""
+        return 1 if self._owned is None or key in self._owned else self._shares
+
+    def _slot(self, slots: dict[str, asyncio.Semaphore], key: str, limit: int) -> asyncio.Semaphore:
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = asyncio.Semaphore(max(1, limit // self._share(key)))
+        return slot
 
     def close(self) -> None:
         if self._audit:
@@ -229,7 +250,8 @@ class Network:
 
     def record(self, host: str, ip: str, port: int, purpose: str, outcome: str, transport: str = "tcp") -> None:
         rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport)
-        self.records.append(rec)
+        if self._keep_records:
+            self.records.append(rec)
         if self._audit:
             self._audit.write(json.dumps(asdict(rec)) + "\n")
             self._audit.flush()
@@ -257,7 +279,8 @@ class Network:
                        transport: str = "tcp") -> tuple[Lease, int]:
         """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
         self.check(host, ip, port, purpose, origin_ip, transport)
-        host_slot, ip_slot = self._host_slots[host], self._ip_slots[ip]
+        host_slot = self._slot(self._host_slots, host, self.limits.per_host)
+        ip_slot = self._slot(self._ip_slots, ip, self.limits.per_ip)
         await host_slot.acquire()
         try:
             await ip_slot.acquire()
@@ -273,7 +296,7 @@ class Network:
         try:
             now = time.monotonic()
             start = max(now, self._next_start[ip])
-            self._next_start[ip] = start + 1.0 / self.limits.rate_per_ip
+            self._next_start[ip] = start + self._share(ip) / self.limits.rate_per_ip
             if start > now:
                 await asyncio.sleep(start - now)
         except BaseException:

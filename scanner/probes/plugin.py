@@ -29,14 +29,15 @@ class Target:
     name: str  # the endpoint's host, or the domain
     endpoint: Endpoint | None = None
     addresses: tuple[str, ...] = ()
+    dkim_selectors: tuple[str, ...] = ()  # a mail domain's DKIM selectors, as the inventory names them
 
     @classmethod
     def of_endpoint(cls, endpoint: Endpoint, addresses: Iterable[str]) -> Target:
         return cls("endpoint", endpoint.host, endpoint, tuple(addresses))
 
     @classmethod
-    def of_domain(cls, domain: str) -> Target:
-        return cls("mail_domain", domain)
+    def of_domain(cls, domain: str, dkim_selectors: Iterable[str] = ()) -> Target:
+        return cls("mail_domain", domain, dkim_selectors=tuple(dkim_selectors))
 
 
 Collect = Callable[[ProbeContext, Target], Awaitable[dict[str, dict[str, Any]]]]

@@ -6,7 +6,7 @@ fails its validation: Bolwerk validates itself and wants to say *bogus*, not "no
 With `trust_ad` (the user names a validating resolver and trusts its AD bit) queries go
 without CD; a SERVFAIL is asked again with CD so the chain walk can still say why.
 
-Results are cached for the run and concurrent lookups of one name share one query. A
+Results are remembered for the run (the most recent ones: scanner/probes/memo.py) and concurrent lookups of one name share one query. A
 lookup keeps what validation needs: the answer's RRsets and signatures, every CNAME
 link, and the authority section's SOA and NSEC/NSEC3 denial records. Every query leaves
 through the scan's `Network` (`Network.dns_backend`), recorded in the audit log with the
@@ -31,8 +31,8 @@ import dns.resolver
 import dns.rrset
 
 from scanner.model import InputError
+from scanner.probes.memo import Memo
 from scanner.probes.net import Network, ProbeError
-from scanner.probes.once import Once
 
 Signed = tuple[dns.rrset.RRset, "dns.rrset.RRset | None"]  # an RRset and its RRSIGs
 DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
@@ -120,7 +120,7 @@ class Resolver:
         self._r.flags = dns.flags.RD | (0 if trust_ad else dns.flags.CD)
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
-        self._answers: Once[Lookup] = Once()
+        self._cache = Memo(2048)
 
     @property
     def nameservers(self) -> list[tuple[str, int]]:
@@ -133,7 +133,7 @@ class Resolver:
             dns.name.from_text(key[0])
         except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
             raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
-        return await self._answers.get(key, lambda: self._query(*key))
+        return await self._cache.get(key, lambda: self._query(*key))
 
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)

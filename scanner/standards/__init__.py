@@ -1,7 +1,9 @@
 """Standards as data: the published tables Bolwerk applies, and the pure functions over them.
 
 IANA registries, NCSC-NL and Mozilla TLS classifications, CA/B Forum rules, DNSSEC
-algorithms, CAA, takeover fingerprints, mail limits, HTTP header value classes. Probes
+algorithms, CAA, takeover fingerprints, HTTP header value classes, and the grammars of the
+mail records (SPF, DMARC, MTA-STS, TLS-RPT, DKIM keys: parsers that return every syntax
+error with its position, `grammar.Issue`). Probes
 use them to name what they saw, checks to rate it; neither owns them, so judgement never
 sits on top of collection. Nothing here does I/O beyond reading the packaged tables under
 `data/` (one root, read through importlib.resources so an installed wheel finds them), and

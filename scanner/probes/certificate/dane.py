@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import Verdict
 from scanner.probes.net import ProbeError
+from scanner.probes.resolver import Lookup
 
 USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
 MAX_RECORDS = 16
@@ -92,6 +93,11 @@ def match_tlsa(records: list[tuple[int, int, int, bytes]], served: list[x509.Cer
     return out
 
 
+def tlsa_rows(lookup: Lookup) -> list[tuple[int, int, int, bytes]]:
+    """(usage, selector, matching type, data) of each TLSA record of an answer, for matching."""
+    return [(rd.usage, rd.selector, rd.mtype, bytes(rd.cert)) for rd in lookup.rrset or []][:MAX_RECORDS]
+
+
 async def lookup_tlsa(ctx: ProbeContext, host: str, port: int) -> dict[str, Any]:
     """The TLSA RRset for the endpoint and its DNSSEC status (no matching yet)."""
     name = f"_{port}._tcp.{host.rstrip('.')}"
@@ -102,7 +108,7 @@ async def lookup_tlsa(ctx: ProbeContext, host: str, port: int) -> dict[str, Any]
     out: dict[str, Any] = {"name": name, "rcode": lookup.rcode, "records": []}
     if lookup.rrset is None:
         return out
-    out["records"] = [(rd.usage, rd.selector, rd.mtype, bytes(rd.cert)) for rd in lookup.rrset][:MAX_RECORDS]
+    out["records"] = tlsa_rows(lookup)
     if ctx.validator is None:
         out["dnssec"], out["dnssec_reason"] = None, "no DNSSEC validator configured"
         return out

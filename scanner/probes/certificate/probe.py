@@ -212,7 +212,7 @@ class Assessment:
 
 def judge_chain(ders: list[bytes], host: str, now: datetime, ca_bundle: Path | None, protocol: str | None = None,
                 flight: Flight | None = None) -> dict[str, Any]:
-    """Facts about a served chain (leaf first) for `host`. Also used for MX certificates (mail/smtp.py)."""
+    """Facts about a served chain (leaf first) for `host` (`assess` keeps the parsed certificates too)."""
     return assess(ders, host, now, ca_bundle, protocol, flight).facts
 
 

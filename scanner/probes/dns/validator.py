@@ -37,7 +37,7 @@ import dns.zonefile
 from scanner.inputfiles import TRUST_ANCHOR_LIMIT, read_text
 from scanner.model import InputError
 from scanner.probes.dns.denial import Proof, denial_proof, wildcard_proof
-from scanner.probes.once import Once
+from scanner.probes.memo import Memo
 from scanner.probes.resolver import Lookup, Resolver, Signed
 from scanner.standards import dnssec as dnssec_tables
 from scanner.standards.dnssec import (
@@ -137,7 +137,7 @@ class Validator:
 
     def __init__(self, resolver: Resolver, anchors: TrustAnchors, now: datetime) -> None:
         self.resolver, self.anchors, self.now = resolver, anchors, now
-        self._zones: Once[ZoneTrust] = Once()
+        self._zones = Memo(4096)  # a zone's trust, once per run (zones are few beside endpoints)
 
     # -- signatures ------------------------------------------------------------------------
 

@@ -1,115 +1,101 @@
-"""Mail-domain probe: MX (and null MX), SPF, DMARC (RFC 9989), MTA-STS, TLS-RPT, and each MX's STARTTLS.
+"""Mail-domain probe: MX (and null MX), SPF, DMARC (RFC 9989), MTA-STS, TLS-RPT, DKIM keys of
+the selectors the inventory names, and each MX's STARTTLS with its DANE records matched.
 
 A domain that sends no mail is probed the same way: it should say so (null MX, SPF
-`-all`, DMARC `p=reject`), and the checks judge it on that.
+`-all`, DMARC `p=reject`), and the checks judge it on that. The probe collects records and
+answers as served; reading them is the standards' job (`scanner/standards/`), judging them
+the checks'.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
+from scanner.probes.certificate.dane import tlsa_rows
+from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.probe import MAX_MX, dnssec_of, listed, mx_hosts, probe_domain_dns
 from scanner.probes.http.probe import fetch_url
 from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
+from scanner.probes.resolver import Lookup
 from scanner.probes.tls.probe import PROTOCOLS
-from scanner.standards.mail import DMARC_MAX_QUERIES, SPF_LOOKUP_LIMIT
+from scanner.standards import dkim as dkim_std
+from scanner.standards import dmarc as dmarc_std
+from scanner.standards import mta_sts as sts_std
+from scanner.standards import spf as spf_std
+from scanner.standards.tls_rpt import looks_like_tlsrpt
 
-MTA_STS_CAP = 64 * 1024
+MAX_TXT = 10  # TXT strings kept per name (a zone may publish many; the ones that matter are few)
+MAX_TEXT = 4096  # characters kept of one TXT record
+MAX_SPF_QUERIES = 40  # answers one SPF evaluation may collect (10 terms, each with its target's TXT)
+MAX_REPORT_URIS = 10  # DMARC report URIs whose authorisation is looked up
+MAX_SELECTORS = 10  # DKIM selectors looked up per domain
 MAX_TLSA = 20  # TLSA records of one MX listed in facts
 
 
-def _txt_strings(lookup) -> list[str]:
+def _txt_strings(lookup: Lookup) -> list[str]:
+    """The TXT records of an answer, each one's character-strings joined (RFC 7208 §3.3)."""
     if lookup.rrset is None:
         return []
-    return [b"".join(rd.strings).decode("utf-8", "replace") for rd in lookup.rrset]
+    return sorted(b"".join(rd.strings).decode("utf-8", "replace")[:MAX_TEXT] for rd in lookup.rrset)
 
 
-def parse_tags(record: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for part in record.split(";"):
-        key, sep, value = part.partition("=")
-        if sep and key.strip():
-            tags.setdefault(key.strip().lower(), value.strip())
-    return tags
-
-
-async def spf_record(ctx: ProbeContext, domain: str) -> tuple[list[str], str]:
-    """The SPF records of `domain` and the rcode; a failed lookup is a ProbeError, never "no SPF"."""
-    lookup = await ctx.resolver.lookup(domain, "TXT")
+def _spf_answer(lookup: Lookup, rdtype: str, name: str) -> dict[str, Any]:
+    """One DNS answer an SPF evaluation asked for: how many records, and the SPF texts (TXT)."""
+    out: dict[str, Any] = {"type": rdtype, "name": name, "rcode": lookup.rcode}
     if lookup.failed:
-        raise ProbeError(lookup.failed_because())
-    records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v=spf1(\s|$)", t)]
-    return records, lookup.rcode
-
-
-def _all_term(terms: list[str]) -> str | None:
-    """The record's `all` mechanism with its qualifier made explicit (`all` is `+all`)."""
-    term = next((t for t in terms if t.lower().lstrip("+-~?") == "all"), None)
-    return "+" + term if term and term[0] not in "+-~?" else term
-
-
-async def spf(ctx: ProbeContext, domain: str) -> dict[str, Any]:
-    try:
-        records, _ = await spf_record(ctx, domain)
-    except ProbeError as exc:
-        return {"record": None, "records": None, "all": None, "lookups": None, "void_lookups": None,
-                "error": str(exc)}
-    out: dict[str, Any] = {"record": records[0] if len(records) == 1 else None, "records": len(records),
-                           "all": None, "lookups": None, "void_lookups": None}
-    if len(records) != 1:
+        out["error"] = lookup.failure()
         return out
-    terms = records[0].split()[1:]
-    out["all"] = _all_term(terms)
-    redirect = next((t.split("=", 1)[1] for t in terms if t.lower().startswith("redirect=")), None)
-    out["redirect"] = redirect
-    if redirect and not out["all"]:
-        # RFC 7208 §6.1: without `all`, the redirect target's policy is this domain's policy.
-        try:
-            target, _ = await spf_record(ctx, redirect.rstrip("."))
-            out["redirect_all"] = _all_term(target[0].split()[1:]) if len(target) == 1 else None
-        except ProbeError as exc:
-            out["redirect_error"] = str(exc)
-    counter = {"lookups": 0, "void": 0}
-    try:
-        await _count_lookups(ctx, records[0], counter, depth=0, seen={domain.lower()})
-    except ProbeError as exc:
-        out["lookup_error"] = str(exc)
-    out["lookups"], out["void_lookups"] = counter["lookups"], counter["void"]
+    out["count"] = len(lookup.rrset) if lookup.rrset is not None else 0
+    if rdtype == "TXT":
+        out["records"] = [t for t in _txt_strings(lookup) if t[:6].lower() == "v=spf1"][:MAX_TXT]
     return out
 
 
-async def _count_lookups(ctx: ProbeContext, record: str, counter: dict[str, int], depth: int, seen: set[str]) -> None:
-    """Count the DNS-querying terms an evaluator would spend (RFC 7208 §4.6.4), recursively."""
-    for term in record.split()[1:]:
-        mech = term.lstrip("+-~?").lower()
-        name = mech.split(":", 1)[0].split("=", 1)[0].split("/", 1)[0]
-        if name in ("a", "mx", "ptr", "exists"):
-            counter["lookups"] += 1
-        elif name in ("include", "redirect"):
-            counter["lookups"] += 1
-            _, _, target = mech.partition(":" if name == "include" else "=")  # a bare term has none
-            target = target.rstrip(".")
-            if not target or "%" in target or target in seen or depth >= 10 or counter["lookups"] > SPF_LOOKUP_LIMIT:
-                continue
-            seen.add(target)
-            records, rcode = await spf_record(ctx, target)  # a failed lookup stops the count: lookup_error
-            if not records:
-                counter["void"] += 1 if rcode in ("NXDOMAIN", "NOERROR") else 0
-                continue
-            await _count_lookups(ctx, records[0], counter, depth + 1, seen)
+async def _ask(ctx: ProbeContext, rdtype: str, name: str) -> dict[str, Any]:
+    return _spf_answer(await ctx.resolver.lookup(name, rdtype), rdtype, name)
+
+
+async def spf(ctx: ProbeContext, domain: str) -> dict[str, Any]:
+    """The domain's SPF record and every DNS answer check_host() would ask for (`dns`).
+
+    The walk itself is the standard's (`scanner/standards/spf.py`): it names the answers it
+    is missing, we fetch them, and it walks again, until it has what it needs or the query
+    budget is spent (`truncated`). A failed first lookup is an error, never "no SPF".
+    """
+    lookup = await ctx.resolver.lookup(domain, "TXT")
+    if lookup.failed:
+        return {"record": None, "records": None, "all": None, "lookups": None, "void_lookups": None,
+                "error": lookup.failed_because()}
+    top = _spf_answer(lookup, "TXT", domain)
+    found = [r for r in top["records"] if spf_std.is_spf_record(r)]
+    out: dict[str, Any] = {"record": found[0] if len(found) == 1 else None, "records": len(found),
+                           "all": None, "lookups": None, "void_lookups": None}
+    if len(found) != 1:
+        return out
+    out["strings"] = next(([s.decode("utf-8", "replace") for s in rd.strings][:MAX_TXT] for rd in lookup.rrset
+                           if b"".join(rd.strings).decode("utf-8", "replace")[:MAX_TEXT] == found[0]), [])
+    answers = [top]
+    walk = spf_std.evaluate(domain, answers)
+    while walk.missing and len(answers) < MAX_SPF_QUERIES:
+        wanted = walk.missing[:MAX_SPF_QUERIES - len(answers)]
+        answers += await asyncio.gather(*(_ask(ctx, rdtype, name) for rdtype, name in wanted))
+        walk = spf_std.evaluate(domain, answers)
+    out.update({"all": walk.policy, "lookups": walk.lookups, "void_lookups": walk.void, "dns": answers})
+    if walk.missing:
+        out["truncated"] = True
+    return out
 
 
 def dmarc_candidates(domain: str) -> list[str]:
-    """RFC 9989 tree walk: the domain, then its ancestors down to one label, at most 8 queries."""
+    """RFC 9989 §4.10: the domain, then its ancestors down to one label, at most 8 queries."""
     labels = domain.rstrip(".").lower().split(".")
     names = [".".join(labels)]
-    if len(labels) > DMARC_MAX_QUERIES:
-        labels = labels[-(DMARC_MAX_QUERIES - 1):]
+    if len(labels) > dmarc_std.MAX_QUERIES:
+        labels = labels[-(dmarc_std.MAX_QUERIES - 1):]
         names.append(".".join(labels))
     for i in range(1, len(labels)):
         names.append(".".join(labels[i:]))
@@ -117,65 +103,113 @@ def dmarc_candidates(domain: str) -> list[str]:
     for name in names:
         if name not in out:
             out.append(name)
-    return out[:DMARC_MAX_QUERIES]
+    return out[:dmarc_std.MAX_QUERIES]
 
 
 async def dmarc(ctx: ProbeContext, domain: str) -> dict[str, Any]:
+    """The DMARC record that applies to the domain (RFC 9989 tree walk) and, for report
+    destinations outside its organisation, their authorisation records (RFC 9990)."""
     for n, name in enumerate(dmarc_candidates(domain)):
-        try:
-            lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
-        except ProbeError as exc:
-            return {"record": None, "records": None, "found_at": None, "p": None, "error": str(exc)}
+        lookup = await ctx.resolver.lookup(f"_dmarc.{name}", "TXT")
         if lookup.failed:  # the walk cannot tell "no policy here" from "could not ask"
             return {"record": None, "records": None, "found_at": None, "p": None, "error": lookup.failed_because()}
-        records = [t for t in _txt_strings(lookup) if re.match(r"(?i)^v\s*=\s*DMARC1\s*(;|$)", t)]
+        records = [t for t in _txt_strings(lookup) if dmarc_std.is_dmarc_record(t)]
         if len(records) > 1 and n == 0:
             return {"record": None, "records": len(records), "found_at": name, "p": None}
         if len(records) == 1:
-            tags = parse_tags(records[0])
+            parsed = dmarc_std.parse(records[0])
             return {"record": records[0][:1024], "records": 1, "found_at": name, "inherited": n > 0,
-                    "p": tags.get("p"), "sp": tags.get("sp"), "np": tags.get("np"), "psd": tags.get("psd"),
-                    "t": tags.get("t"), "rua": tags.get("rua"), "ruf": tags.get("ruf"),
-                    "adkim": tags.get("adkim"), "aspf": tags.get("aspf"), "tags": tags}
+                    "p": parsed.values.get("p"), "external": await _report_authorisations(ctx, name, parsed)}
     return {"record": None, "records": 0, "found_at": None, "p": None}
 
 
+async def _report_authorisations(ctx: ProbeContext, policy_domain: str, record: dmarc_std.Record) -> list[dict[str, Any]]:
+    """RFC 9990: the `<policy domain>._report._dmarc.<host>` TXT records of external destinations."""
+    wanted = []
+    for tag, uris in (("rua", record.rua), ("ruf", record.ruf)):
+        for uri in uris:
+            host = dmarc_std.external_host(policy_domain, uri)
+            if host is not None:
+                wanted.append({"tag": tag, "uri": uri[:200], "host": host,
+                               "name": dmarc_std.authorisation_name(policy_domain, host)})
+    wanted = wanted[:MAX_REPORT_URIS]
+
+    async def ask(entry: dict[str, Any]) -> dict[str, Any]:
+        if entry["name"] is None:
+            return entry
+        lookup = await ctx.resolver.lookup(entry["name"], "TXT")
+        if lookup.failed:
+            return entry | {"error": lookup.failure()}
+        return entry | {"rcode": lookup.rcode, "records": _txt_strings(lookup)[:MAX_TXT]}
+
+    return list(await asyncio.gather(*(ask(e) for e in wanted)))
+
+
 async def mta_sts(ctx: ProbeContext, domain: str) -> dict[str, Any]:
+    """RFC 8461: the _mta-sts TXT strings, and when one looks like a record, the policy file
+    as served (status, media type, body up to the size senders accept) and its host's certificate."""
     lookup = await ctx.resolver.lookup(f"_mta-sts.{domain}", "TXT")
-    records = [t for t in _txt_strings(lookup) if t.lower().startswith("v=stsv1")]
-    out: dict[str, Any] = {"record": records[0] if records else None, "mode": None, "policy": None}
-    if not records:
+    if lookup.failed:
+        return {"record": None, "mode": None, "error": lookup.failed_because()}
+    texts = [t for t in _txt_strings(lookup) if sts_std.looks_like_sts(t)][:MAX_TXT]
+    strict = [t for t in texts if sts_std.is_sts_record(t)]
+    out: dict[str, Any] = {"record": strict[0] if len(strict) == 1 else None, "records": texts, "mode": None}
+    if not texts:
         return out
-    try:
-        fetched = await fetch_url(ctx, f"https://mta-sts.{domain}/.well-known/mta-sts.txt", MTA_STS_CAP)
+    host = f"mta-sts.{domain}"
+    try:  # one byte over the cap tells a policy of exactly 64 KiB from a larger one
+        fetched = await fetch_url(ctx, f"https://{host}{sts_std.POLICY_PATH}", sts_std.POLICY_SIZE_LIMIT + 1)
     except ProbeError as exc:
         out["policy_error"] = str(exc)
         return out
-    out["policy_status"] = fetched.status
-    if fetched.truncated:  # read up to the cap and judged on that part; the rest was never read
-        out.update(policy_truncated=True, policy_bytes=len(fetched.body))
-    if fetched.status == 200:
-        fields: dict[str, Any] = {"mx": []}
-        for line in fetched.body.decode("utf-8", "replace").splitlines():
-            key, _, value = line.partition(":")
-            key, value = key.strip().lower(), value.strip()
-            if key == "mx":
-                fields["mx"].append(value)
-            elif key:
-                fields[key] = value
-        out["policy"] = fields
-        out["mode"] = fields.get("mode")
+    headers = {name.lower(): value for name, value in fetched.headers}
+    out.update({"policy_status": fetched.status, "content_type": headers.get("content-type", "")[:200],
+                "policy_truncated": fetched.truncated})
+    if 300 <= fetched.status < 400:
+        out["policy_location"] = headers.get("location", "")[:300]
+    if fetched.status == 200 and not fetched.truncated:
+        out["policy"] = fetched.body.decode("utf-8", "replace")
+        out["mode"] = sts_std.parse_policy(out["policy"]).mode
+    cert = await probe_certificate(ctx, host, [fetched.ip], 443)
+    out["certificate"] = {k: cert.get(k) for k in ("trusted", "hostname_match", "trust_error", "error") if k in cert}
     return out
 
 
-async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
+async def tls_rpt(ctx: ProbeContext, domain: str) -> dict[str, Any]:
+    """RFC 8460: the _smtp._tls TXT strings that look like a TLS-RPT record."""
+    lookup = await ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT")
+    if lookup.failed:
+        return {"tls_rpt_error": lookup.failed_because()}
+    texts = [t for t in _txt_strings(lookup) if looks_like_tlsrpt(t)][:MAX_TXT]
+    return {"tls_rpt": texts[0] if texts else None, "tls_rpt_records": texts}
+
+
+async def dkim(ctx: ProbeContext, domain: str, selectors: tuple[str, ...]) -> dict[str, Any]:
+    """The key records of the DKIM selectors the inventory names (none named: nothing to ask,
+    and nothing can be concluded: a selector is not discoverable)."""
+
+    async def key(selector: str) -> dict[str, Any]:
+        name = dkim_std.key_name(selector, domain)
+        lookup = await ctx.resolver.lookup(name, "TXT")
+        out: dict[str, Any] = {"selector": selector, "name": name, "rcode": lookup.rcode}
+        if lookup.failed:
+            out["error"] = lookup.failure()
+        else:
+            out["records"] = _txt_strings(lookup)[:MAX_TXT]
+        return out
+
+    return {"selectors": list(selectors[:MAX_SELECTORS]),
+            "keys": list(await asyncio.gather(*(key(s) for s in selectors[:MAX_SELECTORS])))}
+
+
+async def probe_mail(ctx: ProbeContext, domain: str, dkim_selectors: tuple[str, ...] = ()) -> dict[str, Any]:
     """Facts for one mail domain: {"dns": {...}, "mail": {...}}."""
     try:
         mx_lookup = await ctx.resolver.lookup(domain, "MX")
         mx_records = [] if mx_lookup.failed else mx_hosts(mx_lookup)
         null_mx = None if mx_lookup.failed else len(mx_records) == 1 and mx_records[0][1] == ""
-        spf_facts, dmarc_facts, tlsrpt = await asyncio.gather(
-            spf(ctx, domain), dmarc(ctx, domain), ctx.resolver.lookup(f"_smtp._tls.{domain}", "TXT"))
+        spf_facts, dmarc_facts, tlsrpt_facts, dkim_facts = await asyncio.gather(
+            spf(ctx, domain), dmarc(ctx, domain), tls_rpt(ctx, domain), dkim(ctx, domain, dkim_selectors))
         dns_facts: dict[str, Any] = {"rcode": mx_lookup.rcode}
         dns_facts.update(await probe_domain_dns(ctx, domain, mx_lookup))
         mail: dict[str, Any] = {
@@ -183,14 +217,12 @@ async def probe_mail(ctx: ProbeContext, domain: str) -> dict[str, Any]:
             "null_mx": null_mx,
             "spf": spf_facts,
             "dmarc": dmarc_facts,
-            "tls_rpt": next((t for t in _txt_strings(tlsrpt) if t.lower().startswith("v=tlsrptv1")), None),
+            **tlsrpt_facts,
+            "dkim": dkim_facts,
             "mx": [],
         }
         if mx_lookup.failed:  # whether the domain takes mail is unknown, not "no"
             mail["mx_error"] = mx_lookup.failed_because()
-        if tlsrpt.failed:
-            del mail["tls_rpt"]
-            mail["tls_rpt_error"] = tlsrpt.failed_because()
         mail["mta_sts"] = await mta_sts(ctx, domain)
         if not null_mx:
             mail["mx"] = await asyncio.gather(*(_mx(ctx, pref, host) for pref, host in mx_records[:MAX_MX]))
@@ -216,16 +248,20 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     addresses = await ctx.resolver.addresses(host)
     out["addresses"] = addresses
-    tlsa = await ctx.resolver.lookup(f"_25._tcp.{host}", "TLSA")
+    name = f"_25._tcp.{host}"
+    tlsa = await ctx.resolver.lookup(name, "TLSA")
     out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
+    tlsa_set = None
     if tlsa.rrset:
         out.update(listed("tlsa_records", tlsa.texts(), MAX_TLSA))
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
+        tlsa_set = {"name": name, "records": tlsa_rows(tlsa), "dnssec": out["tlsa_dnssec"]}
     if not addresses:
         out["error"] = f"{host} has no address"
         out["starttls"] = None
         return out
-    out.update(await ctx.cached(("smtp", addresses[0], host), lambda: probe_starttls(ctx, host, addresses[0])))
+    out.update(await ctx.cached(("smtp", addresses[0], host),
+                                lambda: probe_starttls(ctx, host, addresses[0], tlsa=tlsa_set)))
     out["address"] = addresses[0]
     enumerated = out.get("tls") or {}
     if enumerated and "error" not in enumerated:
@@ -236,7 +272,7 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
 
 
 async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
-    return await probe_mail(ctx, target.name)
+    return await probe_mail(ctx, target.name, target.dkim_selectors)
 
 
 # The domain's own DNS (its zone, delegation, DNSSEC) comes with the mail facts: both start

@@ -10,8 +10,9 @@ import asyncio
 import ssl
 from typing import Any
 
+from scanner.probes.certificate.dane import dane_facts
 from scanner.probes.certificate.probe import (
-    judge_chain,
+    assess,
     negotiated_protocol,
     observing_context,
     served_chain,
@@ -92,8 +93,10 @@ async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int
     return await probe_address(ctx, mx_host, ip, port, scan_class=StartTlsScan)
 
 
-async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25) -> dict[str, Any]:
-    """One full STARTTLS handshake (negotiated TLS, the certificate), then the enumeration."""
+async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25,
+                         tlsa: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One full STARTTLS handshake (negotiated TLS, the certificate, and when `tlsa` holds the
+    MX's TLSA records, which of them match the served chain: `dane`), then the enumeration."""
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
@@ -111,7 +114,11 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
             facts["protocol"] = negotiated_protocol(sslobj)
             cipher = sslobj.cipher()
             facts["cipher"] = cipher[0] if cipher else None
-            facts["certificate"] = judge_chain(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
+            judged = assess(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
+            facts["certificate"] = judged.facts
+            if tlsa and tlsa.get("records") and "error" not in judged.facts:
+                facts["dane"] = dane_facts(tlsa, judged.chain, judged.verified, judged.on_path,
+                                           bool(judged.facts["trusted"]), bool(judged.facts["hostname_match"]))
             writer.write(b"QUIT\r\n")
     except NoStartTls as exc:
         facts["starttls"] = False

@@ -6,8 +6,8 @@ import gc
 
 import pytest
 
+from scanner.probes.memo import Memo
 from scanner.probes.net import ProbeError
-from scanner.probes.once import Once
 from tests.conftest import probe_context
 
 
@@ -42,20 +42,20 @@ def test_askers_share_one_computation():
         return 42
 
     async def main() -> list[int]:
-        once: Once[int] = Once()
-        return list(await asyncio.gather(*(once.get("key", compute) for _ in range(5))))
+        memo = Memo()
+        return list(await asyncio.gather(*(memo.get("key", compute) for _ in range(5))))
 
     assert asyncio.run(main()) == [42] * 5 and calls == [1]
 
 
 def test_a_later_asker_learns_how_the_shared_work_ended():
     async def main() -> None:
-        once: Once[None] = Once()
+        memo = Memo()
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.01):
-                await once.get("mx", _late_failure)
+                await memo.get("mx", _late_failure)
         await asyncio.sleep(0.1)
         with pytest.raises(ProbeError, match="after every asker gave up"):
-            await once.get("mx", _late_failure)
+            await memo.get("mx", _late_failure)
 
     asyncio.run(main())

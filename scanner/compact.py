@@ -1,0 +1,95 @@
+"""How the store keeps facts small: what repeats is kept once, everything is compressed.
+
+Facts repeat across an estate: the intermediate certificate of every chain, the suite
+list of every endpoint on one address, a header profile, the mail facts of a domain that
+several services share, a zone's name-server facts. `pack` replaces every object or list
+of at least `MIN_SHARED` bytes (as compact JSON) by a reference to its content digest,
+innermost first, so an object shared anywhere is stored once (`blobs`, by digest) however
+many endpoints or runs refer to it; `unpack` puts them back. Stored text is zlib-compressed
+JSON. Nothing here knows what the facts mean: a probe added later is compacted the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+MIN_SHARED = 512  # bytes of compact JSON from which an object is kept once, by digest
+REF = "\x00"  # a reference is {REF: digest}: no probe writes a key holding a NUL character
+LEVEL = 6
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compress(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), LEVEL)
+
+
+def decompress(data: bytes | str) -> str:
+    """Stored text: compressed bytes, or plain JSON text as runs before schema 3 kept it."""
+    return data if isinstance(data, str) else zlib.decompress(data).decode("utf-8")
+
+
+def pack(obj: Any, blobs: dict[str, str]) -> bytes:
+    """`obj` with every large object replaced by a reference; the referenced texts go into `blobs`."""
+    return compress(dumps(_share(obj, blobs, top=True)))
+
+
+def _share(obj: Any, blobs: dict[str, str], top: bool = False) -> Any:
+    if isinstance(obj, dict):
+        out: Any = {k: _share(v, blobs) for k, v in obj.items()}
+    elif isinstance(obj, list):
+        out = [_share(v, blobs) for v in obj]
+    else:
+        return obj
+    if top:
+        return out
+    text = dumps(out)
+    if len(text) < MIN_SHARED:
+        return out
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    blobs[digest] = text
+    return {REF: digest}
+
+
+def unpack(data: bytes | str, blob: Callable[[str], str]) -> Any:
+    """What `pack` packed, every reference expanded (`blob` gives a digest's text)."""
+    return _expand(json.loads(decompress(data)), blob)
+
+
+def _expand(obj: Any, blob: Callable[[str], str]) -> Any:
+    if isinstance(obj, dict):
+        if len(obj) == 1 and REF in obj:
+            return _expand(json.loads(blob(obj[REF])), blob)
+        return {k: _expand(v, blob) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_expand(v, blob) for v in obj]
+    return obj
+
+
+class Recent:
+    """A bounded set of recently seen keys (least recently seen forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._keys = size, OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return True
+        return False
+
+    def add(self, key: Any, value: Any = None) -> None:
+        self._keys[key] = value
+        self._keys.move_to_end(key)
+        if len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+    def get(self, key: Any) -> Any:
+        return self._keys[key] if key in self else None
