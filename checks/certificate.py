@@ -31,6 +31,7 @@ from checks.registry import (
     passed,
     warned,
 )
+from scanner.standards import caa as caa_grammar
 from scanner.standards import certificate as rules
 from scanner.times import parse_rfc3339
 
@@ -355,14 +356,16 @@ def must_staple(ctx: CheckContext):
 # -- DNS: CAA and DANE --------------------------------------------------------------------------------
 
 def caa_properties(records: list[str]) -> dict[str, list[str]]:
-    """`0 issue "ca.example; account=1"` lines -> {"issue": ["ca.example"], "issuewild": [...]}."""
+    """`0 issue "ca.example; account=1"` lines -> {"issue": ["ca.example"], "issuewild": [...]};
+    a value that breaks RFC 8659 §4.2's grammar names no CA (""), as a CA reads it."""
     out: dict[str, list[str]] = {}
     for record in records:
         parts = record.split(None, 2)
         if len(parts) < 3:
             continue
         tag, value = parts[1].lower(), parts[2].strip().strip('"')
-        out.setdefault(tag, []).append(value.split(";", 1)[0].strip().lower())
+        issuer, _, _ = caa_grammar.parse_issuer_value(value)
+        out.setdefault(tag, []).append(issuer or "")
     return out
 
 

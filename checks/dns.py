@@ -8,7 +8,7 @@ many hosts is judged once per domain, where its owner fixes it.
 
 Standards tables are data, read through `scanner/standards/`: DNSSEC algorithms (RFC 8624,
 RFC 9905) and NSEC3 limits (RFC 9276) in `standards.dnssec`, deprovisionable services in `takeover`,
-the CAA grammar in `caa`.
+the CAA grammar (RFC 8659, RFC 8657) in `caa`.
 """
 
 from __future__ import annotations
@@ -438,20 +438,13 @@ def ipv6_mx(ctx: CheckContext):
 # ------------------------------------------------------------------------------------ CAA
 
 def caa_problems(records: list[Mapping[str, Any]]) -> list[Phrase]:
-    """Syntax problems of CAA records (RFC 8659 §4): what makes CAs refuse or ignore them
-    (texts of the dns.caa check)."""
+    """Problems of CAA records (RFC 8659, RFC 8657): what makes CAs refuse, ignore or misread
+    them, one phrase each (texts of the dns.caa check)."""
     problems = []
     for rec in records:
-        tag, value = rec["tag"].lower(), rec["value"]
-        shown = f'{rec["flags"]} {rec["tag"]} "{value}"'
-        if not caa_grammar.valid_tag(rec["tag"]):
-            problems.append(Phrase("bad_tag", record=shown))
-        elif caa_grammar.restricts_issuance(tag) and not caa_grammar.valid_issuer_value(value):
-            problems.append(Phrase("bad_issuer", record=shown))
-        elif tag == "iodef" and not caa_grammar.valid_iodef(value):
-            problems.append(Phrase("bad_iodef", record=shown))
-        elif not caa_grammar.known_tag(tag) and rec["flags"] & caa_grammar.ISSUER_CRITICAL:
-            problems.append(Phrase("unknown_critical", record=shown))
+        shown = f'{rec["flags"]} {rec["tag"]} "{rec["value"]}"'
+        for problem in caa_grammar.parse(rec["flags"], rec["tag"], rec["value"]).problems:
+            problems.append(Phrase(problem.code, record=shown, column=problem.position + 1, detail=problem.detail))
     return problems
 
 

@@ -110,3 +110,19 @@ def test_a_catalogue_without_both_languages_is_refused(monkeypatch, text, proble
                         __import__("tomllib").loads(text) if not text.startswith("[shared\n") else real("missing"))
     with pytest.raises((CatalogueError, FileNotFoundError), match=problem if problem != "tls.toml" else None):
         Catalogue(("tls",))
+
+
+def test_problem_codes_of_the_standards_parsers_have_texts():
+    """Codes a parser hands to a check as data (CAA problems, security.txt issues) resolve in both languages."""
+    from scanner.standards import caa, security_txt
+
+    registry = default_registry()
+    for code in caa.PROBLEMS:
+        registry["dns.caa"].template(code)
+    for code in security_txt.FRAMING:
+        registry["http.security_txt.format"].template(f"frame_{code}")
+    from checks.http.security_txt import _ISSUES
+
+    assert set(security_txt.SYNTAX) - set(_ISSUES) == {"bad_date"}  # judged by http.security_txt itself
+    for _, _, message in _ISSUES.values():
+        registry["http.security_txt.format"].template(message)

@@ -297,6 +297,8 @@ LE_LEAF = entry(issuer="CN=R11,O=Let's Encrypt,C=US")
     ([], LE_LEAF, "www.example.be", Status.NOT_APPLICABLE),
     (['0 issue "letsencrypt.org"'], entry(issuer="CN=Obscure CA,O=Nobody"), "www.example.be", Status.INFO),
     (['0 issue "letsencrypt.org"'], entry(self_signed=True), "www.example.be", Status.NOT_APPLICABLE),
+    # RFC 8659 §4.2: a value outside the grammar counts as an empty issuer, so it allows no CA
+    (['0 issue "letsencrypt.org; account"'], LE_LEAF, "www.example.be", Status.WARN),
 ])
 def test_caa(caa, leaf, matched_by, status):
     cert = facts(chain=[leaf, intermediate()], hostname_matched_by=matched_by)

@@ -45,6 +45,23 @@ def test_caa_iodef_and_critical_tags():
     assert "mailto:" in problems[0] and "critical" in problems[1]
 
 
+def test_caa_property_values_are_validated():
+    """RFC 8659 §4.1 flags, RFC 8657 parameters, the BR's contact properties: every problem, each named."""
+    out = judge("dns.caa", caa((1, "issue", "ca.example; validationmethods=dns-02"),
+                               (0, "issuewild", "ca.example; accounturi=acct-1"),
+                               (0, "iodef", "mailto:"), (0, "contactemail", "Naam <a@example.be>"),
+                               (0, "contactphone", "02 553 00 00")))
+    problems = out.evidence["problems"]
+    assert out.status == Status.FAIL and len(problems) == 6
+    assert "reserved bits" in problems[0] and "'dns-02'" in problems[1] and "accounturi" in problems[2]
+    assert "contactemail" in problems[4] and "+..." in problems[5]
+    good = judge("dns.caa", caa((0, "issue", "ca.example; accounturi=https://ca.example/a/1; validationmethods=ca-x"),
+                                (0, "contactemail", "a@example.be"), (0, "contactphone", "+32-2-553-00-00")))
+    assert good.status == Status.PASS, good.message
+    bad = judge("dns.caa", caa((0, "issue", "ca.example; account")))
+    assert "(at character 20)" in bad.message and "naming no CA" in bad.message
+
+
 def test_caa_without_issue_property_warns():
     out = judge("dns.caa", caa((0, "iodef", "mailto:a@b.be")))
     assert out.status == Status.WARN and "none restricts issuance" in out.message

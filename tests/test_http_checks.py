@@ -68,6 +68,19 @@ def test_hsts_verdicts():
     assert dup.status == "warn" and "only the first" in dup.message
 
 
+@pytest.mark.parametrize("certificate, status", [
+    pytest.param({"trusted": False, "hostname_match": True}, "warn", id="RFC6797-8.1-untrusted-chain-ignored"),
+    pytest.param({"trusted": True, "hostname_match": False}, "warn", id="RFC6797-8.1-wrong-name-ignored"),
+    pytest.param({"trusted": True, "hostname_match": True}, "pass", id="RFC6797-8.1-valid-certificate"),
+    pytest.param({"trusted": None, "hostname_match": None}, "pass", id="RFC6797-8.1-certificate-not-measured"),
+])
+def test_hsts_is_ignored_over_a_rejected_certificate(certificate, status):
+    out = one("http.hsts", page(), certificate=certificate)
+    assert out.status == status
+    if status == "warn":
+        assert "browsers ignore it" in out.message and out.evidence["header"]
+
+
 def test_hsts_preload_readiness_on_a_bare_domain():
     ready = page(hsts=parse_hsts(["max-age=63072000; includeSubDomains; preload"]),
                  www={"host": "www.a.test", "exists": False})
@@ -192,6 +205,47 @@ def test_referrer_policy_classes(value, status):
     assert one("http.referrer_policy", page(headers=headers)).status == status
 
 
+@pytest.mark.parametrize("header, metas, status, effective", [
+    pytest.param("no-referrer", ["unsafe-url"], "fail", "unsafe-url", id="HTML-4.2.5.2-meta-overrides-header"),
+    pytest.param("unsafe-url", ["never"], "pass", "no-referrer", id="HTML-4.2.5.2-legacy-never"),
+    pytest.param("unsafe-url", ["always"], "fail", "unsafe-url", id="HTML-4.2.5.2-legacy-always"),
+    pytest.param("no-referrer", ["bogus"], "pass", "no-referrer", id="HTML-4.2.5.2-unknown-meta-ignored"),
+    pytest.param(None, ["origin", "same-origin"], "pass", "same-origin", id="HTML-4.2.5.2-last-meta-wins"),
+    pytest.param(None, ["default"], "pass", "strict-origin-when-cross-origin", id="HTML-4.2.5.2-legacy-default"),
+    pytest.param("no-referrer", [""], "pass", "no-referrer", id="HTML-4.2.5.2-empty-content-ignored"),
+])
+def test_referrer_meta_overrides_the_header(header, metas, status, effective):
+    html = {"meta_csp": [], "meta_referrers": metas, "scripts": [], "stylesheets": [], "insecure": []}
+    headers = {"content-type": "text/html"} | ({"referrer-policy": header} if header else {})
+    out = one("http.referrer_policy", page(headers=headers, html=html))
+    assert (out.status, out.evidence["effective"]) == (status, effective)
+
+
+@pytest.mark.parametrize("headers, expected", [
+    pytest.param({"cross-origin-opener-policy": 'same-origin; report-to="coop"'}, {"opener": "pass"},
+                 id="HTML-7.1.3.1-coop-item-with-parameters"),
+    pytest.param({"cross-origin-opener-policy": "same-origin, same-origin"}, {"opener": "warn"},
+                 id="RFC8941-4.2-repeated-coop-is-not-an-item"),
+    pytest.param({"cross-origin-opener-policy": "Same-Origin"}, {"opener": "warn"},
+                 id="RFC8941-3.3.4-tokens-case-sensitive"),
+    pytest.param({"cross-origin-opener-policy": '"same-origin"'}, {"opener": "warn"}, id="HTML-7.1.3.1-string-not-token"),
+    pytest.param({"cross-origin-opener-policy": "unsafe-none"}, {"opener": "info"}, id="HTML-7.1.3.1-unsafe-none"),
+    pytest.param({"cross-origin-embedder-policy": "Require-Corp"}, {"embedder": "warn"},
+                 id="HTML-7.1.4-coep-case-sensitive"),
+    pytest.param({"cross-origin-embedder-policy": "credentialless;x=?1"}, {"embedder": "pass"},
+                 id="HTML-7.1.4-coep-parameters"),
+    pytest.param({"cross-origin-resource-policy": "same-site, same-origin"}, {"resource": "warn"},
+                 id="Fetch-3.7-corp-combined-values-match-nothing"),
+    pytest.param({"cross-origin-resource-policy": "cross-origin"}, {"resource": "info"}, id="Fetch-3.7-corp-cross-origin"),
+])
+def test_cross_origin_headers_as_browsers_parse_them(headers, expected):
+    out = {f.key.split("-")[2]: f.status for f in judge("http.cross_origin", page(headers=headers))}
+    for header, status in expected.items():
+        assert out[header] == status
+    malformed = judge("http.cross_origin", page(headers={"cross-origin-opener-policy": "same-origin;;"}))
+    assert "malformed at character 13" in malformed[0].message and "as if not set" in malformed[0].message
+
+
 def cookie(name, **attrs):
     """A cookie as the HTTP probe records it: name and attributes (the value is never kept), and
     the scheme of the response that set it."""
@@ -255,34 +309,59 @@ def test_version_disclosure_and_compression():
 # ---------------------------------------------------------------- security.txt
 
 
-def sectxt(fields, **over):
+def sectxt(text, **over):
+    """security.txt facts as the probe stores them: what it fetched and the file's text."""
     base = {"found": True, "url": "https://a.test/.well-known/security.txt",
             "final_url": "https://a.test/.well-known/security.txt", "status": 200,
-            "content_type": "text/plain; charset=utf-8", "fields": fields, "signed": False, "signature": False,
-            "invalid_lines": [], "truncated": False}
+            "content_type": "text/plain; charset=utf-8", "text": text, "truncated": False}
     return page(security_txt=base | over)
 
 
 def test_security_txt_presence_and_expiry():
     future = (NOW + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     past = (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ok = {"contact": ["mailto:s@a.test"], "expires": [future]}
-    assert one("http.security_txt", sectxt(ok)).status == "pass"
-    assert one("http.security_txt", sectxt(ok | {"expires": [past]})).status == "fail"
-    assert one("http.security_txt", sectxt({"expires": [future]})).status == "fail"
-    assert one("http.security_txt", sectxt(ok | {"expires": ["next year"]})).status == "fail"
+    contact = "Contact: mailto:s@a.test\n"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: {future}\n")).status == "pass"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: {past}\n")).status == "fail"
+    assert one("http.security_txt", sectxt(f"Expires: {future}\n")).status == "fail"
+    assert one("http.security_txt", sectxt(f"{contact}Expires: next year\n")).status == "fail"
     wrong_place = page(security_txt={"found": False, "status": 404, "legacy": {"found": True,
                                                                                 "url": "https://a.test/security.txt"}})
     out = one("http.security_txt", wrong_place)
     assert out.status == "fail" and "/security.txt" in out.message
+    # facts stored before the probe kept the text cannot be judged again: not measured, not failed
+    old = sectxt("", fields={"contact": ["mailto:s@a.test"]})
+    del old["security_txt"]["text"]
+    assert one("http.security_txt", old).status == "error"
+
+
+@pytest.mark.parametrize("text, content_type, expected", [
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}", "text/plain; charset=utf-8",
+                 {"final-newline": "warn"}, id="RFC9116-4-final-newline"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\n", "text/plain; charset=csUTF8", {},
+                 id="IANA-charsets-csutf8-accepted"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPolicy: http://a.test/p\nHiring: http://a.test/j\n",
+                 "text/plain; charset=utf-8", {"https": "fail"}, id="RFC9116-2.5-every-web-uri-https"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPreferred-Languages: nl, Vlaams\n",
+                 "text/plain; charset=utf-8", {}, id="RFC5646-2.1-five-letter-language-well-formed"),
+    pytest.param("Contact: mailto:s@a.test\nExpires: {future}\nPreferred-Languages: nl_BE\n",
+                 "text/plain; charset=utf-8", {"languages": "warn"}, id="RFC9116-2.5.8-bcp47"),
+    pytest.param("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nContact: mailto:s@a.test\nExpires: {future}\n",
+                 "text/plain; charset=utf-8", {"": "pass", "signature": "warn"}, id="RFC4880-7-missing-signature-not-signed"),
+])
+def test_security_txt_letter_of_the_rfc(text, content_type, expected):
+    future = (NOW + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    outs = {o.key: o.status for o in judge("http.security_txt.format",
+                                           sectxt(text.format(future=future), content_type=content_type))}
+    problems = {k for k in expected if k not in ("", "signature")}
+    assert outs == {"signature": "info"} | ({} if problems else {"": "pass"}) | expected
 
 
 def test_security_txt_format_rules():
     far = (NOW + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    facts = sectxt({"contact": ["http://a.test/report"], "expires": [far, far],
-                    "canonical": ["https://b.test/.well-known/security.txt"]},
-                   content_type="text/plain", invalid_lines=["junk"])
-    outs = {o.key: o.status for o in judge("http.security_txt.format", facts)}
+    text = (f"Contact: http://a.test/report\nExpires: {far}\nExpires: {far}\n"
+            "Canonical: https://b.test/.well-known/security.txt\njunk\n")
+    outs = {o.key: o.status for o in judge("http.security_txt.format", sectxt(text, content_type="text/plain"))}
     assert outs == {"content-type": "warn", "expires-once": "fail", "expires-horizon": "warn",
                     "contact-uri": "fail", "canonical": "fail", "syntax": "warn", "signature": "info"}
 

@@ -119,3 +119,67 @@ def test_frame_ancestors_from_header():
     assert judge_one("http.framing", page("frame-ancestors 'none'")).status == Status.PASS
     bad = judge_one("http.framing", page("frame-ancestors *"))
     assert bad.status == Status.FAIL and "*" in bad.message
+
+
+# ---------------------------------------------------------------- issue 12: CSP3 as browsers enforce it
+
+@pytest.mark.parametrize("headers, meta, rule, status, sources", [
+    pytest.param(("default-src http:", "default-src https:"), (), "broad-source", "fail", ["https:"],
+                 id="CSP3-8.1-http-beside-https-leaves-any-https-host"),
+    pytest.param(("script-src * 'unsafe-inline'",), ("script-src 'self'",), "unsafe-inline", "pass", None,
+                 id="CSP3-8.1-strict-meta-beside-lax-header"),
+    pytest.param(("script-src http://cdn.test",), ("script-src https://cdn.test",), "broad-source", "pass", None,
+                 id="CSP3-6.7.2.8-https-policy-blocks-the-http-host"),
+    pytest.param(("script-src http://cdn.test",), ("script-src http://cdn.test https://x.test",), "broad-source",
+                 "warn", ["http://cdn.test"], id="CSP3-8.1-plain-http-host-both-allow"),
+    pytest.param(("object-src 'self'",), ("object-src 'none'",), "object-src", "pass", None,
+                 id="CSP3-8.1-plugins-none-in-one-policy"),
+    pytest.param(("script-src 'strict-dynamic' https:",), (), "broad-source", "pass", None,
+                 id="CSP3-8.2-strict-dynamic-ignores-host-sources"),
+    pytest.param(("script-src-elem 'self'; script-src-attr 'unsafe-inline'; default-src 'self'",), (), "unsafe-inline",
+                 "fail", ["'unsafe-inline'"], id="CSP3-6.1.3-script-src-attr-inline-handlers"),
+    pytest.param(("default-src 'self'; form-action http://forms.test",), (), "form-action", "warn",
+                 ["http://forms.test"], id="MIX-form-action-plain-http"),
+    pytest.param(("default-src 'self'; form-action 'none' http:",), (), "form-action", "fail", ["http:"],
+                 id="CSP3-6.7.2.5-none-beside-sources-has-no-effect"),
+])
+def test_enforced_policies_are_intersected(headers, meta, rule, status, sources):
+    found = rules(*headers, meta=meta).get(rule)
+    if status == "pass":
+        assert found is None, found.message
+        return
+    assert found.status == status and found.evidence["sources"] == sources, found.message
+
+
+def test_a_meta_policy_with_only_ignored_directives_enforces_nothing():
+    out = judge_one("http.csp", page(meta=("frame-ancestors 'none'",)))
+    assert out.status == Status.FAIL and "nothing is enforced" in out.message
+    assert judge_one("http.csp.script", page(meta=("frame-ancestors 'none'",))).status == Status.NOT_APPLICABLE
+
+
+def test_grammar_issues_are_named_with_their_position():
+    out = judge_one("http.csp", page("default-src 'self'; object-src 'none' 'self'; script-src 'nonce'"))
+    assert out.status == Status.WARN
+    assert "'none' (character 32) beside other sources has no effect" in out.message
+    assert "'nonce' (character 58) is not a source expression" in out.message
+    assert [i["code"] for i in out.evidence["issues"]] == ["none_not_alone", "source"]
+
+
+@pytest.mark.parametrize("policy, expected", [
+    pytest.param("default-src 'self'; style-src 'self' 'unsafe-inline'",
+                 {"style-src-elem:unsafe-inline": Status.INFO}, id="CSP3-6.7.3.3-inline-style"),
+    pytest.param("default-src 'self'; img-src *", {"img-src:any-host": Status.INFO}, id="CSP3-6.1-img-any-host"),
+    pytest.param("default-src 'self'; connect-src http://api.test", {"connect-src:plain-http": Status.WARN},
+                 id="MIX-connect-plain-http"),
+    pytest.param("default-src 'self'; child-src https:", {"frame-src:any-host": Status.WARN, "worker-src:any-host": Status.WARN},
+                 id="CSP3-6.8.3-frame-src-falls-back-to-child-src"),
+    pytest.param("default-src *", {}, id="CSP3-6.8.3-default-src-judged-elsewhere"),
+    pytest.param("default-src 'self'; worker-src 'self'; style-src 'self' 'nonce-x' 'unsafe-inline'", {},
+                 id="CSP3-6.7.3.3-nonce-disables-unsafe-inline-style"),
+])
+def test_resources_lint(policy, expected):
+    out = judge("http.csp.resources", page(policy))
+    if not expected:
+        assert [f.status for f in out] == [Status.PASS]
+        return
+    assert {f.key: f.status for f in out} == expected

@@ -6,7 +6,6 @@ import gzip
 import zlib
 
 from scanner.probes.http import html as http_html
-from scanner.probes.http import securitytxt as http_securitytxt
 from scanner.probes.http.probe import _decode, parse_cookie, redact_url, repeated_headers
 
 
@@ -56,17 +55,6 @@ def test_html_extraction():
     assert kinds == {("link", "passive"), ("img", "passive"), ("form", "form"), ("iframe", "active"),
                      ("link", "active")}
     assert http_html.charset_of('text/html; charset="ISO-8859-1"') == "iso-8859-1"
-
-
-def test_security_txt_parse_signed():
-    text = ("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n# comment\nContact: mailto:a@b.test\n"
-            "- Expires: 2027-01-01T00:00:00Z\nnot a field\n-----BEGIN PGP SIGNATURE-----\nabc\n"
-            "-----END PGP SIGNATURE-----\n")
-    out = http_securitytxt.parse(text)
-    assert out["signed"] and out["signature"]
-    assert out["fields"] == {"contact": ["mailto:a@b.test"], "expires": ["2027-01-01T00:00:00Z"]}
-    assert out["invalid_lines"] == ["not a field"]
-    assert http_securitytxt.parse("Contact: x\r\nCONTACT: y\r\n")["fields"] == {"contact": ["x", "y"]}
 
 
 def test_port_map_keys_by_host_and_stays_backward_compatible():

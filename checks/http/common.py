@@ -1,7 +1,7 @@
 """What several HTTP checks share: the response they judge, redirect chains, the CSP
-policies a page sends, the header value classes (the standards' in scanner/standards/http.py
-and our own in checks/data/http/headers.toml), and a phrase's English text for evidence
-that has always quoted it in English.
+policies a page sends (parsed by scanner/standards/csp.py), the header value classes (the
+standards' in scanner/standards/http.py and our own in checks/data/http/headers.toml), and
+a phrase's English text for evidence that has always quoted it in English.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from importlib import resources
 from typing import Any
 
 from checks.catalogue import Phrase, catalogue, localise
-from checks.http import csp_policy
 from checks.registry import CheckContext, NotMeasured, Outcome, not_applicable
 from scanner.model import EndpointKind
+from scanner.standards import csp
 from scanner.standards.http import header_classes
 
 WEB_AND_API = (EndpointKind.WEB, EndpointKind.API)
@@ -73,14 +73,19 @@ def downgrades(chain: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def policies(http: dict[str, Any]) -> list[csp_policy.Policy]:
-    """Every CSP the judged page sends: header, <meta> elements, then report-only."""
+def policies(http: dict[str, Any]) -> list[csp.Policy]:
+    """Every CSP the judged page sends: header, <meta> elements (one policy each: HTML
+    §4.2.5.3 parses the content as a single policy, commas and all), then report-only."""
     headers = http.get("headers") or {}
-    found = csp_policy.parse_header(headers.get("content-security-policy"), "header")
-    for meta in (http.get("html") or {}).get("meta_csp", []):
-        found += csp_policy.parse_header(meta, "meta")
-    found += csp_policy.parse_header(headers.get("content-security-policy-report-only"), "report-only")
+    found = csp.parse_list(headers.get("content-security-policy"), csp.HEADER)
+    found += [csp.parse_policy(meta, csp.META) for meta in (http.get("html") or {}).get("meta_csp", [])]
+    found += csp.parse_list(headers.get("content-security-policy-report-only"), csp.REPORT_ONLY)
     return found
+
+
+def page_url(http: dict[str, Any]) -> csp.Url:
+    """The judged page's URL, for the sources that depend on it ('self', a host without a scheme)."""
+    return csp.Url.parse((http.get("response") or {}).get("url") or http.get("final_url") or "")
 
 
 def in_english(check_id: str, phrase: Phrase) -> str:

@@ -1,122 +1,36 @@
-"""Content-Security-Policy: a parser and a rule-by-rule analysis (CSP Level 3). Pure, no I/O.
+"""Content-Security-Policy rule by rule: what an injection can still do under every policy a
+page enforces. Pure; the grammar and the browser's algorithms are scanner/standards/csp.py.
 
-Parsing follows CSP3 §2.2 ("parse a serialized CSP"): a header value is a comma-separated
-list of policies; a policy is `;`-separated directives; a directive name is lower-cased and
-only its first occurrence counts (later ones are ignored by browsers, and reported here).
+Each rule asks the browser's question for a few requests an attacker would make (an inline
+script, `eval`, a script from a host the site does not know over https and over http, a
+`data:` URL, a plain-http host the policy lists) and a request goes through only when
+*every* enforced policy allows it (CSP3 §8.1): a strict policy next to a lax one still
+blocks, and `default-src http:` beside `default-src https:` leaves any https host
+(`http:` also matches https URLs, CSP3 §6.7.2.8), not any http one.
 
-The analysis evaluates each rule on each *enforced* policy. Every enforced policy must let
-a resource through, so a rule is as good as its best policy: one strict policy next to a
-lax one still blocks the script. Each rule result names the directive and the source that
-failed it, so a reader sees *which* rule failed and why.
-
-Browser semantics that matter (CSP3 §6.7.3, §8.2):
-- `'unsafe-inline'` is ignored for scripts when the list holds a nonce, a hash or
-  `'strict-dynamic'`;
-- under `'strict-dynamic'` host and scheme sources (and `'self'`) are ignored for scripts;
-- `script-src` and `object-src` fall back to `default-src`; `base-uri`, `form-action` and
-  `frame-ancestors` do not fall back;
-- a policy delivered by `<meta>` ignores `frame-ancestors`, `report-uri` and `sandbox`.
-
-A verdict carries its words as a `Phrase` of the http pillar's catalogue
-(checks/texts/http.toml, the `csp_*` texts), so the checks that report it show it in
-every language; the parser itself holds no text.
+A verdict names the directive and the sources that let the request through, quoted from
+the policy that allows the least, so a reader sees *which* rule failed and why. It carries
+its words as a `Phrase` of checks/texts/http.toml (the `csp_*` texts).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from checks.catalogue import Phrase
-
-META_IGNORED = frozenset({"frame-ancestors", "report-uri", "sandbox"})
-_NAME = re.compile(r"^[a-z0-9-]+$")
-_SCHEME_SOURCE = re.compile(r"^[a-z][a-z0-9+.-]*:$")
-_NONCE = re.compile(r"^'nonce-[A-Za-z0-9+/_=-]+'$")
-_HASH = re.compile(r"^'(sha256|sha384|sha512)-[A-Za-z0-9+/_=-]+'$")
+from scanner.standards import csp
+from scanner.standards.csp import Policy, Url
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
-_RANK = {PASS: 0, WARN: 1, FAIL: 2}
 
+# Requests an injected page element would make (RFC 2606: .invalid is never a real host).
+ANY_HTTPS = Url("https", "bolwerk-probe.invalid", None, "/x")
+ANY_HTTP = Url("http", "bolwerk-probe.invalid", None, "/x")
+DATA = Url("data")
+BROAD = (ANY_HTTPS, ANY_HTTP, DATA)
 
-@dataclass
-class Policy:
-    """One parsed policy: directives in order, first occurrence only."""
-
-    directives: dict[str, list[str]]
-    source: str  # "header", "meta" or "report-only"
-    raw: str
-    duplicates: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
-
-    def get(self, name: str) -> list[str] | None:
-        return self.directives.get(name)
-
-    def effective(self, name: str, fallback: str | None = "default-src") -> tuple[str, list[str]] | None:
-        """The directive that governs `name` (itself or its fallback), with its source list."""
-        if name in self.directives:
-            return name, self.directives[name]
-        if fallback and fallback in self.directives:
-            return fallback, self.directives[fallback]
-        return None
-
-
-def parse_policy(text: str, source: str = "header") -> Policy:
-    directives: dict[str, list[str]] = {}
-    duplicates: list[str] = []
-    invalid: list[str] = []
-    for token in text.split(";"):
-        token = token.strip()
-        if not token:
-            continue
-        name, *values = token.split()
-        name = name.lower()
-        if not _NAME.match(name):
-            invalid.append(name[:60])
-            continue
-        if source == "meta" and name in META_IGNORED:
-            continue
-        if name in directives:
-            duplicates.append(name)
-            continue
-        directives[name] = [_normalise(v) for v in values]
-    return Policy(directives, source, text.strip()[:1000], duplicates, invalid)
-
-
-def parse_header(value: str | None, source: str = "header") -> list[Policy]:
-    """A (possibly combined) header value: a comma-separated list of policies."""
-    if not value:
-        return []
-    return [parse_policy(part, source) for part in value.split(",") if part.strip()]
-
-
-def _normalise(src: str) -> str:
-    low = src.lower()
-    # keywords, schemes and hosts are case-insensitive; nonces and hashes are not
-    if low.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")):
-        return low[: low.index("-") + 1] + src[low.index("-") + 1:]
-    return low
-
-
-def is_nonce(src: str) -> bool:
-    return bool(_NONCE.match(src))
-
-
-def is_hash(src: str) -> bool:
-    return bool(_HASH.match(src))
-
-
-def is_broad(src: str) -> bool:
-    """A source that allows (nearly) any origin: `*`, a bare scheme, or a wildcard host."""
-    if src == "*" or _SCHEME_SOURCE.match(src):
-        return True
-    host = src.split("://", 1)[-1]
-    return host == "*" or host.startswith("*:") or host.startswith("*/")
-
-
-def is_insecure_host(src: str) -> bool:
-    return src.startswith(("http://", "ws://"))
+Governing = tuple[Policy, str, list[str]]  # a policy, its effective directive, its sources
 
 
 @dataclass(frozen=True)
@@ -139,157 +53,225 @@ class RuleResult:
         return out
 
 
-def _res(rule: str, status: str, message: Phrase, policy: Policy, directive: str | None = None,
+def _res(rule: str, status: str, message: Phrase, entry: Governing | None = None,
          sources: Iterable[str] = ()) -> RuleResult:
-    return RuleResult(rule, status, message, directive, tuple(sources), policy.raw)
+    policy, directive = (entry[0].raw, entry[1]) if entry else (None, None)
+    return RuleResult(rule, status, message, directive, tuple(sources), policy)
 
 
-def _quote(directive: str, sources: Iterable[str]) -> str:
-    return " ".join([directive, *sources])
+def _quote(entry: Governing) -> str:
+    return " ".join([entry[1], *entry[2]])
+
+
+class _Requests:
+    """The requests of one kind (script-src-elem, object-src...) over every enforced policy."""
+
+    def __init__(self, policies: list[Policy], kind: str, page: Url) -> None:
+        self.page, self.script = page, kind.startswith("script-src")
+        self.governing = csp.governing(policies, kind)
+
+    def allowed(self, url: Url) -> bool:
+        return all(self.matching(entry, url) for entry in self.governing)
+
+    def matching(self, entry: Governing, url: Url) -> list[str]:
+        return csp.matching(entry[2], url, self.page, self.script)
+
+    def listed(self, schemes: tuple[str, ...] = ("http", "ws")) -> list[tuple[str, Url]]:
+        """Host sources of any policy, as the requests they name, limited to `schemes`."""
+        out = []
+        for _, _, sources in self.governing:
+            for src in sources:
+                url = csp.url_of(src, self.page)
+                if url is not None and url.scheme in schemes:
+                    out.append((src, url))
+        return out
+
+    def plain_http(self) -> list[str]:
+        """Listed plain-http hosts every policy lets through (CSP3 upgrades them, never the reverse)."""
+        return list(dict.fromkeys(src for src, url in self.listed() if self.allowed(url)))
+
+    def least(self, probes: Iterable[Url]) -> Governing:
+        """The governing policy that lets the fewest of `probes` through (ties: the first)."""
+        probes = list(probes)
+        return min(self.governing, key=lambda entry: sum(bool(self.matching(entry, url)) for url in probes))
+
+    def sources_for(self, entry: Governing, probes: Iterable[Url]) -> list[str]:
+        return list(dict.fromkeys(s for url in probes for s in self.matching(entry, url)))
 
 
 # -- script rules ---------------------------------------------------------------------------
 
-def _script(policy: Policy) -> list[RuleResult]:
-    found = policy.effective("script-src")
-    if found is None:
-        return [_res(rule, FAIL, Phrase("csp_scripts_unrestricted"), policy) for rule in SCRIPT_RULES]
-    directive, sources = found
-    nonce = [s for s in sources if is_nonce(s)]
-    hashes = [s for s in sources if is_hash(s)]
-    dynamic = "'strict-dynamic'" in sources
-    quoted = _quote(directive, sources)
-    out = []
+SCRIPT_RULES = ("unsafe-inline", "unsafe-eval", "unsafe-hashes", "broad-source", "data")
 
-    if "'unsafe-inline'" in sources and not (nonce or hashes or dynamic):
-        out.append(_res("unsafe-inline", FAIL, Phrase("csp_unsafe_inline", directive=directive, quoted=quoted),
-                        policy, directive, ["'unsafe-inline'"]))
-    elif "'unsafe-inline'" in sources:
-        out.append(_res("unsafe-inline", PASS, Phrase("csp_unsafe_inline_ignored", directive=directive),
-                        policy, directive))
-    else:
-        out.append(_res("unsafe-inline", PASS, Phrase("csp_no_unsafe_inline", directive=directive), policy, directive))
 
-    if "'unsafe-eval'" in sources:
-        out.append(_res("unsafe-eval", WARN, Phrase("csp_unsafe_eval", directive=directive, quoted=quoted),
-                        policy, directive, ["'unsafe-eval'"]))
-    else:
-        out.append(_res("unsafe-eval", PASS, Phrase("csp_no_unsafe_eval", directive=directive), policy, directive))
+def _keyword_rule(req: _Requests, rule: str, keyword: str, present: str, absent: str) -> RuleResult:
+    """A keyword every policy must carry for its behaviour to be allowed ('unsafe-eval'...)."""
+    if all(keyword in sources for _, _, sources in req.governing):
+        entry = req.governing[0]
+        return _res(rule, WARN, Phrase(present, directive=entry[1], quoted=_quote(entry)), entry, [keyword])
+    entry = next(e for e in req.governing if keyword not in e[2])
+    return _res(rule, PASS, Phrase(absent, directive=entry[1]), entry)
 
-    if "'unsafe-hashes'" in sources:
-        out.append(_res("unsafe-hashes", WARN, Phrase("csp_unsafe_hashes", directive=directive, quoted=quoted),
-                        policy, directive, ["'unsafe-hashes'"]))
-    else:
-        out.append(_res("unsafe-hashes", PASS, Phrase("csp_no_unsafe_hashes", directive=directive),
-                        policy, directive))
 
-    data = [s for s in sources if s == "data:"]
-    broad = [s for s in sources if is_broad(s) and s != "data:"]
-    insecure = [s for s in sources if is_insecure_host(s)]
-    if dynamic and (nonce or hashes):
-        ignored = data + broad + insecure
+def _inline(req: _Requests, attributes: _Requests) -> RuleResult:
+    """Inline script: <script> elements, and event-handler attributes where script-src-attr is set."""
+    for which in (req, attributes):
+        if which.governing and all(csp.allows_all_inline(s, script=True) for _, _, s in which.governing):
+            if which is attributes and not any(d == "script-src-attr" for _, d, _ in which.governing):
+                continue
+            entry = which.governing[0]
+            return _res("unsafe-inline", FAIL, Phrase("csp_unsafe_inline", directive=entry[1], quoted=_quote(entry)),
+                        entry, ["'unsafe-inline'"])
+    entry = next(e for e in req.governing if not csp.allows_all_inline(e[2], script=True))
+    if "'unsafe-inline'" in entry[2]:
+        return _res("unsafe-inline", PASS, Phrase("csp_unsafe_inline_ignored", directive=entry[1]), entry)
+    return _res("unsafe-inline", PASS, Phrase("csp_no_unsafe_inline", directive=entry[1]), entry)
+
+
+def _strict_dynamic(entry: Governing) -> tuple[bool, bool]:
+    """('strict-dynamic' present, with a nonce or hash beside it)."""
+    dynamic = "'strict-dynamic'" in entry[2]
+    return dynamic, dynamic and any(csp.is_nonce_or_hash(s) for s in entry[2])
+
+
+def _broad_source(req: _Requests) -> RuleResult:
+    hosts = [url for url in (ANY_HTTPS, ANY_HTTP) if req.allowed(url)]
+    plain = req.plain_http()
+    entry = req.least(BROAD)
+    directive, quoted = entry[1], _quote(entry)
+    if hosts:
+        found = list(dict.fromkeys(req.sources_for(entry, hosts) + [s for s in plain if s in entry[2]]))
+        return _res("broad-source", FAIL, Phrase("csp_any_host", directive=directive, found=found, quoted=quoted),
+                    entry, found)
+    if plain:
+        return _res("broad-source", WARN, Phrase("csp_insecure_host", directive=directive, found=plain,
+                                                 quoted=quoted), entry, plain)
+    dynamic, anchored = _strict_dynamic(entry)
+    if dynamic:
+        ignored = [s for s in entry[2] if s == "data:" or s.startswith(("http://", "ws://"))
+                   or any(csp.matches(s, url, req.page) for url in (ANY_HTTPS, ANY_HTTP))]
+        if not anchored:
+            return _res("broad-source", PASS, Phrase("csp_strict_dynamic_alone", directive=directive), entry)
         strict = (Phrase("csp_strict_dynamic_ignoring", directive=directive, ignored=ignored) if ignored
                   else Phrase("csp_strict_dynamic", directive=directive))
-        out.append(_res("broad-source", PASS, strict, policy, directive))
-        out.append(_res("data", PASS, Phrase("csp_no_data_strict_dynamic", directive=directive), policy, directive))
-        return out
-    if broad:
-        out.append(_res("broad-source", FAIL, Phrase("csp_any_host", directive=directive, found=broad + insecure,
-                                                     quoted=quoted), policy, directive, broad + insecure))
-    elif insecure:
-        out.append(_res("broad-source", WARN, Phrase("csp_insecure_host", directive=directive, found=insecure,
-                                                     quoted=quoted), policy, directive, insecure))
-    else:
-        out.append(_res("broad-source", PASS, Phrase("csp_no_broad_source", directive=directive), policy, directive))
-    if data:
-        out.append(_res("data", FAIL, Phrase("csp_data", directive=directive, quoted=quoted), policy, directive, data))
-    else:
-        out.append(_res("data", PASS, Phrase("csp_no_data", directive=directive), policy, directive))
-    return out
+        return _res("broad-source", PASS, strict, entry)
+    return _res("broad-source", PASS, Phrase("csp_no_broad_source", directive=directive), entry)
 
 
-SCRIPT_RULES = ("unsafe-inline", "unsafe-eval", "unsafe-hashes", "broad-source", "data")
+def _data(req: _Requests) -> RuleResult:
+    entry = req.least([DATA])
+    if req.allowed(DATA):
+        return _res("data", FAIL, Phrase("csp_data", directive=entry[1], quoted=_quote(entry)), entry, ["data:"])
+    if _strict_dynamic(entry)[1]:
+        return _res("data", PASS, Phrase("csp_no_data_strict_dynamic", directive=entry[1]), entry)
+    return _res("data", PASS, Phrase("csp_no_data", directive=entry[1]), entry)
+
+
+def _script(policies: list[Policy], page: Url) -> list[RuleResult]:
+    req = _Requests(policies, "script-src-elem", page)
+    if not req.governing:  # no policy restricts scripts: one finding, not five
+        raw = next((p.raw for p in policies if p.enforced), None)
+        return [RuleResult("script-src", FAIL, Phrase("csp_scripts_unrestricted"), policy=raw)]
+    return [
+        _inline(req, _Requests(policies, "script-src-attr", page)),
+        _keyword_rule(req, "unsafe-eval", "'unsafe-eval'", "csp_unsafe_eval", "csp_no_unsafe_eval"),
+        _keyword_rule(req, "unsafe-hashes", "'unsafe-hashes'", "csp_unsafe_hashes", "csp_no_unsafe_hashes"),
+        _broad_source(req),
+        _data(req),
+    ]
 
 
 # -- other directives -----------------------------------------------------------------------
 
-def _object(policy: Policy) -> RuleResult:
-    found = policy.effective("object-src")
-    if found is None:
-        return _res("object-src", FAIL, Phrase("csp_plugins_unrestricted"), policy)
-    directive, sources = found
-    quoted = _quote(directive, sources)
-    if sources == ["'none'"]:
-        return _res("object-src", PASS, Phrase("csp_plugins_none", directive=directive), policy, directive)
-    bad = [s for s in sources if is_broad(s)]
-    if bad:
+def _object(policies: list[Policy], page: Url) -> RuleResult:
+    req = _Requests(policies, "object-src", page)
+    if not req.governing:
+        return _res("object-src", FAIL, Phrase("csp_plugins_unrestricted"))
+    broad = [url for url in BROAD if req.allowed(url)]
+    entry = req.least(BROAD)
+    directive, quoted = entry[1], _quote(entry)
+    if broad:
+        bad = req.sources_for(entry, broad)
         return _res("object-src", FAIL, Phrase("csp_plugins_from", directive=directive, sources=bad, quoted=quoted),
-                    policy, directive, bad)
-    return _res("object-src", WARN, Phrase("csp_plugins_not_blocked", directive=directive, quoted=quoted),
-                policy, directive, sources)
+                    entry, bad)
+    others = [page] + [url for _, url in req.listed(("http", "https", "ws", "wss"))]
+    if any(req.allowed(url) for url in others):
+        entry = req.least(others)
+        return _res("object-src", WARN, Phrase("csp_plugins_not_blocked", directive=entry[1], quoted=_quote(entry)),
+                    entry, entry[2])
+    if entry[2] in ([], ["'none'"]):
+        return _res("object-src", PASS, Phrase("csp_plugins_none", directive=directive), entry)
+    return _res("object-src", PASS, Phrase("csp_quoted", quoted=quoted), entry)
 
 
-def _restricted(policy: Policy, name: str, sources: list[str]) -> RuleResult:
-    """A directive that is set: it fails when it allows (nearly) any origin."""
-    quoted = _quote(name, sources)
-    bad = [s for s in sources if is_broad(s)]
-    if bad:
-        return _res(name, FAIL, Phrase("csp_allows", directive=name, sources=bad, quoted=quoted), policy, name, bad)
-    return _res(name, PASS, Phrase("csp_quoted", quoted=quoted), policy, name)
+def restricted(policies: list[Policy], name: str, page: Url, plain_http: bool = True) -> RuleResult | None:
+    """A directive that must not allow (nearly) any origin; None when no policy sets it.
+    With `plain_http`, a listed http:// origin every policy lets through is a warning."""
+    req = _Requests(policies, name, page)
+    if not req.governing:
+        return None
+    broad = [url for url in BROAD if req.allowed(url)]
+    entry = req.least(BROAD)
+    quoted = _quote(entry)
+    if broad:
+        bad = req.sources_for(entry, broad)
+        return _res(name, FAIL, Phrase("csp_allows", directive=name, sources=bad, quoted=quoted), entry, bad)
+    plain = req.plain_http() if plain_http else []
+    if plain:
+        return _res(name, WARN, Phrase("csp_allows_plain_http", directive=name, sources=plain, quoted=quoted),
+                    entry, plain)
+    return _res(name, PASS, Phrase("csp_quoted", quoted=quoted), entry)
 
 
-def _no_fallback(policy: Policy, name: str, why: Phrase) -> RuleResult:
+def _no_fallback(policies: list[Policy], name: str, why: Phrase, page: Url) -> RuleResult:
     """A directive that default-src does not stand in for; `why` says what its absence allows."""
-    sources = policy.get(name)
-    if sources is None:
-        return _res(name, WARN, Phrase("csp_unset_no_fallback", directive=name, why=why), policy)
-    return _restricted(policy, name, sources)
+    found = restricted(policies, name, page)
+    return found or _res(name, WARN, Phrase("csp_unset_no_fallback", directive=name, why=why))
 
 
-def _default(policy: Policy) -> RuleResult:
-    sources = policy.get("default-src")
-    if sources is None:
-        return _res("default-src", WARN, Phrase("csp_default_unset"), policy)
-    return _restricted(policy, "default-src", sources)
-
-
-def frame_ancestors(policies: list[Policy]) -> RuleResult | None:
-    """The frame-ancestors verdict from header policies (meta cannot set it); None if unset."""
-    results = [_restricted(policy, "frame-ancestors", policy.get("frame-ancestors")) for policy in policies
-               if policy.source == "header" and policy.get("frame-ancestors") is not None]
-    return _best(results) if results else None
-
-
-def _rule_results(policy: Policy) -> list[RuleResult]:
-    return [
-        *_script(policy),
-        _object(policy),
-        _no_fallback(policy, "base-uri", Phrase("csp_why_base_uri")),
-        _no_fallback(policy, "form-action", Phrase("csp_why_form_action")),
-        _default(policy),
-    ]
+def frame_ancestors(policies: list[Policy], page: Url) -> RuleResult | None:
+    """The frame-ancestors verdict (a <meta> policy cannot set it); None if unset."""
+    return restricted(policies, "frame-ancestors", page, plain_http=False)
 
 
 RULES = (*SCRIPT_RULES, "object-src", "base-uri", "form-action", "default-src")
 
 
-def _best(results: list[RuleResult]) -> RuleResult:
-    return min(results, key=lambda r: _RANK[r.status])
-
-
-def analyse(policies: list[Policy]) -> list[RuleResult]:
+def analyse(policies: list[Policy], page: Url) -> list[RuleResult]:
     """One result per rule over the enforced policies (header and meta); report-only ignored."""
-    enforced = [p for p in policies if p.source in ("header", "meta")]
-    if not enforced:
+    if not any(p.enforced for p in policies):
         return []
-    by_rule: dict[str, list[RuleResult]] = {rule: [] for rule in RULES}
-    for policy in enforced:
-        for result in _rule_results(policy):
-            by_rule[result.rule].append(result)
-    out = [_best(by_rule[rule]) for rule in RULES]
-    unrestricted = [r for r in out if r.rule in SCRIPT_RULES and r.status == FAIL and r.directive is None]
-    if len(unrestricted) == len(SCRIPT_RULES):  # no policy restricts scripts: one finding, not five
-        first = unrestricted[0]
-        out = [RuleResult("script-src", FAIL, first.message, policy=first.policy)] + [
-            r for r in out if r.rule not in SCRIPT_RULES]
+    return [
+        *_script(policies, page),
+        _object(policies, page),
+        _no_fallback(policies, "base-uri", Phrase("csp_why_base_uri"), page),
+        _no_fallback(policies, "form-action", Phrase("csp_why_form_action"), page),
+        restricted(policies, "default-src", page) or _res("default-src", WARN, Phrase("csp_default_unset")),
+    ]
+
+
+# -- resources other than scripts (the optional lint) -----------------------------------------
+
+def resources(policies: list[Policy], page: Url, kinds: Iterable[str]) -> list[RuleResult]:
+    """Per kind of resource its own directive sets (not only default-src): any host, plain http,
+    inline style. Kinds governed only by default-src or a script directive are judged elsewhere."""
+    out = []
+    for kind in kinds:
+        req = _Requests(policies, kind, page)
+        own = [e for e in req.governing if e[1] != "default-src" and not e[1].startswith("script-src")]
+        if not own:
+            continue
+        hosts = [url for url in (ANY_HTTPS, ANY_HTTP) if req.allowed(url)]
+        entry = req.least(BROAD)
+        directive, quoted = entry[1], _quote(entry)
+        if hosts:
+            bad = req.sources_for(entry, hosts)
+            out.append(_res(f"{kind}:any-host", WARN, Phrase("csp_resource_any_host", directive=directive, sources=bad,
+                                                             quoted=quoted), entry, bad))
+        elif plain := req.plain_http():
+            out.append(_res(f"{kind}:plain-http", WARN, Phrase("csp_allows_plain_http", directive=directive,
+                                                                sources=plain, quoted=quoted), entry, plain))
+        if kind.startswith("style-src") and all(csp.allows_all_inline(s) for _, _, s in req.governing):
+            out.append(_res(f"{kind}:unsafe-inline", WARN, Phrase("csp_style_inline", directive=directive,
+                                                                   quoted=quoted), entry, ["'unsafe-inline'"]))
     return out

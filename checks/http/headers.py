@@ -5,8 +5,17 @@ The value classes they apply are data: checks/data/http/headers.toml.
 
 from __future__ import annotations
 
+from checks.catalogue import Phrase
 from checks.http import csp_policy
-from checks.http.common import DATA, WEB_AND_API, headers, http_facts, not_a_page, policies
+from checks.http.common import (
+    DATA,
+    WEB_AND_API,
+    headers,
+    http_facts,
+    not_a_page,
+    page_url,
+    policies,
+)
 from checks.registry import (
     BROWSER_KINDS,
     CheckContext,
@@ -17,6 +26,7 @@ from checks.registry import (
     passed,
     warned,
 )
+from scanner.standards import structured_fields
 
 
 @check("http.framing", pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS)
@@ -24,7 +34,8 @@ def framing(ctx: CheckContext):
     if (skip := not_a_page(ctx)) is not None:
         return skip
     xfo = headers(ctx).get("x-frame-options")
-    fa = csp_policy.frame_ancestors(policies(http_facts(ctx)))
+    http = http_facts(ctx)
+    fa = csp_policy.frame_ancestors(policies(http), page_url(http))
     values = sorted({v.strip().lower() for v in xfo.split(",") if v.strip()}) if xfo else []
     evidence = {"x-frame-options": xfo, **(fa.evidence() if fa else {})}
     if fa is not None:  # browsers that know frame-ancestors ignore X-Frame-Options
@@ -56,21 +67,36 @@ def content_type_options(ctx: CheckContext):
     return failed("invalid", value=value)
 
 
+def _referrer_policy(header: str | None, metas: list[str]) -> str | None:
+    """The policy in force: the header's last known token (a fallback chain), then each
+    <meta name="referrer"> in document order with a known value overrides it (HTML §4.2.5.2)."""
+    classes = DATA["referrer_policy"]
+    known = {t for c in ("good", "acceptable", "bad") for t in classes[c]}
+    tokens = [t.strip().lower() for t in (header or "").split(",")]
+    policy = next((t for t in reversed(tokens) if t in known), None)
+    for content in metas:
+        value = content.strip().lower()
+        value = classes["meta_legacy"].get(value, value)
+        if value in known:
+            policy = value
+    return policy
+
+
 @check("http.referrer_policy", pillar="http", level="recommended", severity="low", kinds=BROWSER_KINDS)
 def referrer_policy(ctx: CheckContext):
     if (skip := not_a_page(ctx)) is not None:
         return skip
-    value = headers(ctx).get("referrer-policy") or (http_facts(ctx).get("html") or {}).get("meta_referrer")
-    if not value:
+    header = headers(ctx).get("referrer-policy")
+    metas = [m for m in (http_facts(ctx).get("html") or {}).get("meta_referrers", []) if m.strip()]
+    if not header and not metas:
         return warned("missing")
+    value = header or metas[-1]
+    effective = _referrer_policy(header, metas)
+    evidence = {"value": value} | ({"meta": metas} if metas else {})
+    if effective is None:
+        return failed("invalid", value=value, evidence=evidence)
+    evidence["effective"] = effective
     classes = DATA["referrer_policy"]
-    # a list of values is a fallback chain: the browser uses the last one it knows
-    tokens = [t.strip().lower() for t in value.split(",") if t.strip()]
-    known = [t for t in tokens if any(t in classes[c] for c in ("good", "acceptable", "bad"))]
-    if not known:
-        return failed("invalid", value=value, evidence={"value": value})
-    effective = known[-1]
-    evidence = {"value": value, "effective": effective}
     if effective in classes["good"]:
         return passed("keeps_urls", policy=effective, evidence=evidence)
     if effective in classes["acceptable"]:
@@ -103,6 +129,21 @@ def permissions_policy(ctx: CheckContext):
     return passed("sets", count=len(features), evidence=evidence)
 
 
+def _cross_origin_value(raw: str, grammar: str) -> tuple[str | None, Phrase | None]:
+    """The value a browser acts on, or None with why it ignores the header (data: cross_origin)."""
+    if grammar == "exact":
+        return raw.strip(), None
+    item, failure = structured_fields.parse_item(raw)
+    if failure is not None:
+        members, _ = structured_fields.parse_list(raw)
+        if members and len(members) > 1:
+            return None, Phrase("sf_several", count=len(members))
+        return None, Phrase("sf_malformed", position=failure.position + 1)
+    if not isinstance(item.value, structured_fields.Token):
+        return None, Phrase("sf_not_token")
+    return str(item.value), None
+
+
 @check("http.cross_origin", pillar="http", level="optional", severity="low", kinds=BROWSER_KINDS)
 def cross_origin(ctx: CheckContext):
     if (skip := not_a_page(ctx)) is not None:
@@ -111,15 +152,17 @@ def cross_origin(ctx: CheckContext):
     out = []
     for name, classes in DATA["cross_origin"].items():
         raw = sent.get(name)
-        value = raw.split(";")[0].split(",")[0].strip().lower() if raw else None
+        if raw is None:
+            out.append(info("missing", header=name, key=name))
+            continue
+        value, why = _cross_origin_value(raw, classes["grammar"])
         if value in classes["good"]:
             out.append(passed("isolates", header=name, value=value, key=name))
-        elif value is None:
-            out.append(info("missing", header=name, key=name))
         elif value in classes["weak"]:
             out.append(info("no_isolation", header=name, value=value, key=name))
         else:
-            out.append(warned("invalid", header=name, value=raw, key=name))
+            why = why or Phrase("unknown_value", value=value)
+            out.append(warned("ignored", header=name, value=raw, why=why, key=name, evidence={name: raw[:200]}))
     return out
 
 

@@ -1,5 +1,6 @@
 """HSTS (RFC 6797): the header on the endpoint's first HTTPS response, and whether a bare
-domain meets what hstspreload.org checks before it accepts a submission.
+domain meets what hstspreload.org checks before it accepts a submission. A browser ignores
+the header on a connection whose certificate it rejects (§8.1), so there it is not in force.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def hsts(ctx: CheckContext):
     if value is None:
         return failed("missing")
     evidence = {"header": value.get("raw"), "count": value.get("count", 1)}
+    cert = ctx.facts.get("certificate") or {}
+    if cert.get("trusted") is False or cert.get("hostname_match") is False:
+        # RFC 6797 §8.1: not in force. A warning, as http.https gives: the cause and its cap are the certificate's.
+        return warned("ignored_certificate", evidence=evidence | {"trusted": cert.get("trusted"),
+                                                                  "hostname_match": cert.get("hostname_match")})
     if value.get("valid") is False or value.get("max_age") is None:
         errors = value.get("errors") or ["no valid max-age"]
         return failed("invalid", errors="; ".join(errors), evidence=evidence | {"errors": errors})

@@ -66,7 +66,7 @@ def mixed_content(ctx: CheckContext):
     insecure = page.get("insecure", [])
     if not insecure:
         return passed("none_insecure")
-    if any("upgrade-insecure-requests" in p.directives for p in policies(http) if p.source != "report-only"):
+    if any("upgrade-insecure-requests" in p.directives for p in policies(http) if p.enforced):
         return passed("upgraded", evidence={"insecure": [i["url"] for i in insecure]})
     active = [f"<{i['tag']} {i['attr']}={i['url']}>" for i in insecure if i["kind"] == "active"]
     other = [f"<{i['tag']} {i['attr']}={i['url']}>" for i in insecure if i["kind"] != "active"]

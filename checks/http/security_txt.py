@@ -1,6 +1,7 @@
 """security.txt (RFC 9116): published where the RFC says, with its required fields, and, as
-an optional check, to the letter (content type, one Expires within a year, Contact URIs,
-Canonical, syntax, signature).
+an optional check, to the letter (content type, one Expires within a year, URIs over https,
+Canonical, language tags, syntax, signature framing). The probe keeps the file's text; the
+grammar is scanner/standards/security_txt.py, so a stored run is re-judged by today's parser.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from checks.http.common import DATA, WEB_AND_API
+from checks.catalogue import Phrase
+from checks.http.common import WEB_AND_API
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -20,6 +22,7 @@ from checks.registry import (
     passed,
     warned,
 )
+from scanner.standards import security_txt
 from scanner.times import parse_rfc3339
 
 
@@ -41,16 +44,23 @@ def _fetched(ctx: CheckContext) -> dict[str, Any]:
     return value
 
 
+def _parsed(value: dict[str, Any]) -> security_txt.SecurityTxt:
+    """The published file, parsed from its text (facts stored before the text was kept: NotMeasured)."""
+    if "text" not in value:
+        raise NotMeasured("security_txt_no_text")
+    return security_txt.parse(value["text"])
+
+
 @check("http.security_txt", pillar="http", level="recommended", severity="low", schemes=("https",),
        kinds=WEB_AND_API)
-def security_txt(ctx: CheckContext):
+def published(ctx: CheckContext):
     value = _fetched(ctx)
     if not value["found"]:
         legacy = value.get("legacy") or {}
         if legacy.get("found"):
             return failed("legacy_only", evidence={"found_at": legacy.get("url"), "status": value.get("status")})
         return failed("missing", evidence={"status": value.get("status")})
-    fields = value.get("fields") or {}
+    fields = _parsed(value).fields
     if not fields.get("contact"):
         return failed("no_contact")
     expires = fields.get("expires") or []
@@ -64,22 +74,73 @@ def security_txt(ctx: CheckContext):
     return passed("published", evidence={"contact": fields["contact"][:3], "expires": expires[0]})
 
 
+# What a syntax issue of the parser becomes: (status, finding key, message code). Contact's
+# scheme, Expires' date and the repeated Expires have rules of their own below.
+_ISSUES = {
+    "invalid_line": ("warn", "syntax", "invalid_lines"),
+    "no_space": ("warn", "separator", "no_space"),
+    "dash_escape": ("warn", "dash-escape", "dash_escape"),
+    "no_final_newline": ("warn", "final-newline", "no_final_newline"),
+    "not_uri": ("fail", "uri", "not_uri"),
+    "not_https": ("fail", "https", "not_https"),
+    "bad_language": ("warn", "languages", "bad_language"),
+    "repeated": ("fail", "once", "repeated"),
+}
+_MAKE = {"warn": warned, "fail": failed}
+
+
+def _content_type(value: dict[str, Any]) -> Outcome | None:
+    ctype = (value.get("content_type") or "").lower()
+    if not ctype:
+        return failed("served_without_type", key="content-type")
+    if not ctype.startswith("text/plain"):
+        return failed("not_text_plain", content_type=ctype, key="content-type")
+    if not security_txt.charset_ok(ctype):
+        return warned("no_charset", content_type=value.get("content_type"), key="content-type")
+    return None
+
+
+def _syntax(parsed: security_txt.SecurityTxt) -> list[Outcome]:
+    """One finding per kind of syntax issue, naming its first line; evidence lists them all."""
+    by_kind: dict[str, list[security_txt.Issue]] = {}
+    for issue in parsed.issues:
+        name = issue.field.lower()
+        skip = (issue.code == "not_https" and name == "contact") or issue.code == "bad_date" or (
+            issue.code == "repeated" and name == "expires")
+        if not skip:
+            by_kind.setdefault(issue.code, []).append(issue)
+    out = []
+    for code, found in by_kind.items():
+        status, key, message = _ISSUES[code]
+        first = found[0]
+        evidence = {"issues": [i.as_dict() for i in found[:20]]}
+        if code == "invalid_line":
+            evidence["lines"] = [i.text for i in found[:5]]
+        out.append(_MAKE[status](message, line=first.line, field=first.field, value=first.text, key=key,
+                                 evidence=evidence))
+    return out
+
+
+def _signature(parsed: security_txt.SecurityTxt) -> Outcome:
+    if parsed.signed:
+        return info("signed", key="signature")
+    if parsed.framing:
+        first = parsed.framing[0]
+        return warned("signature_broken", problem=Phrase(f"frame_{first.code}"), line=first.line, key="signature",
+                      evidence={"framing": [i.as_dict() for i in parsed.framing[:10]]})
+    return info("unsigned", key="signature")
+
+
 @check("http.security_txt.format", pillar="http", level="optional", severity="low", schemes=("https",),
        kinds=WEB_AND_API)
-def security_txt_format(ctx: CheckContext):
+def to_the_letter(ctx: CheckContext):
     value = _fetched(ctx)
     if not value["found"]:
         return not_applicable("none_published")
-    fields = value.get("fields") or {}
-    spec = DATA["security_txt"]
-    problems: list[Outcome] = []
-    ctype = (value.get("content_type") or "").lower()
-    if not ctype:
-        problems.append(failed("served_without_type", key="content-type"))
-    elif not ctype.startswith("text/plain"):
-        problems.append(failed("not_text_plain", content_type=ctype, key="content-type"))
-    elif "charset=utf-8" not in ctype.replace(" ", "").replace('"', ""):
-        problems.append(warned("no_charset", content_type=value.get("content_type"), key="content-type"))
+    parsed = _parsed(value)
+    fields = parsed.fields
+    spec = security_txt.table()
+    problems: list[Outcome] = [p for p in [_content_type(value)] if p]
     expires = fields.get("expires") or []
     if len(expires) > 1:
         problems.append(failed("expires_repeated", count=len(expires), key="expires-once"))
@@ -96,11 +157,5 @@ def security_txt_format(ctx: CheckContext):
         problems.append(failed("canonical", url=value.get("url"), key="canonical", evidence={"canonical": canonical}))
     if value.get("truncated"):
         problems.append(warned("truncated", key="size"))
-    if value.get("invalid_lines"):
-        problems.append(warned("invalid_lines", line=value["invalid_lines"][0], key="syntax",
-                               evidence={"lines": value["invalid_lines"]}))
-    if value.get("signed") and value.get("signature"):
-        signed = info("signed", key="signature")
-    else:
-        signed = info("unsigned", key="signature")
-    return [*(problems or [passed("follows")]), signed]
+    problems += _syntax(parsed)
+    return [*(problems or [passed("follows")]), _signature(parsed)]

@@ -1,7 +1,7 @@
 """HTTP header value classes the standards define, from `data/http/headers.toml`.
 
-Referrer-Policy (W3C), X-Frame-Options (RFC 7034), COOP/COEP (HTML) and CORP (Fetch), the
-HSTS preload list's submission rules and security.txt's limits (RFC 9116). The HTTP checks
+Referrer-Policy (W3C), X-Frame-Options (RFC 7034), COOP/COEP (HTML) and CORP (Fetch), and the
+HSTS preload list's submission rules. The HTTP checks
 rate headers by these classes; their own weights and heuristics stay with the checks.
 """
 
@@ -15,6 +15,5 @@ from scanner.standards import read_toml
 
 @cache
 def header_classes() -> dict[str, Any]:
-    """{"referrer_policy": {...}, "frame_options": {...}, "cross_origin": {...}, "hsts_preload": {...},
-    "security_txt": {...}}."""
+    """{"referrer_policy": {...}, "frame_options": {...}, "cross_origin": {...}, "hsts_preload": {...}}."""
     return read_toml("http", "headers.toml")

@@ -41,7 +41,7 @@ class _Extractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self._page = self.base = page_url
         self.meta_csp: list[str] = []
-        self.meta_referrer: str | None = None
+        self.meta_referrers: list[str] = []
         self.scripts: list[dict[str, Any]] = []
         self.stylesheets: list[dict[str, Any]] = []
         self.insecure: list[dict[str, str]] = []
@@ -55,8 +55,8 @@ class _Extractor(HTMLParser):
             equiv = a.get("http-equiv", "").strip().lower()
             if equiv == "content-security-policy" and len(self.meta_csp) < 10:
                 self.meta_csp.append(a.get("content", "")[:4096])
-            elif a.get("name", "").strip().lower() == "referrer":
-                self.meta_referrer = a.get("content", "")[:100]
+            elif a.get("name", "").strip().lower() == "referrer" and len(self.meta_referrers) < 10:
+                self.meta_referrers.append(a.get("content", "")[:100])
         elif tag == "script":
             if a.get("src"):
                 self._add(self.scripts, {"src": self._abs(a["src"]), "integrity": bool(a.get("integrity", "").strip()),
@@ -106,7 +106,7 @@ def extract(body: bytes, page_url: str, charset: str | None = None) -> dict[str,
         parser.close()
     except (AssertionError, ValueError):  # pathological markup: keep what was read
         pass
-    return {"meta_csp": parser.meta_csp, "meta_referrer": parser.meta_referrer, "scripts": parser.scripts,
+    return {"meta_csp": parser.meta_csp, "meta_referrers": parser.meta_referrers, "scripts": parser.scripts,
             "stylesheets": parser.stylesheets, "insecure": parser.insecure,
             "inline_scripts": parser.inline_scripts}
 

@@ -41,10 +41,10 @@ from scanner.model import Endpoint
 from scanner.probes.certificate.probe import observing_context
 from scanner.probes.context import ProbeContext
 from scanner.probes.http import html as http_html
-from scanner.probes.http import securitytxt as http_securitytxt
 from scanner.probes.http.redact import redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
+from scanner.standards import security_txt
 
 BODY_CAP = 512 * 1024
 SECURITY_TXT_CAP = 32 * 1024
@@ -413,13 +413,15 @@ class HttpProbe:
                                "size": len(fetched.body), "truncated": fetched.truncated}
         if fetched.status != 200 or ctype.lower().startswith("text/html"):
             return out
-        parsed = http_securitytxt.parse(fetched.body.decode("utf-8", "replace"))
-        fields = parsed["fields"]
+        text = fetched.body.decode("utf-8", "replace")
+        parsed = await asyncio.to_thread(security_txt.parse, text)  # linear, but CPU stays off the event loop
+        fields = parsed.fields
         if not fields:
             return out
-        out.update(found=True, fields=fields, signed=parsed["signed"], signature=parsed["signature"],
-                   invalid_lines=parsed["invalid_lines"], contact=fields.get("contact", []),
-                   canonical=fields.get("canonical", []), expires=(fields.get("expires") or [None])[0])
+        # The text is kept (capped by SECURITY_TXT_CAP) so checks parse and judge it, also on re-judging;
+        # found, fields, signed, contact and expires stay for readers of the result (contract v1).
+        out.update(found=True, text=text, fields=fields, signed=parsed.signed, contact=fields.get("contact", []),
+                   expires=(fields.get("expires") or [None])[0])
         return out
 
     async def cors(self, url: str, ip: str) -> dict[str, Any]:
