@@ -135,7 +135,8 @@ def folder(tmp_path_factory) -> Path:
 
 # ---------------------------------------------------------------- inventories
 
-SERVICE_KEYS = ["id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "url", "kind"]
+SERVICE_KEYS = ["id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors",
+                "url", "kind", "domain"]
 INVENTORY_KEYS = ["service", "exclude", "scope", "inventory"]
 
 good_urls = st.builds("https://{}.test/{}".format, st.sampled_from(["a", "b", "c", "d", "xn--bcher-kva", "ü"]),
@@ -148,7 +149,10 @@ services = st.fixed_dictionaries({
     "urls": st.one_of(st.lists(good_urls, min_size=1, max_size=3), st.lists(url_items, max_size=3), url_items),
 }, optional={
     "name": st.one_of(texts, values(SERVICE_KEYS)), "id": st.one_of(texts, values(SERVICE_KEYS)),
-    "tags": values(SERVICE_KEYS), "mail_domains": st.one_of(st.lists(st.sampled_from(URLISH + WORDS)), values([])),
+    "tags": values(SERVICE_KEYS), "dkim_selectors": st.one_of(st.lists(texts, max_size=2), values([])),
+    "mail_domains": st.one_of(st.lists(st.sampled_from(URLISH + WORDS)), values(["domain", "dkim_selectors"]),
+                              st.lists(st.fixed_dictionaries({"domain": st.one_of(st.sampled_from(WORDS), values([]))},
+                                                             optional={"dkim_selectors": values([])}), max_size=2)),
     "organisation": scalars, "owner": scalars, "programme": scalars,
 }).flatmap(lambda entry: sometimes(st.dictionaries(keys(SERVICE_KEYS), values(SERVICE_KEYS), max_size=1)).map(
     lambda extra: {**entry, **extra}))
