@@ -80,6 +80,9 @@ def network_options(func):
                           "answers it marks authenticated count as DNSSEC-secure without Bolwerk's own chain walk."),
         click.option("--scope", "scope", multiple=True, metavar="SUFFIX",
                      help="Also allow hosts under this domain suffix; repeatable."),
+        click.option("--allow-network", "allow_networks", multiple=True, metavar="CIDR",
+                     help="A private network (RFC 1918, RFC 6598, ULA) the scan may contact; repeatable. "
+                          "Without it, private addresses are refused whatever led to them."),
         click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Append every connection attempt to this file (JSON lines)."),
         # Testing and demo aid, hidden from --help: the lab's servers listen on free ports and
@@ -101,8 +104,8 @@ def scan_options(kw: dict[str, Any]) -> ScanOptions:
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
         trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
-        audit_log=kw["audit_log"], port_map=read_port_map(kw.get("lab_port_map")),
-        workers=kw["workers"] or default_workers())
+        allow_networks=tuple(kw["allow_networks"]), audit_log=kw["audit_log"],
+        port_map=read_port_map(kw.get("lab_port_map")), workers=kw["workers"] or default_workers())
     options.validate()
     return options
 

@@ -25,12 +25,13 @@ from scanner.model import (
     SourceRef,
     shown,
 )
+from scanner.standards.addresses import private_network
 from scanner.tomlfile import kind_of, line_of, load_toml, nth_table_line, where
 
 SERVICE_KEYS = {"id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors"}
 URL_KEYS = ("url", "kind")
 MAIL_DOMAIN_KEYS = ("domain", "dkim_selectors")
-TOP_KEYS = {"service", "exclude", "scope", "inventory"}
+TOP_KEYS = {"service", "exclude", "scope", "inventory", "networks"}
 CSV_COLUMNS = {"id", "name", "organisation", "tags", "owner", "urls", "url", "mail_domains", "kind", "programme"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -40,6 +41,7 @@ class Inventory:
     services: list[Service]
     excluded: list[Service] = field(default_factory=list)
     scope_suffixes: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # private networks (CIDR) the estate lives in: the scan may contact them
     source: str = ""
 
 
@@ -288,6 +290,14 @@ def load_toml_inventory(path: Path) -> Inventory:
         if not valid_suffix(suffix):
             raise InputError(scope_loc, f"scope: {shown(suffix)} is not a domain name suffix")
     inv.scope_suffixes = tuple(s.lower().lstrip(".") for s in scope)
+    networks_loc = where(path, "networks", line_of(text, "networks"))
+    networks = _strings(data.get("networks", []), networks_loc, "networks")
+    for network in networks:
+        try:
+            private_network(network)
+        except ValueError as exc:
+            raise InputError(networks_loc, str(exc)) from None
+    inv.networks = tuple(networks)
     return inv
 
 

@@ -29,17 +29,19 @@ from checks.registry import Registry
 from scanner import __version__
 from scanner.inputfiles import CA_BUNDLE_LIMIT, check_writable, read_bytes
 from scanner.inventory import Inventory, registrable_domain, valid_suffix
-from scanner.judge import judge_run, refuse_other_policy
+from scanner.judge import estate_view, judge_run, refuse_other_policy
 from scanner.model import InputError, Service, shown
 from scanner.policy import Policy
+from scanner.probes import cpu
 from scanner.probes.certificate.path import load_trust_store
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver, parse_server
 from scanner.shards import Shard, split
+from scanner.standards.addresses import private_network
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan
@@ -60,6 +62,7 @@ class ScanOptions:
     trust_anchors: list[Path] = field(default_factory=list)
     trust_resolver_ad: bool = False  # take the named resolver's AD bit as "secure" (reported as such)
     scope: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()  # private networks the scan may contact (--allow-network)
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
     workers: int = 1  # processes that collect and judge (the command line's default: the cores)
@@ -71,6 +74,7 @@ class ScanOptions:
         out["audit_log"] = str(self.audit_log) if self.audit_log else None
         out["port_map"] = self.port_map.to_json() if self.port_map else None
         out["scope"] = list(self.scope)
+        out["allow_networks"] = list(self.allow_networks)
         return out
 
     def validate(self) -> None:
@@ -92,6 +96,11 @@ class ScanOptions:
         for suffix in self.scope:
             if not valid_suffix(suffix):
                 raise InputError("--scope", f"{shown(suffix)} is not a domain name suffix")
+        for network in self.allow_networks:
+            try:
+                private_network(network)
+            except ValueError as exc:
+                raise InputError("--allow-network", str(exc)) from None
 
 
 def check_ca_bundle(path: Path) -> None:
@@ -144,6 +153,7 @@ class Runner:
         self.progress = progress
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
+        self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         o = self.options
@@ -151,7 +161,7 @@ class Runner:
         self.network = Network(
             scope=scope,
             limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log, keep_records=False,
+            port_map=o.port_map, audit_log=o.audit_log, policy=self.addresses, keep_records=False,
             owned=shard.owned if shard else None, shares=shares)
         resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
         return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
@@ -179,6 +189,9 @@ class Runner:
         total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
         progress = _Tally(self.progress, len(done_eps) + len(done_doms), total)
         scope = build_scope(inventory, self.options.scope)
+        self.addresses = AddressPolicy.of_scan(
+            (ep.host for svc in inventory.services for ep in svc.endpoints),
+            [private_network(n) for n in (*self.options.allow_networks, *inventory.networks)], self.options.port_map)
         complete = False
         started = time.monotonic()
         try:
@@ -262,6 +275,7 @@ class Runner:
         finally:
             writer.close()
             self.network.close()
+            cpu.shutdown()  # this process's CPU workers (each worker process has its own)
 
     def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
                        report: multiprocessing.connection.Connection) -> None:
@@ -271,17 +285,18 @@ class Runner:
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
         ids = list(self.store.service_ids(run_id))
+        estate = estate_view(self.store.iter_services(run_id))  # what checks may know of the whole run
         n = min(self.options.workers, len(ids) // 20)
         if n < 2:
-            judge_run(self.store, run_id, self.registry, self.policy, now)
+            judge_run(self.store, run_id, self.registry, self.policy, now, estate=estate)
             return
-        _in_workers([(self._judge_share, (run_id, ids[i::n], now)) for i in range(n)], _Tally(None, 0, 0))
+        _in_workers([(self._judge_share, (run_id, ids[i::n], now, estate)) for i in range(n)], _Tally(None, 0, 0))
 
-    def _judge_share(self, run_id: str, ids: list[str], now: datetime,
+    def _judge_share(self, run_id: str, ids: list[str], now: datetime, estate: dict[str, Any],
                      report: multiprocessing.connection.Connection) -> None:
         store = Store(self.store.path)
         try:
-            judge_run(store, run_id, self.registry, self.policy, now, ids)
+            judge_run(store, run_id, self.registry, self.policy, now, ids, estate)
         finally:
             store.close()
 

@@ -108,7 +108,7 @@ def test_name_server_queries_respect_the_scope(lab):
     assert reply.status == "refused-by-scanner" and "scope" in reply.detail
 
 
-@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("224.0.0.53", "multicast"),
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "metadata"), ("224.0.0.53", "multicast"),
                                      ("10.20.30.40", "private")])
 def test_name_servers_in_forbidden_space_are_refused_before_anything_is_sent(lab, ip, why):
     """Whatever words the refusal uses, it is `refused-by-scanner`, and no socket goes near the address

@@ -137,7 +137,7 @@ def folder(tmp_path_factory) -> Path:
 
 SERVICE_KEYS = ["id", "name", "organisation", "tags", "owner", "urls", "mail_domains", "programme", "dkim_selectors",
                 "url", "kind", "domain"]
-INVENTORY_KEYS = ["service", "exclude", "scope", "inventory"]
+INVENTORY_KEYS = ["service", "exclude", "scope", "inventory", "networks"]
 
 good_urls = st.builds("https://{}.test/{}".format, st.sampled_from(["a", "b", "c", "d", "xn--bcher-kva", "ü"]),
                       st.sampled_from(["", "x", "ä?q=1"]))
@@ -162,6 +162,8 @@ inventories = st.tuples(
     }, optional={
         "exclude": st.one_of(st.lists(texts, max_size=3), values([])),
         "scope": st.one_of(st.lists(st.sampled_from(WORDS + HOSTILE), max_size=3), values([])),
+        "networks": st.one_of(st.lists(st.sampled_from(["10.0.0.0/8", "fd00::/8", "0.0.0.0/0", "10.1.2.3/33",
+                                                        "169.254.0.0/16", "x"]), max_size=2), values([])),
     }),
     sometimes(st.fixed_dictionaries({"inventory": st.one_of(
         st.dictionaries(keys(["name", "description"]), texts, max_size=2), values(["name"]))})),
