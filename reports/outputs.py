@@ -19,6 +19,7 @@ from reports.json import stored_result, write_json, write_ndjson
 from reports.junit import write_junit
 from reports.markdown import write_markdown
 from reports.sarif import write_sarif
+from scanner.inputfiles import check_writable, check_writable_folder
 from scanner.model import InputError
 from scanner.store import Store
 
@@ -46,8 +47,14 @@ class Outputs:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per format, e.g. {"sarif": {"category": ...}}
 
     def __post_init__(self) -> None:
+        """Refuse, before any scan, what could not be written later (and create nothing)."""
         if sum(str(path) == STDOUT for path in self.files.values()) > 1:
             raise InputError(STDOUT, "only one output can go to stdout")
+        for fmt, path in self.files.items():
+            if str(path) != STDOUT:
+                check_writable(path, f"--{fmt}")
+        if self.out:
+            check_writable_folder(self.out, "--out")
 
     def __bool__(self) -> bool:
         return bool(self.files or self.out)

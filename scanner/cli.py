@@ -6,6 +6,7 @@ passed), 1 policy failed, 2 usage or input error (one line, no traceback), 3 cou
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -31,9 +32,10 @@ from scanner.console import (
 )
 from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
 from scanner.gate import unreached_cause
+from scanner.inputfiles import PORT_MAP_LIMIT, check_writable_folder, read_bytes
 from scanner.inventory import Inventory, inventory_from_arguments, load_inventory
 from scanner.judge import rescore, stored_policy
-from scanner.model import InputError
+from scanner.model import MESSAGE_LIMIT, InputError, one_line
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
 from scanner.runner import Runner, ScanOptions, default_workers
@@ -105,24 +107,25 @@ def network_options(func):
 
 
 def scan_options(kw: dict[str, Any]) -> ScanOptions:
-    return ScanOptions(
+    """The network flags as ScanOptions, every file and value among them checked before any scan."""
+    options = ScanOptions(
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
         trust_anchors=list(kw["trust_anchor"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
         allow_networks=tuple(kw["allow_networks"]), audit_log=kw["audit_log"],
         port_map=read_port_map(kw.get("lab_port_map")), workers=kw["workers"] or default_workers())
+    options.validate()
+    return options
 
 
 def read_port_map(path: Path | None) -> PortMap | None:
     """The lab's port map from a file (see the hidden --lab-port-map option)."""
     if path is None:
         return None
+    raw = read_bytes(path, "port map", PORT_MAP_LIMIT)
     try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-        return PortMap.from_json(rows)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read port map: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
+        return PortMap.from_json(json.loads(raw))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
 
 
@@ -194,8 +197,38 @@ def table_language(ctx: click.Context, lang: str) -> str:
     return lang if explicit else "en"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
-                                "auto_envvar_prefix": "BOLWERK"})  # --resolver of gate: BOLWERK_GATE_RESOLVER
+class _OneLineUsageError(click.ClickException):
+    exit_code = EXIT_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"bolwerk: error: {self.format_message()}", err=True)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    """Click's own usage errors (a bad flag value, a missing argument) as every other input
+    error: one line on stderr, exit code 2. Asking for help still shows the help."""
+    try:
+        yield
+    except click.UsageError as exc:
+        if exc.ctx is None or isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            raise
+        message = one_line(exc.format_message(), MESSAGE_LIMIT).rstrip(".")
+        raise _OneLineUsageError(f"{message} (see `{exc.ctx.command_path} --help`)") from None
+
+
+class _Commands(click.Group):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                                              "auto_envvar_prefix": "BOLWERK"})  # --resolver of gate: BOLWERK_GATE_RESOLVER
 @click.version_option(__version__, prog_name="bolwerk")
 def main() -> None:
     """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
@@ -290,6 +323,7 @@ def demo(ctx: click.Context, out: Path, lang: str, quiet: bool, no_color: bool, 
     """Start the embedded lab estate, scan it end to end and write the dashboard."""
     from scanner.lab import Lab
 
+    check_writable_folder(out, "--out")
     click.echo("bolwerk: starting the lab estate on loopback...", err=True)
     with Lab() as info:
         options = ScanOptions(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],

@@ -29,6 +29,7 @@ from typing import Any
 
 from reports.json import SCHEMA_ID
 from scanner.exit_codes import EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
+from scanner.inputfiles import BASELINE_LIMIT, read_bytes
 from scanner.model import InputError
 from scanner.policy import GRADES, INCOMPLETE, worse_than
 
@@ -47,25 +48,27 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path | str) -> Baseline:
+        raw = read_bytes(path, "baseline", BASELINE_LIMIT)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read baseline: {exc.strerror or exc}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise InputError(str(path), f"baseline is not JSON: {exc}") from None
         if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID or not isinstance(data.get("services"), list):
             raise InputError(str(path), f"not a Bolwerk result (expected \"schema\": \"{SCHEMA_ID}\"; "
                                         "write one with `bolwerk scan --json` or `bolwerk gate --json`)")
         failing, grades = set(), {}
-        for svc in data["services"]:
+        for n, svc in enumerate(data["services"]):
             if not isinstance(svc, dict) or not isinstance(svc.get("findings", []), list):
-                raise InputError(str(path), "baseline service without a findings list")
+                raise InputError(str(path), f"services[{n}]: not a service with a findings list")
             grades[str(svc.get("id"))] = svc.get("grade")
-            for f in svc.get("findings", []):
+            for i, f in enumerate(svc.get("findings", [])):
+                if not isinstance(f, dict) or not isinstance(f.get("waiver") or {}, dict):
+                    raise InputError(str(path), f"services[{n}].findings[{i}]: not a finding")
                 original = (f.get("waiver") or {}).get("original_status")
                 if f.get("status") == "fail" or (f.get("status") == "waived" and original == "fail"):
                     failing.add(str(f.get("id")))
-        return cls(str(path), str((data.get("run") or {}).get("policy", "")), failing, grades)
+        run = data.get("run") if isinstance(data.get("run"), dict) else {}
+        return cls(str(path), str(run.get("policy", "")), failing, grades)
 
 
 @dataclass

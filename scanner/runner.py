@@ -27,17 +27,19 @@ from typing import Any
 
 from checks.registry import Registry
 from scanner import __version__
-from scanner.inventory import Inventory
+from scanner.inputfiles import CA_BUNDLE_LIMIT, check_writable, read_bytes
+from scanner.inventory import Inventory, valid_suffix
 from scanner.judge import estate_view, judge_run, refuse_other_policy
-from scanner.model import InputError, Service
+from scanner.model import InputError, Service, shown
 from scanner.policy import Policy
 from scanner.probes import cpu
+from scanner.probes.certificate.path import load_trust_store
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
 from scanner.probes.registry import default_probes
-from scanner.probes.resolver import Resolver
+from scanner.probes.resolver import Resolver, parse_server
 from scanner.shards import Shard, split
 from scanner.standards.addresses import private_network
 from scanner.standards.public_suffix import registrable_domain
@@ -85,13 +87,32 @@ class ScanOptions:
                 raise InputError(f"--{name.replace('_', '-')}", "must be positive")
         if self.trust_resolver_ad and not self.resolver:
             raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise InputError(str(self.ca_bundle), "CA bundle not found")
+        if self.ca_bundle is not None:
+            check_ca_bundle(Path(self.ca_bundle))
+        TrustAnchors.load(self.trust_anchors, include_root=False)
+        if self.audit_log is not None:
+            check_writable(self.audit_log, "audit log", create_parents=False)
+        if self.resolver:
+            parse_server(self.resolver)
+        for suffix in self.scope:
+            if not valid_suffix(suffix):
+                raise InputError("--scope", f"{shown(suffix)} is not a domain name suffix")
         for network in self.allow_networks:
             try:
                 private_network(network)
             except ValueError as exc:
                 raise InputError("--allow-network", str(exc)) from None
+
+
+def check_ca_bundle(path: Path) -> None:
+    """A CA bundle must hold at least one certificate: without roots every service would end incomplete."""
+    if not path.is_file():
+        raise InputError(str(path), "CA bundle not found")
+    read_bytes(path, "CA bundle", CA_BUNDLE_LIMIT)  # bounded before the trust store parses it
+    try:
+        load_trust_store(path)
+    except ValueError:
+        raise InputError(str(path), "no certificate in this CA bundle (expected PEM roots)") from None
 
 
 def service_definition(svc: Service) -> dict[str, Any]:
@@ -106,7 +127,7 @@ def service_definition(svc: Service) -> dict[str, Any]:
 
 
 def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
-    scope = Scope(suffixes=tuple(extra) + inventory.scope_suffixes)
+    scope = Scope(suffixes=tuple(s.lower() for s in extra) + inventory.scope_suffixes)
     for svc in inventory.services:
         for ep in svc.endpoints:
             scope.add(ep.host)
