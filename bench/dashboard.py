@@ -238,6 +238,7 @@ def main() -> None:
             build(db, args.services, args.organisations, args.runs)
             print(f"bench: estate built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         out = Path(tmp) / "out"
+        load_before = os.getloadavg()[0]
         cli = [sys.executable, "-m", "scanner.cli", "report", "--db", str(db)]
         full = measured([*cli, "--out", str(out)])
         found = sizes(out)
@@ -265,7 +266,8 @@ def main() -> None:
              "console errors", "requests outside file://"],
             [[p["page"], str(p["kb"]), f"{p['load_s']:.2f}", f"{p['heap_mb']}", f"{p['pss_mb']} ({p['pss_idle_mb']})",
               str(p["errors"]), str(p["outside"])] for p in pages])]
-    body += ["", f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f}."]
+    body += ["", f"Load average (1 min) before `report`: {load_before:.1f}, at the end: {os.getloadavg()[0]:.1f} "
+             "(the 2 cores are shared with other work: wall times stretch with the load, CPU seconds much less)."]
     method = (f"A stored estate of {args.services:,} services in {args.organisations} organisations, {args.runs} "
               "runs a week apart, built straight into a store from the facts of every lab service (each web "
               "host renamed per service, its certificate kept, so keys are shared by thousands of services); "
