@@ -22,13 +22,14 @@ import json
 import socket
 import ssl
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import dns.asyncbackend
+
+from scanner.probes.politeness import Lease, LocalPoliteness, Politeness
 
 T = TypeVar("T")
 
@@ -89,16 +90,23 @@ def ssrf_refusal(ip: str, origin_ip: str | None) -> str | None:
 
 @dataclass
 class Scope:
-    """Hosts the scanner may contact: named by the inventory, implied by it, or under a suffix."""
+    """Hosts the scanner may contact: named by the inventory, implied by it, or under a suffix;
+    never a host of a service that opted out (`denied`), whatever suffix covers it."""
 
     hosts: set[str] = field(default_factory=set)
     suffixes: tuple[str, ...] = ()
+    denied: set[str] = field(default_factory=set)
 
     def add(self, *hosts: str) -> None:
         self.hosts.update(h.rstrip(".").lower() for h in hosts)
 
+    def deny(self, *hosts: str) -> None:
+        self.denied.update(h.rstrip(".").lower() for h in hosts)
+
     def allows(self, host: str) -> bool:
         host = host.rstrip(".").lower()
+        if host in self.denied:
+            return False
         if host in self.hosts:
             return True
         return any(host == s.lstrip(".") or host.endswith("." + s.lstrip(".")) for s in self.suffixes)
@@ -152,6 +160,7 @@ class ConnectionRecord:
     purpose: str
     outcome: str  # "open", "sent" (a datagram on an unconnected socket), "refused: ...", "failed: ..."
     transport: str = "tcp"  # or "udp"
+    run: str | None = None  # the run it was made for (several runs, or workers, may share one log)
 
 
 def caused_by(exc: BaseException | None, test: Callable[[BaseException], bool], depth: int = 0) -> bool:
@@ -193,18 +202,6 @@ class Limits:
     connect_timeout: float = 5.0
 
 
-class Lease:
-    """A held connection slot; released exactly once."""
-
-    def __init__(self, release=None) -> None:
-        self._release = release
-
-    def release(self) -> None:
-        if self._release is not None:
-            self._release()
-            self._release = None
-
-
 class Network:
     def __init__(
         self,
@@ -216,40 +213,32 @@ class Network:
         keep_records: bool = True,
         owned: set[str] | None = None,
         shares: int = 1,
+        politeness: Politeness | None = None,
+        run_id: str | None = None,
     ) -> None:
         """`keep_records`: keep every ConnectionRecord in `records` (tests and benches count
-        them; a scan has the audit log instead, and keeps none). `owned` and `shares`: this
-        Network is one of `shares` worker processes (scanner/shards.py); hosts and addresses
-        outside `owned` may be contacted by the others too, so this one keeps to its share of
-        the caps and the rate there."""
+        them; a scan has the audit log instead, and keeps none). `politeness` keeps the caps
+        and the rate limit (default: in this process, `LocalPoliteness`, which takes `owned`
+        and `shares` for the worker processes of scanner/shards.py). `run_id` names the run in
+        every audit-log line."""
         self.scope = scope  # None: anything goes (used by `gate` on explicit targets)
         self.limits = limits or Limits()
         self.port_map = port_map or PortMap()
         self.records: list[ConnectionRecord] = []
+        self.run_id = run_id
         self._keep_records = keep_records
-        self._owned, self._shares = owned, max(1, shares)
         self._audit = audit_log.open("a", encoding="utf-8") if audit_log else None
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._ip_slots: dict[str, asyncio.Semaphore] = {}
-        self._next_start: dict[str, float] = defaultdict(float)
-
-    def _share(self, key: str) -> int:
-        """How many processes may contact `key` (a host or an address) at once: 1 when owned."""
-        return 1 if self._owned is None or key in self._owned else self._shares
-
-    def _slot(self, slots: dict[str, asyncio.Semaphore], key: str, limit: int) -> asyncio.Semaphore:
-        slot = slots.get(key)
-        if slot is None:
-            slot = slots[key] = asyncio.Semaphore(max(1, limit // self._share(key)))
-        return slot
+        self.politeness = politeness or LocalPoliteness(self.limits.per_host, self.limits.per_ip,
+                                                        self.limits.rate_per_ip, owned, shares)
 
     def close(self) -> None:
+        self.politeness.close()
         if self._audit:
             self._audit.close()
             self._audit = None
 
     def record(self, host: str, ip: str, port: int, purpose: str, outcome: str, transport: str = "tcp") -> None:
-        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport)
+        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport, self.run_id)
         if self._keep_records:
             self.records.append(rec)
         if self._audit:
@@ -279,29 +268,7 @@ class Network:
                        transport: str = "tcp") -> tuple[Lease, int]:
         """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
         self.check(host, ip, port, purpose, origin_ip, transport)
-        host_slot = self._slot(self._host_slots, host, self.limits.per_host)
-        ip_slot = self._slot(self._ip_slots, ip, self.limits.per_ip)
-        await host_slot.acquire()
-        try:
-            await ip_slot.acquire()
-        except BaseException:
-            host_slot.release()
-            raise
-
-        def release() -> None:
-            ip_slot.release()
-            host_slot.release()
-
-        lease = Lease(release)
-        try:
-            now = time.monotonic()
-            start = max(now, self._next_start[ip])
-            self._next_start[ip] = start + self._share(ip) / self.limits.rate_per_ip
-            if start > now:
-                await asyncio.sleep(start - now)
-        except BaseException:
-            lease.release()
-            raise
+        lease = await self.politeness.acquire(host, ip)
         return lease, self.port_map.real(ip, port, host)
 
     async def open(self, host: str, ip: str, port: int, purpose: str, connect: Callable[[str, int], Awaitable[T]],
