@@ -140,8 +140,10 @@ class Runner:
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
 
-    def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
-        ctx = probe_context(self.options, scope, now, owned=shard.owned if shard else None, shares=shares)
+    def _context(self, scope: Scope, now: datetime, run_id: str, shard: Shard | None = None,
+                 shares: int = 1) -> ProbeContext:
+        ctx = probe_context(self.options, scope, now, owned=shard.owned if shard else None, shares=shares,
+                            run_id=run_id)
         self.network = ctx.network
         return ctx
 
@@ -180,20 +182,20 @@ class Runner:
     def collect_units(self, run_id: str, units: list[Unit], scope: Scope, now: datetime, progress: _Tally) -> None:
         """Collect and store every unit; `progress.tick(subject)` as each is committed. This is
         the engine: here, this process or its worker processes (another engine overrides it)."""
-        shards = self._split(units, scope, now)
+        shards = self._split(units, scope, now, run_id)
         if len(shards) > 1:
             _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
                         progress)
         else:
-            self._collect(run_id, units, self._context(scope, now), progress.tick)
+            self._collect(run_id, units, self._context(scope, now, run_id), progress.tick)
 
-    def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
+    def _split(self, units: list[Unit], scope: Scope, now: datetime, run_id: str) -> list[Shard]:
         """The shards for the worker processes: one (this process) unless there are workers to share."""
         endpoints = [u for u in units if u.kind == "endpoint"]
         if self.options.workers < 2 or len(endpoints) < 2:
             return [Shard(units)]
         hosts = sorted({u.endpoint.host for u in endpoints})
-        ctx = self._context(scope, now)
+        ctx = self._context(scope, now, run_id)
 
         async def resolve_all() -> dict[str, list[str]]:
             gate = asyncio.Semaphore(self.options.concurrency)
@@ -258,7 +260,8 @@ class Runner:
     def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
                        report: multiprocessing.connection.Connection) -> None:
         """A worker process: collect one shard's units with a Network of its own."""
-        self._collect(run_id, shard.units, self._context(scope, now, shard, shares), report.send, in_loop=False)
+        self._collect(run_id, shard.units, self._context(scope, now, run_id, shard, shares), report.send,
+                      in_loop=False)
 
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
