@@ -7,9 +7,11 @@ passed), 1 policy failed, 2 usage or input error (one line, no traceback), 3 cou
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from reports.html import LANGS
 from reports.outputs import Outputs, write_outputs, write_run
 from scanner import __version__
 from scanner.console import print_summary, print_verdict, stderr_progress, summary_line
+from scanner.distributed import DEFAULT_QUEUE, VISIBILITY_TIMEOUT
 from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
 from scanner.gate import unreachable
 from scanner.inventory import Inventory, inventory_from_targets, load_inventory
@@ -156,6 +159,23 @@ def outputs_of(kw: dict[str, Any]) -> Outputs:
                    kw.pop("lang", "nl"))
 
 
+broker_option = click.option(
+    "--broker", envvar="BOLWERK_BROKER", show_envvar=True, default=None, metavar="URL",
+    help="With --engine celery, and for workers: the Redis broker, redis://USER:PASSWORD@HOST:PORT/DB.")
+
+
+def distributed(module: str) -> Any:
+    """A module of scanner.distributed, which needs the optional `celery` extra."""
+    try:
+        return importlib.import_module(f"scanner.distributed.{module}")
+    except ImportError as exc:
+        raise InputError("--engine celery", f"needs Celery and Redis: pip install 'bolwerk[celery]' ({exc})") from None
+
+
+def checked_broker(url: str | None) -> str:
+    return distributed("app").broker_url(url)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bolwerk")
 def main() -> None:
@@ -178,8 +198,10 @@ class Scanned:
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
-             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)") -> Scanned:
-    """The scan path of every command that scans: collect, judge and store one run."""
+             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)",
+             engine: Callable[..., Runner] = Runner) -> Scanned:
+    """The scan path of every command that scans: collect, judge and store one run (`engine`:
+    the Runner, or another that collects elsewhere)."""
     registry = default_registry()
     # --resume without --policy: the policy the run started under, as the run stored it
     policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
@@ -189,7 +211,7 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
             run = store.run(store.resolve_run(resume))
             policy = stored_policy(run, registry) or load_policy(run["policy"], registry)
         started = time.monotonic()
-        run_id = Runner(options, registry, policy, store, progress=stderr_progress()).scan(inventory, resume=resume)
+        run_id = engine(options, registry, policy, store, progress=stderr_progress()).scan(inventory, resume=resume)
     except KeyboardInterrupt:
         store.close()
         click.echo(f"bolwerk: {interrupted}", err=True)
@@ -210,13 +232,23 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @output_options()
 @click.option("--resume", default=None, metavar="RUN",
               help="Continue an interrupted run, under the policy it started with.")
+@click.option("--engine", type=click.Choice(["local", "celery"]), default="local", show_default=True,
+              help="Collect in this process (and its --workers), or by Celery workers (`bolwerk worker`).")
+@broker_option
+@click.option("--queue", default=DEFAULT_QUEUE, show_default=True,
+              help="With --engine celery: the queue the tasks go to (a vantage point's workers listen on it).")
 @input_errors
-def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> None:
+def scan(inventory: Path, db: Path | None, resume: str | None, engine: str, broker: str | None, queue: str,
+         **kw: Any) -> None:
     """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
     inv = load_inventory(inventory)
     options = scan_options(kw)
     outputs = outputs_of(kw)
-    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    runner: Callable[..., Runner] = Runner
+    if engine == "celery":
+        runner = functools.partial(distributed("coordinator").CeleryRunner, broker=checked_broker(broker),
+                                   queue=queue)
+    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume, engine=runner)
     result = write_run(scanned.store, scanned.run_id, outputs)
     click.echo(summary_line(result, scanned.seconds), err=True)
     if outputs.out:
@@ -224,6 +256,26 @@ def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> Non
     unscanned = nothing_measured(result)
     scanned.store.close()
     sys.exit(EXIT_UNSCANNED if unscanned else EXIT_OK)
+
+
+@main.command()
+@broker_option
+@click.option("--queue", "queues", multiple=True, default=[DEFAULT_QUEUE], show_default=True,
+              help="Take tasks from this queue (one per vantage point); repeatable.")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
+              help="Units of work in flight at once in this worker.")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append every connection attempt to this file (JSON lines, each with its run id).")
+@click.option("--visibility-timeout", type=click.FloatRange(5, 86400), default=VISIBILITY_TIMEOUT, show_default=True,
+              help="Seconds before a task taken by a worker that vanished is handed to another; "
+                   "longer than any unit takes (every probe's --timeout).")
+@click.option("--name", default=None, help="This worker's node name (default: celery@HOSTNAME).")
+@input_errors
+def worker(broker: str | None, queues: tuple[str, ...], concurrency: int, audit_log: Path | None,
+           visibility_timeout: float, name: str | None) -> None:
+    """Collect units of work for `bolwerk scan --engine celery`, until stopped (SIGTERM, Ctrl-C)."""
+    run_worker = distributed("worker").run_worker
+    sys.exit(run_worker(checked_broker(broker), queues, concurrency, audit_log, visibility_timeout, name))
 
 
 @main.command()
