@@ -31,7 +31,7 @@ from scanner.judge import rescore, stored_policy
 from scanner.model import InputError
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions, default_workers
+from scanner.runner import CollectionFailed, Runner, ScanOptions, default_workers
 from scanner.store import Store, default_db_path
 
 
@@ -216,6 +216,10 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
         store.close()
         click.echo(f"bolwerk: {interrupted}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except CollectionFailed as exc:
+        store.close()
+        click.echo(f"bolwerk: {exc}", err=True)
+        sys.exit(EXIT_UNSCANNED)
     except BaseException:
         store.close()
         raise

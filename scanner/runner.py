@@ -46,6 +46,10 @@ from scanner.work import Unit, collect, mail_subjects, plan
 Progress = Callable[[int, int, str], None]
 
 
+class CollectionFailed(Exception):
+    """The engine could not collect the run (a worker failed): the run is kept incomplete."""
+
+
 @dataclass
 class ScanOptions:
     concurrency: int = 16
@@ -324,7 +328,7 @@ def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progres
             proc.join()
         failed = [p for p in procs if p.exitcode != 0]
         if failed:
-            raise RuntimeError(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
+            raise CollectionFailed(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
                                f"{failed[0].exitcode}); the run is kept incomplete, resume it with --resume")
     finally:
         for proc in procs:

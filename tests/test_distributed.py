@@ -12,6 +12,7 @@ waited out. Workers run with the tests' loopback guard installed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import signal
@@ -254,7 +255,8 @@ def test_a_coordinator_killed_mid_run_collects_on_resume_what_workers_finished(l
 
 
 @needs_redis
-def test_a_worker_runs_bolwerk_tasks_only_and_json_only(broker, workers):
+def test_a_worker_runs_bolwerk_tasks_only_json_only_and_runs_of_its_own_version_only(broker, workers, tmp_path,
+                                                                                      monkeypatch):
     workers.start("strict")
     app = make_app(broker)
     try:
@@ -267,6 +269,17 @@ def test_a_worker_runs_bolwerk_tasks_only_and_json_only(broker, workers):
     finally:
         app.close()
     assert "refusing to deserialize untrusted content of type pickle" in workers.log("strict").lower()
+
+    # a coordinator of another version: the worker refuses its units, the scan stops in one line
+    publish = runs.RunContext.publish
+    monkeypatch.setattr(runs.RunContext, "publish", lambda self, client, ttl: publish(
+        dataclasses.replace(self, version="0.0.0-other"), client, ttl))
+    inventory = tmp_path / "inv.txt"
+    inventory.write_text("https://a.test/\n", encoding="utf-8")
+    code, output = celery_scan([str(inventory), "--broker", broker, "--db", str(tmp_path / "h.db")])
+    assert code == 3 and "Traceback" not in output, output
+    assert "failed on a worker" in output and "started by Bolwerk 0.0.0-other" in output
+    assert Store(tmp_path / "h.db").runs()[0]["complete"] == 0
 
 
 def test_the_app_knows_one_task_and_takes_json_only():
@@ -403,3 +416,53 @@ def test_a_host_of_a_service_that_opted_out_is_never_contacted(tmp_path):
     assert not scope.allows("optout.gent.test")  # under the --scope suffix, and still never
 
 
+
+
+# --------------------------------------------------------------------------- the deployment example
+
+
+def test_the_systemd_example_runs_commands_bolwerk_takes():
+    import shlex
+
+    units = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
+    assert {u.name for u in units} == {"bolwerk-scan.service", "bolwerk-worker@.service"}
+    for unit in units:
+        line = next(x for x in unit.read_text(encoding="utf-8").splitlines() if x.startswith("ExecStart="))
+        program, name, *args = shlex.split(line.removeprefix("ExecStart=").replace("%i", "gent").replace("%H", "h"))
+        assert program.endswith("/bolwerk")
+        command = main.get_command(None, name)
+        command.make_context(name, list(args))  # unknown options or bad values raise here
+        if name == "scan":
+            assert args[args.index("--engine") + 1] == "celery"
+    timer = (ROOT / "deploy" / "systemd" / "bolwerk-scan.timer").read_text(encoding="utf-8")
+    assert "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+@needs_redis
+def test_the_example_broker_configuration_takes_only_its_user(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([redis_server(), str(ROOT / "deploy" / "redis-bolwerk.conf"), "--port", str(port),
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ours = redis.Redis(port=port, username="bolwerk", password="CHANGE-ME")
+        when(lambda: _answers(ours), timeout=10)
+        assert ours.eval("return 1", 0) == 1  # the politeness scripts run
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            ours.keys("*")  # dangerous commands are not the broker's to run
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(port=port).ping()  # no anonymous access
+        ours.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(client) -> bool:
+    try:
+        return client.ping()
+    except redis.exceptions.ConnectionError:
+        return False

@@ -54,7 +54,7 @@ from scanner.distributed.runs import (
 from scanner.policy import Policy
 from scanner.probes.net import Scope
 from scanner.probes.plugin import Probe
-from scanner.runner import Progress, Runner, ScanOptions, _Tally
+from scanner.runner import CollectionFailed, Progress, Runner, ScanOptions, _Tally
 from scanner.store import Collected, Store, StoreWriter
 from scanner.times import rfc3339
 from scanner.work import Unit
@@ -91,6 +91,7 @@ class CeleryRunner(Runner):
             _patiently(lambda: client.delete(RUN_KEY.format(run_id)))
         finally:
             client.close()
+            self.app.close()
 
 
 class _Collection:
@@ -167,15 +168,16 @@ class _Collection:
     def _store(self, found: dict[str, dict[str, Any]], writer: StoreWriter) -> None:
         for tid, meta in found.items():
             unit = self.pending.pop(tid)
-            if meta["status"] != states.SUCCESS:
-                error = meta.get("result") or {}
-                raise RuntimeError(f"collecting {unit.subject} failed on a worker ({meta['status']}): "
-                                   f"{error.get('exc_type', '')}: {error.get('exc_message', error)}; "
-                                   f"the run is kept incomplete, resume it with --resume")
+            if meta["status"] != states.SUCCESS:  # the backend hands the worker's exception back
+                error = meta.get("result")
+                raise CollectionFailed(f"collecting {unit.subject} failed on a worker ({meta['status']}): "
+                                       f"{type(error).__name__}: {error}; "
+                                       f"the run is kept incomplete, resume it with --resume")
             try:
                 addresses, facts = decode_result(meta["result"])
             except Refused as exc:
-                raise RuntimeError(f"the result for {unit.subject} is refused: {exc}; the run is kept incomplete") from None
+                raise CollectionFailed(f"the result for {unit.subject} is refused: {exc}; "
+                                       f"the run is kept incomplete, resume it with --resume") from None
             if unit.kind == "endpoint":
                 records = [Collected(self.run_id, unit.services[0], "endpoint", unit.subject, facts, addresses)]
             else:
@@ -211,7 +213,7 @@ def _patiently(call: Callable[[], T]) -> T:
             return call()
         except BROKER_ERRORS as exc:
             if time.monotonic() > give_up:
-                raise RuntimeError(f"the broker has been unreachable for {BROKER_PATIENCE:.0f} s ({exc}); "
+                raise CollectionFailed(f"the broker has been unreachable for {BROKER_PATIENCE:.0f} s ({exc}); "
                                    f"the run is kept incomplete, resume it with --resume") from None
             log.warning("broker unreachable (%s); retrying in %.1f s", exc, pause)
             time.sleep(pause)
