@@ -29,7 +29,7 @@ from scanner.lab.lab import ESTATE, FRAGMENTS
 from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network
+from scanner.probes.net import AddressPolicy, Limits, Network
 from scanner.probes.resolver import Resolver
 
 FRAGMENT = FRAGMENTS / "certificates.toml"
@@ -37,7 +37,7 @@ FRAGMENT = FRAGMENTS / "certificates.toml"
 
 async def one(lab, host: str) -> tuple[float, int, dict]:
     now = datetime.now(UTC)
-    network = Network(scope=None, port_map=lab.port_map, limits=Limits(rate_per_ip=500.0, connect_timeout=3.0))
+    network = Network(scope=None, port_map=lab.port_map, policy=AddressPolicy.of_scan((), (), lab.port_map), limits=Limits(rate_per_ip=500.0, connect_timeout=3.0))
     resolver = Resolver(lab.resolver, timeout=3, network=network)
     ctx = ProbeContext(network=network, resolver=resolver, now=now, io_timeout=3.0, ca_bundle=lab.ca_bundle,
                        validator=Validator(resolver, TrustAnchors.load([lab.trust_anchor]), now))

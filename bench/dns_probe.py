@@ -24,7 +24,7 @@ from scanner.lab import Lab
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.probe import probe_dns, probe_domain_dns
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network
+from scanner.probes.net import AddressPolicy, Limits, Network
 from scanner.probes.resolver import Resolver
 
 IO_TIMEOUT = 3.0
@@ -52,7 +52,7 @@ SAME_ZONE = ["mijn.vlaanderen.test", "belastingen.vlaanderen.test", "archief.vla
 
 def context(info) -> ProbeContext:
     now = datetime.now(UTC)
-    network = Network(limits=Limits(rate_per_ip=1000.0, connect_timeout=IO_TIMEOUT), port_map=info.port_map)
+    network = Network(limits=Limits(rate_per_ip=1000.0, connect_timeout=IO_TIMEOUT), port_map=info.port_map, policy=AddressPolicy.of_scan((), (), info.port_map))
     resolver = Resolver(info.resolver, timeout=IO_TIMEOUT, network=network)
     return ProbeContext(network=network, resolver=resolver, now=now, io_timeout=IO_TIMEOUT, timeout=30.0,
                         validator=Validator(resolver, TrustAnchors.load([info.trust_anchor]), now))

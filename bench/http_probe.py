@@ -23,7 +23,7 @@ from scanner.lab import Lab
 from scanner.model import Endpoint
 from scanner.probes.context import ProbeContext
 from scanner.probes.http.probe import DEADLINE_FACTOR, probe_http
-from scanner.probes.net import Limits, Network
+from scanner.probes.net import AddressPolicy, Limits, Network
 from scanner.probes.resolver import Resolver
 
 IO_TIMEOUT = 3.0
@@ -51,7 +51,7 @@ CASES = [
 
 
 async def one(lab, url: str) -> tuple[float, int, int, str]:
-    network = Network(scope=None, port_map=lab.port_map,
+    network = Network(scope=None, port_map=lab.port_map, policy=AddressPolicy.of_scan((), (), lab.port_map),
                       limits=Limits(rate_per_ip=500.0, connect_timeout=IO_TIMEOUT))
     ctx = ProbeContext(network=network, resolver=Resolver(lab.resolver, timeout=IO_TIMEOUT, network=network), now=datetime.now(UTC),
                        io_timeout=IO_TIMEOUT)

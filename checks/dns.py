@@ -360,6 +360,23 @@ def dangling(ctx: CheckContext):
 
 
 @check(
+    "dns.addresses.special",
+    pillar="dns", level="recommended", severity="medium",
+)
+def special_addresses(ctx: CheckContext):
+    """A public name that points into private, loopback, link-local or cloud-metadata space
+    (the scan refused those addresses: scanner/probes/net.py AddressPolicy)."""
+    refused = ctx.answer("dns", "refused_addresses")
+    if not refused:
+        return passed("public")
+    shown = [f"{r['ip']} ({r['network']})" for r in refused]
+    evidence = {"refused": [{k: r.get(k) for k in ("ip", "kind", "network")} for r in refused]}
+    if any(r["kind"] != "private" for r in refused):
+        return failed("special", addresses=shown, evidence=evidence)
+    return warned("private", addresses=shown, evidence=evidence)
+
+
+@check(
     "dns.dangling.domain",
     pillar="dns", level="required", severity="high", subject="mail_domain",
 )

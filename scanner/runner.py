@@ -27,18 +27,23 @@ from typing import Any
 
 from checks.registry import Registry
 from scanner import __version__
-from scanner.inventory import Inventory, registrable_domain
-from scanner.judge import judge_run, refuse_other_policy
-from scanner.model import InputError, Service
+from scanner.inputfiles import CA_BUNDLE_LIMIT, check_writable, read_bytes
+from scanner.inventory import Inventory, valid_suffix
+from scanner.judge import estate_view, judge_run, refuse_other_policy
+from scanner.model import InputError, Service, shown
 from scanner.policy import Policy
+from scanner.probes import cpu
+from scanner.probes.certificate.path import load_trust_store
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
-from scanner.probes.net import Limits, Network, PortMap, ProbeError, Scope
+from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
 from scanner.probes.politeness import Politeness
 from scanner.probes.registry import default_probes
-from scanner.probes.resolver import Resolver
+from scanner.probes.resolver import Resolver, parse_server
 from scanner.shards import Shard, split
+from scanner.standards.addresses import private_network
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan
@@ -63,6 +68,7 @@ class ScanOptions:
     trust_anchors: list[Path] = field(default_factory=list)
     trust_resolver_ad: bool = False  # take the named resolver's AD bit as "secure" (reported as such)
     scope: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()  # private networks the scan may contact (--allow-network)
     audit_log: Path | None = None
     port_map: PortMap | None = None  # the lab's; empty for real scans
     workers: int = 1  # processes that collect and judge (the command line's default: the cores)
@@ -74,6 +80,7 @@ class ScanOptions:
         out["audit_log"] = str(self.audit_log) if self.audit_log else None
         out["port_map"] = self.port_map.to_json() if self.port_map else None
         out["scope"] = list(self.scope)
+        out["allow_networks"] = list(self.allow_networks)
         return out
 
     def validate(self) -> None:
@@ -85,8 +92,32 @@ class ScanOptions:
                 raise InputError(f"--{name.replace('_', '-')}", "must be positive")
         if self.trust_resolver_ad and not self.resolver:
             raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise InputError(str(self.ca_bundle), "CA bundle not found")
+        if self.ca_bundle is not None:
+            check_ca_bundle(Path(self.ca_bundle))
+        TrustAnchors.load(self.trust_anchors, include_root=False)
+        if self.audit_log is not None:
+            check_writable(self.audit_log, "audit log", create_parents=False)
+        if self.resolver:
+            parse_server(self.resolver)
+        for suffix in self.scope:
+            if not valid_suffix(suffix):
+                raise InputError("--scope", f"{shown(suffix)} is not a domain name suffix")
+        for network in self.allow_networks:
+            try:
+                private_network(network)
+            except ValueError as exc:
+                raise InputError("--allow-network", str(exc)) from None
+
+
+def check_ca_bundle(path: Path) -> None:
+    """A CA bundle must hold at least one certificate: without roots every service would end incomplete."""
+    if not path.is_file():
+        raise InputError(str(path), "CA bundle not found")
+    read_bytes(path, "CA bundle", CA_BUNDLE_LIMIT)  # bounded before the trust store parses it
+    try:
+        load_trust_store(path)
+    except ValueError:
+        raise InputError(str(path), "no certificate in this CA bundle (expected PEM roots)") from None
 
 
 def service_definition(svc: Service) -> dict[str, Any]:
@@ -101,7 +132,7 @@ def service_definition(svc: Service) -> dict[str, Any]:
 
 
 def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
-    scope = Scope(suffixes=tuple(extra) + inventory.scope_suffixes)
+    scope = Scope(suffixes=tuple(s.lower() for s in extra) + inventory.scope_suffixes)
     for svc in inventory.services:
         for ep in svc.endpoints:
             scope.add(ep.host)
@@ -113,15 +144,17 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
     return scope
 
 
-def probe_context(o: ScanOptions, scope: Scope, now: datetime, *, owned: set[str] | None = None, shares: int = 1,
-                  politeness: Politeness | None = None, run_id: str | None = None) -> ProbeContext:
-    """What the probes of one engine's process get: a Network under the run's limits (the
-    politeness of this process unless another is given), the resolver, the DNSSEC validator."""
+def probe_context(o: ScanOptions, scope: Scope, now: datetime, addresses: AddressPolicy, *,
+                  owned: set[str] | None = None, shares: int = 1, politeness: Politeness | None = None,
+                  run_id: str | None = None) -> ProbeContext:
+    """What the probes of one engine's process get: a Network under the run's scope, address
+    policy and limits (the politeness of this process unless another is given), the resolver,
+    the DNSSEC validator."""
     network = Network(
         scope=scope,
         limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-        port_map=o.port_map, audit_log=o.audit_log, keep_records=False, owned=owned, shares=shares,
-        politeness=politeness, run_id=run_id)
+        port_map=o.port_map, audit_log=o.audit_log, policy=addresses, keep_records=False, owned=owned,
+        shares=shares, run_id=run_id, politeness=politeness)
     resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=network)
     return ProbeContext(network=network, resolver=resolver, now=now, timeout=o.timeout, io_timeout=o.io_timeout,
                         ca_bundle=o.ca_bundle, validator=Validator(resolver, TrustAnchors.load(o.trust_anchors), now))
@@ -143,11 +176,12 @@ class Runner:
         self.progress = progress
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
+        self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
+        self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
-    def _context(self, scope: Scope, now: datetime, run_id: str, shard: Shard | None = None,
-                 shares: int = 1) -> ProbeContext:
-        ctx = probe_context(self.options, scope, now, owned=shard.owned if shard else None, shares=shares,
-                            run_id=run_id)
+    def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
+        ctx = probe_context(self.options, scope, now, self.addresses, owned=shard.owned if shard else None,
+                            shares=shares, run_id=self.run_id)
         self.network = ctx.network
         return ctx
 
@@ -165,6 +199,7 @@ class Runner:
             self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
                                  self.options.to_json(), policy_digest=self.policy.digest(),
                                  policy_data=self.policy.to_data())
+        self.run_id = run_id
         self.store.save_services(run_id, [(svc.id, svc.name, svc.organisation, service_definition(svc))
                                           for svc in inventory.services])
         done_eps, done_doms = self.store.collected(run_id)
@@ -172,6 +207,9 @@ class Runner:
         total = sum(len(s.endpoints) + len(mail_subjects(s)) for s in inventory.services)
         progress = _Tally(self.progress, len(done_eps) + len(done_doms), total)
         scope = build_scope(inventory, self.options.scope)
+        self.addresses = AddressPolicy.of_scan(
+            (ep.host for svc in inventory.services for ep in svc.endpoints),
+            [private_network(n) for n in (*self.options.allow_networks, *inventory.networks)], self.options.port_map)
         complete = False
         started = time.monotonic()
         try:
@@ -186,20 +224,20 @@ class Runner:
     def collect_units(self, run_id: str, units: list[Unit], scope: Scope, now: datetime, progress: _Tally) -> None:
         """Collect and store every unit; `progress.tick(subject)` as each is committed. This is
         the engine: here, this process or its worker processes (another engine overrides it)."""
-        shards = self._split(units, scope, now, run_id)
+        shards = self._split(units, scope, now)
         if len(shards) > 1:
             _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
                         progress)
         else:
-            self._collect(run_id, units, self._context(scope, now, run_id), progress.tick)
+            self._collect(run_id, units, self._context(scope, now), progress.tick)
 
-    def _split(self, units: list[Unit], scope: Scope, now: datetime, run_id: str) -> list[Shard]:
+    def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
         """The shards for the worker processes: one (this process) unless there are workers to share."""
         endpoints = [u for u in units if u.kind == "endpoint"]
         if self.options.workers < 2 or len(endpoints) < 2:
             return [Shard(units)]
         hosts = sorted({u.endpoint.host for u in endpoints})
-        ctx = self._context(scope, now, run_id)
+        ctx = self._context(scope, now)
 
         async def resolve_all() -> dict[str, list[str]]:
             gate = asyncio.Semaphore(self.options.concurrency)
@@ -260,27 +298,28 @@ class Runner:
         finally:
             writer.close()
             self.network.close()
+            cpu.shutdown()  # this process's CPU workers (each worker process has its own)
 
     def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
                        report: multiprocessing.connection.Connection) -> None:
         """A worker process: collect one shard's units with a Network of its own."""
-        self._collect(run_id, shard.units, self._context(scope, now, run_id, shard, shares), report.send,
-                      in_loop=False)
+        self._collect(run_id, shard.units, self._context(scope, now, shard, shares), report.send, in_loop=False)
 
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
         ids = list(self.store.service_ids(run_id))
+        estate = estate_view(self.store.iter_services(run_id))  # what checks may know of the whole run
         n = min(self.options.workers, len(ids) // 20)
         if n < 2:
-            judge_run(self.store, run_id, self.registry, self.policy, now)
+            judge_run(self.store, run_id, self.registry, self.policy, now, estate=estate)
             return
-        _in_workers([(self._judge_share, (run_id, ids[i::n], now)) for i in range(n)], _Tally(None, 0, 0))
+        _in_workers([(self._judge_share, (run_id, ids[i::n], now, estate)) for i in range(n)], _Tally(None, 0, 0))
 
-    def _judge_share(self, run_id: str, ids: list[str], now: datetime,
+    def _judge_share(self, run_id: str, ids: list[str], now: datetime, estate: dict[str, Any],
                      report: multiprocessing.connection.Connection) -> None:
         store = Store(self.store.path)
         try:
-            judge_run(store, run_id, self.registry, self.policy, now, ids)
+            judge_run(store, run_id, self.registry, self.policy, now, ids, estate)
         finally:
             store.close()
 

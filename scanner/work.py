@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint, Service
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected
 
 
@@ -89,19 +90,21 @@ async def collect_endpoint(ctx: ProbeContext, probes: Sequence[Probe], ep: Endpo
                            timeout: float) -> tuple[list[str], dict[str, Any]]:
     """The endpoint probes in table order, after resolving the name once for all of them.
 
-    A name that cannot be resolved, or gives no address, is every probe's reason (whatever
-    the scheme), except for the probes that need no address, which still run.
+    A name that cannot be resolved, or gives no address the address policy allows, is every
+    probe's reason (whatever the scheme), except for the probes that need no address, which
+    still run.
     """
     mine = [p for p in probes if p.subject == "endpoint"]
     try:
-        addresses = await ctx.resolver.addresses(ep.host)
+        addresses, refused = await ctx.addresses(ep.host, ep.port, "endpoint")
     except ProbeError as exc:
         return [], {section: {"error": str(exc)} for p in mine for section in p.sections}
-    target = Target.of_endpoint(ep, addresses)
+    target = Target.of_endpoint(ep, addresses, refused)
     facts: dict[str, Any] = {}
     for probe in mine:
         if probe.needs_addresses and not addresses:
-            reason = f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})"
+            reason = (f"{ep.host} has no address the scan may contact ({refused[0]['reason']})" if refused else
+                      f"{ep.host} has no A or AAAA record ({facts.get('dns', {}).get('rcode', 'no answer')})")
             facts.update({section: {"error": reason} for section in probe.sections})
         elif probe.applies(target):
             facts.update(await run_probe(ctx, probe, target, timeout))
@@ -124,7 +127,7 @@ async def run_probe(ctx: ProbeContext, probe: Probe, target: Target, timeout: fl
     for that target only, and only cancellation goes up."""
     seconds = timeout * probe.budget
     try:
-        async with asyncio.timeout(seconds):
+        async with deadline(seconds):  # stands still while the probe waits in the scanner's queues
             return await probe.collect(ctx, target)
     except TimeoutError:
         error = f"{probe.label} did not finish within {seconds:g} s"

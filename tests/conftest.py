@@ -39,6 +39,16 @@ def lab():
     violations.extend(f"lab process: {v}" for v in child.violations)
 
 
+def _loopback_home():
+    from scanner.probes.net import AddressPolicy
+
+    return AddressPolicy(home=frozenset({"loopback"}))
+
+
+# The tests' estate (the lab, a test's own servers) lives on loopback, as the lab's port map says.
+LOOPBACK_HOME = _loopback_home()
+
+
 def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, resolver_timeout: float = 2.0,
                   timeout: float = 30.0, trust_anchor=None, connect_timeout: float | None = None):
     """A ProbeContext for probing lab (or a test's own) servers directly, without a runner.
@@ -52,7 +62,7 @@ def probe_context(resolver=None, *, port_map=None, io_timeout: float = 1.0, reso
     from scanner.probes.net import Limits, Network
     from scanner.probes.resolver import Resolver
 
-    network = Network(port_map=port_map,
+    network = Network(port_map=port_map, policy=LOOPBACK_HOME,
                       limits=Limits(rate_per_ip=1000.0, connect_timeout=connect_timeout or io_timeout))
     res = Resolver(resolver, timeout=resolver_timeout, network=network) if resolver else None
     now = datetime.now(UTC)
@@ -70,7 +80,8 @@ def lab_options(info, **over):
     return ScanOptions(**base)
 
 
-def scan_lab(info, inventory, db):
+def scan_lab(info, inventory, db, **over):
+    """Scan an inventory of lab services with the lab's options (`over` replaces some)."""
     from checks.registry import default_registry
     from reports.json import build_result
     from scanner.inventory import load_inventory
@@ -80,10 +91,19 @@ def scan_lab(info, inventory, db):
 
     registry = default_registry()
     store = Store(db)
-    run_id = Runner(lab_options(info), registry, load_policy(None, registry), store).scan(load_inventory(inventory))
+    run_id = Runner(lab_options(info, **over), registry, load_policy(None, registry), store).scan(load_inventory(inventory))
     result = build_result(store, run_id)
     store.close()
     return result, db, run_id
+
+
+def lab_inventory(info, ids, path):
+    """An inventory file of the lab services with these ids (from the lab's every-service inventory)."""
+    blocks = info.inventory_all.read_text(encoding="utf-8").split("[[service]]")[1:]
+    kept = [b for b in blocks if any(f'id = "{sid}"' in b for sid in ids)]
+    assert len(kept) == len(set(ids)), f"not every service id is in the lab: {ids}"
+    path.write_text("".join("[[service]]" + b for b in kept), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ from scanner.distributed import runs  # noqa: E402
 from scanner.distributed.app import TASK, make_app, only_bolwerk_tasks  # noqa: E402
 from scanner.distributed.politeness import RedisPoliteness  # noqa: E402
 from scanner.model import Endpoint, EndpointKind  # noqa: E402
-from scanner.probes.net import Scope  # noqa: E402
+from scanner.probes.net import AddressPolicy, Scope  # noqa: E402
 from scanner.store import Store  # noqa: E402
 from scanner.work import Unit  # noqa: E402
 
@@ -384,9 +384,21 @@ def test_results_larger_than_the_bound_are_refused(monkeypatch):
             runs.decode_result(junk)
 
 
-def test_a_worker_refuses_a_run_of_another_version_or_probe_table(tmp_path):
+def test_a_run_travels_whole_and_a_worker_refuses_one_of_another_version_or_probe_table(tmp_path):
+    import ipaddress
+
+    scope, addresses = Scope({"a.gent.test"}, ("stad.gent.test",), {"weg.gent.test"}), AddressPolicy(
+        (ipaddress.ip_network("10.1.0.0/16"),), frozenset({"loopback"}), frozenset({"127.0.0.10"}))
+    bundle = tmp_path / "lab-ca.pem"
+    bundle.write_text("PEM", encoding="utf-8")
+    sent = runs.RunContext.of_run("r1", "0.1.0", ["dns"], "2026-01-01T00:00:00Z",
+                                  {k: None for k in runs.SHIPPED_OPTIONS}, scope, addresses, bundle, [])
+    got = runs.RunContext(**json.loads(json.dumps(dataclasses.asdict(sent))))
+    assert got.scope_of_run() == scope and got.addresses_of_run() == addresses
+    assert got.ca_bundle == ["lab-ca.pem", "PEM"]  # facts name the trust store by its file name
+
     context = runs.RunContext.of_run("r1", "0.1.0", ["dns", "tls"], "2026-01-01T00:00:00Z",
-                                     {k: None for k in runs.SHIPPED_OPTIONS}, Scope(), None, [])
+                                     {k: None for k in runs.SHIPPED_OPTIONS}, Scope(), AddressPolicy(), None, [])
     assert context.refusal("0.1.0", ["dns", "tls"]) is None
     assert "Bolwerk 0.2.0" in context.refusal("0.2.0", ["dns", "tls"])
     assert "probes dns, tls, agency" in context.refusal("0.1.0", ["dns", "tls", "agency"])

@@ -78,7 +78,7 @@ def test_direct_questions_to_broken_name_servers(lab, role, status, detail):
 
 
 def test_lame_and_authoritative_servers_and_axfr(lab):
-    ctx = _context(lab, lab.resolver)
+    ctx = _context(lab, lab.resolver, io_timeout=3.0)  # every server here answers: a generous wait keeps a loaded machine from failing it
     zone = dns.name.from_text("roeselare.test")
 
     async def inner():
@@ -108,7 +108,7 @@ def test_name_server_queries_respect_the_scope(lab):
     assert reply.status == "refused-by-scanner" and "scope" in reply.detail
 
 
-@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("224.0.0.53", "multicast"),
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "metadata"), ("224.0.0.53", "multicast"),
                                      ("10.20.30.40", "private")])
 def test_name_servers_in_forbidden_space_are_refused_before_anything_is_sent(lab, ip, why):
     """Whatever words the refusal uses, it is `refused-by-scanner`, and no socket goes near the address

@@ -43,9 +43,9 @@ def _outside_loopback(records):
 
 
 @pytest.mark.parametrize("path, address, why", [
-    ("/", "169.254.169.254", "link-local"),
-    ("/mapped", "::ffff:a9fe:a9fe", "link-local"),  # [::ffff:169.254.169.254] in the Location
-    ("/rebind", "169.254.169.254", "link-local"),  # a name that resolves into link-local space
+    ("/", "169.254.169.254", "metadata"),
+    ("/mapped", "::ffff:a9fe:a9fe", "metadata"),  # [::ffff:169.254.169.254] in the Location
+    ("/rebind", "169.254.169.254", "metadata"),  # a name that resolves to the metadata address
     ("/intern", "10.20.30.40", "private"),
 ])
 def test_redirect_into_forbidden_space_is_refused_before_connecting(lab, path, address, why):
@@ -146,11 +146,14 @@ def test_a_hostile_charset_is_read_as_utf8(lab, charset):
 
 
 @pytest.mark.parametrize("location, error", [
-    ("http://127.0.0.1:99999/", "malformed Location"),  # port out of range
-    ("http://bad host.test/", "no A or AAAA record"),  # a space in the host: a name nobody has
-    ("http://a..b.test/", "not a valid DNS name"),  # an empty label
-    (f"http://{'a' * 64}.test/", "not a valid DNS name"),  # a label over 63 octets
-    ("http://[::1/", "malformed Location"),
+    ("http://127.0.0.1:99999/", "unusable Location: a port that is no number"),  # port out of range
+    ("http://bad host.test/", "unusable Location: a host that is no valid name"),  # a space in the host
+    ("http://a..b.test/", "unusable Location: a host that is no valid name"),  # an empty label
+    (f"http://{'a' * 64}.test/", "unusable Location: a host that is no valid name"),  # a label over 63 octets
+    ("http://[::1/", "unusable Location: a host that is no valid name"),
+    ("http://0x7f.1/", "unusable Location: a host browsers read as an IPv4 address"),
+    ("https://user:password@127.0.0.1/", "unusable Location: credentials"),
+    ("https:\\\\127.0.0.1\\", "unusable Location: a backslash"),
 ])
 def test_a_hostile_location_ends_the_chain_with_a_reason(lab, location, error):
     """A redirect to something that is no usable URL or host name is the chain's last hop, with

@@ -6,15 +6,23 @@ import gzip
 import zlib
 
 from scanner.probes.http import html as http_html
-from scanner.probes.http.probe import _decode, parse_cookie, redact_url, repeated_headers
+from scanner.probes.http.probe import _decode, parse_cookie, repeated_headers
+from scanner.probes.http.redact import redact_text, redact_url
+from scanner.standards import urls
 
 
 def test_redact_url_removes_tokens_and_passwords_but_keeps_the_rest():
-    url = "https://user:Wachtwoord@login.test/cb?code=abc123&lang=nl&state=xyz#access_token=T0KEN&x=1"
-    out = redact_url(url)
-    for secret in ("abc123", "xyz", "T0KEN", "Wachtwoord", "user"):
+    url = "https://login.test/cb?code=abc123&lang=nl&state=xyz#access_token=T0KEN&x=1"
+    out = redact_url(urls.parse(url))
+    for secret in ("abc123", "xyz", "T0KEN"):
         assert secret not in out
-    assert "lang=nl" in out and "x=1" in out and out.startswith("https://[redacted]@login.test/cb?")
+    assert "lang=nl" in out and "x=1" in out and out.startswith("https://login.test/cb?")
+    # a URL with credentials is never parsed (urls.UrlError); shown, they are cut out
+    raw = "https://user:Wachtwoord@login.test/cb?code=abc123&lang=nl"
+    shown = redact_text(raw)
+    assert "Wachtwoord" not in shown and "user" not in shown and "abc123" not in shown
+    assert shown == "https://***@login.test/cb?code=[redacted]&lang=nl"
+    assert redact_text("https:\\\\u:p@evil.test\\x\r\n") == "https:\\\\***@evil.test\\x\\x0d\\x0a"
 
 
 def test_cookie_value_is_never_kept():

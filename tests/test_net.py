@@ -5,35 +5,61 @@ import asyncio
 import pytest
 
 from scanner.probes.net import (
+    AddressPolicy,
     Limits,
     Network,
     NotListening,
     PortMap,
     Refused,
     Scope,
-    address_class,
-    ssrf_refusal,
 )
-from tests.conftest import probe_context
+from scanner.standards.addresses import private_network
+from tests.conftest import LOOPBACK_HOME, probe_context
+
+PUBLIC_ONLY = AddressPolicy()
 
 
-@pytest.mark.parametrize("ip, cls", [
+@pytest.mark.parametrize("ip, why", [
     ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
-    ("169.254.169.254", "link-local"), ("::ffff:169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-    ("10.1.2.3", "private"), ("192.168.1.1", "private"), ("100.64.0.1", "private"), ("fd00::1", "private"),
-    ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast"),
-    ("193.191.245.54", "public"), ("2a02:2c40::1", "public"),
+    ("169.254.169.254", "instance metadata"), ("::ffff:169.254.169.254", "instance metadata"),
+    ("64:ff9b::a9fe:a9fe", "instance metadata"), ("2002:a9fe:a9fe::1", "instance metadata"),  # NAT64, 6to4
+    ("fd00:ec2::254", "AWS instance metadata"), ("169.254.1.1", "link-local"), ("fe80::1", "link-local"),
+    ("10.1.2.3", "private-use"), ("192.168.1.1", "private-use"), ("100.64.0.1", "carrier-grade NAT"),
+    ("fd00::1", "unique local"), ("0.0.0.0", "this network"), ("::", "unspecified"), ("224.0.0.1", "multicast"),
+    ("192.0.2.7", "documentation"), ("2001:db8::1", "documentation"), ("198.18.0.1", "benchmarking"),
+    ("240.0.0.1", "reserved"), ("::a9fe:a9fe", "reserved"),
 ])
-def test_address_classes(ip, cls):
-    assert address_class(ip) == cls
+def test_special_addresses_are_refused_by_default(ip, why):
+    assert why in PUBLIC_ONLY.refusal(ip)
 
 
-def test_ssrf_rule():
-    assert ssrf_refusal("193.191.245.54", "127.0.0.1") is None
-    assert ssrf_refusal("127.0.0.5", "127.0.0.1") is None  # the target itself lives on loopback
-    assert "link-local" in ssrf_refusal("169.254.169.254", "127.0.0.1")
-    assert "loopback" in ssrf_refusal("::ffff:127.0.0.1", "193.191.245.54")
-    assert ssrf_refusal("10.0.0.1", "10.9.9.9") is None
+@pytest.mark.parametrize("ip", ["193.191.245.54", "2a02:2c40::1", "::ffff:193.191.245.54", "64:ff9b::c1bf:f536"])
+def test_public_addresses_are_allowed(ip):
+    assert PUBLIC_ONLY.refusal(ip) is None
+
+
+def test_every_address_is_judged_on_its_own_rule():
+    lab = AddressPolicy.of_scan(["www.vlaanderen.test"], [], PortMap({("127.0.0.10", 443): 8443}))
+    assert lab.refusal("127.0.0.99") is None and lab.refusal("::1") is None  # the lab lives on loopback
+    assert "metadata" in lab.refusal("169.254.169.254") and "link-local" in lab.refusal("169.254.1.1")
+    assert "private" in lab.refusal("10.0.0.1")  # the lab's loopback says nothing about private space
+    internal = AddressPolicy.of_scan([], [private_network("10.0.0.0/8"), private_network("fd00::/8")])
+    assert internal.refusal("10.20.30.40") is None and internal.refusal("fd12::1") is None
+    assert "private" in internal.refusal("192.168.1.1") and "loopback" in internal.refusal("127.0.0.1")
+    assert "metadata" in internal.refusal("fd00:ec2::254")  # an allowed network never opens metadata
+    literal = AddressPolicy.of_scan(["127.0.0.1", "10.1.2.3", "www.gent.test"])  # targets named by address
+    assert literal.refusal("127.0.0.5") is None  # a special block the inventory's own targets are in
+    assert literal.refusal("10.1.2.3") is None and "private" in literal.refusal("10.1.2.4")  # that address only
+    assert "never" in AddressPolicy.of_scan(["0.0.0.0"]).refusal("0.0.0.0")
+
+
+@pytest.mark.parametrize("text, why", [
+    ("127.0.0.0/8", "loopback"), ("0.0.0.0/0", "this network"), ("10.0.0.0/7", "public"), ("10.0.0.1/8", "host bits"),
+    ("169.254.0.0/16", "link-local"), ("intern", "CIDR"),
+])
+def test_only_private_networks_can_be_allowed(text, why):
+    with pytest.raises(ValueError, match=why):
+        private_network(text)
 
 
 def test_scope():
@@ -57,7 +83,7 @@ def test_caps_refusals_and_records():
         server, port = await _holding_server()
         # no rate limit, so that a free slot is taken without waiting for anything
         net = Network(scope=Scope(hosts={"a.test"}), limits=Limits(per_host=2, per_ip=8, rate_per_ip=float("inf")),
-                      port_map=PortMap({("127.0.0.1", 443): port}))
+                      port_map=PortMap({("127.0.0.1", 443): port}), policy=LOOPBACK_HOME)
         events: list[tuple[str, int]] = []
         entered = [asyncio.Event() for _ in range(3)]  # set when the n-th slot is taken
         release = [asyncio.Event() for _ in range(2)]
@@ -96,8 +122,8 @@ def test_caps_refusals_and_records():
         with pytest.raises(Refused, match="outside the scan's scope"):
             async with net.tcp("b.test", "127.0.0.1", 443, "test"):
                 pass
-        with pytest.raises(Refused, match="link-local"):
-            async with net.tcp("a.test", "169.254.169.254", 80, "test", origin_ip="127.0.0.1"):
+        with pytest.raises(Refused, match="metadata"):
+            async with net.tcp("a.test", "169.254.169.254", 80, "test"):
                 pass
         with pytest.raises(NotListening):
             async with net.tcp("a.test", "127.0.0.1", 1, "test"):
@@ -112,7 +138,7 @@ def test_caps_refusals_and_records():
 
 def test_audit_log(tmp_path):
     async def scenario():
-        net = Network(audit_log=tmp_path / "audit.jsonl")
+        net = Network(audit_log=tmp_path / "audit.jsonl", policy=LOOPBACK_HOME)
         with pytest.raises(NotListening):
             async with net.tcp("a.test", "127.0.0.1", 1, "test"):
                 pass
@@ -130,25 +156,18 @@ def _lab_context(lab, resolver=None):
     return probe_context(resolver or lab.resolver, port_map=lab.port_map)
 
 
-def test_implied_hosts_share_the_resolver_space(lab):
-    assert _lab_context(lab).implied_origin() == "127.0.0.1"  # the lab resolver: loopback MX are fine
-    assert _lab_context(lab, "10.0.0.53").implied_origin() == "10.0.0.53"
-    assert ssrf_refusal("10.1.1.1", "") is not None and ssrf_refusal("193.191.245.54", "") is None
-
-
-@pytest.mark.parametrize("ip, why", [("169.254.169.254", "link-local"), ("10.20.30.40", "private")])
+@pytest.mark.parametrize("ip, why", [("169.254.169.254", "metadata"), ("10.20.30.40", "private")])
 def test_an_mx_in_forbidden_space_is_refused_before_connecting(lab, ip, why):
     """A hostile zone's MX pointing at cloud metadata or an internal host: the SMTP probe and the
-    IPv6 reachability probe are refused by the SSRF guard, not connected (the test-wide guard
-    would fail the session if they tried)."""
+    IPv6 reachability probe are refused by the address policy, not connected (the test-wide
+    guard would fail the session if they tried)."""
     from scanner.probes.dns.probe import reachable
     from scanner.probes.mail.smtp import probe_starttls
 
     ctx = _lab_context(lab)
 
     async def inner():
-        return await probe_starttls(ctx, "mx.elders.test", ip), await reachable(ctx, "mx.elders.test", ip, 25,
-                                                                               ctx.implied_origin())
+        return await probe_starttls(ctx, "mx.elders.test", ip), await reachable(ctx, "mx.elders.test", ip, 25)
 
     smtp, reach = asyncio.run(inner())
     assert smtp["starttls"] is None and why in smtp["error"]
@@ -161,7 +180,7 @@ def test_an_mta_sts_host_in_forbidden_space_is_refused(lab):
     from scanner.probes.net import ProbeError
 
     ctx = _lab_context(lab)
-    with pytest.raises(ProbeError, match="link-local"):  # metadata.webproef.test A 169.254.169.254
+    with pytest.raises(ProbeError, match="metadata"):  # metadata.webproef.test A 169.254.169.254
         asyncio.run(fetch_url(ctx, "https://metadata.webproef.test/.well-known/mta-sts.txt", 4096))
     records = [(r.purpose, r.outcome.split(":")[0]) for r in ctx.network.records]
     assert [r for r in records if r[0] != "dns-resolver"] == [("http", "refused")]  # its lookups recorded apart

@@ -63,6 +63,16 @@ def chain_urls(chain: list[dict[str, Any]]) -> list[str]:
     return [h.get("url", "") for h in chain]
 
 
+def unusable_location(chain: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The hop whose Location the probe would not read (scanner/standards/urls.py), if any:
+    its code is the reason, as a catalogue phrase `url_<code>`."""
+    return next((hop for hop in chain if hop.get("location_error")), None)
+
+
+def location_reason(hop: dict[str, Any]) -> Phrase:
+    return Phrase(f"url_{hop['location_error']}")
+
+
 def downgrades(chain: list[dict[str, Any]]) -> list[str]:
     """Hops from https:// to http:// in a chain."""
     out = []

@@ -6,7 +6,13 @@ redirect endpoint redirects permanently to HTTPS.
 from __future__ import annotations
 
 from checks.catalogue import Phrase
-from checks.http.common import REDIRECT_ONLY, chain_urls, downgrades
+from checks.http.common import (
+    REDIRECT_ONLY,
+    chain_urls,
+    downgrades,
+    location_reason,
+    unusable_location,
+)
 from checks.registry import (
     CheckContext,
     NotMeasured,
@@ -46,6 +52,9 @@ def redirect(ctx: CheckContext):
         raise NotMeasured("plain_http_untested")
     chain = http.get("http_chain", [])
     evidence = {"hops": chain_urls(chain)}
+    if (bad := unusable_location(chain)) is not None:
+        return failed("unusable_location", location=bad["location"], reason=location_reason(bad),
+                      evidence=evidence | {"location": bad["location"]})
     if http["redirects_to_https"]:
         found = downgrades(chain)
         if found:
@@ -84,6 +93,9 @@ def chain(ctx: CheckContext):
     if last.get("not_followed"):
         return info("not_followed", url=last["url"], why=last["error"].removeprefix("not followed: "),
                     evidence=evidence)
+    if last.get("location_error"):
+        return failed("unusable_location", url=last["url"], location=last["location"], reason=location_reason(last),
+                      evidence=evidence | {"location": last["location"]})
     if last.get("error") and len(hops) > 1:
         return failed("target_silent", url=last["url"], error=last["error"], evidence=evidence)
     if last.get("error"):
@@ -130,6 +142,9 @@ def redirect_target(ctx: CheckContext):
     first = hops[0]
     evidence = {"hops": chain_urls(hops)}
     location = first.get("location")
+    if first.get("location_error"):
+        return failed("unusable_location", location=location, reason=location_reason(first),
+                      evidence=evidence | {"location": location})
     if not location:
         return failed("not_redirecting", status=first["status"], evidence=evidence)
     if not location.startswith("https://"):

@@ -5,7 +5,6 @@ HTTPS page loads nothing over plain HTTP (W3C Mixed Content).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from checks.http.common import http_facts, not_a_page, policies
 from checks.registry import (
@@ -18,6 +17,8 @@ from checks.registry import (
     passed,
     warned,
 )
+from scanner.standards import urls
+from scanner.standards.urls import UrlError
 
 
 def _html(ctx: CheckContext) -> tuple[dict[str, Any], dict[str, Any]] | Outcome:
@@ -30,9 +31,13 @@ def _html(ctx: CheckContext) -> tuple[dict[str, Any], dict[str, Any]] | Outcome:
     return http_facts(ctx), page
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or ""), parts.port
+def _origin(url: str) -> tuple[str | None, str, int | None]:
+    """(scheme, host, port) of a URL as the probe stored it; one the parser refused has only
+    the scheme a browser would give it (scanner/standards/urls.py)."""
+    try:
+        return urls.parse(url).origin
+    except UrlError as exc:
+        return exc.scheme, "", None
 
 
 @check("http.sri", pillar="http", level="recommended", severity="medium", kinds=BROWSER_KINDS)

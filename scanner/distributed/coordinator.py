@@ -83,7 +83,7 @@ class CeleryRunner(Runner):
     def collect_units(self, run_id: str, units: list[Unit], scope: Scope, now: datetime, progress: _Tally) -> None:
         o = self.options
         context = RunContext.of_run(run_id, __version__, [p.name for p in self.probes], rfc3339(now), o.to_json(),
-                                    scope, o.ca_bundle, o.trust_anchors)
+                                    scope, self.addresses, o.ca_bundle, o.trust_anchors)
         client = redis.Redis.from_url(self.broker)
         try:
             _patiently(lambda: context.publish(client, RESULT_TTL))

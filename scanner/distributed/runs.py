@@ -1,7 +1,7 @@
 """What passes between the coordinator and its workers: the run, the units, the results.
 
-A run's context (its limits, deadlines, scope, resolver, trust anchors and the instant it
-started) is published once in Redis under `bolwerk:run:<id>`; each task carries only the
+A run's context (its limits, deadlines, scope, address policy, resolver, trust anchors and
+the instant it started) is published once in Redis under `bolwerk:run:<id>`; each task carries only the
 run id and one unit. Files named on the coordinator's command line (a CA bundle, DNSSEC
 trust anchors) travel as their text, since a worker may run on another machine. A worker
 of another Bolwerk version or with another probe table refuses the run: its facts would
@@ -15,13 +15,14 @@ text before it parses it.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner.model import Endpoint, EndpointKind
-from scanner.probes.net import Scope
+from scanner.probes.net import AddressPolicy, Scope
 from scanner.work import Unit
 
 RUN_KEY = "bolwerk:run:{}"
@@ -42,18 +43,26 @@ class RunContext:
     now: str  # RFC 3339: the instant the run started, which probes judge validity against
     options: dict[str, Any]  # SHIPPED_OPTIONS of ScanOptions.to_json()
     scope: dict[str, Any]  # hosts, suffixes, denied
+    addresses: dict[str, list[str]]  # the AddressPolicy: allowed networks, home kinds, targets
     ca_bundle: list[str] | None = None  # --ca-bundle: [file name, PEM text]
     trust_anchors: list[list[str]] = field(default_factory=list)  # --trust-anchor: [file name, text] each
 
     @classmethod
     def of_run(cls, run_id: str, version: str, probes: list[str], now: str, options: dict[str, Any], scope: Scope,
-               ca_bundle: Path | None, trust_anchors: list[Path]) -> RunContext:
+               addresses: AddressPolicy, ca_bundle: Path | None, trust_anchors: list[Path]) -> RunContext:
         return cls(run_id, version, probes, now, {k: options[k] for k in SHIPPED_OPTIONS},
                    {"hosts": sorted(scope.hosts), "suffixes": list(scope.suffixes), "denied": sorted(scope.denied)},
+                   {"allowed": [str(n) for n in addresses.allowed], "home": sorted(addresses.home),
+                    "targets": sorted(addresses.targets)},
                    _file(ca_bundle) if ca_bundle else None, [_file(p) for p in trust_anchors])
 
     def scope_of_run(self) -> Scope:
         return Scope(set(self.scope["hosts"]), tuple(self.scope["suffixes"]), set(self.scope["denied"]))
+
+    def addresses_of_run(self) -> AddressPolicy:
+        a = self.addresses
+        return AddressPolicy(tuple(ipaddress.ip_network(n) for n in a["allowed"]), frozenset(a["home"]),
+                             frozenset(a["targets"]))
 
     def publish(self, client: Any, ttl: int) -> None:
         client.set(RUN_KEY.format(self.run_id), json.dumps(asdict(self)), ex=ttl)

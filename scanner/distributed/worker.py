@@ -34,6 +34,7 @@ from scanner.distributed import VISIBILITY_TIMEOUT
 from scanner.distributed.app import TASK, make_app, only_bolwerk_tasks
 from scanner.distributed.politeness import RedisPoliteness
 from scanner.distributed.runs import RunContext, encode_result, unit_from_json
+from scanner.probes import cpu
 from scanner.probes.context import ProbeContext
 from scanner.probes.net import PortMap
 from scanner.probes.plugin import Probe
@@ -122,8 +123,8 @@ class Collector:
                               trust_anchors=anchors, audit_log=self.audit_log,
                               port_map=PortMap.from_json(o["port_map"]) if o["port_map"] else None)
         politeness = RedisPoliteness(self._async_redis, options.per_host, options.per_ip, options.rate_per_ip)
-        ctx = probe_context(options, context.scope_of_run(), parse_rfc3339(context.now), politeness=politeness,
-                            run_id=context.run_id)
+        ctx = probe_context(options, context.scope_of_run(), parse_rfc3339(context.now), context.addresses_of_run(),
+                            politeness=politeness, run_id=context.run_id)
         deadline = options.timeout * sum(p.budget for p in self.probes) + 60.0
         log.info("run %s: collecting (caps %d per host, %d per address, %g connections/s per address)",
                  context.run_id, options.per_host, options.per_ip, options.rate_per_ip)
@@ -143,6 +144,7 @@ class Collector:
             self._close_run(run)
         self._runs.clear()
         asyncio.run_coroutine_threadsafe(self._async_redis.aclose(), self.loop).result(5)
+        cpu.shutdown()  # the CPU workers the probes started (scanner/probes/cpu.py)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()

@@ -255,8 +255,9 @@ def answer(zones: ZoneSet, query: dns.message.Message, claims_ad: bool = False) 
             wild = _wild(encloser)
             found = _rrsets(zone, wild, qtype, dnssec, owner=name)
             cname = [] if found else _rrsets(zone, wild, dns.rdatatype.CNAME, dnssec, owner=name)
-            if (found or cname) and denial:
-                resp.authority.extend(denial.wildcard_answer(name, encloser))
+            if found or cname:  # synthesised from the wildcard (signed zones: with the proof)
+                if denial:
+                    resp.authority.extend(denial.wildcard_answer(name, encloser))
             elif zone.get_node(wild) is not None:  # the wildcard exists, without this type
                 resp.authority.extend(_rrsets(zone, zone.origin, dns.rdatatype.SOA, dnssec))
                 if denial:

@@ -6,7 +6,8 @@ estate data gives it. The server reads a bounded request head, answers once and 
 A header value given as a list is sent as that many header lines (to imitate duplicated
 headers). `routes` answer given paths with their own status, headers and body (estate:
 `https_routes` / `http_routes` on a web entry), e.g. a redirect chain, a downgrade, a page
-with scripts, a reflected CORS Origin, a gzip-compressed body or one repeated `repeat` times.
+with scripts, a reflected CORS Origin, a gzip-compressed body or one repeated `repeat` times;
+`delay = S` answers after S seconds (a slow server that still answers).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    delay: float = 0.0  # seconds before answering
 
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
@@ -98,7 +100,7 @@ class Site:
         if spec.get("gzip") and "gzip" in request_headers.get("accept-encoding", ""):
             body = gzip.compress(body, mtime=0)
             headers.append(("Content-Encoding", "gzip"))
-        return Response(status, headers, body)
+        return Response(status, headers, body, float(spec.get("delay", 0.0)))
 
     def respond(self, method: str, path: str, request_headers: dict[str, str]) -> Response:
         if path in self.routes:
@@ -131,7 +133,7 @@ class WebServer(Listener):
     for `Connection: close`, or stays idle for `HEAD_TIMEOUT`; otherwise every answer closes it.
     """
 
-    def __init__(self, ip: str, site: Site | None, tls: ssl.SSLContext | None = None,
+    def __init__(self, ip: str, site: Site | None, tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
                  handler: Handler | None = None, keep_alive: bool = False) -> None:
         super().__init__(ip, handler or self._client, tls)
         self.site, self.keep_alive = site, keep_alive
@@ -156,6 +158,8 @@ class WebServer(Listener):
                 resp = site.respond(method, target, headers) if site else Response(404, [], b"")
             except ValueError:
                 resp = Response(400, [], b"")
+            if resp.delay:
+                await asyncio.sleep(resp.delay)
             keep = self.keep_alive and headers.get("connection", "").lower() != "close"
             out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Status')}\r\n"]
             out += [f"{name}: {value}\r\n" for name, value in resp.headers]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 from scanner import __version__
 from scanner.probes.dns.validator import Validator
 from scanner.probes.memo import Memo
-from scanner.probes.net import PUBLIC_ONLY, Network, address_class
+from scanner.probes.net import Network, Refused
 from scanner.probes.resolver import Resolver
 
 T = TypeVar("T")
@@ -31,23 +32,22 @@ class ProbeContext:
     user_agent: str = USER_AGENT
     _cache: Memo = field(default_factory=Memo)
 
-    def implied_origin(self) -> str:
-        """The SSRF guard's reference for hosts the inventory only implies: MX, MTA-STS, name servers.
+    async def addresses(self, host: str, port: int, purpose: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """Where `host` may be contacted: its addresses (an address literal is its own), each
+        judged by the scan's address policy; the refused ones as facts, each refusal recorded.
 
-        Their addresses come from DNS, not from the inventory, so a hostile zone could point
-        them anywhere (169.254.169.254, the scanner's own loopback). They may lie in the
-        special space of the resolver the scan was given (the lab's on loopback, a private
-        resolver's in private space) and in public space, nowhere else. The system's own
-        loopback stub (systemd-resolved on 127.0.0.53) says nothing about where the estate
-        lives: behind it, only public addresses.
+        Every name a probe connects to is resolved here, whatever named it (the inventory, a
+        redirect, an MX, a CNAME chain), so one rule holds for every address of every set. A
+        host outside the scan's scope is Refused before it is even looked up.
         """
-        servers = self.resolver.nameservers
-        if not servers:
-            return PUBLIC_ONLY
-        ip = servers[0][0]
-        if self.resolver.server == "system" and address_class(ip) == "loopback":
-            return PUBLIC_ONLY
-        return ip
+        if self.network.scope is not None and not self.network.scope.allows(host):
+            self.network.record(host, "", port, purpose, "refused: out of scope")
+            raise Refused(f"{host} is outside the scan's scope")
+        try:
+            found = [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+        except ValueError:
+            found = await self.resolver.addresses(host)
+        return self.network.admit(host, found, port, purpose)
 
     async def cached(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
         """Run `compute` once per key within a run (e.g. TLS facts per ip:port), while it is

@@ -1,10 +1,11 @@
 """The one way out: every socket the scanner opens goes through `Network`.
 
 Here live the rules that keep a scan polite and safe, so no probe can forget them:
-scope (only hosts the inventory names or implies), the SSRF guard (no hop into
-loopback, private or link-local space unless the scanned target itself is there),
-caps per host and per IP address, a per-IP rate limit, a connect timeout, the record
-of every connection (the audit log), and the lab's port map.
+scope (only hosts the inventory names or implies), the address policy (the SSRF guard:
+`AddressPolicy`, one rule for every address whatever led to it), caps per host and per
+IP address, a per-IP rate limit, a connect timeout, the record of every connection (the
+audit log), and the lab's port map. Waiting for a slot is the scanner's own queue: it
+pauses the deadlines around it and is bounded apart (`deadline.py`).
 
 `Network.open` is the door: TCP streams (`tcp`), the HTTP probe's httpx transport,
 questions to name servers over UDP (`datagram`) and TCP all pass it. The resolver's own
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import socket
 import ssl
@@ -29,7 +29,10 @@ from typing import Any, TypeVar
 
 import dns.asyncbackend
 
+from scanner.probes.deadline import QueueTimeout, queued
 from scanner.probes.politeness import Lease, LocalPoliteness, Politeness
+from scanner.standards.addresses import IPNetwork, address, special
+from scanner.times import rfc3339_precise
 
 T = TypeVar("T")
 
@@ -39,7 +42,11 @@ class ProbeError(Exception):
 
 
 class Refused(ProbeError):
-    """The scanner itself refused to connect (scope, SSRF guard)."""
+    """The scanner itself refused to connect (scope, address policy)."""
+
+
+class ScannerLimit(ProbeError):
+    """The scanner's own limit, not the target's fault: a connection slot not had in time."""
 
 
 class NotListening(ProbeError):
@@ -50,42 +57,65 @@ class HandshakeFailed(ProbeError):
     """TCP connected but the TLS handshake did not complete (alert, reset, garbage, stall)."""
 
 
-def address_class(ip: str) -> str:
-    """`public`, or the special space an address lies in (IPv4-mapped IPv6 unwrapped)."""
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    if addr.is_loopback:
-        return "loopback"
-    if addr.is_link_local:
-        return "link-local"
-    if addr.is_multicast:
-        return "multicast"
-    if addr.is_unspecified:
-        return "unspecified"
-    if addr.is_private or addr.is_reserved or (
-        isinstance(addr, ipaddress.IPv4Address) and addr in ipaddress.IPv4Network("100.64.0.0/10")
-    ):
-        return "private"
-    return "public"
+def address_facts(ip: str, reason: str) -> dict[str, Any]:
+    """A refused address as a fact: {ip, kind, network, reason}."""
+    found = special(ip)
+    return {"ip": ip, "kind": found.kind if found else "public",
+            "network": str(found.block.network) if found else None, "reason": reason}
 
 
-PUBLIC_ONLY = ""  # an origin_ip for hosts no scanned address vouches for: public space only
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses a scan may contact: one rule for every address, whatever led to it
+    (an inventory entry, a DNS answer, a redirect, an MX, NS or CNAME target).
 
-
-def ssrf_refusal(ip: str, origin_ip: str | None) -> str | None:
-    """Why connecting to `ip` on behalf of a target at `origin_ip` is forbidden, if it is.
-
-    Without an origin (None or PUBLIC_ONLY) only public addresses are allowed.
+    Public addresses: yes. Blocks of kind `never` (unspecified, multicast, broadcast): never.
+    Private space (RFC 1918, RFC 6598, ULA): only inside a network the user allowed
+    (`allowed`: --allow-network and the inventory's `networks`). Cloud metadata and every
+    other special-purpose block (loopback, link-local, documentation...): only where the
+    inventory's own targets are (`home`: the kinds of its address-literal targets and of
+    the lab's addresses), or an address the inventory names itself (`targets`).
     """
-    cls = address_class(ip)
-    if cls == "public":
-        return None
-    if cls in ("multicast", "unspecified"):
-        return f"{ip} is a {cls} address"
-    if origin_ip and address_class(origin_ip) == cls:
-        return None
-    return f"{ip} lies in {cls} space and the scanned target does not"
+
+    allowed: tuple[IPNetwork, ...] = ()
+    home: frozenset[str] = frozenset()
+    targets: frozenset[str] = frozenset()
+
+    def refusal(self, ip: str) -> str | None:
+        """Why the scan must not contact `ip`, or None when it may."""
+        found = special(ip)
+        if found is None:
+            return None
+        what = f"{ip} is {found.block.name} ({found.block.network})"
+        if found.kind == "never":
+            return f"{what}: never contacted"
+        if str(address(ip)) in self.targets:
+            return None
+        if found.kind == "private":
+            if any(found.address in net for net in self.allowed if net.version == found.address.version):
+                return None
+            return f"{what}: private space that no --allow-network or inventory `networks` allows"
+        if found.kind == "metadata":
+            return f"{what}: contacted only when the inventory names that very address"
+        if found.kind in self.home:
+            return None
+        return f"{what}: special-purpose space the inventory's own targets are not in"
+
+    @classmethod
+    def of_scan(cls, hosts: Iterable[str], allowed: Iterable[IPNetwork] = (),
+                lab: PortMap | None = None) -> AddressPolicy:
+        """The policy of a scan: `hosts` are the inventory's targets (address literals count),
+        `allowed` the networks the user allowed, `lab` the lab's port map (its addresses are the
+        lab's own targets: the lab on loopback)."""
+        literals = []
+        for host in hosts:
+            try:
+                literals.append(str(address(host)))
+            except ValueError:
+                continue
+        lab_ips = [ip for ip, _ in (lab.ports if lab else {})]
+        kinds = {found.kind for ip in literals + lab_ips if (found := special(ip)) is not None}
+        return cls(tuple(allowed), frozenset(kinds - {"never", "private", "metadata"}), frozenset(literals))
 
 
 @dataclass
@@ -160,7 +190,6 @@ class ConnectionRecord:
     purpose: str
     outcome: str  # "open", "sent" (a datagram on an unconnected socket), "refused: ...", "failed: ..."
     transport: str = "tcp"  # or "udp"
-    run: str | None = None  # the run it was made for (several runs, or workers, may share one log)
 
 
 def caused_by(exc: BaseException | None, test: Callable[[BaseException], bool], depth: int = 0) -> bool:
@@ -200,6 +229,7 @@ class Limits:
     per_ip: int = 4
     rate_per_ip: float = 20.0  # new connections per second to one address
     connect_timeout: float = 5.0
+    queue_timeout: float = 600.0  # the longest wait for a slot and the rate limit (see deadline.py)
 
 
 class Network:
@@ -209,25 +239,27 @@ class Network:
         limits: Limits | None = None,
         port_map: PortMap | None = None,
         audit_log: Path | None = None,
+        policy: AddressPolicy | None = None,
         *,
         keep_records: bool = True,
         owned: set[str] | None = None,
         shares: int = 1,
-        politeness: Politeness | None = None,
         run_id: str | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         """`keep_records`: keep every ConnectionRecord in `records` (tests and benches count
-        them; a scan has the audit log instead, and keeps none). `politeness` keeps the caps
-        and the rate limit (default: in this process, `LocalPoliteness`, which takes `owned`
-        and `shares` for the worker processes of scanner/shards.py). `run_id` names the run in
-        every audit-log line."""
+        them; a scan has the audit log instead, and keeps none). `run_id`: the run each
+        audit-log line names. `politeness` keeps the caps and the rate limit (default: in this
+        process, `LocalPoliteness`, which takes `owned` and `shares` for the worker processes
+        of scanner/shards.py)."""
         self.scope = scope  # None: anything goes (used by `gate` on explicit targets)
+        self.policy = policy or AddressPolicy()  # by default: public addresses only
         self.limits = limits or Limits()
         self.port_map = port_map or PortMap()
         self.records: list[ConnectionRecord] = []
-        self.run_id = run_id
         self._keep_records = keep_records
         self._audit = audit_log.open("a", encoding="utf-8") if audit_log else None
+        self.run_id = run_id
         self.politeness = politeness or LocalPoliteness(self.limits.per_host, self.limits.per_ip,
                                                         self.limits.rate_per_ip, owned, shares)
 
@@ -238,50 +270,69 @@ class Network:
             self._audit = None
 
     def record(self, host: str, ip: str, port: int, purpose: str, outcome: str, transport: str = "tcp") -> None:
-        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport, self.run_id)
+        rec = ConnectionRecord(time.time(), host, ip, port, purpose, outcome, transport)
         if self._keep_records:
             self.records.append(rec)
         if self._audit:
-            self._audit.write(json.dumps(asdict(rec)) + "\n")
+            line = asdict(rec) | {"time": rfc3339_precise(rec.at), "run": self.run_id}
+            self._audit.write(json.dumps(line) + "\n")
             self._audit.flush()
 
     def attempts(self, ip: str | None = None, purpose: str | None = None) -> list[ConnectionRecord]:
         return [r for r in self.records if (ip is None or r.ip == ip) and (purpose is None or r.purpose == purpose)]
 
-    def check(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None,
-              transport: str = "tcp") -> None:
-        """Raise Refused (and record it) if scope or the SSRF guard forbid contacting ip:port for `host`.
-
-        `origin_ip` is the address of the scanned target on whose behalf we connect; None
-        means `ip` is that target itself, PUBLIC_ONLY that no address vouches for it
-        (see ProbeContext.implied_origin).
-        """
+    def check(self, host: str, ip: str, port: int, purpose: str, transport: str = "tcp") -> None:
+        """Raise Refused (and record it) if scope or the address policy forbid contacting ip:port for `host`."""
         if self.scope is not None and not self.scope.allows(host):
             self.record(host, ip, port, purpose, "refused: out of scope", transport)
             raise Refused(f"{host} is outside the scan's scope")
-        reason = ssrf_refusal(ip, ip if origin_ip is None else origin_ip)
+        reason = self.policy.refusal(ip)
         if reason:
             self.record(host, ip, port, purpose, f"refused: {reason}", transport)
             raise Refused(reason)
 
-    async def _acquire(self, host: str, ip: str, port: int, purpose: str, origin_ip: str | None = None,
-                       transport: str = "tcp") -> tuple[Lease, int]:
-        """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
-        self.check(host, ip, port, purpose, origin_ip, transport)
-        lease = await self.politeness.acquire(host, ip)
+    def admit(self, host: str, addresses: Iterable[str], port: int, purpose: str,
+              ) -> tuple[list[str], list[dict[str, Any]]]:
+        """A name's addresses, each judged on its own: those the scan may contact, and the
+        refused ones as facts (each refusal recorded, as a connection it would have been)."""
+        allowed, refused = [], []
+        for ip in addresses:
+            reason = self.policy.refusal(ip)
+            if reason is None:
+                allowed.append(ip)
+            else:
+                self.record(host, ip, port, purpose, f"refused: {reason}")
+                refused.append(address_facts(ip, reason))
+        return allowed, refused
+
+    async def _acquire(self, host: str, ip: str, port: int, purpose: str, transport: str = "tcp",
+                       ) -> tuple[Lease, int]:
+        """Check the rules, wait for a slot and for the rate limit; return the lease and real port.
+
+        The wait is the scanner's own queue: deadlines around it stand still (deadline.py), and
+        a wait beyond `queue_timeout` is ScannerLimit, never the target's timeout.
+        """
+        self.check(host, ip, port, purpose, transport)
+        try:
+            async with queued(self.limits.queue_timeout):
+                lease = await self.politeness.acquire(host, ip)
+        except QueueTimeout:
+            self.record(host, ip, port, purpose, "failed: scanner limit", transport)
+            raise ScannerLimit(f"scanner limit: waited {self.limits.queue_timeout:g} s for a connection "
+                               f"slot to {ip}") from None
         return lease, self.port_map.real(ip, port, host)
 
     async def open(self, host: str, ip: str, port: int, purpose: str, connect: Callable[[str, int], Awaitable[T]],
-                   *, origin_ip: str | None = None, transport: str = "tcp", guarded: bool = True) -> tuple[T, Lease]:
+                   *, transport: str = "tcp", guarded: bool = True) -> tuple[T, Lease]:
         """The door: `connect(ip, real_port)` once the rules allow it, and its record either way.
 
-        Guarded (every target the scan contacts): scope, SSRF guard, caps, rate limit and the
+        Guarded (every target the scan contacts): scope, the address policy, caps, rate limit and the
         port map first, and a refused connection raises NotListening (a measured "nothing
         listens here"). Unguarded (the resolver the user named): only the record. Other
         failures raise as `connect` raised them. The caller releases the lease when done.
         """
         if guarded:
-            lease, real_port = await self._acquire(host, ip, port, purpose, origin_ip, transport)
+            lease, real_port = await self._acquire(host, ip, port, purpose, transport)
         else:
             lease, real_port = Lease(), port
         try:
@@ -303,7 +354,6 @@ class Network:
         port: int,
         purpose: str,
         *,
-        origin_ip: str | None = None,
         tls: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         limit: int = 65536,
@@ -315,7 +365,7 @@ class Network:
                 return await asyncio.open_connection(real_ip, real_port, limit=limit)
 
         try:
-            (reader, writer), lease = await self.open(host, ip, port, purpose, connect, origin_ip=origin_ip)
+            (reader, writer), lease = await self.open(host, ip, port, purpose, connect)
         except TimeoutError:
             raise ProbeError(f"connect to {ip} port {port} timed out") from None
         except OSError as exc:
@@ -340,8 +390,8 @@ class Network:
 
     @contextlib.asynccontextmanager
     async def datagram(self, host: str, ip: str, port: int, purpose: str,
-                       protocol: Callable[[], asyncio.DatagramProtocol], *,
-                       origin_ip: str | None = None) -> AsyncIterator[asyncio.DatagramTransport]:
+                       protocol: Callable[[], asyncio.DatagramProtocol],
+                       ) -> AsyncIterator[asyncio.DatagramTransport]:
         """A UDP socket connected to ip:port for `host` (so an ICMP "port unreachable" reaches
         `protocol`), closed and released on exit. OSError when it cannot be opened."""
 
@@ -350,7 +400,7 @@ class Network:
                 protocol, remote_addr=(real_ip, real_port))
             return transport
 
-        transport, lease = await self.open(host, ip, port, purpose, connect, origin_ip=origin_ip, transport="udp")
+        transport, lease = await self.open(host, ip, port, purpose, connect, transport="udp")
         try:
             yield transport
         finally:
@@ -435,7 +485,7 @@ def has_route(ip: str) -> bool:
     """Whether this machine has a route to `ip` (a UDP connect sends nothing, it only picks a route).
 
     This is how "the scanner has no IPv6" is told apart from "the target does not answer".
-    Ask `Network.check` first: a forbidden address is refused before it is even routed.
+    Ask `Network.check` first: a refused address is refused before it is even routed.
     """
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     try:

@@ -23,17 +23,20 @@ SCHEMES = frozenset({"https", "http"})
 @dataclass(frozen=True)
 class Target:
     """What one probe run looks at: an endpoint with its addresses (the runner resolves the
-    name once, for every probe), or a mail domain (every registrable domain of a service)."""
+    name once, for every probe, and judges each address by the scan's address policy), or a
+    mail domain (every registrable domain of a service)."""
 
     subject: Subject
     name: str  # the endpoint's host, or the domain
     endpoint: Endpoint | None = None
-    addresses: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # those the address policy lets the scan contact
+    refused: tuple[dict[str, Any], ...] = ()  # the name's other addresses: {ip, kind, network, reason}
     dkim_selectors: tuple[str, ...] = ()  # a mail domain's DKIM selectors, as the inventory names them
 
     @classmethod
-    def of_endpoint(cls, endpoint: Endpoint, addresses: Iterable[str]) -> Target:
-        return cls("endpoint", endpoint.host, endpoint, tuple(addresses))
+    def of_endpoint(cls, endpoint: Endpoint, addresses: Iterable[str],
+                    refused: Iterable[dict[str, Any]] = ()) -> Target:
+        return cls("endpoint", endpoint.host, endpoint, tuple(addresses), tuple(refused))
 
     @classmethod
     def of_domain(cls, domain: str, dkim_selectors: Iterable[str] = ()) -> Target:

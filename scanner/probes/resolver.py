@@ -31,6 +31,7 @@ import dns.resolver
 import dns.rrset
 
 from scanner.model import InputError
+from scanner.probes.deadline import QueueTimeout, queued
 from scanner.probes.memo import Memo
 from scanner.probes.net import Network, ProbeError
 
@@ -39,6 +40,11 @@ DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
 # Addresses of one name, per family, that probes contact: a CDN answers with a handful; a
 # hostile zone could list thousands (one TCP answer), each worth a TLS enumeration.
 MAX_ADDRESSES = 16
+# Questions in flight to the resolver at once: polite to it (a burst of hundreds of endpoints
+# would otherwise time out at a busy resolver), and a queue of the scanner's own, whose wait
+# stands outside every deadline (deadline.py) and is bounded apart.
+IN_FLIGHT = 32
+QUEUE_TIMEOUT = 600.0
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -121,6 +127,7 @@ class Resolver:
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
         self._cache = Memo(2048)
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
     def nameservers(self) -> list[tuple[str, int]]:
@@ -146,7 +153,25 @@ class Resolver:
                 return again
         return out
 
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(IN_FLIGHT))
+        return self._slots[1]
+
     async def _ask(self, resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> Lookup:
+        slots = self._semaphore()
+        try:
+            async with queued(QUEUE_TIMEOUT):
+                await slots.acquire()
+        except QueueTimeout:
+            raise ProbeError(f"scanner limit: waited {QUEUE_TIMEOUT:g} s to ask the resolver about {name}") from None
+        try:
+            return await self._resolve(resolver, name, rdtype)
+        finally:
+            slots.release()
+
+    async def _resolve(self, resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> Lookup:
         qname = dns.name.from_text(name)
         try:
             answer = await resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False,

@@ -20,12 +20,13 @@ from typing import Any
 
 import dns.name
 
-from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.dns.zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.standards.public_suffix import registrable_domain
 
 MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
 MAX_CAA = 20
@@ -50,6 +51,11 @@ def _caa_record(rd) -> dict[str, Any]:
             "value": rd.value.decode("utf-8", "replace")[:500]}
 
 
+def listed(key: str, items: list[str], cap: int) -> dict[str, Any]:
+    """A list fact held to `cap` items; `<key>_truncated` counts them all when some were left out."""
+    return {key: items[:cap], **({f"{key}_truncated": len(items)} if len(items) > cap else {})}
+
+
 async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
     """RFC 8659 §3: the CAA set of the name or its closest ancestor that has one (aliases followed)."""
     labels = host.rstrip(".").split(".")
@@ -60,21 +66,18 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
             return {"caa": None, "caa_owner": None,
                     "caa_error": lookup.failed_because()}
         if lookup.rrset is not None:
-            return {"caa": lookup.texts()[:MAX_CAA], "caa_owner": name,
+            return {**listed("caa", lookup.texts(), MAX_CAA), "caa_owner": name,
                     "caa_records": [_caa_record(rd) for rd in sorted(lookup.rrset, key=lambda rd: rd.to_text())[:MAX_CAA]]}
     return {"caa": [], "caa_owner": None, "caa_records": []}
 
 
-async def reachable(ctx: ProbeContext, host: str, ip: str, port: int, origin_ip: str | None = None) -> dict[str, Any]:
-    """A TCP connect to ip:port (once per run per address and port): does the service answer there?
-
-    `origin_ip` as for `Network.tcp`: None when `ip` is the scanned endpoint's own address.
-    """
+async def reachable(ctx: ProbeContext, host: str, ip: str, port: int) -> dict[str, Any]:
+    """A TCP connect to ip:port (once per run per address and port): does the service answer there?"""
 
     async def connect() -> dict[str, Any]:
         out: dict[str, Any] = {"address": ip, "port": port, "reachable": None}
         try:
-            ctx.network.check(host, ip, port, "ipv6-reachability", origin_ip)
+            ctx.network.check(host, ip, port, "ipv6-reachability")
         except Refused as exc:
             out["detail"] = f"not tried: {exc}"
             return out
@@ -82,7 +85,7 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int, origin_ip:
             out["detail"] = "the scanner has no route to this address (no IPv6 here?): not measured"
             return out
         try:
-            async with ctx.network.tcp(host, ip, port, "ipv6-reachability", origin_ip=origin_ip):
+            async with ctx.network.tcp(host, ip, port, "ipv6-reachability"):
                 out["reachable"] = True
         except NotListening:
             out.update(reachable=False, detail=f"connection to port {port} refused")
@@ -91,7 +94,7 @@ async def reachable(ctx: ProbeContext, host: str, ip: str, port: int, origin_ip:
         return out
 
     # once per address and port the connection really reaches (the lab maps ports per host)
-    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host), origin_ip), connect)
+    return await ctx.cached(("tcp-reach", ip, ctx.network.port_map.real(ip, port, host)), connect)
 
 
 def _reach_summary(results: list[dict[str, Any]]) -> bool | None:
@@ -117,7 +120,9 @@ async def _alias_target(ctx: ProbeContext, lookup: Lookup) -> dict[str, Any] | N
     return out
 
 
-async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> dict[str, Any]:
+async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None,
+                    refused: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """`refused`: the host's addresses the address policy refused (the runner judged them)."""
     try:
         v4, v6 = await ctx.resolver.address_lookups(host)
         for lookup in (v4, v6):
@@ -126,17 +131,20 @@ async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None) -> di
         answer = v4 if v4.rrset is not None else v6 if v6.rrset is not None else v4
         facts: dict[str, Any] = {
             "rcode": v4.rcode,
-            "ipv4": v4.texts()[:MAX_ADDRESSES],
-            "ipv6": v6.texts()[:MAX_ADDRESSES],
+            **listed("ipv4", v4.texts(), MAX_ADDRESSES),
+            **listed("ipv6", v6.texts(), MAX_ADDRESSES),
             "aaaa": bool(v6.rrset),
             "cname": v4.chain(),
             "cname_target": await _alias_target(ctx, v4),
+            "refused_addresses": list(refused),
             "zone": (await ctx.validator.apex(dns.name.from_text(host))).to_text().rstrip(".") or ".",
         }
         facts.update(await caa_for(ctx, host))
         facts.update(await dnssec_of(ctx, answer))
-        if port is not None and facts["ipv6"]:
-            reach = list(await asyncio.gather(*(reachable(ctx, host, ip, port) for ip in facts["ipv6"])))
+        refused_ips = {r["ip"] for r in refused}
+        ipv6 = [ip for ip in facts["ipv6"] if ip not in refused_ips]
+        if port is not None and ipv6:
+            reach = list(await asyncio.gather(*(reachable(ctx, host, ip, port) for ip in ipv6)))
             facts["ipv6_reach"] = reach
             facts["ipv6_reachable"] = _reach_summary(reach)
         else:
@@ -151,12 +159,14 @@ async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     v4, v6 = await ctx.resolver.address_lookups(host)
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
-                           "ipv4": v4.texts()[:MAX_ADDRESSES], "ipv6": v6.texts()[:MAX_ADDRESSES]}
+                           **listed("ipv4", v4.texts(), MAX_ADDRESSES), **listed("ipv6", v6.texts(), MAX_ADDRESSES)}
     if v6.failed:  # not measured, not "no AAAA record"
         out["ipv6"], out["ipv6_error"] = None, v6.failed_because()
     if out["ipv6"]:
-        origin = ctx.implied_origin()
-        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25, origin) for ip in out["ipv6"])))
+        ipv6, refused = ctx.network.admit(host, out["ipv6"], 25, "ipv6-reachability")
+        if refused:
+            out["refused_addresses"] = refused
+        out["ipv6_reach"] = list(await asyncio.gather(*(reachable(ctx, host, ip, 25) for ip in ipv6)))
         out["ipv6_reachable"] = _reach_summary(out["ipv6_reach"])
     return out
 
@@ -165,7 +175,7 @@ async def probe_domain_dns(ctx: ProbeContext, domain: str, answer: Lookup) -> di
     """DNS facts of a (mail) domain: `answer` is its MX lookup, whose DNSSEC status is judged."""
     facts = await dnssec_of(ctx, answer)
     try:
-        async with asyncio.timeout(ctx.timeout):
+        async with deadline(ctx.timeout):
             zone = await ctx.validator.apex(dns.name.from_text(domain))
             facts["zone"] = zone.to_text().rstrip(".") or "."
             facts.update(await zone_report(ctx, zone))
@@ -179,7 +189,7 @@ async def probe_domain_dns(ctx: ProbeContext, domain: str, answer: Lookup) -> di
 
 
 async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
-    return {"dns": await probe_dns(ctx, target.name, target.endpoint.port)}
+    return {"dns": await probe_dns(ctx, target.name, target.endpoint.port, target.refused)}
 
 
 # First in the table and without addresses: its facts say why a name gives none.

@@ -3,10 +3,9 @@
 Delegation health needs to know what each listed name server itself says: is it
 authoritative for the zone (lame delegation), what does the parent delegate to, does it
 hand out the zone (AXFR). These queries go through `Network` like every connection
-(`datagram` for UDP, `tcp`): scope, SSRF guard, per-host/per-IP caps, rate limit, the
-record (audit log) and the lab's port map, which maps the logical port 53 for UDP as well
-as TCP. A name server is a host the inventory implies, so the guard judges it by
-`ProbeContext.implied_origin`.
+(`datagram` for UDP, `tcp`): scope, the address policy, per-host/per-IP caps, rate limit,
+the record (audit log) and the lab's port map, which maps the logical port 53 for UDP as
+well as TCP.
 
 Every query is bounded (one io_timeout per attempt, a 64 KiB cap on TCP reads), and a
 server that stays silent, truncates, or answers bytes that are no DNS message becomes a
@@ -60,9 +59,9 @@ async def ask(ctx: ProbeContext, ns_host: str, ip: str, qname: dns.name.Name | s
 
 
 def _unfit(ctx: ProbeContext, ns_host: str, ip: str, purpose: str, transport: str) -> Reply | None:
-    """A reply without asking: the scanner may not ask there (scope, SSRF guard), or has no route."""
+    """A reply without asking: the scanner may not ask there (scope, address policy), or has no route."""
     try:
-        ctx.network.check(ns_host, ip, DNS_PORT, purpose, ctx.implied_origin(), transport)
+        ctx.network.check(ns_host, ip, DNS_PORT, purpose, transport)
     except Refused as exc:
         return Reply("refused-by-scanner", detail=str(exc))
     if not has_route(ip):
@@ -97,8 +96,7 @@ class _Exchange(asyncio.DatagramProtocol):
 async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     exchange = _Exchange(query)
     try:
-        async with ctx.network.datagram(ns_host, ip, DNS_PORT, purpose, lambda: exchange,
-                                        origin_ip=ctx.implied_origin()) as transport:
+        async with ctx.network.datagram(ns_host, ip, DNS_PORT, purpose, lambda: exchange) as transport:
             transport.sendto(query.to_wire())
             async with asyncio.timeout(ctx.io_timeout):
                 return Reply("answer", await exchange.done)
@@ -114,7 +112,7 @@ async def _udp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Mess
 
 async def _tcp(ctx: ProbeContext, ns_host: str, ip: str, query: dns.message.Message, purpose: str) -> Reply:
     try:
-        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose, origin_ip=ctx.implied_origin()) as (reader, writer):
+        async with ctx.network.tcp(ns_host, ip, DNS_PORT, purpose) as (reader, writer):
             wire = query.to_wire()
             writer.write(struct.pack("!H", len(wire)) + wire)
             async with asyncio.timeout(ctx.io_timeout):

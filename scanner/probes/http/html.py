@@ -1,4 +1,5 @@
-"""What the HTTP checks need from an HTML page, extracted by the stdlib parser. Pure, no I/O.
+"""What the HTTP checks need from an HTML page, extracted by an HTML5 parser (Lexbor, through
+selectolax). Pure, no I/O.
 
 Only facts are kept, never the page: `<meta http-equiv>` policies, script and stylesheet
 sources with their integrity attributes (Subresource Integrity), and every sub-resource
@@ -7,11 +8,13 @@ or form loaded over plain http:// (mixed content). Lists are capped.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-from scanner.probes.http.redact import redact_url
+from selectolax.lexbor import LexborHTMLParser
+
+from scanner.probes.http.redact import redact_text, redact_url
+from scanner.standards import urls
+from scanner.standards.urls import Url, UrlError
 
 LIST_CAP = 100
 URL_CAP = 300
@@ -36,10 +39,11 @@ RESOURCE_ATTRS: dict[str, tuple[tuple[str, ...], str]] = {
 LINK_ACTIVE = frozenset({"stylesheet", "preload", "modulepreload", "prefetch", "import"})
 
 
-class _Extractor(HTMLParser):
-    def __init__(self, page_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self._page = self.base = page_url
+class _Extractor:
+    """Takes the elements of the parsed document in document order, keeping only the facts."""
+
+    def __init__(self, base: Url) -> None:
+        self.base = base
         self.meta_csp: list[str] = []
         self.meta_referrers: list[str] = []
         self.scripts: list[dict[str, Any]] = []
@@ -47,11 +51,8 @@ class _Extractor(HTMLParser):
         self.insecure: list[dict[str, str]] = []
         self.inline_scripts = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k.lower(): (v or "") for k, v in attrs}
-        if tag == "base" and a.get("href") and self.base == self._page:
-            self.base = urljoin(self._page, a["href"].strip())
-        elif tag == "meta":
+    def element(self, tag: str, a: dict[str, str]) -> None:
+        if tag == "meta":
             equiv = a.get("http-equiv", "").strip().lower()
             if equiv == "content-security-policy" and len(self.meta_csp) < 10:
                 self.meta_csp.append(a.get("content", "")[:4096])
@@ -59,17 +60,25 @@ class _Extractor(HTMLParser):
                 self.meta_referrers.append(a.get("content", "")[:100])
         elif tag == "script":
             if a.get("src"):
-                self._add(self.scripts, {"src": self._abs(a["src"]), "integrity": bool(a.get("integrity", "").strip()),
+                self._add(self.scripts, {"src": self._shown(a["src"]), "integrity": bool(a.get("integrity", "").strip()),
                                          "crossorigin": a.get("crossorigin")})
             else:
                 self.inline_scripts += 1
         elif tag == "link" and "stylesheet" in a.get("rel", "").lower().split() and a.get("href"):
-            self._add(self.stylesheets, {"src": self._abs(a["href"]), "integrity": bool(a.get("integrity", "").strip()),
+            self._add(self.stylesheets, {"src": self._shown(a["href"]), "integrity": bool(a.get("integrity", "").strip()),
                                          "crossorigin": a.get("crossorigin")})
         self._mixed(tag, a)
 
-    def _abs(self, url: str) -> str:
-        return redact_url(urljoin(self.base, url.strip()))[:URL_CAP]
+    def _read(self, value: str) -> tuple[str, str | None]:
+        """A reference on the page: (as facts show it, the scheme a browser loads it with)."""
+        try:
+            url = urls.parse(value, self.base)
+        except UrlError as exc:
+            return redact_text(value.strip()), exc.scheme
+        return (redact_url(url) if url.hierarchical else redact_text(str(url))), url.scheme
+
+    def _shown(self, value: str) -> str:
+        return self._read(value)[0][:URL_CAP]
 
     @staticmethod
     def _add(target: list, item: dict[str, Any]) -> None:
@@ -90,25 +99,36 @@ class _Extractor(HTMLParser):
             value = a.get(attr, "").strip()
             if not value:
                 continue
-            urls = [part.strip().split()[0] for part in value.split(",") if part.strip()] if attr == "srcset" else [value]
-            for url in urls:
-                full = urljoin(self.base, url)
-                if urlsplit(full).scheme in ("http", "ws"):
-                    self._add(self.insecure, {"tag": tag, "attr": attr, "url": redact_url(full)[:URL_CAP],
-                                              "kind": kind})
+            refs = [part.strip().split()[0] for part in value.split(",") if part.strip()] if attr == "srcset" else [value]
+            for ref in refs:
+                shown, scheme = self._read(ref)
+                if scheme in ("http", "ws"):
+                    self._add(self.insecure, {"tag": tag, "attr": attr, "url": shown[:URL_CAP], "kind": kind})
 
 
-def extract(body: bytes, page_url: str, charset: str | None = None) -> dict[str, Any]:
-    """Facts of one HTML page; tolerant of broken markup (the parser never raises on it)."""
-    parser = _Extractor(page_url)
-    try:
-        parser.feed(_text(body, charset))
-        parser.close()
-    except (AssertionError, ValueError):  # pathological markup: keep what was read
-        pass
+def extract(body: bytes, page_url: Url, charset: str | None = None) -> dict[str, Any]:
+    """Facts of one HTML page; tolerant of broken markup (an HTML5 parser never rejects a page).
+
+    Lexbor's parse is linear in the page; still, the HTTP probe runs this in a CPU worker
+    under a time budget (scanner/probes/cpu.py), as every parse of a large input.
+    """
+    tree = LexborHTMLParser(_text(body, charset))
+    parser = _Extractor(_base(tree, page_url))
+    for node in tree.css("*"):
+        parser.element(node.tag, {k.lower(): (v or "") for k, v in node.attributes.items()})
     return {"meta_csp": parser.meta_csp, "meta_referrers": parser.meta_referrers, "scripts": parser.scripts,
             "stylesheets": parser.stylesheets, "insecure": parser.insecure,
             "inline_scripts": parser.inline_scripts}
+
+
+def _base(tree: LexborHTMLParser, page: Url) -> Url:
+    """The document's base URL: the first <base> with an href, if it reads (HTML §4.2.3)."""
+    node = tree.css_first("base[href]")
+    try:
+        found = urls.parse((node.attributes.get("href") or "").strip(), page) if node else page
+    except UrlError:
+        return page
+    return found if found.hierarchical else page
 
 
 def _text(body: bytes, charset: str | None) -> str:

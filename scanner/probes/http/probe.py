@@ -1,13 +1,17 @@
 """HTTP probe: the enforcement matrix, headers, page facts, CORS and security.txt of an endpoint.
 
 httpx does the HTTP; connections go through our `Network` by a network backend pinned
-to the address our resolver chose, so every hop is resolved by the one resolver,
-checked against scope and the SSRF guard (on the address actually connected to),
-capped and recorded. Redirects are followed here, hop by hop, at most `MAX_REDIRECTS`.
-Each request runs under an overall deadline (a trickling server never trips a
-per-read timeout), reads at most `BODY_CAP` bytes, and decompresses at most as much
-again (a decompression bomb stops at the cap). A header block larger than h11's limit
-(100 KiB) is a clean error fact.
+to the address our resolver chose, so every hop is resolved by the one resolver, its
+addresses judged by the scan's address policy (`ProbeContext.addresses`), checked against
+scope, capped and recorded. Redirects are followed here, hop by hop, at most
+`MAX_REDIRECTS`; a Location is read once, by `scanner.standards.urls.parse`, and one it
+refuses (credentials, a backslash, an ambiguous host...) ends the chain as a fact about
+the site (`location_error`). Each request runs under an overall deadline that starts once
+its connection slot is had (a trickling server never trips a per-read timeout; the
+scanner's own queue is not the target's time), reads at most `BODY_CAP` bytes, and
+decompresses at most as much again (a decompression bomb stops at the cap). A header
+block larger than h11's limit (100 KiB) is a clean error fact. The page's HTML is parsed
+in a CPU worker under `HTML_BUDGET` (`scanner/probes/cpu.py`), never on the event loop.
 
 What is judged where (see also checks/http/):
 - the enforcement matrix, as CISA's pshtt: https:// and http:// of the host and, for a
@@ -24,33 +28,35 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import re
 import ssl
 import zlib
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
+from scanner.probes import cpu
 from scanner.probes.certificate.probe import observing_context
 from scanner.probes.context import ProbeContext
+from scanner.probes.deadline import deadline
 from scanner.probes.http import html as http_html
-from scanner.probes.http.redact import redact_url
+from scanner.probes.http.redact import redact_text, redact_url
 from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
-from scanner.standards import security_txt
+from scanner.standards import security_txt, urls
+from scanner.standards.public_suffix import registrable_domain
+from scanner.standards.urls import Url, UrlError
 
 BODY_CAP = 512 * 1024
 SECURITY_TXT_CAP = 32 * 1024
 MAX_REDIRECTS = 10
 HEADER_LINES_CAP = 200
 DEADLINE_FACTOR = 2  # one request, connect to last byte, within this many io_timeouts
+HTML_BUDGET = 5.0  # seconds of a CPU worker for one page's HTML or security.txt (a linear parse takes milliseconds)
 CORS_PROBE_ORIGIN = "https://cors-check.bolwerk.invalid"  # RFC 2606: never a real site
 # What a browser advertises; only encodings we can decompress (bounded) ourselves.
 BROWSER_ENCODINGS = "gzip, deflate"
@@ -99,16 +105,15 @@ def _headers_too_large(exc: BaseException) -> bool:
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
     """Connects any request of one client to one (host, ip) through the scanner's Network."""
 
-    def __init__(self, ctx: ProbeContext, host: str, ip: str, origin_ip: str | None) -> None:
-        self._ctx, self._host, self._ip, self._origin = ctx, host, ip, origin_ip
+    def __init__(self, ctx: ProbeContext, host: str, ip: str) -> None:
+        self._ctx, self._host, self._ip = ctx, host, ip
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
             return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
 
-        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect,
-                                                     origin_ip=self._origin)
+        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
         return _LeasedStream(stream, lease)
 
     async def sleep(self, seconds: float) -> None:
@@ -126,7 +131,7 @@ def _tls_context() -> ssl.SSLContext:
 
 @dataclass
 class Fetched:
-    url: str
+    url: Url
     ip: str
     status: int
     headers: list[tuple[str, str]]  # raw lines, in order (repeats kept)
@@ -172,9 +177,8 @@ class Fetcher:
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
 
-    async def get(self, url: str, ip: str, origin_ip: str | None, cap: int = BODY_CAP,
+    async def get(self, url: Url, ip: str, cap: int = BODY_CAP,
                   headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
-        host = urlsplit(url).hostname or ""
         tls = _tls_context()
         transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
         # httpx has no public hook for a network backend; its pool takes one.
@@ -182,20 +186,20 @@ class Fetcher:
             ssl_context=tls,
             max_connections=1,
             max_keepalive_connections=0,
-            network_backend=_PinnedBackend(self.ctx, host, ip, origin_ip),
+            network_backend=_PinnedBackend(self.ctx, url.host, ip),
         )
-        deadline = self.ctx.io_timeout * DEADLINE_FACTOR
         req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
         req_headers.update(headers or {})
         try:
-            request = httpx.Request("GET", url, headers=req_headers,
+            request = httpx.Request("GET", str(url.without_fragment()), headers=req_headers,
                                     extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
-        except httpx.InvalidURL as exc:
-            raise ProbeError(f"GET {redact_url(url)}: invalid URL: {exc}"[:300]) from None
+        except httpx.InvalidURL as exc:  # our own parser read it: a disagreement is a bug, said so
+            raise ProbeError(f"GET {redact_url(url)}: httpx cannot read this URL: {exc}"[:300]) from None
         raw = bytearray()
         truncated = False
+        seconds = self.ctx.io_timeout * DEADLINE_FACTOR
         try:
-            async with transport, asyncio.timeout(deadline):
+            async with transport, deadline(seconds):
                 resp = await transport.handle_async_request(request)
                 resp.request = request
                 try:
@@ -208,7 +212,7 @@ class Fetcher:
                 finally:
                     await resp.aclose()
         except TimeoutError:
-            raise ProbeError(f"GET {redact_url(url)} did not complete within {deadline:g} s") from None
+            raise ProbeError(f"GET {redact_url(url)} did not complete within {seconds:g} s") from None
         except httpx.HTTPError as exc:
             raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
@@ -311,21 +315,39 @@ def parse_hsts(value: str | list[str] | None) -> dict[str, Any] | None:
     return out
 
 
-async def first_address(ctx: ProbeContext, host: str) -> str:
-    """Where to connect for `host`: an address literal as it is (the SSRF guard still judges
-    it), else the first address the resolver gives; ProbeError when there is none."""
+async def contact_address(ctx: ProbeContext, url: Url) -> str:
+    """Where to connect for `url`: the first of its host's addresses the address policy
+    allows; Refused (with the policy's reason) when it allows none, ProbeError when there is none."""
+    allowed, refused = await ctx.addresses(url.host, url.effective_port or 0, "http")
+    if allowed:
+        return allowed[0]
+    if refused:
+        raise Refused(refused[0]["reason"])
+    raise ProbeError(f"{url.host} has no A or AAAA record")
+
+
+def _host_of(shown: str) -> str:
+    """The host of a URL as the probe shows it (its own, parsed output), "" when there is none."""
     try:
-        return str(ipaddress.ip_address(host.split("%", 1)[0]))
-    except ValueError:
-        pass
-    addresses = await ctx.resolver.addresses(host)
-    if not addresses:
-        raise ProbeError(f"{host} has no A or AAAA record")
-    return addresses[0]
+        return urls.parse(shown).host
+    except UrlError:
+        return ""
 
 
-def _same_host(url: str, host: str) -> bool:
-    return (urlsplit(url).hostname or "").rstrip(".").lower() == host
+def _same_host(url: Url | str, host: str) -> bool:
+    return (url.host if isinstance(url, Url) else _host_of(url)) == host
+
+
+def _next_hop(location: str, base: Url, hop: dict[str, Any]) -> Url | None:
+    """The URL a Location sends to, read once; one the parser refuses is the hop's fact."""
+    try:
+        nxt = urls.parse(location, base)
+    except UrlError as exc:
+        hop.update(location=redact_text(location.strip()), location_error=exc.code,
+                   error=f"unusable Location: {exc}")
+        return None
+    hop["location"] = shown_url(str(nxt))
+    return nxt
 
 
 class HttpProbe:
@@ -333,29 +355,27 @@ class HttpProbe:
         self.ctx = ctx
         self.fetcher = Fetcher(ctx)
 
-    async def follow(self, url: str, first_ip: str, origin_ip: str | None = None, *,
-                     accept_encoding: str = BROWSER_ENCODINGS, cap: int = BODY_CAP,
-                     ) -> tuple[list[dict[str, Any]], list[Fetched]]:
-        """Follow redirects hop by hop; each hop resolved, scoped and SSRF-checked.
+    async def follow(self, url: Url, first_ip: str | None, *, accept_encoding: str = BROWSER_ENCODINGS,
+                     cap: int = BODY_CAP) -> tuple[list[dict[str, Any]], list[Fetched]]:
+        """Follow redirects hop by hop; each hop resolved, scoped and held to the address policy.
 
-        Returns the recorded hops (URLs redacted) and the responses, one per answered hop.
+        `first_ip`: where the first hop connects (None: resolve it like any hop). Returns the
+        recorded hops (URLs redacted) and the responses, one per answered hop.
         """
-        origin = first_ip if origin_ip is None else origin_ip
         hops: list[dict[str, Any]] = []
         responses: list[Fetched] = []
-        seen: set[str] = set()
-        ip: str | None = first_ip
+        seen: set[Url] = set()
+        ip = first_ip
         for _ in range(MAX_REDIRECTS + 1):
             shown = redact_url(url)
-            if url in seen:
+            if url.without_fragment() in seen:
                 hops.append({"url": shown, "error": "redirect loop", "loop": True})
                 break
-            seen.add(url)
-            host = urlsplit(url).hostname or ""
+            seen.add(url.without_fragment())
             try:
                 if ip is None:
-                    ip = await first_address(self.ctx, host)
-                fetched = await self.fetcher.get(url, ip, origin, cap=cap, accept_encoding=accept_encoding)
+                    ip = await contact_address(self.ctx, url)
+                fetched = await self.fetcher.get(url, ip, cap=cap, accept_encoding=accept_encoding)
             except Refused as exc:
                 hops.append({"url": shown, "address": ip, "error": f"not followed: {exc}", "not_followed": True})
                 break
@@ -372,17 +392,9 @@ class HttpProbe:
                 hop["hsts"] = sts[0][:1024]
             locations = header_lines(fetched.headers, "location")
             if fetched.status in REDIRECT_STATUSES and locations:
-                try:
-                    nxt = urljoin(url, locations[0].strip())
-                    parts = urlsplit(nxt)
-                    scheme, _ = parts.scheme, parts.port  # a port out of range raises here
-                except ValueError:
-                    hop["error"] = "malformed Location"
-                    hops.append(hop)
-                    break
-                hop["location"] = redact_url(nxt)
+                nxt = _next_hop(locations[0], url, hop)
                 hops.append(hop)
-                if scheme not in ("http", "https"):
+                if nxt is None or not nxt.hierarchical or nxt.scheme not in ("http", "https"):
                     break
                 url, ip = nxt, None
                 continue
@@ -392,17 +404,17 @@ class HttpProbe:
             hops.append({"url": redact_url(url), "error": f"more than {MAX_REDIRECTS} redirects", "cap": True})
         return hops, responses
 
-    async def security_txt(self, origin: str, ip: str) -> dict[str, Any]:
+    async def security_txt(self, origin: Url, ip: str) -> dict[str, Any]:
         """/.well-known/security.txt (RFC 9116 §3); /security.txt only looked at when that fails."""
-        url = origin + "/.well-known/security.txt"
-        out = await self._security_txt_at(url, ip)
+        out = await self._security_txt_at(_at_path(origin, "/.well-known/security.txt"), ip)
         if out.get("found") is False:
-            legacy = await self._security_txt_at(origin + "/security.txt", ip)
+            legacy = await self._security_txt_at(_at_path(origin, "/security.txt"), ip)
             out["legacy"] = {k: legacy.get(k) for k in ("found", "url", "status", "content_type")}
         return out
 
-    async def _security_txt_at(self, url: str, ip: str) -> dict[str, Any]:
-        hops, responses = await self.follow(url, ip, accept_encoding="identity", cap=SECURITY_TXT_CAP)
+    async def _security_txt_at(self, target: Url, ip: str) -> dict[str, Any]:
+        url = str(target)
+        hops, responses = await self.follow(target, ip, accept_encoding="identity", cap=SECURITY_TXT_CAP)
         if not responses or "status" not in hops[-1]:
             return {"found": None, "url": url, "error": hops[-1].get("error", "no response") if hops else "no response"}
         fetched = responses[-1]
@@ -414,7 +426,10 @@ class HttpProbe:
         if fetched.status != 200 or ctype.lower().startswith("text/html"):
             return out
         text = fetched.body.decode("utf-8", "replace")
-        parsed = await asyncio.to_thread(security_txt.parse, text)  # linear, but CPU stays off the event loop
+        try:
+            parsed = await cpu.run(security_txt.parse, text, budget=HTML_BUDGET)  # off the event loop, bounded
+        except ProbeError as exc:
+            return out | {"error": str(exc)}
         fields = parsed.fields
         if not fields:
             return out
@@ -424,10 +439,10 @@ class HttpProbe:
                    expires=(fields.get("expires") or [None])[0])
         return out
 
-    async def cors(self, url: str, ip: str) -> dict[str, Any]:
+    async def cors(self, url: Url, ip: str) -> dict[str, Any]:
         """One GET with a foreign Origin: is it allowed, reflected, with credentials?"""
         try:
-            fetched = await self.fetcher.get(url, ip, ip, cap=16 * 1024, headers={"Origin": CORS_PROBE_ORIGIN})
+            fetched = await self.fetcher.get(url, ip, cap=16 * 1024, headers={"Origin": CORS_PROBE_ORIGIN})
         except ProbeError as exc:
             return {"error": str(exc)}
         headers, _ = combine_headers(fetched.headers)
@@ -437,14 +452,14 @@ class HttpProbe:
                 "reflected": allow is not None and allow.strip() == CORS_PROBE_ORIGIN,
                 "vary_origin": "origin" in headers.get("vary", "").lower()}
 
-    async def parity(self, url: str, addresses: list[str], first: Fetched | None) -> list[dict[str, Any]]:
+    async def parity(self, url: Url, addresses: list[str], first: Fetched | None) -> list[dict[str, Any]]:
         """The endpoint's first response on each of its addresses (v4 and v6 alike)."""
         async def one(ip: str) -> dict[str, Any]:
             if first is not None and ip == first.ip:
                 fetched = first
             else:
                 try:
-                    fetched = await self.fetcher.get(url, ip, ip, cap=16 * 1024)
+                    fetched = await self.fetcher.get(url, ip, cap=16 * 1024)
                 except ProbeError as exc:
                     return {"address": ip, "error": str(exc)}
             headers, _ = combine_headers(fetched.headers)
@@ -454,29 +469,40 @@ class HttpProbe:
 
         return list(await asyncio.gather(*(one(ip) for ip in addresses[:PARITY_ADDRESSES])))
 
-    async def www(self, host: str, origin_ip: str) -> dict[str, Any]:
+    async def www(self, host: str) -> dict[str, Any]:
         """The www name of a bare domain: its own https:// and http:// chains (pshtt)."""
         name = f"www.{host}"
         try:
-            addresses = await self.ctx.resolver.addresses(name)
+            addresses, refused = await self.ctx.addresses(name, 443, "http")
         except ProbeError as exc:
             return {"host": name, "exists": None, "error": str(exc)}
+        if refused and not addresses:
+            return {"host": name, "exists": None, "error": f"not followed: {refused[0]['reason']}",
+                    "refused_addresses": refused}
         if not addresses:
             return {"host": name, "exists": False}
         (https_hops, _), (http_hops, _) = await asyncio.gather(
-            self.follow(f"https://{name}/", addresses[0], origin_ip),
-            self.follow(f"http://{name}/", addresses[0], origin_ip))
+            self.follow(Url("https", name, None, "/"), addresses[0]),
+            self.follow(Url("http", name, None, "/"), addresses[0]))
         return {"host": name, "exists": True, "addresses": addresses, "https_chain": https_hops,
                 "http_chain": http_hops}
+
+    async def html(self, page: Fetched, content_type: str) -> dict[str, Any]:
+        """The page's HTML facts, parsed in a CPU worker under HTML_BUDGET: a page that overruns
+        it is this page's error fact, and never holds up another target."""
+        try:
+            return await cpu.run(http_html.extract, page.body, page.url, http_html.charset_of(content_type),
+                                 budget=HTML_BUDGET)
+        except ProbeError as exc:
+            return {"error": str(exc)}
 
     async def probe(self, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
         if not addresses:
             return {"error": f"{endpoint.host} has no address"}
         ip = addresses[0]
         host = endpoint.host
-        https_port = endpoint.port if endpoint.scheme == "https" else 443
-        https_url = _url("https", host, https_port, endpoint.path)
-        http_url = _url("http", host, endpoint.port if endpoint.scheme == "http" else 80, endpoint.path)
+        https_url = _endpoint_url(endpoint, "https")
+        http_url = _endpoint_url(endpoint, "http")
         bare = registrable_domain(host) == host
 
         async def nothing() -> None:
@@ -484,7 +510,7 @@ class HttpProbe:
 
         (https_hops, https_resp), (http_hops, http_resp), www = await asyncio.gather(
             self.follow(https_url, ip), self.follow(http_url, ip),
-            self.ctx.cached(("www", host), lambda: self.www(host, ip)) if bare else nothing())
+            self.ctx.cached(("www", host), lambda: self.www(host)) if bare else nothing())
 
         facts: dict[str, Any] = {"https": None, "redirects_to_https": None, "final_url": None, "status": None,
                                  "hsts": None, "headers": {}, "cookies": [], "security_txt": None,
@@ -520,7 +546,7 @@ class HttpProbe:
         judged = own[-1] if own else responses[0]
         leaving = next((r for r in responses if not _same_host(r.url, host)), None)
         off = next((h.get("location") for h in chain if h.get("location") and not _same_host(h["location"], host)), None)
-        facts["leaves_host"] = urlsplit(off).hostname if off else None
+        facts["leaves_host"] = _host_of(off) or None if off else None
         facts["leaves_host_followed"] = leaving is not None
         headers, _ = combine_headers(judged.headers)
         facts["response"] = {"url": redact_url(judged.url), "status": judged.status,
@@ -530,22 +556,22 @@ class HttpProbe:
         for r in own:
             for raw in header_lines(r.headers, "set-cookie")[:50]:
                 parsed = parse_cookie(raw)
-                parsed["scheme"] = urlsplit(r.url).scheme
+                parsed["scheme"] = r.url.scheme
                 cookies.setdefault(parsed["name"], parsed)
         facts["cookies"] = list(cookies.values())[:50]
         facts["body_truncated"] = judged.truncated
         facts["content_encoding"] = judged.content_encoding
         ctype = headers.get("content-type", "")
         if judged.status not in REDIRECT_STATUSES and "html" in ctype.lower():
-            facts["html"] = http_html.extract(judged.body, judged.url, http_html.charset_of(ctype))
+            facts["html"] = await self.html(judged, ctype)
         else:
             facts["html"] = None
         if facts["https"]:
             # HSTS counts on the endpoint's own first response: the one a browser sees first.
             facts["hsts"] = parse_hsts(header_lines(https_resp[0].headers, "strict-transport-security"))
-            origin = _url("https", host, https_port, "").rstrip("/")
+            origin = _at_path(https_url, "/")
             facts["security_txt"], facts["cors"] = await asyncio.gather(
-                self.ctx.cached(("security.txt", origin, ip), lambda: self.security_txt(origin, ip)),
+                self.ctx.cached(("security.txt", str(origin), ip), lambda: self.security_txt(origin, ip)),
                 self.cors(https_url, ip))
         else:
             facts["cors"] = await self.cors(http_url, ip)
@@ -567,21 +593,42 @@ def _trim_headers(headers: dict[str, str]) -> dict[str, str]:
     """Capped in number and length; URLs redacted (a Location may carry a login state or code)."""
     out = {}
     for name, value in list(headers.items())[:HEADER_LINES_CAP]:
-        out[name[:100]] = redact_url(value) if name in URL_HEADERS else value[:4096]
+        out[name[:100]] = shown_url(value) if name in URL_HEADERS else value[:4096]
     return out
 
 
-def _url(scheme: str, host: str, port: int, path: str) -> str:
-    default = 443 if scheme == "https" else 80
-    h = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{h}{'' if port == default else f':{port}'}{path}"
+def shown_url(text: str) -> str:
+    """A URL from the network as facts show it: parsed and redacted, or (a relative or refused
+    one) its text with credentials cut out."""
+    try:
+        url = urls.parse(text)
+    except UrlError:
+        return redact_text(text.strip())
+    return redact_url(url) if url.hierarchical else redact_text(str(url))
+
+
+def _at_path(url: Url, path: str) -> Url:
+    return Url(url.scheme, url.host, url.port, path)
+
+
+def _endpoint_url(endpoint: Endpoint, scheme: str) -> Url:
+    """The endpoint's URL under `scheme`: its own port for its own scheme, else the default."""
+    port = endpoint.port if endpoint.scheme == scheme else urls.DEFAULT_PORTS[scheme]
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    try:
+        return urls.parse(f"{scheme}://{host}:{port}{endpoint.path}")
+    except UrlError as exc:
+        raise ProbeError(f"{endpoint.target}: {exc}") from None
 
 
 async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> Fetched:
     """One GET without redirects at a host the inventory implies (an MTA-STS policy, which must
-    not redirect); the SSRF guard judges it by `ProbeContext.implied_origin`."""
-    ip = await first_address(ctx, urlsplit(url).hostname or "")
-    return await Fetcher(ctx).get(url, ip, ctx.implied_origin(), cap=cap)
+    not redirect); its address held to the scan's address policy like any other."""
+    try:
+        target = urls.parse(url)
+    except UrlError as exc:
+        raise ProbeError(f"{redact_text(url)}: {exc}") from None
+    return await Fetcher(ctx).get(target, await contact_address(ctx, target), cap=cap)
 
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:

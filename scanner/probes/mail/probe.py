@@ -15,8 +15,8 @@ from typing import Any
 from scanner.probes.certificate.dane import tlsa_rows
 from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns.probe import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
-from scanner.probes.http.probe import fetch_url
+from scanner.probes.dns.probe import MAX_MX, dnssec_of, listed, mx_hosts, probe_domain_dns
+from scanner.probes.http.probe import fetch_url, shown_url
 from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
@@ -33,6 +33,7 @@ MAX_TEXT = 4096  # characters kept of one TXT record
 MAX_SPF_QUERIES = 40  # answers one SPF evaluation may collect (10 terms, each with its target's TXT)
 MAX_REPORT_URIS = 10  # DMARC report URIs whose authorisation is looked up
 MAX_SELECTORS = 10  # DKIM selectors looked up per domain
+MAX_TLSA = 20  # TLSA records of one MX listed in facts
 
 
 def _txt_strings(lookup: Lookup) -> list[str]:
@@ -165,7 +166,7 @@ async def mta_sts(ctx: ProbeContext, domain: str) -> dict[str, Any]:
     out.update({"policy_status": fetched.status, "content_type": headers.get("content-type", "")[:200],
                 "policy_truncated": fetched.truncated})
     if 300 <= fetched.status < 400:
-        out["policy_location"] = headers.get("location", "")[:300]
+        out["policy_location"] = shown_url(headers.get("location", ""))[:300]
     if fetched.status == 200 and not fetched.truncated:
         out["policy"] = fetched.body.decode("utf-8", "replace")
         out["mode"] = sts_std.parse_policy(out["policy"]).mode
@@ -245,18 +246,21 @@ async def _mx(ctx: ProbeContext, preference: int, host: str) -> dict[str, Any]:
 async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[str, Any]:
     if ctx.network.scope is not None:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
-    addresses = await ctx.resolver.addresses(host)
+    addresses, refused = await ctx.addresses(host, 25, "smtp")
     out["addresses"] = addresses
+    if refused:
+        out["refused_addresses"] = refused
     name = f"_25._tcp.{host}"
     tlsa = await ctx.resolver.lookup(name, "TLSA")
     out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     tlsa_set = None
     if tlsa.rrset:
-        out["tlsa_records"] = tlsa.texts()[:20]
+        out.update(listed("tlsa_records", tlsa.texts(), MAX_TLSA))
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
         tlsa_set = {"name": name, "records": tlsa_rows(tlsa), "dnssec": out["tlsa_dnssec"]}
     if not addresses:
-        out["error"] = f"{host} has no address"
+        out["error"] = f"{host} has no address the scan may contact ({refused[0]['reason']})" if refused else \
+            f"{host} has no address"
         out["starttls"] = None
         return out
     out.update(await ctx.cached(("smtp", addresses[0], host),
