@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 
 from results import ROOT, loopback_only, markdown_table, publish
+from scale import cpu_seconds
 
 from scanner.lab import LabProcess
 from scanner.lab.broker import RedisBroker
 from scanner.lab.scale import write_port_map
 
-TICKS = os.sysconf("SC_CLK_TCK")
 WORKER_CONCURRENCY = 16
 POLITENESS = ["--rate", "500", "--per-ip", "16"]  # the engines' capacity, not the defaults' pace (20/s per address)
 COORDINATOR = """
@@ -52,12 +52,6 @@ class Timed(CeleryRunner):
 scanner.distributed.coordinator.CeleryRunner = Timed
 main()
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def run(endpoints: int, engine: str, n: int) -> dict:

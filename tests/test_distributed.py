@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.lab.broker import RedisBroker, redis_server
+from scanner.lab.broker import RedisBroker, free_port, redis_server
 
 pytest.importorskip("celery", reason="the celery extra is not installed")
 pytest.importorskip("redis", reason="the celery extra is not installed")
@@ -452,11 +452,7 @@ def test_the_systemd_example_runs_commands_bolwerk_takes():
 
 @needs_redis
 def test_the_example_broker_configuration_takes_only_its_user(tmp_path):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([redis_server(), str(ROOT / "deploy" / "redis-bolwerk.conf"), "--port", str(port),
                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -19,6 +19,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from celery import Celery
 from scanner import __version__
 from scanner.distributed import VISIBILITY_TIMEOUT
 from scanner.distributed.app import TASK, make_app, only_bolwerk_tasks
-from scanner.distributed.politeness import RedisPoliteness
+from scanner.distributed.politeness import OUTAGE_ERRORS, RedisPoliteness
 from scanner.distributed.runs import RunContext, encode_result, unit_from_json
 from scanner.probes import cpu
 from scanner.probes.context import ProbeContext
@@ -105,11 +106,21 @@ class Collector:
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
-                run = self._runs[run_id] = self._prepare(RunContext.fetch(self._redis, run_id))
+                run = self._runs[run_id] = self._prepare(self._fetch(run_id))
                 self._forget_idle()
             self._runs.move_to_end(run_id)
             run.in_flight += 1
             return run
+
+    def _fetch(self, run_id: str) -> RunContext:
+        """The run's context from Redis, waiting out a broker restart (up to a minute)."""
+        for pause in (0.5, 1, 2, 4, 8, 15, 30):
+            try:
+                return RunContext.fetch(self._redis, run_id)
+            except OUTAGE_ERRORS as exc:
+                log.warning("run %s: Redis unreachable (%s); retrying in %g s", run_id, exc, pause)
+                time.sleep(pause)
+        return RunContext.fetch(self._redis, run_id)
 
     def _prepare(self, context: RunContext) -> _Run:
         refusal = context.refusal(__version__, [p.name for p in self.probes])

@@ -28,7 +28,7 @@ def redis_server() -> str | None:
     return shutil.which("redis-server")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -39,7 +39,7 @@ class RedisBroker:
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bolwerk-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.password = secrets.token_hex(16)
         self.url = f"redis://{USER}:{self.password}@127.0.0.1:{self.port}/0"
         self._proc: subprocess.Popen | None = None
