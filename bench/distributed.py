@@ -2,6 +2,7 @@
 coordinator's cost per task.
 
 Usage: .venv/bin/python bench/distributed.py [--endpoints 200] [--workers 1,2,4] [--write]
+       .venv/bin/python bench/distributed.py --render --write   (the section again, from the kept figures)
 
 For each configuration a generated lab estate (scanner/lab/scale.py) is started in a process
 of its own, and so is a Redis broker (scanner/lab/broker.py: loopback, ACL user and
@@ -33,6 +34,7 @@ from scanner.lab import LabProcess
 from scanner.lab.broker import RedisBroker
 from scanner.lab.scale import write_port_map
 
+DATA = ROOT / "bench" / "distributed.json"
 WORKER_CONCURRENCY = 16
 POLITENESS = ["--rate", "500", "--per-ip", "16"]  # the engines' capacity, not the defaults' pace (20/s per address)
 COORDINATOR = """
@@ -118,29 +120,38 @@ def render(rows: list[dict]) -> list[str]:
     return body + ["", READING]
 
 
-READING = """Reading the table: on one machine of two cores, workers do not add speed: the scan is
-bound by CPU (TLS handshakes, parsing, judging), and the lab's servers share the same two
-cores. What the Celery rows show is the cost of distribution: the coordinator's time per
-task (sending it, polling its result, decoding and storing its facts), and the connections
-each worker adds because caches are per worker (a TLS enumeration per address and port, an
-MX host's STARTTLS facts), which a single process shares across all hosts of an address.
-The caps per address hold whatever the number of workers (peak column, `--per-ip` 16). On N
-machines the collection scales with the workers' cores until the coordinator's cost per
-task, or the politeness caps of the estate's busiest addresses, bound it (README, "Scanning
-from several machines")."""
+READING = """Reading the table: the machine has two cores, shared with the lab's servers and with
+other work (load column), so wall times move by several seconds from one run to the next.
+A coordinator and one worker use both cores (the worker collects while the coordinator
+stores and judges), as `--workers 2` does; more workers on the same two cores add only
+their overhead. The coordinator spends about 4 ms of CPU per task (sending it, polling its
+result, decoding and storing its facts). Caches are per worker process: the more workers,
+the more TLS connections the lab's servers see (an address's TLS enumeration is made by
+each worker that meets it: +1.2 connections per endpoint with four workers) and the more
+STARTTLS enumerations of the one shared mail provider (one per worker). The caps per
+address hold whatever the number of workers (peak column, `--per-ip` 16). On N machines
+the collection grows with the workers' cores until the coordinator's cost per task, or the
+caps on the estate's busiest addresses, bound it (README, "Scanning from several
+machines")."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoints", type=int, default=200)
     parser.add_argument("--workers", default="1,2,4", help="Celery worker processes to try")
-    parser.add_argument("--write", action="store_true", help="replace the section in RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="keep the figures and replace the section in RESULTS.md")
+    parser.add_argument("--render", action="store_true", help="no scans: the section from the kept figures")
     args = parser.parse_args()
     loopback_only()
-    rows = []
-    for engine, n in [("local", 1), ("local", 2)] + [("celery", int(k)) for k in args.workers.split(",")]:
-        rows.append(run(args.endpoints, engine, n))
-        print(json.dumps(rows[-1]), file=sys.stderr)
+    if args.render:
+        rows = json.loads(DATA.read_text(encoding="utf-8"))
+    else:
+        rows = []
+        for engine, n in [("local", 1), ("local", 2)] + [("celery", int(k)) for k in args.workers.split(",")]:
+            rows.append(run(args.endpoints, engine, n))
+            print(json.dumps(rows[-1]), file=sys.stderr)
+        if args.write:
+            DATA.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     method = ("A generated lab estate (scanner/lab/scale.py: ten hosts per loopback address, one web server "
               "process for all, the lab's DNS, one STARTTLS mail provider) and a Redis broker on loopback, both "
               "started anew for each row. In-process rows run `bolwerk scan --workers N`; Celery rows start N "

@@ -55,7 +55,6 @@ class _Run:
     ctx: ProbeContext
     politeness: RedisPoliteness
     files: Path  # the run's CA bundle and trust anchors, as the coordinator sent them
-    deadline: float  # seconds one unit may take: every probe's deadline, and a margin
     in_flight: int = 0
 
 
@@ -86,12 +85,8 @@ class Collector:
             for attempt in range(OUTAGE_RETRIES + 1):
                 outages = run.politeness.outages
                 work = collect(run.ctx, self.probes, unit_from_json(unit), run_id, run.ctx.timeout)
-                future = asyncio.run_coroutine_threadsafe(work, self.loop)
-                try:
-                    records = future.result(run.deadline)
-                except TimeoutError:
-                    future.cancel()
-                    raise
+                # bounded by the probes' own deadlines and the queue timeouts of net.py
+                records = asyncio.run_coroutine_threadsafe(work, self.loop).result()
                 if run.politeness.outages == outages:
                     return encode_result(records[0].addresses, records[0].facts)
                 log.warning("Redis was unreachable while %s of run %s was collected: again (%d of %d)",
@@ -136,10 +131,9 @@ class Collector:
         politeness = RedisPoliteness(self._async_redis, options.per_host, options.per_ip, options.rate_per_ip)
         ctx = probe_context(options, context.scope_of_run(), parse_rfc3339(context.now), context.addresses_of_run(),
                             politeness=politeness, run_id=context.run_id)
-        deadline = options.timeout * sum(p.budget for p in self.probes) + 60.0
         log.info("run %s: collecting (caps %d per host, %d per address, %g connections/s per address)",
                  context.run_id, options.per_host, options.per_ip, options.rate_per_ip)
-        return _Run(context, ctx, politeness, files, deadline)
+        return _Run(context, ctx, politeness, files)
 
     def _forget_idle(self) -> None:
         """Keep RUNS_KEPT runs at hand: close the oldest that have nothing in flight."""
