@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from scanner.console import (
     summary_line,
     use_colour,
 )
+from scanner.distributed import DEFAULT_QUEUE, VISIBILITY_TIMEOUT
 from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
 from scanner.gate import unreached_cause
 from scanner.inputfiles import PORT_MAP_LIMIT, check_writable_folder, read_bytes
@@ -40,7 +43,7 @@ from scanner.model import MESSAGE_LIMIT, InputError, one_line
 from scanner.notify import PASSWORD_ENV, WHEN, NotifySettings, send_notifications
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions, default_workers
+from scanner.runner import CollectionFailed, Runner, ScanOptions, default_workers
 from scanner.store import Store, default_db_path
 
 
@@ -211,6 +214,23 @@ def outputs_of(kw: dict[str, Any]) -> Outputs:
                    {"sarif": {"category": category}} if category else {})
 
 
+broker_option = click.option(
+    "--broker", envvar="BOLWERK_BROKER", show_envvar=True, default=None, metavar="URL",
+    help="With --engine celery, and for workers: the Redis broker, redis://USER:PASSWORD@HOST:PORT/DB.")
+
+
+def distributed(module: str) -> Any:
+    """A module of scanner.distributed, which needs the optional `celery` extra."""
+    try:
+        return importlib.import_module(f"scanner.distributed.{module}")
+    except ImportError as exc:
+        raise InputError("--engine celery", f"needs Celery and Redis: pip install 'bolwerk[celery]' ({exc})") from None
+
+
+def checked_broker(url: str | None) -> str:
+    return distributed("app").broker_url(url)
+
+
 def console_options(func):
     """How much the terminal shows: --quiet, --no-color and (for the grade table) --severity."""
     opts = [
@@ -289,10 +309,11 @@ class Scanned:
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
              interrupted: str = "interrupted: run {run} is kept as incomplete; run the same command with "
                                 "--resume {run} to finish it",
-             command: str = "scan") -> Scanned:
+             command: str = "scan", engine: Callable[..., Runner] = Runner) -> Scanned:
     """The scan path of every command that scans: collect, judge and store one run (`interrupted`
-    is what Ctrl-C prints, with {run} the run's id), the store locked for this process alone
-    (scanner/lock.py) until the caller closes it."""
+    is what Ctrl-C prints, with {run} the run's id; `engine`: the Runner, or another that
+    collects elsewhere), the store locked for this process alone (scanner/lock.py) until the
+    caller closes it."""
     registry = default_registry()
     # --resume without --policy: the policy the run started under, as the run stored it
     policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
@@ -308,7 +329,7 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
             run = store.run(store.resolve_run(resume))
             policy = stored_policy(run, registry) or load_policy(run["policy"], registry)
         started = time.monotonic()
-        runner = Runner(options, registry, policy, store, progress=stderr_progress())
+        runner = engine(options, registry, policy, store, progress=stderr_progress())
         run_id = runner.scan(inventory, resume=resume)
     except KeyboardInterrupt:
         store.close()
@@ -316,6 +337,11 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
         run_id = runner.run_id if runner else None
         click.echo(f"\nbolwerk: {interrupted.format(run=run_id or 'not started')}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except CollectionFailed as exc:
+        store.close()
+        lock.release()
+        click.echo(f"bolwerk: {exc}", err=True)
+        sys.exit(EXIT_UNSCANNED)
     except BaseException:
         store.close()
         lock.release()
@@ -337,10 +363,16 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @click.option("--keep", type=click.IntRange(1, None), default=None, metavar="N",
               help="After the run, delete every run of the history but the newest N.")
 @notify_options
+@click.option("--engine", type=click.Choice(["local", "celery"]), default="local", show_default=True,
+              help="Collect in this process (and its --workers), or by Celery workers (`bolwerk worker`).")
+@broker_option
+@click.option("--queue", default=DEFAULT_QUEUE, show_default=True,
+              help="With --engine celery: the queue the tasks go to (a vantage point's workers listen on it).")
 @click.pass_context
 @input_errors
 def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: str | None, keep: int | None,
-         quiet: bool, no_color: bool, severity: str | None, **kw: Any) -> None:
+         quiet: bool, no_color: bool, severity: str | None, engine: str, broker: str | None, queue: str,
+         **kw: Any) -> None:
     """Scan an INVENTORY (TOML, CSV or a list of URLs) or the URLs and host names given.
 
     Prints the services worst first (grade, score, why the grade is capped) on stdout unless
@@ -351,7 +383,11 @@ def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: 
     lang = table_language(ctx, kw["lang"])
     outputs = outputs_of(kw)
     notify = notify_settings(kw, options.ca_bundle, outputs.lang)
-    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    runner: Callable[..., Runner] = Runner
+    if engine == "celery":
+        runner = functools.partial(distributed("coordinator").CeleryRunner, broker=checked_broker(broker),
+                                   queue=queue)
+    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume, engine=runner)
     if keep:
         dropped = scanned.store.keep_newest(keep, scanned.run_id)
         if dropped:
@@ -371,6 +407,26 @@ def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: 
     if cause:
         click.echo(f"bolwerk: could not scan: {cause}", err=True)
     sys.exit(EXIT_UNSCANNED if cause else EXIT_OK)
+
+
+@main.command()
+@broker_option
+@click.option("--queue", "queues", multiple=True, default=[DEFAULT_QUEUE], show_default=True,
+              help="Take tasks from this queue (one per vantage point); repeatable.")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
+              help="Units of work in flight at once in this worker.")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append every connection attempt to this file (JSON lines, each with its run id).")
+@click.option("--visibility-timeout", type=click.FloatRange(5, 86400), default=VISIBILITY_TIMEOUT, show_default=True,
+              help="Seconds before a task taken by a worker that vanished is handed to another; "
+                   "longer than any unit takes (every probe's --timeout).")
+@click.option("--name", default=None, help="This worker's node name (default: celery@HOSTNAME).")
+@input_errors
+def worker(broker: str | None, queues: tuple[str, ...], concurrency: int, audit_log: Path | None,
+           visibility_timeout: float, name: str | None) -> None:
+    """Collect units of work for `bolwerk scan --engine celery`, until stopped (SIGTERM, Ctrl-C)."""
+    run_worker = distributed("worker").run_worker
+    sys.exit(run_worker(checked_broker(broker), queues, concurrency, audit_log, visibility_timeout, name))
 
 
 @main.command()
