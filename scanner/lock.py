@@ -2,7 +2,8 @@
 
 A writing command (scan, demo, rescore, a gate with --db) takes an exclusive `flock` on
 `<database>.lock`, beside the database, before it opens the store, and holds it until it
-ends. The kernel drops the lock when the process dies, so a killed scan never leaves a
+ends. The scan's forked worker processes inherit it, since they write the store too. The
+kernel drops the lock when the last of these processes dies, so a killed scan never leaves a
 stale lock behind: its run can be resumed at once, and a run that is still being written
 cannot be. The file tells the next comer who holds it (pid, command, since when); it is
 never removed, since removing it would let two processes lock two different files.

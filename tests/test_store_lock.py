@@ -3,6 +3,8 @@ database opened by two processes at once, a run being written never resumed, ret
 
 import json
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -61,7 +63,7 @@ def test_a_scan_in_progress_cannot_be_joined_or_resumed_and_its_lock_dies_with_i
     db = tmp_path / "h.db"
     first = subprocess.Popen([sys.executable, "-m", "scanner.cli", "scan", str(lab.inventory), "--db", str(db),
                               *lab_args, "--concurrency", "1"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         run_id = None
@@ -79,11 +81,13 @@ def test_a_scan_in_progress_cannot_be_joined_or_resumed_and_its_lock_dies_with_i
         assert res.exit_code == 2 and f"pid {first.pid}, `bolwerk scan`" in res.stderr
         res = run("scan", str(lab.inventory), "--db", str(db), "--resume", run_id, *lab_args)
         assert res.exit_code == 2 and "another Bolwerk process is writing this history" in res.stderr
-        first.kill()  # a scan killed outright: the kernel drops its lock
+        # a scan killed outright, with its forked workers (they write too, so they hold the lock
+        # with it), as systemd kills a unit's processes: the kernel drops its lock
+        os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
     finally:
         if first.poll() is None:
-            first.kill()
+            os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         first.stderr.close()
     res = run("scan", str(lab.inventory), "--db", str(db), "--resume", run_id, *lab_args)
