@@ -49,7 +49,7 @@ from reports.history import History, Tally, history, open_since, problem_finding
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
-from reports.service_page import Findings
+from reports.service_page import Findings, Phrases
 from scanner.model import PILLARS, InputError
 from scanner.policy import GRADES, INCOMPLETE
 from scanner.scoring import cap_text
@@ -158,7 +158,7 @@ class Site:
             t=self.all_texts[lang], lang=lang, other_lang=other, other_lang_href=other_href, root=up,
             run=self.run, banner=self.banner, script=self.script if scripted else None,
             script_hash=self.script_hash, hist=self.hist, spark=self.spark, day=lambda started: day(started, lang),
-            texts=self.check_texts(lang),
+            texts=self.check_texts(lang), phrases=self.phrases(lang),
             grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])),
             **context)
         path = self.base(lang) / page
@@ -186,6 +186,11 @@ class Site:
     def check_texts(self, lang: str) -> dict[str, dict[str, Any]]:
         """Every registered check's texts in `lang`, by check id (a service page looks each up)."""
         return _CheckTexts(self, lang)
+
+    @cache  # noqa: B019
+    def phrases(self, lang: str) -> Phrases:
+        """The repeated pieces of service pages in `lang`, kept across pages."""
+        return Phrases(lang, self.all_texts[lang], self.check_texts(lang), lambda started: day(started, lang))
 
 
 class _CheckTexts(dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from reports.diff import PROBLEMS
 from reports.history import History
 
+KEPT = 50_000  # pieces a Phrases keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
 
 
@@ -32,7 +33,7 @@ class Item:
         self.check, self.status, self.target = f["check"], f["status"], f["target"]
         self.messages = {"en": f["message"], "nl": f.get("message_nl") or f["message"]}
         self.level, self.severity, self.waiver = f["level"], f["severity"], f.get("waiver")
-        self.evidence = escape(json.dumps(f["evidence"], indent=1, ensure_ascii=False, sort_keys=True)) \
+        self.evidence = str(escape(json.dumps(f["evidence"], indent=1, ensure_ascii=False, sort_keys=True))) \
             if f["evidence"] else ""
         self.since: str | None = None  # when it was first seen open (a run's start), with more than one run
         self.at_least = False  # open already at the oldest run shown
@@ -61,40 +62,77 @@ class Findings:
         self.passes = list(passes.items())  # (check, targets that pass it)
         self.others = [(status, check, {"en": en, "nl": nl}, n) for (status, check, en, nl), n in others.items()]
 
-    def problems_html(self, t: Mapping[str, Any], texts: Mapping[str, Any], lang: str, day: Any) -> Markup:
-        out = []
+    def problems_html(self, phrases: Phrases) -> Markup:
+        t, piece, out = phrases.t, phrases.piece, []
         for f in self.problems:
-            c = texts[f.check]
-            age = ""
-            if f.since:
-                age = (f"<strong>{escape(t['new_this_run'])}</strong>" if f.new else
-                       f"{escape(t['open_since_at_least'] if f.at_least else t['open_since'])} {escape(day(f.since))}")
-                age = f'<p class="age">{age}</p>'
             waiver = (f'<p class="meta">{escape(t["waiver"])}: {escape(f.waiver.get("reason", ""))} '
                       f'({escape(f.waiver.get("owner", ""))}, {escape(f.waiver.get("expires", ""))})</p>'
                       if f.waiver else "")
-            fix = f'<p><strong>{escape(t["remediation"])}:</strong> {c["remediation"]}</p>' if c["remediation"] else ""
-            refs = (f'<p class="meta">{escape(t["references"])}: {escape("; ".join(c["references"]))}</p>'
-                    if c["references"] else "")
-            evidence = (f'<details><summary>{escape(t["evidence"])}</summary><pre>{f.evidence}</pre></details>'
-                        if f.evidence else "")
             out.append(
-                f'<article class="finding s-{escape(f.status)}-box">\n<h3><span class="status s-{escape(f.status)}">'
-                f'{escape(t["statuses"][f.status])}</span> {c["title"]}</h3>\n'
-                f'<p class="meta"><code>{escape(f.check)}</code> · {escape(t["levels"][f.level])} · '
-                f'{escape(t["severity"])}: {escape(t["severities"][f.severity])} · {escape(t["target"])}: '
-                f'<code>{escape(f.target)}</code></p>\n<p>{escape(f.messages[lang])}</p>\n'
-                f"{age}{waiver}{fix}{refs}{evidence}</article>\n")
+                f'{piece(("head", f.status, f.check, f.level, f.severity))}<code>{escape(f.target)}</code></p>\n'
+                f'<p>{escape(f.messages[phrases.lang])}</p>\n'
+                f'{piece(("age", f.since, f.at_least, f.new)) if f.since else ""}{waiver}{piece(("advice", f.check))}'
+                f'{piece(("evidence_label",)) + f.evidence + "</pre></details>" if f.evidence else ""}</article>\n')
         return Markup("".join(out))
 
-    def passes_html(self, t: Mapping[str, Any], texts: Mapping[str, Any]) -> Markup:
-        return Markup("".join(f"<li>{texts[check]['title']}{_count(t, n)}</li>" for check, n in self.passes))
+    def passes_html(self, phrases: Phrases) -> Markup:
+        piece = phrases.piece
+        return Markup("".join(piece(("passed", check, n)) for check, n in self.passes))
 
-    def others_html(self, t: Mapping[str, Any], texts: Mapping[str, Any], lang: str) -> Markup:
-        return Markup("".join(
-            f'<li><span class="status s-{escape(status)}">{escape(t["statuses"][status])}</span> {texts[check]["title"]}: '
-            f"{escape(message[lang])}{_count(t, n)}</li>" for status, check, message, n in self.others))
+    def others_html(self, phrases: Phrases) -> Markup:
+        piece, lang = phrases.piece, phrases.lang
+        return Markup("".join(piece(("other", status, check, message[lang], n))
+                              for status, check, message, n in self.others))
 
 
-def _count(t: Mapping[str, Any], n: int) -> str:
-    return f' <span class="meta">({escape(t["targets_count"] % n)})</span>' if n > 1 else ""
+class Phrases:
+    """One language's pieces of service pages, each escaped and formatted once and then reused:
+    a check's heading and advice, a pass line, an info line recur on thousands of pages. At most
+    KEPT pieces are kept (then all are dropped), so memory does not grow with the estate."""
+
+    def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], day: Callable[[str], str]) -> None:
+        self.lang, self.t, self.texts, self.day = lang, t, texts, day
+        self._kept: dict[tuple[Any, ...], str] = {}
+
+    def piece(self, key: tuple[Any, ...]) -> str:
+        """The piece for `key` (its kind first, then what it is made of), made when first asked."""
+        piece = self._kept.get(key)
+        if piece is None:
+            if len(self._kept) >= KEPT:
+                self._kept.clear()
+            piece = self._kept[key] = getattr(self, f"_{key[0]}")(*key[1:])
+        return piece
+
+    def _head(self, status: str, check: str, level: str, severity: str) -> str:
+        """A problem's opening up to its target: status, title, check, level, severity."""
+        t = self.t
+        return (f'<article class="finding s-{escape(status)}-box">\n<h3><span class="status s-{escape(status)}">'
+                f'{escape(t["statuses"][status])}</span> {self.texts[check]["title"]}</h3>\n'
+                f'<p class="meta"><code>{escape(check)}</code> · {escape(t["levels"][level])} · '
+                f'{escape(t["severity"])}: {escape(t["severities"][severity])} · {escape(t["target"])}: ')
+
+    def _advice(self, check: str) -> str:
+        c, t = self.texts[check], self.t
+        fix = f'<p><strong>{escape(t["remediation"])}:</strong> {c["remediation"]}</p>' if c["remediation"] else ""
+        refs = (f'<p class="meta">{escape(t["references"])}: {escape("; ".join(c["references"]))}</p>'
+                if c["references"] else "")
+        return fix + refs
+
+    def _age(self, since: str, at_least: bool, new: bool) -> str:
+        t = self.t
+        age = (f"<strong>{escape(t['new_this_run'])}</strong>" if new else
+               f"{escape(t['open_since_at_least'] if at_least else t['open_since'])} {escape(self.day(since))}")
+        return f'<p class="age">{age}</p>'
+
+    def _evidence_label(self) -> str:
+        return f'<details><summary>{escape(self.t["evidence"])}</summary><pre>'
+
+    def _passed(self, check: str, n: int) -> str:
+        return f"<li>{self.texts[check]['title']}{self._count(n)}</li>"
+
+    def _other(self, status: str, check: str, message: str, n: int) -> str:
+        return (f'<li><span class="status s-{escape(status)}">{escape(self.t["statuses"][status])}</span> '
+                f'{self.texts[check]["title"]}: {escape(message)}{self._count(n)}</li>')
+
+    def _count(self, n: int) -> str:
+        return f' <span class="meta">({escape(self.t["targets_count"] % n)})</span>' if n > 1 else ""
