@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
-import itertools
 import multiprocessing
 import re
 import shutil
@@ -31,7 +30,7 @@ import tempfile
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -237,11 +236,11 @@ def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, p
                 meanwhile()
             _service_pages(site, store, run_id, ledgers[0], 0, 1)
         else:
-            _in_processes([(site, store.path, run_id, path, n, shares) for n, path in enumerate(ledgers)],
-                          meanwhile)
+            _in_processes(_share_in_process, [(site, store.path, run_id, path, n, shares)
+                                              for n, path in enumerate(ledgers)], meanwhile)
         ledger = Ledger(ledgers[0])
         ledger.merge(ledgers[1:])
-        _summary_pages(site, ledger)
+        _summary_pages(site, ledger, workers)
         ledger.close()
     _replace(staging, out)
     return out / "index.html"
@@ -259,10 +258,11 @@ def _replace(staging: Path, out: Path) -> None:
         shutil.rmtree(old)
 
 
-def _in_processes(jobs: list[tuple[Any, ...]], meanwhile: Callable[[], None] | None) -> None:
-    """Write a share of the service pages in each of several forked processes (and do `meanwhile` here)."""
+def _in_processes(target: Callable[..., None], jobs: list[tuple[Any, ...]],
+                  meanwhile: Callable[[], None] | None) -> None:
+    """Run `target` on each job's arguments in a forked process of its own (and do `meanwhile` here)."""
     context = multiprocessing.get_context("fork")
-    procs = [context.Process(target=_share_in_process, args=job, daemon=True) for job in jobs]
+    procs = [context.Process(target=target, args=job, daemon=True) for job in jobs]
     for proc in procs:
         proc.start()
     try:
@@ -393,26 +393,59 @@ def caps_told(svc: Mapping[str, Any], lang: str, texts_: Mapping[str, Any]) -> l
 
 # --------------------------------------------------------------------------- summary pages
 
-def _summary_pages(site: Site, ledger: Ledger) -> None:
+LISTS = {  # the long lists of services, paginated: which services, in which order
+    "all": ("", "rank DESC, score, name"),
+    "changes": ("WHERE direction IS NOT NULL", "direction, rank DESC, score, name"),
+}
+
+
+def _summary_pages(site: Site, ledger: Ledger, workers: int) -> None:
+    """The index and the pillar pages here; the organisation and list pages, the bulk of the
+    summary, shared among `workers` processes (this one and forked ones), each reading the
+    ledger through its own connection."""
     facts = _estate(site, ledger)
     for lang in site.langs:
         site.write(lang, "index.html", "index.html", **facts, **_index_lists(site, ledger, lang))
         for pillar in PILLARS:
             site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar,
                        **_pillar(site, ledger, pillar, lang))
-    for organisation in facts["organisations"]:
-        context = _organisation(site, ledger, organisation)
-        groups = _checks_of(site, ledger, organisation["name"])
-        for lang in site.langs:
-            t = site.all_texts[lang]
-            chart = _trend(site, t, organisation["series"], t["chart_organisation"]) if len(site.hist.points) > 1 else None
-            site.write(lang, f"organisations/{org_slug(organisation['name'])}.html", "organisation.html",
-                       org=organisation, groups=groups, org_chart=chart, **context)
-    _list_pages(site, "all", ledger.rows("SELECT * FROM services ORDER BY rank DESC, score, name"),
-                ledger.value("SELECT count(*) FROM services"))
-    _list_pages(site, "changes", ledger.rows(
-        "SELECT * FROM services WHERE direction IS NOT NULL ORDER BY direction, rank DESC, score, name"),
-        ledger.value("SELECT count(*) FROM services WHERE direction IS NOT NULL"))
+    jobs: list[tuple[str, Any]] = [("organisation", org) for org in facts["organisations"]]
+    for kind, (where, _) in LISTS.items():
+        total = ledger.value(f"SELECT count(*) FROM services {where}")
+        count = max(1, -(-total // PAGE))
+        jobs += [("list", (kind, number, count, total)) for number in range(1, count + 1)]
+    shares = max(1, min(workers, len(jobs) // 20))
+    if shares == 1:
+        _summary_share(site, ledger, jobs)
+        return
+    _in_processes(_summary_in_process, [(site, ledger.path, jobs[n::shares]) for n in range(1, shares)],
+                  lambda: _summary_share(site, ledger, jobs[::shares]))
+
+
+def _summary_in_process(site: Site, path: Path, jobs: list[tuple[str, Any]]) -> None:
+    ledger = Ledger(path)
+    try:
+        _summary_share(site, ledger, jobs)
+    finally:
+        ledger.close()
+
+
+def _summary_share(site: Site, ledger: Ledger, jobs: list[tuple[str, Any]]) -> None:
+    for kind, job in jobs:
+        if kind == "organisation":
+            _organisation_pages(site, ledger, job)
+        else:
+            _list_page(site, ledger, *job)
+
+
+def _organisation_pages(site: Site, ledger: Ledger, organisation: Mapping[str, Any]) -> None:
+    context = _organisation(site, ledger, organisation)
+    groups = _checks_of(site, ledger, organisation["name"])
+    for lang in site.langs:
+        t = site.all_texts[lang]
+        chart = _trend(site, t, organisation["series"], t["chart_organisation"]) if len(site.hist.points) > 1 else None
+        site.write(lang, f"organisations/{org_slug(organisation['name'])}.html", "organisation.html",
+                   org=organisation, groups=groups, org_chart=chart, **context)
 
 
 def _estate(site: Site, ledger: Ledger) -> dict[str, Any]:
@@ -548,22 +581,12 @@ def _pillar(site: Site, ledger: Ledger, pillar: str, lang: str) -> dict[str, Any
     return context
 
 
-def _list_pages(site: Site, kind: str, rows: Iterable[dict[str, Any]], total: int) -> None:
-    """A long list of services, PAGE rows a page: lists/<kind>-<n>.html (the first page even when empty)."""
-    count = max(1, -(-total // PAGE))
-    chunks = _chunks(rows, PAGE)
-    for number, chunk in enumerate(itertools.chain([next(chunks, [])], chunks), start=1):
-        for lang in site.langs:
-            site.write(lang, f"lists/{kind}-{number}.html", "list.html", kind=kind, rows=chunk, number=number,
-                       count=count, total=total)
-
-
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _list_page(site: Site, ledger: Ledger, kind: str, number: int, count: int, total: int) -> None:
+    """Page `number` of a long list of services, PAGE rows a page: lists/<kind>-<n>.html (the
+    first page even when the list is empty)."""
+    where, order = LISTS[kind]
+    rows = list(ledger.rows(f"SELECT * FROM services {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                            PAGE, (number - 1) * PAGE))
+    for lang in site.langs:
+        site.write(lang, f"lists/{kind}-{number}.html", "list.html", kind=kind, rows=rows, number=number,
+                   count=count, total=total)
