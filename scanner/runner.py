@@ -38,6 +38,7 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
+from scanner.probes.politeness import Politeness
 from scanner.probes.registry import default_probes
 from scanner.probes.resolver import Resolver, parse_server
 from scanner.shards import Shard, split
@@ -48,6 +49,10 @@ from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan
 
 Progress = Callable[[int, int, str], None]
+
+
+class CollectionFailed(Exception):
+    """The engine could not collect the run (a worker failed): the run is kept incomplete."""
 
 
 @dataclass
@@ -135,7 +140,24 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
                 scope.add(f"www.{ep.host}")
         for md in mail_subjects(svc):
             scope.add(md["domain"], f"mta-sts.{md['domain']}")
+    scope.deny(*(host for svc in inventory.excluded for host in svc.hosts() if host not in scope.hosts))
     return scope
+
+
+def probe_context(o: ScanOptions, scope: Scope, now: datetime, addresses: AddressPolicy, *,
+                  owned: set[str] | None = None, shares: int = 1, politeness: Politeness | None = None,
+                  run_id: str | None = None) -> ProbeContext:
+    """What the probes of one engine's process get: a Network under the run's scope, address
+    policy and limits (the politeness of this process unless another is given), the resolver,
+    the DNSSEC validator."""
+    network = Network(
+        scope=scope,
+        limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
+        port_map=o.port_map, audit_log=o.audit_log, policy=addresses, keep_records=False, owned=owned,
+        shares=shares, run_id=run_id, politeness=politeness)
+    resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=network)
+    return ProbeContext(network=network, resolver=resolver, now=now, timeout=o.timeout, io_timeout=o.io_timeout,
+                        ca_bundle=o.ca_bundle, validator=Validator(resolver, TrustAnchors.load(o.trust_anchors), now))
 
 
 def default_workers() -> int:
@@ -158,17 +180,10 @@ class Runner:
         self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
-        o = self.options
-        anchors = TrustAnchors.load(o.trust_anchors)
-        self.network = Network(
-            scope=scope,
-            limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log, policy=self.addresses, keep_records=False,
-            owned=shard.owned if shard else None, shares=shares, run_id=self.run_id)
-        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
-        return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
-                            io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
-                            validator=Validator(resolver, anchors, now))
+        ctx = probe_context(self.options, scope, now, self.addresses, owned=shard.owned if shard else None,
+                            shares=shares, run_id=self.run_id)
+        self.network = ctx.network
+        return ctx
 
     def scan(self, inventory: Inventory, resume: str | None = None) -> str:
         """Collect every fact (or until interrupted), then have the run judged; return the run id."""
@@ -198,18 +213,23 @@ class Runner:
         complete = False
         started = time.monotonic()
         try:
-            shards = self._split(units, scope, now)
-            if len(shards) > 1:
-                _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
-                            progress)
-            else:
-                self._collect(run_id, units, self._context(scope, now), progress.tick)
+            self.collect_units(run_id, units, scope, now, progress)
             self._judge(run_id, now)
             complete = True
             progress.finish(f"done in {time.monotonic() - started:.1f} s")
         finally:
             self.store.finish_run(run_id, complete)
         return run_id
+
+    def collect_units(self, run_id: str, units: list[Unit], scope: Scope, now: datetime, progress: _Tally) -> None:
+        """Collect and store every unit; `progress.tick(subject)` as each is committed. This is
+        the engine: here, this process or its worker processes (another engine overrides it)."""
+        shards = self._split(units, scope, now)
+        if len(shards) > 1:
+            _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
+                        progress)
+        else:
+            self._collect(run_id, units, self._context(scope, now), progress.tick)
 
     def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
         """The shards for the worker processes: one (this process) unless there are workers to share."""
@@ -347,7 +367,7 @@ def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progres
             proc.join()
         failed = [p for p in procs if p.exitcode != 0]
         if failed:
-            raise RuntimeError(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
+            raise CollectionFailed(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
                                f"{failed[0].exitcode}); the run is kept incomplete, resume it with --resume")
     finally:
         for proc in procs:

@@ -77,7 +77,7 @@ def scan(out: Path, contract: str | None = None) -> None:
         files = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
                  "markdown": raw / "summary.md", "ndjson": raw / "findings.ndjson"}
         options = {"json": {"contract": contract}} if contract else {}
-        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl", options))
+        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl", options=options))
         scanned.store.close()
     normalise_tree(raw, out / "normalised")
 

@@ -56,13 +56,14 @@ def test_every_connection_and_dns_query_of_a_scan_is_in_the_audit_log(lab, tmp_p
     _counting["events"].clear()
     _counting["on"] = True
     try:
-        Runner(lab_options(lab, audit_log=audit), registry, load_policy(None, registry), store).scan(
+        run_id = Runner(lab_options(lab, audit_log=audit), registry, load_policy(None, registry), store).scan(
             inventory_from_targets(TARGETS))
     finally:
         _counting["on"] = False
         store.close()
     records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     opened = [r for r in records if not r["outcome"].startswith("refused")]  # a refusal opens nothing
+    assert {r["run"] for r in records} == {run_id}  # a log shared by runs (or workers) tells them apart
 
     def where(r: dict) -> tuple[str, int, str]:  # the resolver is asked where the user said; the rest mapped
         port = r["port"] if r["purpose"] == "dns-resolver" else lab.port_map.real(r["ip"], r["port"], r["host"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -21,6 +22,25 @@ STOP_TIMEOUT = 2.0
 # What a client can do to a connection (OSError covers resets, timeouts and TLS errors);
 # the handler's job ends there.
 NETWORK_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+
+
+class OpenConnections:
+    """Connections open at once to each address, over every listener of this process, and the
+    most ever open: what a server sees of the scanner's caps per address."""
+
+    def __init__(self) -> None:
+        self.now: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+
+    def opened(self, ip: str) -> None:
+        self.now[ip] += 1
+        self.peak[ip] = max(self.peak[ip], self.now[ip])
+
+    def closed(self, ip: str) -> None:
+        self.now[ip] -= 1
+
+
+OPEN = OpenConnections()  # the lab runs one event loop per process: one count for all its listeners
 
 
 class Listener:
@@ -47,6 +67,7 @@ class Listener:
         task = asyncio.current_task()
         self._connections.add(task)
         self.accepted += 1
+        OPEN.opened(self.ip)
         try:
             if self.fresh_tls is not None:
                 await writer.start_tls(self.fresh_tls(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
@@ -59,6 +80,7 @@ class Listener:
             # Ended by stop(): finish normally, since asyncio's stream callback reports a
             # cancelled connection task as an unhandled error.
         finally:
+            OPEN.closed(self.ip)
             self._connections.discard(task)
             writer.close()
 
