@@ -14,11 +14,18 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 STDOUT = "-"
+
+
+def schema(version: str = "v1") -> dict[str, Any]:
+    """A result contract (v1, v1.1) as the JSON Schema shipped in the package."""
+    text = resources.files("reports").joinpath(f"schema/scan-result-{version}.json").read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 def clean(text: Any, limit: int = 1000) -> str:
@@ -59,12 +66,16 @@ def output(path: Path | str) -> Iterator[IO[str]]:
 
 
 ITEMS = "\x00items\x00"  # where stream_document puts the items of a document
+ENTRIES = "\x00entries\x00"  # where it puts the entries of an object, after the items
 
 
 def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent: int | None = None,
-                    sort_keys: bool = True) -> None:
+                    sort_keys: bool = True, entries: Iterable[tuple[str, str]] = ()) -> None:
     """Write a JSON document whose one list (marked by the value ITEMS) is written item by item,
-    so the list is never held whole. Compact (`indent` None): one item per line."""
+    so the list is never held whole. Compact (`indent` None): one item per line. A compact
+    document may also hold, after that list, one object (marked by ENTRIES) written from
+    `entries`, (key, value as JSON text) pairs, one per line; `entries` is read only once
+    every item is written."""
     text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
                       separators=None if indent else (",", ":"))
     head, tail = text.split(json.dumps(ITEMS), 1)
@@ -79,7 +90,14 @@ def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent
             one = "\n".join(inner + line for line in one.split("\n"))
         out.write(("," if count else "") + "\n" + one)
         count += 1
-    out.write(("\n" + (pad if indent else "") if count else "") + "]" + tail + "\n")
+    out.write(("\n" + (pad if indent else "") if count else "") + "]")
+    if json.dumps(ENTRIES) in tail:
+        middle, tail = tail.split(json.dumps(ENTRIES), 1)
+        out.write(middle + "{")
+        for n, (key, value) in enumerate(entries):
+            out.write(("," if n else "") + "\n" + json.dumps(key, ensure_ascii=False) + ":" + value)
+        out.write("\n}")
+    out.write(tail + "\n")
 
 
 def repo_path(file: str) -> str:

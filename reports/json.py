@@ -1,4 +1,5 @@
-"""The machine-readable result, contract v1 (reports/schema/scan-result-v1.json), built from a stored run.
+"""The machine-readable result, contract v1 (reports/schema/scan-result-v1.json), built from a stored run,
+and written as v1.1 (what repeats written once, reports/hoist.py) or, asked for, as v1.
 
 Output is deterministic: services, endpoints and findings are sorted, keys are sorted,
 so two runs diff cleanly. It is written service by service as the store gives them
@@ -9,20 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reports.common import ITEMS, output, stream_document
+from reports.common import ENTRIES, ITEMS, output, stream_document
+from reports.common import schema as schema  # the contract's JSON Schema, read from here
+from reports.hoist import SCHEMA_V1, SCHEMA_V11, Hoister
 from scanner.store import Store
 
-
-def schema() -> dict[str, Any]:
-    """The contract as the JSON Schema shipped in the package."""
-    return json.loads(resources.files("reports").joinpath("schema/scan-result-v1.json").read_text(encoding="utf-8"))
-
-
-SCHEMA_ID: str = schema()["properties"]["schema"]["const"]  # "bolwerk/scan-result/v1", named once: in the schema
+SCHEMA_ID: str = SCHEMA_V1  # "bolwerk/scan-result/v1", named once: in the schema
+CONTRACTS = ("v1.1", "v1")  # what --json-schema may ask for; the first is the default
 
 
 def service_result(svc: dict[str, Any]) -> dict[str, Any]:
@@ -94,10 +91,16 @@ def dumps(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_json(result: dict[str, Any], path: Path | str) -> None:
-    """The result as one JSON document, one service per line; ``-`` means standard output."""
+def write_json(result: dict[str, Any], path: Path | str, contract: str = CONTRACTS[0]) -> None:
+    """The result as one JSON document, one service per line, as contract v1.1 (the table of what
+    repeats after the last service) or v1 (`contract`); ``-`` means standard output."""
     with output(path) as out:
-        stream_document(out, dict(result, services=ITEMS), result["services"])
+        if contract == "v1":
+            stream_document(out, dict(result, services=ITEMS), result["services"])
+            return
+        with Hoister() as hoister:
+            stream_document(out, dict(result, schema=SCHEMA_V11, services=ITEMS, shared=ENTRIES),
+                            (hoister.service(svc) for svc in result["services"]), entries=hoister.table())
 
 
 def write_ndjson(result: dict[str, Any], path: Path | str) -> None:

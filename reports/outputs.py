@@ -25,8 +25,8 @@ from scanner.store import Store
 
 Writer = Callable[..., None]  # (result, path, registry, verdict, **options of that format)
 WRITERS: dict[str, Writer] = {
-    "json": lambda result, path, registry, verdict: write_json(
-        dict(result, gate=verdict.to_json()) if verdict else result, path),
+    "json": lambda result, path, registry, verdict, **contract: write_json(
+        dict(result, gate=verdict.to_json()) if verdict else result, path, **contract),
     "ndjson": lambda result, path, registry, verdict: write_ndjson(result, path),
     "sarif": write_sarif,
     "junit": write_junit,
@@ -44,7 +44,7 @@ class Outputs:
     lang: str = "nl"  # the dashboard's primary language
     banner: str | None = None  # a classification shown on every page of the dashboard (e.g. TLP:AMBER)
     workers: int = 1  # processes that write the dashboard's service pages
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per format, e.g. {"sarif": {"category": ...}}
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per format, e.g. {"json": {"contract": "v1"}}
 
     def __post_init__(self) -> None:
         """Refuse, before any scan, what could not be written later (and create nothing)."""
@@ -75,7 +75,7 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None)
             raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
     if outputs.out:
         try:
-            write_json(result, outputs.out / "results.json")
+            write_json(result, outputs.out / "results.json", **outputs.options.get("json", {}))
         except OSError as exc:
             raise InputError(str(outputs.out), f"cannot write: {exc.strerror or exc}") from None
 

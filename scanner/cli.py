@@ -21,6 +21,7 @@ import click
 
 from checks.registry import default_registry
 from reports.html import LANGS
+from reports.json import CONTRACTS
 from reports.outputs import Outputs, write_outputs, write_run
 from scanner import __version__
 from scanner.console import (
@@ -171,7 +172,8 @@ def file_option(*names: str, help: str):
 
 
 OUTPUT_FILES = (  # (option, format, what it writes)
-    ("--json", "json", "the JSON result (contract v1; from `gate`, with its verdict under \"gate\")"),
+    ("--json", "json", "the JSON result (contract v1.1, or v1 with --json-schema; from `gate`, with its verdict "
+                       "under \"gate\")"),
     ("--ndjson", "ndjson", "one finding per line (for SIEMs)"),
     ("--sarif", "sarif", "SARIF 2.1.0 for code scanning"),
     ("--junit", "junit", "JUnit XML (a test case per check and endpoint)"),
@@ -186,6 +188,9 @@ def output_options(folder: bool = True):
     The command reads them with `outputs_of(kw)`."""
     opts = [file_option(flag, fmt, help=f"Write {what} to FILE ('-' for stdout).")
             for flag, fmt, what in OUTPUT_FILES]
+    opts.append(click.option("--json-schema", "json_schema", type=click.Choice(CONTRACTS), default=CONTRACTS[0],
+                             show_default=True, help="Contract of the JSON result (--json, results.json): v1.1 "
+                             "writes what repeats once (docs/result-v1.1.md), v1 writes it all in place."))
     opts.append(click.option("--sarif-category", default=None, metavar="ID",
                              help="Name the SARIF analysis (runAutomationDetails.id); by default the uploader "
                                   "names it (GitHub: the upload's category)."))
@@ -209,9 +214,11 @@ def outputs_of(kw: dict[str, Any]) -> Outputs:
     """The outputs asked for, taken out of a command's keyword arguments (see output_options)."""
     files = {fmt: kw.pop(fmt) for _, fmt, _ in OUTPUT_FILES}
     category = kw.pop("sarif_category")
+    options = {"json": {"contract": kw.pop("json_schema")}}
+    if category:
+        options["sarif"] = {"category": category}
     return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
-                   kw.pop("lang", "nl"), kw.pop("banner", None), default_workers(),
-                   {"sarif": {"category": category}} if category else {})
+                   kw.pop("lang", "nl"), kw.pop("banner", None), default_workers(), options)
 
 
 broker_option = click.option(

@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from reports.json import SCHEMA_ID
+from reports.hoist import SCHEMA_V1, SCHEMA_V11
 from scanner.exit_codes import EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
 from scanner.inputfiles import BASELINE_LIMIT, read_bytes
 from scanner.model import InputError
@@ -48,13 +48,18 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path | str) -> Baseline:
+        """An earlier result of either contract. A baseline needs only grades and failing findings,
+        which v1.1 writes in place as v1 does (its short findings never fail), so nothing of a
+        v1.1 file is expanded: a hostile one cannot make it grow."""
         raw = read_bytes(path, "baseline", BASELINE_LIMIT)
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise InputError(str(path), f"baseline is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID or not isinstance(data.get("services"), list):
-            raise InputError(str(path), f"not a Bolwerk result (expected \"schema\": \"{SCHEMA_ID}\"; "
+        if not isinstance(data, dict) or data.get("schema") not in (SCHEMA_V1, SCHEMA_V11) \
+                or not isinstance(data.get("services"), list):
+            raise InputError(str(path), f"not a Bolwerk result (expected \"schema\": \"{SCHEMA_V11}\" or "
+                                        f"\"{SCHEMA_V1}\"; "
                                         "write one with `bolwerk scan --json` or `bolwerk gate --json`)")
         failing, grades = set(), {}
         for n, svc in enumerate(data["services"]):

@@ -60,7 +60,7 @@ class Normaliser:
         return obj
 
 
-def scan(out: Path) -> None:
+def scan(out: Path, contract: str | None = None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import lab_options  # the tests' lab options: one definition
 
@@ -76,7 +76,8 @@ def scan(out: Path) -> None:
         scanned = run_scan(load_inventory(info.inventory_all), lab_options(info), None, Path(tmp) / "h.db")
         files = {"sarif": raw / "result.sarif", "junit": raw / "junit.xml", "csv": raw / "findings.csv",
                  "markdown": raw / "summary.md", "ndjson": raw / "findings.ndjson"}
-        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl"))
+        options = {"json": {"contract": contract}} if contract else {}
+        write_run(scanned.store, scanned.run_id, Outputs(files, raw / "out", "nl", options=options))
         scanned.store.close()
     normalise_tree(raw, out / "normalised")
 
@@ -103,9 +104,11 @@ def seed_from_facts(norm: Normaliser, result_file: Path) -> None:
     """Number the random values in the order the facts hold them, before any output is read:
     a value that an output adds elsewhere (new evidence, say) then keeps the number it has in
     the facts, and adding it does not renumber every value after it."""
+    from reports.hoist import expand  # a v1.1 result's facts are read as v1 has them
+
     if not result_file.is_file():
         return
-    for svc in json.loads(result_file.read_text(encoding="utf-8"))["services"]:
+    for svc in expand(json.loads(result_file.read_text(encoding="utf-8")))["services"]:
         for item in svc["endpoints"] + svc["mail_domains"]:
             norm.json(item["facts"])
 
@@ -155,6 +158,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("write")
     w.add_argument("dir", type=Path)
+    w.add_argument("--json-schema", dest="contract", help="the contract of results.json (default: the default's)")
     n = sub.add_parser("normalise", help="normalise DIR/raw again into DIR/normalised")
     n.add_argument("dir", type=Path)
     c = sub.add_parser("compare")
@@ -165,7 +169,7 @@ def main() -> None:
                    "(fields a change adds on purpose)")
     args = parser.parse_args()
     if args.cmd == "write":
-        scan(args.dir)
+        scan(args.dir, args.contract)
     elif args.cmd == "normalise":
         normalise_tree(args.dir / "raw", args.dir / "normalised")
     else:

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from reports.hoist import expand
 from scanner.lab import guard as loopback_guard
 
 # On before any test runs (and never off): the rule lives in scanner/lab/guard.py, shared
@@ -164,7 +165,7 @@ def lab_scan(demo_run):
     """One full scan of the demo inventory of the lab: (result dict, store path, run id)."""
     cli, out = demo_run
     assert cli.exit_code == 0, cli.output
-    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    result = expand(json.loads((out / "results.json").read_text(encoding="utf-8")))
     return result, out / "history.db", result["run"]["id"]
 
 

@@ -7,6 +7,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from reports.hoist import expand
 from reports.json import schema
 from scanner.cli import main
 
@@ -135,7 +136,7 @@ def test_json_to_stdout(lab_args, tmp_path):
     inv.write_text("https://onderwijs.vlaanderen.test/\n")
     res = CliRunner().invoke(main, ["scan", str(inv), "--db", str(tmp_path / "h.db"), *lab_args, "--json", "-"])
     assert res.exit_code == 0, res.output
-    result = json.loads(res.stdout)
+    result = expand(json.loads(res.stdout))
     jsonschema.validate(result, schema())
     assert [s["id"] for s in result["services"]] == ["onderwijs-vlaanderen-test"]
     assert result["run"]["id"] in res.stderr and Path(tmp_path / "h.db").exists()

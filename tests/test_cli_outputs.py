@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from reports.diff import diff_lines, diff_runs
+from reports.hoist import expand
 from reports.json import SCHEMA_ID, schema
 from scanner.cli import main
 from scanner.store import Store
@@ -40,7 +41,7 @@ def test_grades_exit_codes_and_schema_id_are_defined_once():
     from scanner.policy import GRADES, INCOMPLETE
 
     contract = schema()
-    assert SCHEMA_ID == contract["properties"]["schema"]["const"] and scanner.gate.SCHEMA_ID is SCHEMA_ID
+    assert SCHEMA_ID == contract["properties"]["schema"]["const"] and scanner.gate.SCHEMA_V1 is SCHEMA_ID
     gate = contract["properties"]["gate"]["properties"]
     assert gate["min_grade"]["enum"] == list(GRADES)
     assert gate["exit_code"]["enum"] == [EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED]
@@ -79,7 +80,7 @@ def test_rescore_json_to_stdout_keeps_stdout_one_document(lab_scan, tmp_path):
     shutil.copy(db, copy)
     res = run("rescore", run_id, "--policy", "ncsc-tls-2025@2026.11", "--db", str(copy), "--json", "-")
     assert res.exit_code == 0, res.output
-    result = json.loads(res.stdout)
+    result = expand(json.loads(res.stdout))
     jsonschema.validate(result, schema())
     assert result["schema"] == SCHEMA_ID and result["run"]["rescored_from"] == run_id
     assert result["run"]["id"] in res.stderr  # the new run's id moves to stderr

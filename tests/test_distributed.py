@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from reports.hoist import expand
 from scanner.lab.broker import RedisBroker, free_port, redis_server
 
 pytest.importorskip("celery", reason="the celery extra is not installed")
@@ -178,7 +179,7 @@ def test_a_distributed_scan_through_a_worker_killed_and_a_broker_restart_equals_
         workers.stop()
         broker.__exit__()
     assert code == 0, output + workers.log("survivor")
-    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    result = expand(json.loads((tmp_path / "result.json").read_text(encoding="utf-8")))
     assert result["run"]["complete"] is True
     assert comparable(result) == comparable(baseline)
 
@@ -243,7 +244,7 @@ def test_a_coordinator_killed_mid_run_collects_on_resume_what_workers_finished(l
     finally:
         client.close()
     assert code == 0, output
-    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    result = expand(json.loads((tmp_path / "result.json").read_text(encoding="utf-8")))
     assert result["run"]["id"] == run_id and result["run"]["complete"] is True
     assert sorted(ep["target"] for svc in result["services"] for ep in svc["endpoints"]) == sorted(RESUMED)
     received = workers.received("late")

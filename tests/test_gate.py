@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from reports.hoist import expand
 from reports.json import schema
 from scanner.cli import main
 from scanner.gate import Baseline, decide, waiver_notes
@@ -202,7 +203,7 @@ def test_gate_baseline_ratchet(lab_args, tmp_path):
 def test_gate_json_on_stdout_follows_the_contract(lab_args, tmp_path):
     result = gate(lab_args, "https://api.vdab.test/", "--policy", BASE, "--json", "-", "--markdown", str(tmp_path / "m.md"))
     assert result.exit_code == 0, result.stderr
-    data = json.loads(result.stdout)
+    data = expand(json.loads(result.stdout))
     jsonschema.validate(data, schema())
     assert data["gate"]["result"] == "pass" and data["gate"]["services"][0]["state"] == "pass"
     assert (tmp_path / "m.md").read_text(encoding="utf-8").startswith("### \u2705 Bolwerk gate passed")
@@ -272,7 +273,7 @@ reason = "no IPv6"
     assert _audit["events"] == []  # not one socket event: no connect, lookup or send
     new_id = result.stdout.strip()
     before = {s["id"]: s["grade"] for s in lab_scan[0]["services"]}
-    after = json.loads((tmp_path / "strict.json").read_text(encoding="utf-8"))
+    after = expand(json.loads((tmp_path / "strict.json").read_text(encoding="utf-8")))
     assert after["run"]["id"] == new_id and after["run"]["rescored_from"] == run_id
     assert after["run"]["policy"] == "strict@1"
     grades = {s["id"]: s["grade"] for s in after["services"]}

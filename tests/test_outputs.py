@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from checks.registry import default_registry
 from reports.csv import build_csv
+from reports.hoist import expand
 from reports.json import build_result, write_ndjson
 from reports.junit import build_junit
 from reports.markdown import MAX_CHARS, build_markdown
@@ -279,7 +280,7 @@ def test_scan_writes_every_output(lab_args, tmp_path, lab):
     assert result.exit_code == 0, result.output
     sarif = json.loads(out["r.sarif"].read_text(encoding="utf-8"))
     validate_sarif(sarif)
-    data = json.loads(out["r.json"].read_text(encoding="utf-8"))
+    data = expand(json.loads(out["r.json"].read_text(encoding="utf-8")))
     failed = sorted(f["check"] for f in data["services"][0]["findings"] if f["status"] == "fail")
     assert {"http.hsts", "http.redirect"} <= set(failed)  # what the lab stages on onderwijs
     assert sorted(r["ruleId"] for r in sarif["runs"][0]["results"]) == failed  # one result per failed finding

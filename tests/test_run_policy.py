@@ -9,6 +9,7 @@ import jsonschema
 from click.testing import CliRunner
 
 from checks.registry import default_registry
+from reports.hoist import expand
 from reports.json import build_result, schema
 from scanner.cli import main
 from scanner.inventory import load_inventory
@@ -47,7 +48,7 @@ def test_report_uses_the_run_policy_although_its_file_is_gone(lab, lab_args, tmp
 
     res = run("report", "--db", str(db), "--out", str(tmp_path / "out"), "--json", str(tmp_path / "r.json"))
     assert res.exit_code == 0, res.output
-    result = json.loads((tmp_path / "r.json").read_text())
+    result = expand(json.loads((tmp_path / "r.json").read_text()))
     jsonschema.validate(result, schema())
     assert result["run"]["policy"] == "eager@1" and result["run"]["policy_digest"] == digest
     lapsing = (tmp_path / "out" / "dashboard" / "index.html").read_text().split(
@@ -82,7 +83,7 @@ def test_resume_keeps_the_stored_policy_and_refuses_another(lab, lab_args, tmp_p
 
     res = run("scan", str(inv), "--db", str(db), "--resume", run_id, "--json", "-", *lab_args)
     assert res.exit_code == 0, res.output
-    result = json.loads(res.stdout)
+    result = expand(json.loads(res.stdout))
     assert result["run"]["complete"] and result["run"]["policy_digest"] == policy.digest()
     certificate = next(f for s in result["services"] for f in s["findings"] if f["check"] == "certificate.expiry")
     assert certificate["status"] == "warn"  # judged under the stored policy's thresholds, not the defaults

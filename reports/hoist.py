@@ -1,0 +1,214 @@
+"""Contract v1.1: the JSON result with what repeats written once (docs/result-v1.1.md).
+
+A result repeats itself: the issuing certificate of every chain, the suite list of every
+endpoint behind one address, a header set, the mail facts of a shared provider, and the
+body of every passing finding ("2 certificate(s), in order", in two languages, with its
+level, severity and evidence). Contract v1.1 writes each such object once, in a table
+`shared` keyed by a digest of its content, and puts `{"$ref": digest}` where it stood:
+
+- in the facts of an endpoint or mail domain, every object or list of at least
+  `MIN_SHARED` bytes (as compact JSON), innermost first (a table entry may refer to others);
+- a finding whose status is pass, not_applicable or info leaves a service's `findings`
+  for its `short_findings`, grouped by subject (else target): the digest of its body (the
+  finding without id, target and subject), or `{"$ref": digest, "target": ..., "id": ...}`
+  where the target is not the group or the id is not the one `finding_id` gives. Other
+  findings stay in `findings`, whole, as in v1.
+
+An object of the result that itself holds a key `$ref` or `$value` (a header a server named
+so) is written `{"$value": object}`. `expand` undoes all of it: expand(v1.1) is the v1 result.
+
+The writer holds no table in memory: each entry goes to a temporary SQLite table as it is
+first met (a bounded set of recent digests spares most repeated inserts), and the table is
+written, sorted by digest, after the last service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from reports.common import schema
+from scanner.compact import Recent
+from scanner.model import finding_id
+
+SCHEMA_V1, SCHEMA_V11 = (schema(v)["properties"]["schema"]["const"] for v in ("v1", "v1.1"))  # named once: there
+REF, VALUE = "$ref", "$value"
+_MARKS = re.compile(r'"\$(?:ref|value)"')  # either key, in a compact JSON text
+MIN_SHARED = 200  # bytes of compact JSON from which a fact object is written once, by digest
+SHORT_STATUSES = frozenset({"pass", "not_applicable", "info"})  # no action asked: written short
+IN_PLACE = ("id", "target", "subject")  # what a short finding's group and entry say, not its body
+DIGEST_CHARS = 20  # 80 bits, as finding ids
+RECENT = 4096  # digests remembered in memory; an older one costs one INSERT OR IGNORE
+
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # compact, as keys
+
+
+def finding_order(f: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The order of a service's findings in v1 (scanner.judge sorts them so)."""
+    return f["pillar"], f["check"], f["target"], f["id"]
+
+
+def _id(check: str, target: str, group: str) -> str:
+    """The id a finding of `group` (its subject, or its target) has when its check names one finding."""
+    return finding_id(check, target, f"{group}\x1e" if group != target else "")
+
+
+def _literal(obj: dict[str, Any]) -> bool:
+    return REF in obj or VALUE in obj
+
+
+class Hoister:
+    """Turns v1 services into v1.1 ones, keeping each shared object once in a spool on disk."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # a private temporary database, on disk when it grows
+        self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
+        self.recent = Recent(RECENT)
+
+    def __enter__(self) -> Hoister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def service(self, svc: dict[str, Any]) -> dict[str, Any]:
+        """One v1 service as v1.1."""
+        out = {k: _escaped(v) for k, v in svc.items() if k not in ("endpoints", "mail_domains", "findings")}
+        out["endpoints"] = [self._with_facts(ep) for ep in svc["endpoints"]]
+        out["mail_domains"] = [self._with_facts(md) for md in svc["mail_domains"]]
+        findings = svc["findings"]
+        if findings != sorted(findings, key=finding_order):  # not in v1's order: expand could not restore it
+            out["findings"] = _escaped(findings)
+            return out
+        out["findings"] = [_escaped(f) for f in findings if f["status"] not in SHORT_STATUSES]
+        short: dict[str, list[Any]] = {}
+        for f in findings:
+            if f["status"] in SHORT_STATUSES:
+                group = f.get("subject") or f["target"]
+                short.setdefault(group, []).append(self._short(f, group))
+        out["short_findings"] = short
+        return out
+
+    def table(self) -> Iterator[tuple[str, str]]:
+        """Every shared object met so far, (digest, compact JSON), sorted by digest."""
+        self.db.commit()
+        yield from self.db.execute("SELECT digest, body FROM shared ORDER BY digest")
+
+    def _with_facts(self, item: dict[str, Any]) -> dict[str, Any]:
+        out = {k: _escaped(v) for k, v in item.items() if k != "facts"}
+        out["facts"] = self._share(item["facts"], top=True)[0]
+        return out
+
+    def _short(self, f: dict[str, Any], group: str) -> Any:
+        """A short finding of the group `group` (its subject, or its target): the digest of its
+        body, with its target and id only where they are not the group and the id it would have."""
+        body = {k: v for k, v in f.items() if k not in IN_PLACE}
+        text = _dumps(body)  # a body is kept whole: most are met again, few hold a large shared part
+        digest = self._keep(self._share(body, top=True)[1] if _MARKS.search(text) else text)
+        entry = {}
+        if f["target"] != group:
+            entry["target"] = f["target"]
+        if f["id"] != _id(f["check"], f["target"], group):
+            entry["id"] = f["id"]
+        return {REF: digest, **entry} if entry else digest
+
+    def _share(self, obj: Any, top: bool = False) -> tuple[Any, str]:
+        """`obj` with every object or list of at least MIN_SHARED bytes (itself too, unless `top`)
+        a reference, innermost first, and its compact JSON text (keys sorted). Each object is
+        encoded once, its large parts already references: linear in the size of the facts."""
+        if isinstance(obj, dict):
+            out: Any = {k: self._share(v)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
+            if _literal(obj):
+                out = {VALUE: out}
+        else:
+            out = [self._share(v)[0] if isinstance(v, dict | list) else v for v in obj]
+        text = _dumps(out)
+        if top or len(text) < MIN_SHARED:
+            return out, text
+        return {REF: self._keep(text)}, ""
+
+    def _keep(self, text: str) -> str:
+        """The digest of an object's compact JSON text, the text kept in the table once."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+        if digest not in self.recent:
+            self.recent.add(digest)
+            self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, text))
+        return digest
+
+
+def _escaped(obj: Any) -> Any:
+    """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped."""
+    if isinstance(obj, dict):
+        out = {k: _escaped(v) for k, v in obj.items()}
+        return {VALUE: out} if _literal(obj) else out
+    if isinstance(obj, list):
+        return [_escaped(v) for v in obj]
+    return obj
+
+
+class ResultError(ValueError):
+    """A v1.1 document that cannot be expanded: a reference to nothing, or one that refers to itself."""
+
+
+def expand(document: dict[str, Any]) -> dict[str, Any]:
+    """A result of either contract as v1: a v1.1 document with every reference put back, its
+    short findings back in `findings` in v1's order, and its table dropped; a v1 document (or
+    anything else) is returned as it is. Expanded objects may be shared: do not change them."""
+    if document.get("schema") != SCHEMA_V11:
+        return document
+    table = document.get("shared")
+    if not isinstance(table, dict):
+        raise ResultError('no "shared" table')
+    done: dict[str, Any] = {}
+    busy: set[str] = set()
+
+    def entry(digest: Any) -> Any:
+        if not isinstance(digest, str) or digest not in table:
+            raise ResultError(f'{REF} {digest!r} names no entry of "shared"')
+        if digest not in done:
+            if digest in busy:
+                raise ResultError(f"{REF} {digest!r} refers to itself")
+            busy.add(digest)
+            done[digest] = put_back(table[digest])
+            busy.discard(digest)
+        return done[digest]
+
+    def put_back(obj: Any) -> Any:
+        if isinstance(obj, list):
+            return [put_back(v) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        if len(obj) == 1 and isinstance(obj.get(VALUE), dict):
+            return {k: put_back(v) for k, v in obj[VALUE].items()}
+        if len(obj) == 1 and REF in obj:
+            return entry(obj[REF])
+        return {k: put_back(v) for k, v in obj.items()}
+
+    def short(group: str, item: Any) -> dict[str, Any]:
+        where = item if isinstance(item, dict) else {REF: item}
+        body = entry(where.get(REF))
+        target = where.get("target", group)
+        f = dict(body, target=target, id=where.get("id") or _id(body["check"], target, group))
+        if target != group:
+            f["subject"] = group
+        return f
+
+    def service(svc: dict[str, Any]) -> dict[str, Any]:
+        out = {k: put_back(v) for k, v in svc.items() if k != "short_findings"}
+        extra = [short(group, item) for group, items in svc.get("short_findings", {}).items() for item in items]
+        if extra:
+            out["findings"] = sorted(out["findings"] + extra, key=finding_order)
+        return out
+
+    try:
+        out = {k: put_back(v) for k, v in document.items() if k not in ("shared", "services")}
+        out["services"] = [service(svc) for svc in document["services"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ResultError(f"not a v1.1 result: {exc!r}") from None
+    out["schema"] = SCHEMA_V1
+    return out
