@@ -318,12 +318,22 @@ class Network:
 
     async def _acquire(self, host: str, ip: str, port: int, purpose: str, transport: str = "tcp",
                        ) -> tuple[Lease, int]:
-        """Check the rules, wait for a slot and for the rate limit; return the lease and real port.
+        """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
+        self.check(host, ip, port, purpose, transport)
+        return await self._wait(host, ip, port, purpose, transport, new=True), self.port_map.real(ip, port, host)
+
+    async def hold(self, host: str, ip: str, port: int, purpose: str) -> Lease:
+        """A slot to `host` and `ip` for a connection already open that is used again (HTTP
+        keep-alive): the caps hold for it as for a new one; the rate limit, which counts new
+        connections, does not apply."""
+        return await self._wait(host, ip, port, purpose, "tcp", new=False)
+
+    async def _wait(self, host: str, ip: str, port: int, purpose: str, transport: str, new: bool) -> Lease:
+        """Wait for a slot per host and per address (and, for a `new` connection, the rate limit).
 
         The wait is the scanner's own queue: deadlines around it stand still (deadline.py), and
         a wait beyond `queue_timeout` is ScannerLimit, never the target's timeout.
         """
-        self.check(host, ip, port, purpose, transport)
         host_slot = self._slot(self._host_slots, host, self.limits.per_host)
         ip_slot = self._slot(self._ip_slots, ip, self.limits.per_ip)
         held: list[asyncio.Semaphore] = []
@@ -332,11 +342,12 @@ class Network:
                 for slot in (host_slot, ip_slot):
                     await slot.acquire()
                     held.append(slot)
-                now = time.monotonic()
-                start = max(now, self._next_start[ip])
-                self._next_start[ip] = start + self._share(ip) / self.limits.rate_per_ip
-                if start > now:
-                    await asyncio.sleep(start - now)
+                if new:
+                    now = time.monotonic()
+                    start = max(now, self._next_start[ip])
+                    self._next_start[ip] = start + self._share(ip) / self.limits.rate_per_ip
+                    if start > now:
+                        await asyncio.sleep(start - now)
         except BaseException as exc:
             for slot in held:
                 slot.release()
@@ -350,7 +361,7 @@ class Network:
             ip_slot.release()
             host_slot.release()
 
-        return Lease(release), self.port_map.real(ip, port, host)
+        return Lease(release)
 
     async def open(self, host: str, ip: str, port: int, purpose: str, connect: Callable[[str, int], Awaitable[T]],
                    *, transport: str = "tcp", guarded: bool = True) -> tuple[T, Lease]:

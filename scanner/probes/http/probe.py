@@ -27,6 +27,7 @@ What is judged where (see also checks/http/):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import ssl
@@ -46,7 +47,7 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.http import html as http_html
 from scanner.probes.http.redact import redact_text, redact_url
-from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
+from scanner.probes.net import Lease, NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 from scanner.standards import security_txt, urls
 from scanner.standards.urls import Url, UrlError
@@ -56,6 +57,7 @@ SECURITY_TXT_CAP = 32 * 1024
 MAX_REDIRECTS = 10
 HEADER_LINES_CAP = 200
 DEADLINE_FACTOR = 2  # one request, connect to last byte, within this many io_timeouts
+KEEPALIVE_SECONDS = 4.0  # an idle connection is used again within this time (Apache closes its own after 5 s)
 HTML_BUDGET = 5.0  # seconds of a CPU worker for one page's HTML or security.txt (a linear parse takes milliseconds)
 CORS_PROBE_ORIGIN = "https://cors-check.bolwerk.invalid"  # RFC 2606: never a real site
 # What a browser advertises; only encodings we can decompress (bounded) ourselves.
@@ -67,11 +69,24 @@ PARITY_ADDRESSES = 4
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
+class _Slot:
+    """The connection slot (a Network lease) of one connection: held while a request uses the
+    connection, given back while it idles between requests (see `_Kept`)."""
+
+    def __init__(self, lease: Lease | None = None) -> None:
+        self.lease = lease
+
+    def release(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
+
+
 class _LeasedStream(httpcore.AsyncNetworkStream):
     """A network stream that gives its connection slot back when closed."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, lease) -> None:
-        self._inner, self._lease = inner, lease
+    def __init__(self, inner: httpcore.AsyncNetworkStream, slot: _Slot) -> None:
+        self._inner, self._slot = inner, slot
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -83,15 +98,15 @@ class _LeasedStream(httpcore.AsyncNetworkStream):
         try:
             await self._inner.aclose()
         finally:
-            self._lease.release()
+            self._slot.release()
 
     async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         try:
             inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         except BaseException:
-            self._lease.release()
+            self._slot.release()
             raise
-        return _LeasedStream(inner, self._lease)
+        return _LeasedStream(inner, self._slot)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -103,18 +118,21 @@ def _headers_too_large(exc: BaseException) -> bool:
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects any request of one client to one (host, ip) through the scanner's Network."""
+    """Connects any request of one client to one (host, ip) through the scanner's Network;
+    `slot` is the slot of the connection it opened last."""
 
     def __init__(self, ctx: ProbeContext, host: str, ip: str) -> None:
         self._ctx, self._host, self._ip = ctx, host, ip
         self._inner = httpcore.AnyIOBackend()
+        self.slot = _Slot()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
             return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
 
         stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
-        return _LeasedStream(stream, lease)
+        self.slot = _Slot(lease)
+        return _LeasedStream(stream, self.slot)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -166,8 +184,55 @@ def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
     return b"", False
 
 
+class _Kept:
+    """One server's connection within a probe (an origin at one address), kept alive between
+    requests where the exchange allows it (HTTP/1.1 persistent connections, RFC 9112 §9.3).
+
+    Requests to it take turns (`turn`). An idle connection holds no connection slot: it gives
+    its slot back when a response ends and takes one again (`Network.hold`) before it is used,
+    so the caps per host and per address count requests in flight, and an idle connection
+    never keeps a request to another server (another address, the other scheme) waiting.
+    A response not read to its end, a server that says `Connection: close`, an expired or
+    closed connection: the next request opens a new one.
+    """
+
+    def __init__(self, ctx: ProbeContext, origin: httpcore.Origin, host: str, ip: str) -> None:
+        self.ctx, self.origin, self.host, self.ip = ctx, origin, host, ip
+        self.turn = asyncio.Lock()
+        self.backend = _PinnedBackend(ctx, host, ip)
+        self.transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+        self.conn: httpcore.AsyncHTTPConnection | None = None
+
+    async def take(self) -> bool:
+        """Make the connection ready for a request: the idle one with a slot again (True), or a
+        new one that connects when the request is sent (False)."""
+        if self.conn is not None and self.conn.is_available() and not self.conn.has_expired():
+            self.backend.slot.lease = await self.ctx.network.hold(self.host, self.ip, self.origin.port, "http")
+            return True
+        await self.drop()
+        # httpx has no public hook for a network backend; its transport takes a connection of ours.
+        self.conn = self.transport._pool = httpcore.AsyncHTTPConnection(
+            self.origin, ssl_context=_tls_context(), keepalive_expiry=KEEPALIVE_SECONDS,
+            network_backend=self.backend)
+        return False
+
+    async def give_back(self, keep: bool) -> None:
+        """After a response: idle (its slot given back) when it may serve another, else closed."""
+        if keep and self.conn is not None and self.conn.is_available():
+            self.backend.slot.release()
+        else:
+            await self.drop()
+
+    async def drop(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.aclose()
+
+
 class Fetcher:
-    """Single requests, pinned to an address, bounded in time and size.
+    """Single requests, pinned to an address, bounded in time and size, over one kept-alive
+    connection per server (`_Kept`) until `aclose`.
 
     Requests go straight to an httpx transport, not through a client: a client parses the
     Location of every redirect response to prepare a next request, and a Location it cannot
@@ -176,18 +241,36 @@ class Fetcher:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self._kept: dict[tuple[bytes, bytes, int, str], _Kept] = {}  # (scheme, host, port, address)
+        self._closed = False
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; one still in use closes when its request ends."""
+        self._closed = True
+        kept, self._kept = self._kept, {}
+        for one in kept.values():
+            if not one.turn.locked():
+                await one.drop()
+
+    def _server(self, request: httpx.Request, host: str, ip: str) -> _Kept:
+        url = request.url
+        origin = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target="/").origin
+        key = (origin.scheme, origin.host, origin.port, ip)
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = _Kept(self.ctx, origin, host, ip)
+            if not self._closed:
+                self._kept[key] = kept
+        return kept
 
     async def get(self, url: Url, ip: str, cap: int = BODY_CAP,
                   headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
-        tls = _tls_context()
-        transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
-        # httpx has no public hook for a network backend; its pool takes one.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls,
-            max_connections=1,
-            max_keepalive_connections=0,
-            network_backend=_PinnedBackend(self.ctx, url.host, ip),
-        )
         req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
         req_headers.update(headers or {})
         try:
@@ -195,29 +278,47 @@ class Fetcher:
                                     extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
         except httpx.InvalidURL as exc:  # our own parser read it: a disagreement is a bug, said so
             raise ProbeError(f"GET {redact_url(url)}: httpx cannot read this URL: {exc}"[:300]) from None
+        server = self._server(request, url.host, ip)
         raw = bytearray()
         truncated = False
         seconds = self.ctx.io_timeout * DEADLINE_FACTOR
-        try:
-            async with transport, deadline(seconds):
-                resp = await transport.handle_async_request(request)
-                resp.request = request
-                try:
-                    async for chunk in resp.aiter_raw():
-                        raw += chunk
-                        if len(raw) >= cap:
-                            truncated = True
-                            del raw[cap:]
-                            break
-                finally:
-                    await resp.aclose()
-        except TimeoutError:
-            raise ProbeError(f"GET {redact_url(url)} did not complete within {seconds:g} s") from None
-        except httpx.HTTPError as exc:
-            raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+        async with server.turn:  # our own queue, like a slot: outside the request's deadline
+            try:
+                async with deadline(seconds):
+                    resp = await self._send(server, request)
+                    try:
+                        async for chunk in resp.aiter_raw():
+                            raw += chunk
+                            if len(raw) >= cap:
+                                truncated = True
+                                del raw[cap:]
+                                break
+                    finally:
+                        await resp.aclose()
+            except TimeoutError:
+                raise ProbeError(f"GET {redact_url(url)} did not complete within {seconds:g} s") from None
+            except httpx.HTTPError as exc:
+                raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+            finally:
+                await server.give_back(keep=not self._closed)
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
         body, more = _decode(bytes(raw), encoding, cap)
         return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)
+
+    @staticmethod
+    async def _send(server: _Kept, request: httpx.Request) -> httpx.Response:
+        """The response's head. A kept connection the server closed while it idled (the race
+        RFC 9112 §9.3.1 allows retrying for) is tried once more on a new connection."""
+        reused = await server.take()
+        try:
+            resp = await server.transport.handle_async_request(request)
+        except (httpx.RemoteProtocolError, httpx.NetworkError):
+            if not reused:
+                raise
+            await server.take()
+            resp = await server.transport.handle_async_request(request)
+        resp.request = request
+        return resp
 
 
 def combine_headers(items: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
@@ -628,11 +729,15 @@ async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> Fetched:
         target = urls.parse(url)
     except UrlError as exc:
         raise ProbeError(f"{redact_text(url)}: {exc}") from None
-    return await Fetcher(ctx).get(target, await contact_address(ctx, target), cap=cap)
+    async with Fetcher(ctx) as fetcher:
+        return await fetcher.get(target, await contact_address(ctx, target), cap=cap)
 
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
-    return await HttpProbe(ctx).probe(endpoint, addresses)
+    """The endpoint's HTTP facts; its kept-alive connections are closed when they are in."""
+    probe = HttpProbe(ctx)
+    async with probe.fetcher:
+        return await probe.probe(endpoint, addresses)
 
 
 async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:

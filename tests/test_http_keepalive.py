@@ -1,0 +1,138 @@
+"""HTTP keep-alive: one connection per server for an endpoint's requests, where the exchange allows it.
+
+Each test runs its own lab web servers on loopback (scanner/lab/web.py) and counts
+connections twice: where the server accepts them (`Listener.accepted`) and in the
+scanner's own records (`Network.records`). Caps per host and per address still hold: an
+idle kept connection holds no slot, so a probe never waits on itself, even with one slot
+per host and address and an endpoint on two addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from scanner.lab.ca import LabCA
+from scanner.lab.lab import _server_context, load_estate
+from scanner.lab.web import Site, WebServer
+from scanner.model import Endpoint
+from scanner.probes.http.probe import probe_http
+from scanner.probes.net import Limits, PortMap
+from tests.conftest import probe_context
+
+HOST = "127.0.0.1"  # an address literal: the redirect to https:// needs no resolver
+SECURITY_TXT = b"Contact: mailto:security@webproef.test\nExpires: 2099-01-01T00:00:00Z\n"
+
+
+def sites() -> tuple[Site, Site]:
+    https = Site(HOST, "https", headers=[("Strict-Transport-Security", "max-age=31536000")],
+                 files={"/.well-known/security.txt": ("text/plain; charset=utf-8", SECURITY_TXT)})
+    http = Site(HOST, "http", redirect_to=f"https://{HOST}")
+    return https, http
+
+
+async def serve(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0):
+    """An https:// and an http:// server on each address; returns (servers, port map)."""
+    cert, key = LabCA().server_files("bewaard.webproef.test", "valid", tmp_path)
+    tls = _server_context(load_estate()["tls"]["modern"], cert, key)
+    https, http = sites()
+    servers, ports = [], PortMap()
+    for ip in ips:
+        for port, site, ctx in ((443, https, tls), (80, http, None)):
+            server = ClosingWebServer(ip, site, ctx, keep_alive=keep_alive, close_after=close_after)
+            ports.add(ip, port, await server.start())
+            servers.append(server)
+    return servers, ports
+
+
+class _Heads:
+    """A stream reader that ends after `count` request heads, as if the peer had closed."""
+
+    def __init__(self, reader: asyncio.StreamReader, count: int) -> None:
+        self.reader, self.left = reader, count
+
+    async def readuntil(self, separator: bytes) -> bytes:
+        if self.left == 0:
+            raise asyncio.IncompleteReadError(b"", None)
+        self.left -= 1
+        return await self.reader.readuntil(separator)
+
+
+class ClosingWebServer(WebServer):
+    """A keep-alive server that closes each connection after `close_after` answers (0: never)
+    without saying so, as a server whose idle timeout ends a connection between two requests."""
+
+    def __init__(self, *args, close_after: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.close_after = close_after
+
+    async def _client(self, reader, writer) -> None:
+        await super()._client(_Heads(reader, self.close_after) if self.close_after else reader, writer)
+
+
+def probe(ports: PortMap, ips: list[str], per_host: int = 2, per_ip: int = 4):
+    ctx = probe_context(port_map=ports, io_timeout=2.0)
+    ctx.network.limits = Limits(per_host=per_host, per_ip=per_ip, rate_per_ip=1000.0, connect_timeout=2.0)
+    # a probe waiting on its own idle connection would wait for the queue's bound: fail sooner
+    probing = asyncio.wait_for(probe_http(ctx, Endpoint.from_url(f"https://{HOST}/"), ips), 30)
+    return asyncio.run(probing), ctx.network
+
+
+def run_probe(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0, **limits):
+    async def run():
+        servers, ports = await serve(tmp_path, ips, keep_alive, close_after)
+        try:
+            facts, network = await asyncio.to_thread(probe, ports, ips, **limits)
+        finally:
+            for server in servers:
+                await server.stop()
+        return facts, network, sum(s.accepted for s in servers)
+
+    return asyncio.run(run())
+
+
+def opened(network) -> list[tuple[str, int]]:
+    return sorted((r.ip, r.port) for r in network.attempts(purpose="http") if r.outcome == "open")
+
+
+def test_one_connection_per_server_when_the_server_keeps_it_alive(tmp_path):
+    """https://, http:// and its redirect to https://, security.txt and the CORS request: two
+    connections (one per scheme) instead of one per request, and the same facts."""
+    kept, network, accepted = run_probe(tmp_path, ["127.0.0.1"], keep_alive=True)
+    closed, network_closed, accepted_closed = run_probe(tmp_path, ["127.0.0.1"], keep_alive=False)
+    assert opened(network) == [("127.0.0.1", 80), ("127.0.0.1", 443)] and accepted == 2
+    assert accepted_closed == len(opened(network_closed)) == 5  # /, http /, its redirect, security.txt, CORS
+    assert kept["security_txt"]["found"] is True and kept["redirects_to_https"] is True
+    assert kept["hsts"]["max_age"] == 31536000 and kept["cors"]["status"] == 200
+    for facts in (kept, closed):
+        facts["headers"].pop("connection"), facts["headers"].pop("date", None), facts.pop("server_date", None)
+    assert kept == closed
+
+
+def test_one_slot_per_host_and_address_does_not_deadlock_two_addresses(tmp_path):
+    """An endpoint on two addresses (the parity request goes to the second) under a cap of one
+    connection per host and per address: the idle connection to one server holds no slot the
+    next request needs."""
+    facts, network, _ = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, per_host=1, per_ip=1)
+    assert [p["status"] for p in facts["per_address"]] == [200, 200]
+    assert opened(network) == [("127.0.0.1", 80), ("127.0.0.1", 443), ("127.0.0.2", 443)]
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced(tmp_path):
+    """A server that answers once per connection but says keep-alive: each next request finds
+    the connection gone, opens a new one, and the facts are whole."""
+    facts, network, accepted = run_probe(tmp_path, ["127.0.0.1"], keep_alive=True, close_after=1)
+    assert facts["security_txt"]["found"] is True and facts["cors"]["status"] == 200
+    assert facts["redirects_to_https"] is True
+    assert accepted == len(opened(network)) >= 4
+
+
+@pytest.fixture(autouse=True)
+def _loopback_has_127_0_0_2():
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.2", 0))
+        except OSError:
+            pytest.skip("127.0.0.2 is not bound on this machine's loopback")
