@@ -33,7 +33,7 @@ def sites() -> tuple[Site, Site]:
     return https, http
 
 
-async def serve(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0):
+async def serve(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0, busy: InFlight | None = None):
     """An https:// and an http:// server on each address; returns (servers, port map)."""
     cert, key = LabCA().server_files("bewaard.webproef.test", "valid", tmp_path)
     tls = _server_context(load_estate()["tls"]["modern"], cert, key)
@@ -41,50 +41,81 @@ async def serve(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0
     servers, ports = [], PortMap()
     for ip in ips:
         for port, site, ctx in ((443, https, tls), (80, http, None)):
-            server = ClosingWebServer(ip, site, ctx, keep_alive=keep_alive, close_after=close_after)
+            server = ClosingWebServer(ip, site, ctx, keep_alive=keep_alive, close_after=close_after, busy=busy)
             ports.add(ip, port, await server.start())
             servers.append(server)
     return servers, ports
 
 
-class _Heads:
-    """A stream reader that ends after `count` request heads, as if the peer had closed."""
+class InFlight:
+    """Requests the lab servers are answering at once, over all of them, and the most seen: a
+    request is in flight from its head's arrival until its connection asks for the next head."""
 
-    def __init__(self, reader: asyncio.StreamReader, count: int) -> None:
-        self.reader, self.left = reader, count
+    ANSWER_SECONDS = 0.05  # each answer takes this long, so that requests that may overlap do
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+
+
+class _Heads:
+    """A stream reader that ends after `count` request heads (0: never), as if the peer had
+    closed, and counts the requests in flight in `busy`."""
+
+    def __init__(self, reader: asyncio.StreamReader, count: int, busy: InFlight | None) -> None:
+        self.reader, self.left, self.busy, self.answering = reader, count or -1, busy, False
 
     async def readuntil(self, separator: bytes) -> bytes:
+        if self.answering:
+            self.busy.now -= 1
+            self.answering = False
         if self.left == 0:
             raise asyncio.IncompleteReadError(b"", None)
         self.left -= 1
-        return await self.reader.readuntil(separator)
+        head = await self.reader.readuntil(separator)
+        if self.busy is not None:
+            self.answering = True
+            self.busy.now += 1
+            self.busy.most = max(self.busy.most, self.busy.now)
+            await asyncio.sleep(InFlight.ANSWER_SECONDS)
+        return head
 
 
 class ClosingWebServer(WebServer):
     """A keep-alive server that closes each connection after `close_after` answers (0: never)
     without saying so, as a server whose idle timeout ends a connection between two requests."""
 
-    def __init__(self, *args, close_after: int = 0, **kwargs) -> None:
+    def __init__(self, *args, close_after: int = 0, busy: InFlight | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.close_after = close_after
+        self.close_after, self.busy = close_after, busy
 
     async def _client(self, reader, writer) -> None:
-        await super()._client(_Heads(reader, self.close_after) if self.close_after else reader, writer)
+        heads = _Heads(reader, self.close_after, self.busy)
+        try:
+            await super()._client(heads, writer)
+        finally:
+            if heads.answering:
+                self.busy.now -= 1
 
 
-def probe(ports: PortMap, ips: list[str], per_host: int = 2, per_ip: int = 4):
+def probe(ports: PortMap, ips: list[str], per_host: int = 2, per_ip: int = 4, probes: int = 1):
+    """The endpoint's facts from `probes` probes at once (sharing one Network and its caps)."""
     ctx = probe_context(port_map=ports, io_timeout=2.0)
     ctx.network.limits = Limits(per_host=per_host, per_ip=per_ip, rate_per_ip=1000.0, connect_timeout=2.0)
+
+    async def probing():
+        endpoint = Endpoint.from_url(f"https://{HOST}/")
+        return await asyncio.gather(*(probe_http(ctx, endpoint, ips) for _ in range(probes)))
+
     # a probe waiting on its own idle connection would wait for the queue's bound: fail sooner
-    probing = asyncio.wait_for(probe_http(ctx, Endpoint.from_url(f"https://{HOST}/"), ips), 30)
-    return asyncio.run(probing), ctx.network
+    return asyncio.run(asyncio.wait_for(probing(), 30))[0], ctx.network
 
 
-def run_probe(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0, **limits):
+def run_probe(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0, busy: InFlight | None = None,
+              **options):
     async def run():
-        servers, ports = await serve(tmp_path, ips, keep_alive, close_after)
+        servers, ports = await serve(tmp_path, ips, keep_alive, close_after, busy)
         try:
-            facts, network = await asyncio.to_thread(probe, ports, ips, **limits)
+            facts, network = await asyncio.to_thread(probe, ports, ips, **options)
         finally:
             for server in servers:
                 await server.stop()
@@ -118,6 +149,23 @@ def test_one_slot_per_host_and_address_does_not_deadlock_two_addresses(tmp_path)
     facts, network, _ = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, per_host=1, per_ip=1)
     assert [p["status"] for p in facts["per_address"]] == [200, 200]
     assert opened(network) == [("127.0.0.1", 80), ("127.0.0.1", 443), ("127.0.0.2", 443)]
+
+
+@pytest.mark.parametrize("per_host", [1, 3])
+def test_the_cap_per_host_counts_requests_on_kept_connections(tmp_path, per_host):
+    """Requests on kept connections take a slot as new ones do: two probes of the host at once
+    under a cap of 1 per host never have two requests answered at once, though each keeps its
+    connections to both schemes and both addresses open; with a cap of 3 they do (the probes
+    send requests in parallel where they may), so the count can see an overlap."""
+    busy = InFlight()
+    facts, network, accepted = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, busy=busy,
+                                         per_host=per_host, per_ip=4, probes=2)
+    assert [p["status"] for p in facts["per_address"]] == [200, 200]
+    assert accepted == len(opened(network)) == 2 * 3
+    assert busy.now == 0
+    assert busy.most == 1 if per_host == 1 else busy.most > 1
+    slots = network._host_slots[HOST]
+    assert slots._value == per_host  # every slot given back once the probe is done
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(tmp_path):
