@@ -23,7 +23,7 @@ ALL_KINDS = frozenset(EndpointKind)
 BROWSER_KINDS = frozenset({EndpointKind.WEB})
 
 BUILTIN_MODULES = (
-    "checks.tls", "checks.certificate",
+    "checks.tls.protocol", "checks.tls.behaviour", "checks.tls.attacks", "checks.certificate",
     "checks.http.enforcement", "checks.http.hsts", "checks.http.csp", "checks.http.headers",
     "checks.http.cookies", "checks.http.page", "checks.http.security_txt", "checks.http.parity",
     "checks.dns", "checks.mail.spf", "checks.mail.dmarc", "checks.mail.dkim", "checks.mail.mx",
@@ -119,6 +119,7 @@ class CheckContext:
     thresholds: Mapping[str, Any]
     kind: EndpointKind | None = None
     subject: Mapping[str, Any] = field(default_factory=dict)
+    estate: Mapping[str, Any] = field(default_factory=dict)  # facts of the whole run a check may need (judge.estate_view)
 
     def threshold(self, name: str) -> Any:
         return self.thresholds[name]

@@ -83,15 +83,17 @@ def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent
 
 
 def repo_path(file: str) -> str:
-    """A file path as code-scanning platforms want it: relative to the checkout, with '/'."""
-    path = Path(file)
+    """A file path as code-scanning platforms want it: relative to the root of the repository
+    holding it (the nearest folder above it with a `.git`), with '/'; outside a repository,
+    relative to the working directory. A relative path is taken from the working directory,
+    as the scan that stored it was."""
+    path = Path(os.path.abspath(file))
+    root = next((folder for folder in path.parents if (folder / ".git").exists()), Path.cwd())
     try:
-        rel = os.path.relpath(path.resolve(), Path.cwd().resolve()) if path.is_absolute() else str(path)
-    except ValueError:  # another drive on Windows
-        rel = str(path)
-    if rel.startswith(".."):
-        rel = str(path)
-    return rel.replace(os.sep, "/")
+        rel = path.relative_to(root)
+    except ValueError:  # outside the repository and the working directory
+        return str(file).replace(os.sep, "/")
+    return rel.as_posix()
 
 
 def waiver_text(waiver: dict[str, Any]) -> str:

@@ -5,9 +5,11 @@ One test suite per service, one test case per check and endpoint (or mail domain
 one endpoint (one per MX host, say) combine into one case, the worst deciding:
 fail -> <failure>, error (could not measure) -> <error>, waived or not applicable ->
 <skipped> with the reason, pass/warn/info -> passed (warnings in <system-out>). Under
-`bolwerk gate` each suite also gets a ``grade`` case that fails when the gate failed
-the service, and failures the baseline already knew are <skipped> (the ratchet lets
-them through), so the widget shows what the gate decided.
+`bolwerk gate` the widget shows what the gate decided: each suite gets a ``grade`` case
+that fails (or errs, when it could not be judged) as the gate did for the service, a
+check's case is a <failure> only when that finding failed the gate (``--fail-on``), and
+every other problem is told in the case's <system-out> with a passing case; failures the
+baseline already knew are <skipped> (the ratchet lets them through).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def _suite(svc: dict[str, Any], result: dict[str, Any], registry: Registry, verd
     """One service's test suite; its counts are added to `totals`."""
     known = verdict.known_ids if verdict is not None and verdict.baseline is not None else set()
     gated = {s.id: s for s in verdict.services} if verdict is not None else {}
+    gating = set(gated[svc["id"]].failing_ids) if svc["id"] in gated else None  # None: no gate, every failure counts
     suite = ET.Element("testsuite", name=f"{svc['id']} ({clean(svc['name'], 200)})",
                        timestamp=result["run"].get("started") or "")
     props = ET.SubElement(suite, "properties")
@@ -87,7 +90,11 @@ def _suite(svc: dict[str, Any], result: dict[str, Any], registry: Registry, verd
         counts["tests"] += 1
         outcome, worst = _case_outcome(items, known)
         title = chk.title["en"] if chk else check_id
-        if outcome == "fail":
+        if gating is not None and outcome in ("fail", "error") and not any(f["id"] in gating for f in worst):
+            word = "failed" if outcome == "fail" else "could not be measured"
+            ET.SubElement(case, "system-out").text = (
+                f"{word} ({worst[0]['level']}, {worst[0]['severity']}); the gate did not fail on it:\n" + _text(worst))
+        elif outcome == "fail":
             counts["failures"] += 1
             el = ET.SubElement(case, "failure", type=f"{worst[0]['level']}/{worst[0]['severity']}",
                                message=clean(f"{title}: {worst[0]['message']}", 1000))

@@ -19,10 +19,11 @@ from reports.json import stored_result, write_json, write_ndjson
 from reports.junit import write_junit
 from reports.markdown import write_markdown
 from reports.sarif import write_sarif
+from scanner.inputfiles import check_writable, check_writable_folder
 from scanner.model import InputError
 from scanner.store import Store
 
-Writer = Callable[[dict[str, Any], Path, Any, Any], None]  # (result, path, registry, verdict)
+Writer = Callable[..., None]  # (result, path, registry, verdict, **options of that format)
 WRITERS: dict[str, Writer] = {
     "json": lambda result, path, registry, verdict: write_json(
         dict(result, gate=verdict.to_json()) if verdict else result, path),
@@ -43,10 +44,17 @@ class Outputs:
     files: dict[str, Path] = field(default_factory=dict)
     out: Path | None = None
     lang: str = "nl"  # the dashboard's primary language
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per format, e.g. {"sarif": {"category": ...}}
 
     def __post_init__(self) -> None:
+        """Refuse, before any scan, what could not be written later (and create nothing)."""
         if sum(str(path) == STDOUT for path in self.files.values()) > 1:
             raise InputError(STDOUT, "only one output can go to stdout")
+        for fmt, path in self.files.items():
+            if str(path) != STDOUT:
+                check_writable(path, f"--{fmt}")
+        if self.out:
+            check_writable_folder(self.out, "--out")
 
     def __bool__(self) -> bool:
         return bool(self.files or self.out)
@@ -63,7 +71,7 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
     registry = default_registry()
     for fmt, path in outputs.files.items():
         try:
-            WRITERS[fmt](result, path, registry, verdict)
+            WRITERS[fmt](result, path, registry, verdict, **outputs.options.get(fmt, {}))
         except OSError as exc:
             raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
     if outputs.out:

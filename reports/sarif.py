@@ -12,6 +12,10 @@ inventory line that names the service, or, for targets given on the command line
 path made from the target (``host[_port][/path]``); its full URL is in the result's
 properties and logical location. Gate an inventory kept in the repository for alerts on
 real lines.
+
+`runAutomationDetails` is left to the uploader (GitHub's `category`) unless the user names
+the analysis (`--sarif-category`): an id that changed with every run or policy would make
+each upload a new analysis and orphan the alerts of the last one.
 """
 
 from __future__ import annotations
@@ -93,9 +97,10 @@ def _location(svc: dict[str, Any], f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_sarif(result: dict[str, Any], registry: Registry, verdict: Any = None) -> dict[str, Any]:
+def build_sarif(result: dict[str, Any], registry: Registry, verdict: Any = None,
+                category: str | None = None) -> dict[str, Any]:
     rules = [_rule(chk) for chk in registry]
-    return _document(result, rules, list(_results(result, rules, verdict)), verdict)
+    return _document(result, rules, list(_results(result, rules, verdict)), verdict, category)
 
 
 def _results(result: dict[str, Any], rules: list[dict[str, Any]], verdict: Any) -> Iterator[dict[str, Any]]:
@@ -123,7 +128,8 @@ def _results(result: dict[str, Any], rules: list[dict[str, Any]], verdict: Any) 
         yield entry
 
 
-def _document(result: dict[str, Any], rules: list[dict[str, Any]], results: Any, verdict: Any) -> dict[str, Any]:
+def _document(result: dict[str, Any], rules: list[dict[str, Any]], results: Any, verdict: Any,
+              category: str | None) -> dict[str, Any]:
     run = result["run"]
     invocation: dict[str, Any] = {"executionSuccessful": bool(run.get("complete"))}
     if run.get("started"):
@@ -133,28 +139,26 @@ def _document(result: dict[str, Any], rules: list[dict[str, Any]], results: Any,
     if verdict is not None:
         invocation["exitCode"] = verdict.exit_code
         invocation["exitCodeDescription"] = verdict.reason
-    policy_name = run["policy"].split("@", 1)[0]
     properties: dict[str, Any] = {"policy": run["policy"], "runId": run["id"]}
     if verdict is not None:
         properties["gate"] = verdict.label
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "Bolwerk", "version": run.get("tool_version") or "0",
-                                "semanticVersion": run.get("tool_version") or "0", "rules": rules}},
-            "automationDetails": {"id": f"bolwerk/{policy_name}/{run['id']}"},
-            "invocations": [invocation],
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-            "properties": properties,
-        }],
+    sarif_run: dict[str, Any] = {
+        "tool": {"driver": {"name": "Bolwerk", "version": run.get("tool_version") or "0",
+                            "semanticVersion": run.get("tool_version") or "0", "rules": rules}},
+        "invocations": [invocation],
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": properties,
     }
+    if category:  # else the uploader's (GitHub's `category`); a run id here would orphan every alert
+        sarif_run["automationDetails"] = {"id": category}
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [sarif_run]}
 
 
-def write_sarif(result: dict[str, Any], path: Any, registry: Registry, verdict: Any = None) -> None:
+def write_sarif(result: dict[str, Any], path: Any, registry: Registry, verdict: Any = None,
+                category: str | None = None) -> None:
     """The results written one by one as the result gives its services; ``-`` means standard output."""
     rules = [_rule(chk) for chk in registry]
     with output(path) as out:
-        stream_document(out, _document(result, rules, ITEMS, verdict), _results(result, rules, verdict), indent=2,
-                        sort_keys=False)
+        stream_document(out, _document(result, rules, ITEMS, verdict, category), _results(result, rules, verdict),
+                        indent=2, sort_keys=False)

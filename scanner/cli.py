@@ -6,10 +6,13 @@ passed), 1 policy failed, 2 usage or input error (one line, no traceback), 3 cou
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +23,25 @@ from checks.registry import default_registry
 from reports.html import LANGS
 from reports.outputs import Outputs, write_outputs, write_run
 from scanner import __version__
-from scanner.console import print_summary, print_verdict, stderr_progress, summary_line
+from scanner.console import (
+    SEVERITIES,
+    plural,
+    print_table,
+    print_verdict,
+    stderr_progress,
+    summary_line,
+    use_colour,
+)
+from scanner.distributed import DEFAULT_QUEUE, VISIBILITY_TIMEOUT
 from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
-from scanner.gate import unreachable
-from scanner.inventory import Inventory, inventory_from_targets, load_inventory
+from scanner.gate import unreached_cause
+from scanner.inputfiles import PORT_MAP_LIMIT, check_writable_folder, read_bytes
+from scanner.inventory import Inventory, inventory_from_arguments, load_inventory
 from scanner.judge import rescore, stored_policy
-from scanner.model import InputError
+from scanner.model import MESSAGE_LIMIT, InputError, one_line
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
-from scanner.runner import Runner, ScanOptions, default_workers
+from scanner.runner import CollectionFailed, Runner, ScanOptions, default_workers
 from scanner.store import Store, default_db_path
 
 
@@ -71,7 +84,7 @@ def network_options(func):
         click.option("--resolver", default=None, metavar="IP[:PORT]", help="DNS resolver (default: the system's)."),
         click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="PEM roots to trust instead of certifi's Mozilla store."),
-        click.option("--trust-anchor", "trust_anchors", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--trust-anchor", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
                      help="Extra DNSSEC trust anchors (zone-file DS/DNSKEY lines); repeatable."),
         click.option("--trust-resolver-ad", is_flag=True, default=False,
                      help="Trust the AD bit of the --resolver (a validating resolver on a trusted path): "
@@ -97,24 +110,25 @@ def network_options(func):
 
 
 def scan_options(kw: dict[str, Any]) -> ScanOptions:
-    return ScanOptions(
+    """The network flags as ScanOptions, every file and value among them checked before any scan."""
+    options = ScanOptions(
         concurrency=kw["concurrency"], per_host=kw["per_host"], per_ip=kw["per_ip"], rate_per_ip=kw["rate"],
         timeout=kw["timeout"], io_timeout=kw["io_timeout"], resolver=kw["resolver"], ca_bundle=kw["ca_bundle"],
-        trust_anchors=list(kw["trust_anchors"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
+        trust_anchors=list(kw["trust_anchor"]), trust_resolver_ad=kw["trust_resolver_ad"], scope=tuple(kw["scope"]),
         allow_networks=tuple(kw["allow_networks"]), audit_log=kw["audit_log"],
         port_map=read_port_map(kw.get("lab_port_map")), workers=kw["workers"] or default_workers())
+    options.validate()
+    return options
 
 
 def read_port_map(path: Path | None) -> PortMap | None:
     """The lab's port map from a file (see the hidden --lab-port-map option)."""
     if path is None:
         return None
+    raw = read_bytes(path, "port map", PORT_MAP_LIMIT)
     try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-        return PortMap.from_json(rows)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read port map: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
+        return PortMap.from_json(json.loads(raw))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
 
 
@@ -136,8 +150,11 @@ def output_options(folder: bool = True):
     """The output flags, declared once for every command that writes a result: a file per
     format ('-' for stdout, one at most) and, with `folder`, --out and --lang for the dashboard.
     The command reads them with `outputs_of(kw)`."""
-    opts = [file_option(flag, f"{fmt}_file", help=f"Write {what} to FILE ('-' for stdout).")
+    opts = [file_option(flag, fmt, help=f"Write {what} to FILE ('-' for stdout).")
             for flag, fmt, what in OUTPUT_FILES]
+    opts.append(click.option("--sarif-category", default=None, metavar="ID",
+                             help="Name the SARIF analysis (runAutomationDetails.id); by default the uploader "
+                                  "names it (GitHub: the upload's category)."))
     if folder:
         opts += [click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                               help="Write results.json and the dashboard here."),
@@ -154,23 +171,90 @@ def output_options(folder: bool = True):
 
 def outputs_of(kw: dict[str, Any]) -> Outputs:
     """The outputs asked for, taken out of a command's keyword arguments (see output_options)."""
-    files = {fmt: kw.pop(f"{fmt}_file") for _, fmt, _ in OUTPUT_FILES}
+    files = {fmt: kw.pop(fmt) for _, fmt, _ in OUTPUT_FILES}
+    category = kw.pop("sarif_category")
     return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
-                   kw.pop("lang", "nl"))
+                   kw.pop("lang", "nl"), {"sarif": {"category": category}} if category else {})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+broker_option = click.option(
+    "--broker", envvar="BOLWERK_BROKER", show_envvar=True, default=None, metavar="URL",
+    help="With --engine celery, and for workers: the Redis broker, redis://USER:PASSWORD@HOST:PORT/DB.")
+
+
+def distributed(module: str) -> Any:
+    """A module of scanner.distributed, which needs the optional `celery` extra."""
+    try:
+        return importlib.import_module(f"scanner.distributed.{module}")
+    except ImportError as exc:
+        raise InputError("--engine celery", f"needs Celery and Redis: pip install 'bolwerk[celery]' ({exc})") from None
+
+
+def checked_broker(url: str | None) -> str:
+    return distributed("app").broker_url(url)
+
+
+def console_options(func):
+    """How much the terminal shows: --quiet, --no-color and (for the grade table) --severity."""
+    opts = [
+        click.option("--quiet", "-q", is_flag=True, default=False,
+                     help="Print only errors and the reason for a failing exit code: no table, no summary line."),
+        click.option("--no-color", "no_color", is_flag=True, default=False,
+                     help="No colours (also when NO_COLOR is set; colours appear only on a terminal anyway)."),
+        click.option("--severity", type=click.Choice(SEVERITIES), default=None,
+                     help="Under each service in the table, list its problems (fail, warn, error) of this "
+                          "severity or worse."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def table_language(ctx: click.Context, lang: str) -> str:
+    """The grade table is English unless --lang was given on the command line (its default serves
+    the dashboard)."""
+    explicit = ctx.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+    return lang if explicit else "en"
+
+
+class _OneLineUsageError(click.ClickException):
+    exit_code = EXIT_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"bolwerk: error: {self.format_message()}", err=True)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    """Click's own usage errors (a bad flag value, a missing argument) as every other input
+    error: one line on stderr, exit code 2. Asking for help still shows the help."""
+    try:
+        yield
+    except click.UsageError as exc:
+        if exc.ctx is None or isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            raise
+        message = one_line(exc.format_message(), MESSAGE_LIMIT).rstrip(".")
+        raise _OneLineUsageError(f"{message} (see `{exc.ctx.command_path} --help`)") from None
+
+
+class _Commands(click.Group):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                                              "auto_envvar_prefix": "BOLWERK"})  # --resolver of gate: BOLWERK_GATE_RESOLVER
 @click.version_option(__version__, prog_name="bolwerk")
 def main() -> None:
     """Bolwerk: security posture of government services (TLS, certificates, HTTP, DNS, mail)."""
 
 
 # --------------------------------------------------------------------------- the scan path
-
-def nothing_measured(result: dict[str, Any]) -> bool:
-    """True when no endpoint could be reached at all (DNS answers alone do not count)."""
-    return all(unreachable(ep) for svc in result["services"] for ep in svc["endpoints"])
-
 
 @dataclass
 class Scanned:
@@ -181,22 +265,33 @@ class Scanned:
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
-             interrupted: str = "interrupted; the run is stored as incomplete (resume with --resume)") -> Scanned:
-    """The scan path of every command that scans: collect, judge and store one run."""
+             interrupted: str = "interrupted: run {run} is kept as incomplete; run the same command with "
+                                "--resume {run} to finish it",
+             engine: Callable[..., Runner] = Runner) -> Scanned:
+    """The scan path of every command that scans: collect, judge and store one run (`interrupted`
+    is what Ctrl-C prints, with {run} the run's id; `engine`: the Runner, or another that
+    collects elsewhere)."""
     registry = default_registry()
     # --resume without --policy: the policy the run started under, as the run stored it
     policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
     store = Store(db)
+    runner = None
     try:
         if policy is None:
             run = store.run(store.resolve_run(resume))
             policy = stored_policy(run, registry) or load_policy(run["policy"], registry)
         started = time.monotonic()
-        run_id = Runner(options, registry, policy, store, progress=stderr_progress()).scan(inventory, resume=resume)
+        runner = engine(options, registry, policy, store, progress=stderr_progress())
+        run_id = runner.scan(inventory, resume=resume)
     except KeyboardInterrupt:
         store.close()
-        click.echo(f"bolwerk: {interrupted}", err=True)
+        run_id = runner.run_id if runner else None
+        click.echo(f"\nbolwerk: {interrupted.format(run=run_id or 'not started')}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except CollectionFailed as exc:
+        store.close()
+        click.echo(f"bolwerk: {exc}", err=True)
+        sys.exit(EXIT_UNSCANNED)
     except BaseException:
         store.close()
         raise
@@ -206,38 +301,84 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 # --------------------------------------------------------------------------- commands
 
 @main.command()
-@click.argument("inventory", type=click.Path(path_type=Path))
+@click.argument("targets", nargs=-1, required=True, metavar="INVENTORY | URL...")
 @network_options
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"SQLite history (default: {default_db_path()}).")
 @output_options()
+@console_options
 @click.option("--resume", default=None, metavar="RUN",
               help="Continue an interrupted run, under the policy it started with.")
+@click.option("--engine", type=click.Choice(["local", "celery"]), default="local", show_default=True,
+              help="Collect in this process (and its --workers), or by Celery workers (`bolwerk worker`).")
+@broker_option
+@click.option("--queue", default=DEFAULT_QUEUE, show_default=True,
+              help="With --engine celery: the queue the tasks go to (a vantage point's workers listen on it).")
+@click.pass_context
 @input_errors
-def scan(inventory: Path, db: Path | None, resume: str | None, **kw: Any) -> None:
-    """Scan every service of an INVENTORY (TOML, CSV or a list of URLs)."""
-    inv = load_inventory(inventory)
+def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: str | None, quiet: bool,
+         no_color: bool, severity: str | None, engine: str, broker: str | None, queue: str, **kw: Any) -> None:
+    """Scan an INVENTORY (TOML, CSV or a list of URLs) or the URLs and host names given.
+
+    Prints the services worst first (grade, score, why the grade is capped) on stdout unless
+    an output goes there; the summary and progress go to stderr.
+    """
+    inv = inventory_from_arguments(list(targets))
     options = scan_options(kw)
+    lang = table_language(ctx, kw["lang"])
     outputs = outputs_of(kw)
-    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume)
+    runner: Callable[..., Runner] = Runner
+    if engine == "celery":
+        runner = functools.partial(distributed("coordinator").CeleryRunner, broker=checked_broker(broker),
+                                   queue=queue)
+    scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume, engine=runner)
     result = write_run(scanned.store, scanned.run_id, outputs)
-    click.echo(summary_line(result, scanned.seconds), err=True)
-    if outputs.out:
-        click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
-    unscanned = nothing_measured(result)
+    if not quiet:
+        if not outputs.to_stdout:
+            print_table(result, lang, use_colour(no_color), severity)
+        click.echo(summary_line(result, scanned.seconds), err=True)
+        if outputs.out:
+            click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
+    cause = unreached_cause(result)
     scanned.store.close()
-    sys.exit(EXIT_UNSCANNED if unscanned else EXIT_OK)
+    if cause:
+        click.echo(f"bolwerk: could not scan: {cause}", err=True)
+    sys.exit(EXIT_UNSCANNED if cause else EXIT_OK)
+
+
+@main.command()
+@broker_option
+@click.option("--queue", "queues", multiple=True, default=[DEFAULT_QUEUE], show_default=True,
+              help="Take tasks from this queue (one per vantage point); repeatable.")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
+              help="Units of work in flight at once in this worker.")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append every connection attempt to this file (JSON lines, each with its run id).")
+@click.option("--visibility-timeout", type=click.FloatRange(5, 86400), default=VISIBILITY_TIMEOUT, show_default=True,
+              help="Seconds before a task taken by a worker that vanished is handed to another; "
+                   "longer than any unit takes (every probe's --timeout).")
+@click.option("--name", default=None, help="This worker's node name (default: celery@HOSTNAME).")
+@input_errors
+def worker(broker: str | None, queues: tuple[str, ...], concurrency: int, audit_log: Path | None,
+           visibility_timeout: float, name: str | None) -> None:
+    """Collect units of work for `bolwerk scan --engine celery`, until stopped (SIGTERM, Ctrl-C)."""
+    run_worker = distributed("worker").run_worker
+    sys.exit(run_worker(checked_broker(broker), queues, concurrency, audit_log, visibility_timeout, name))
 
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bolwerk-demo"),
               show_default=True, help="Where to write results.json, the history and the dashboard.")
-@click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True,
+              help="Primary language of the dashboard (and, when given, of the table).")
+@console_options
+@click.pass_context
 @input_errors
-def demo(out: Path, lang: str) -> None:
+def demo(ctx: click.Context, out: Path, lang: str, quiet: bool, no_color: bool, severity: str | None) -> None:
     """Start the embedded lab estate, scan it end to end and write the dashboard."""
     from scanner.lab import Lab
 
+    check_writable_folder(out, "--out")
     click.echo("bolwerk: starting the lab estate on loopback...", err=True)
     with Lab() as info:
         options = ScanOptions(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],
@@ -246,17 +387,20 @@ def demo(out: Path, lang: str) -> None:
         db = out / "history.db"
         scanned = run_scan(load_inventory(info.inventory), options, None, db)
         result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
-        print_summary(result)
-        click.echo("")
-        click.echo(summary_line(result, scanned.seconds))
+        if not quiet:
+            print_table(result, table_language(ctx, lang), use_colour(no_color), severity)
+            click.echo("")
+            click.echo(summary_line(result, scanned.seconds))
         scanned.store.close()
+    if quiet:
+        return
     click.echo(f"Results:   {out / 'results.json'}")
     click.echo(f"History:   {db}")
     click.echo(f"Dashboard: {(out / 'dashboard' / 'index.html').resolve()}  (open it in a browser)")
 
 
 @main.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@file_option("--db", help=f"The SQLite history to read (default: {default_db_path()}).")
 @click.option("--run", "run_ref", default=None, metavar="ID", help="Run id or prefix (default: the latest).")
 @output_options()
 @input_errors
@@ -298,48 +442,66 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
 @main.command()
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@file_option("--db", help=f"The SQLite history to read (default: {default_db_path()}).")
 @input_errors
 def diff(run_a: str, run_b: str, db: Path | None) -> None:
-    """What changed between two runs: grades, new and fixed findings."""
+    """What changed from RUN_A to RUN_B (ids, prefixes or "latest"): grades, new and fixed findings."""
     from reports.diff import diff_lines, diff_runs
 
     store = _existing_store(db)
-    changes = diff_runs(store, store.resolve_run(run_a), store.resolve_run(run_b))
+    first, second = store.resolve_run(run_a), store.resolve_run(run_b)
+    changes = diff_runs(store, first, second)
     store.close()
     if not changes.same_policy:
         click.echo(f"bolwerk: note: the runs were judged under different policies ({changes.policies[0]} vs "
                    f"{changes.policies[1]}); rescore one to compare like with like", err=True)
-    for line in diff_lines(changes):
+    lines = diff_lines(changes)
+    click.echo(f"changes from {first} to {second}: " + (plural(len(changes.services), "service") if lines else "none"))
+    for line in lines:
         click.echo(line)
 
 
 @main.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@file_option("--db", help=f"The SQLite history to read (default: {default_db_path()}).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True,
+              help="How many runs to list.")
 @input_errors
 def runs(db: Path | None, limit: int) -> None:
-    """List stored runs, newest first."""
+    """List stored runs, newest first: id, start, state, policy."""
     store = _existing_store(db)
+    rows = [("run", "started", "state", "policy")]
     for r in store.runs(limit):
         state = "complete" if r["complete"] else ("running/interrupted" if not r["finished"] else "incomplete")
-        extra = f" rescored from {r['rescored_from']}" if r["rescored_from"] else ""
-        click.echo(f"{r['id']}  {r['started']}  {state:20} {r['policy']}{extra}")
+        extra = f" (rescored from {r['rescored_from']})" if r["rescored_from"] else ""
+        rows.append((r["id"], r["started"], state, r["policy"] + extra))
+    store.close()
+    for line in columns(rows):
+        click.echo(line)
+
+
+def columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned text columns, the first row a header (the last column is not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+            for row in rows]
 
 
 @main.command()
-@click.option("--lang", type=click.Choice(["nl", "en"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True,
+              help="Language of the titles.")
 @click.option("--thresholds", is_flag=True, help="List the policy thresholds the checks read, with defaults.")
 def checks(lang: str, thresholds: bool) -> None:
     """List the registered checks: id, pillar, level, title."""
     registry = default_registry()
     if thresholds:
+        click.echo("# threshold = default (set in a policy's [thresholds])")
         for name, value in sorted(registry.thresholds().items()):
             click.echo(f"{name} = {value!r}")
         return
-    width = max(len(c.id) for c in registry)
-    for chk in registry:
-        click.echo(f"{chk.id:<{width}}  {chk.pillar:<11}  {chk.level:<11}  {chk.describe(lang)}")
+    rows = [("check", "pillar", "level", "title")]
+    rows += [(chk.id, chk.pillar, str(chk.level), chk.describe(lang)) for chk in registry]
+    for line in columns(rows):
+        click.echo(line)
 
 
 @main.command()
@@ -381,9 +543,11 @@ def lab() -> None:
                              "(a ratchet).")
 @output_options(folder=False)
 @file_option("--db", help="Keep the run in this history (default: a temporary one).")
+@click.option("--quiet", "-q", is_flag=True, default=False,
+              help="Print only the verdict's reason line (and notes): no summary, no per-service lines.")
 @input_errors
 def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline: Path | None, db: Path | None,
-         **kw: Any) -> None:
+         quiet: bool, **kw: Any) -> None:
     """Scan TARGET URLs (or one small inventory file) and pass or fail them against the policy.
 
     \b
@@ -396,10 +560,7 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     from reports.json import build_result
     from scanner.gate import Baseline, decide, waiver_notes
 
-    if len(targets) == 1 and Path(targets[0]).is_file():
-        inv = load_inventory(targets[0])
-    else:
-        inv = inventory_from_targets(list(targets))
+    inv = inventory_from_arguments(list(targets))
     base = Baseline.load(baseline) if baseline else None
     outputs = outputs_of(kw)
     options = scan_options(kw)
@@ -415,8 +576,9 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
         verdict.notes.append(f"the policy was not pinned and resolved to {policy.ref}; pass --policy {policy.ref} "
                              "so a new Bolwerk release cannot change this verdict")
     write_outputs(result, outputs, verdict)
-    click.echo(summary_line(result, scanned.seconds), err=True)
-    print_verdict(verdict)
+    if not quiet:
+        click.echo(summary_line(result, scanned.seconds), err=True)
+    print_verdict(verdict, quiet)
     sys.exit(verdict.exit_code)
 
 

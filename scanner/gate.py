@@ -21,6 +21,7 @@ definite failure elsewhere).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 from reports.json import SCHEMA_ID
 from scanner.exit_codes import EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
+from scanner.inputfiles import BASELINE_LIMIT, read_bytes
 from scanner.model import InputError
 from scanner.policy import GRADES, INCOMPLETE, worse_than
 
@@ -46,25 +48,27 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path | str) -> Baseline:
+        raw = read_bytes(path, "baseline", BASELINE_LIMIT)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read baseline: {exc.strerror or exc}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise InputError(str(path), f"baseline is not JSON: {exc}") from None
         if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID or not isinstance(data.get("services"), list):
             raise InputError(str(path), f"not a Bolwerk result (expected \"schema\": \"{SCHEMA_ID}\"; "
                                         "write one with `bolwerk scan --json` or `bolwerk gate --json`)")
         failing, grades = set(), {}
-        for svc in data["services"]:
+        for n, svc in enumerate(data["services"]):
             if not isinstance(svc, dict) or not isinstance(svc.get("findings", []), list):
-                raise InputError(str(path), "baseline service without a findings list")
+                raise InputError(str(path), f"services[{n}]: not a service with a findings list")
             grades[str(svc.get("id"))] = svc.get("grade")
-            for f in svc.get("findings", []):
+            for i, f in enumerate(svc.get("findings", [])):
+                if not isinstance(f, dict) or not isinstance(f.get("waiver") or {}, dict):
+                    raise InputError(str(path), f"services[{n}].findings[{i}]: not a finding")
                 original = (f.get("waiver") or {}).get("original_status")
                 if f.get("status") == "fail" or (f.get("status") == "waived" and original == "fail"):
                     failing.add(str(f.get("id")))
-        return cls(str(path), str((data.get("run") or {}).get("policy", "")), failing, grades)
+        run = data.get("run") if isinstance(data.get("run"), dict) else {}
+        return cls(str(path), str(run.get("policy", "")), failing, grades)
 
 
 @dataclass
@@ -76,6 +80,7 @@ class ServiceVerdict:
     unscanned: list[str] = field(default_factory=list)  # why it could not be judged
     tolerated: list[str] = field(default_factory=list)  # what the baseline let through
     failing_ids: list[str] = field(default_factory=list)  # findings that fail the gate
+    held_to: str | None = None  # the baseline's grade, when the grade passed only by being no worse than it
 
     @property
     def state(self) -> str:
@@ -127,6 +132,47 @@ def unreachable(endpoint: dict[str, Any]) -> str | None:
     return None
 
 
+# Why a target could not be reached, from its error facts: (pattern, cause, what to try), first match wins.
+CAUSES = (
+    (r"no A or AAAA record|NXDOMAIN|does not exist|not a valid DNS name", "the name does not resolve",
+     "check the names, and pass --resolver when they exist only in an internal DNS"),
+    (r"DNS lookup .* (timed out|failed)|the resolver failed", "DNS did not answer",
+     "check the resolver (--resolver) and that this machine may reach it on port 53"),
+    (r"[Nn]etwork is unreachable|[Nn]o route to host", "network unreachable",
+     "this machine has no route to the targets: check its network, proxy or firewall"),
+    (r"connection refused|[Cc]onnection refused", "connection refused",
+     "nothing listens on those ports: check the URLs' ports and schemes"),
+    (r"timed out|did not complete within|timeout", "timed out",
+     "something drops the traffic (a firewall?); on a slow network raise --io-timeout"),
+    (r"outside the scan's scope|address|special", "refused by Bolwerk's address policy",
+     "the names point into private or special address space: see --allow-network in the README"),
+)
+
+
+def unreached_cause(result: dict[str, Any]) -> str | None:
+    """When no endpoint could be reached at all, why, in one paragraph: each cause with the
+    number of endpoints it stopped ("network unreachable for 25 of 25 endpoints") and what to
+    try for the most common one; None when something was measured (DNS answers alone do not count)."""
+    causes: dict[str, int] = {}
+    advice: dict[str, str] = {}
+    total = 0
+    for svc in result["services"]:
+        for ep in svc["endpoints"]:
+            total += 1
+            why = unreachable(ep)
+            if why is None:
+                return None
+            cause, hint = next(((c, h) for pattern, c, h in CAUSES if re.search(pattern, why)), (one_line(why, 120), ""))
+            causes[cause] = causes.get(cause, 0) + 1
+            advice[cause] = hint
+    if not total:
+        return None
+    ranked = sorted(causes.items(), key=lambda item: -item[1])
+    told = ", ".join(f"{cause} for {count} of {total} endpoint{'' if total == 1 else 's'}" for cause, count in ranked)
+    hint = advice[ranked[0][0]]
+    return f"no target reachable: {told}" + (f"; {hint}" if hint else "") + "."
+
+
 def decide(result: dict[str, Any], min_grade: str = "B", fail_on: str | None = None,
            baseline: Baseline | None = None) -> Verdict:
     if min_grade not in GRADES:
@@ -157,6 +203,7 @@ def decide(result: dict[str, Any], min_grade: str = "B", fail_on: str | None = N
             why = "; ".join(svc.get("caps", [])) or f"score {svc.get('score')}"
             if before in GRADES and not worse_than(grade, before):
                 sv.tolerated.append(f"grade {grade} is below {min_grade} but no worse than the baseline's {before}")
+                sv.held_to = before
             else:
                 since = f" (baseline: {before})" if baseline and before else ""
                 sv.failures.append(f"grade {grade} below {min_grade}{since}: {why}")
@@ -227,6 +274,10 @@ def _conclusion(v: Verdict, policy: str) -> tuple[int, str]:
         return EXIT_UNSCANNED, (f"bolwerk: gate: could not judge {incomplete[0].id}: {incomplete[0].unscanned[0]} "
                                 "(waive or disable checks that cannot run from here)")
     rule = f"grade {v.min_grade} or better"
+    held = [s for s in v.services if s.held_to]
+    if held:  # say what was required of them: the baseline's grade, not min_grade
+        shown = ", ".join(f"{s.id} at {s.grade}" for s in held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        rule += f" or no worse than the baseline ({shown}, as in the baseline)"
     if v.fail_on:
         rule += f", no {'new ' if v.baseline else ''}{v.fail_on}-level failures"
     tolerated = sum(len(s.tolerated) for s in v.services)

@@ -7,17 +7,18 @@ No network here: only the store is read and written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from checks.catalogue import CatalogueError, Phrase, catalogue, localise, render
 from checks.registry import Check, CheckContext, NotMeasured, Outcome, Registry
+from checks.tls.view import sslv2_keys
 from scanner import __version__
 from scanner.model import EndpointKind, Finding, InputError, Status
-from scanner.policy import Policy
-from scanner.scoring import ServiceScore, score_service
+from scanner.policy import INCOMPLETE, LANGUAGES, Policy
+from scanner.scoring import GradeCap, ServiceScore, score_service
 from scanner.store import Store, new_run_id
 from scanner.times import parse_rfc3339
 
@@ -84,10 +85,11 @@ def message_of(chk: Check, out: Outcome) -> Message:
         return message_of(chk, _check_failed(exc))
 
 
-def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: datetime) -> list[Finding]:
+def judge_subject(registry: Registry, policy: Policy, subject: Subject, now: datetime,
+                  estate: Mapping[str, Any] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     ctx = CheckContext(target=subject.target, facts=subject.facts, now=now, thresholds=policy.thresholds,
-                       kind=subject.kind, subject=subject.info)
+                       kind=subject.kind, subject=subject.info, estate=estate or {})
     for chk in registry:
         if chk.subject != subject.type:
             continue
@@ -168,25 +170,62 @@ def subjects_of(svc: dict[str, Any]) -> list[Subject]:
     return out
 
 
-def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy,
-                  now: datetime) -> tuple[ServiceScore, list[dict[str, Any]]]:
+def estate_view(services: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What a check of one subject may know of the whole run: the certificate keys that are
+    served with SSL 2.0, and where (DROWN reaches every host sharing such a key). Small: one
+    entry per SSL 2.0 host, whatever the size of the estate."""
+    sslv2: dict[str, set[str]] = {}
+    for svc in services:
+        for subject in subjects_of(svc):
+            for target, key in sslv2_keys(subject):
+                sslv2.setdefault(key, set()).add(target)
+    return {"sslv2_keys": {key: sorted(targets) for key, targets in sslv2.items()}}
+
+
+def judge_service(svc: dict[str, Any], registry: Registry, policy: Policy, now: datetime,
+                  estate: Mapping[str, Any] | None = None) -> tuple[ServiceScore, list[dict[str, Any]]]:
     findings = []
     for subject in subjects_of(svc):
-        findings.extend(judge_subject(registry, policy, subject, now))
+        findings.extend(judge_subject(registry, policy, subject, now, estate))
     result = score_service(findings, policy)
     findings.sort(key=lambda f: (f.pillar, f.check, f.target, f.id))
+    seen: dict[str, Finding] = {}
+    for f in findings:  # a check that says two things of one target must tell them apart by `key`
+        if (twin := seen.setdefault(f.id, f)) is not f:
+            raise ValueError(f"{f.check} gave two findings on {f.target} for {f.subject} with the same key "
+                             f"{f.key!r} ({twin.message!r}, {f.message!r})")
     return result, [f.to_dict() for f in findings]
 
 
 def judge_run(store: Store, run_id: str, registry: Registry, policy: Policy, now: datetime,
-              service_ids: Iterable[str] | None = None) -> None:
+              service_ids: Iterable[str] | None = None, estate: Mapping[str, Any] | None = None) -> None:
     """Judge and score every service of a stored run (or those named), replacing earlier
-    verdicts; one service at a time, read from the store and written back."""
+    verdicts; one service at a time, read from the store and written back. `estate` is the
+    whole run's view (estate_view), made here from the store when not given.
+
+    A service whose judgement fails (a bug, a store error) is graded `incomplete` with the
+    reason; the other services and the run are kept.
+    """
+    if estate is None:
+        estate = estate_view(store.iter_services(run_id))
     for sid in store.service_ids(run_id) if service_ids is None else service_ids:
-        svc = store.service(run_id, sid)
-        result, findings = judge_service(svc, registry, policy, now)
-        store.save_judgement(run_id, svc["id"], result.score, result.grade, result.caps, result.pillars, findings,
-                             [cap.to_dict() for cap in result.caps_detail])
+        try:
+            svc = store.service(run_id, sid)
+            result, findings = judge_service(svc, registry, policy, now, estate)
+            store.save_judgement(run_id, sid, result.score, result.grade, result.caps, result.pillars, findings,
+                                 [cap.to_dict() for cap in result.caps_detail])
+        except Exception as exc:  # one service must never lose the run
+            result = judgement_failed(exc)
+            store.save_judgement(run_id, sid, None, result.grade, result.caps, {}, [],
+                                 [cap.to_dict() for cap in result.caps_detail])
+
+
+def judgement_failed(exc: Exception) -> ServiceScore:
+    """The verdict of a service that could not be judged: `incomplete`, saying why."""
+    template = catalogue().template("", "", "common:judgement_failed")
+    error = {"error": f"{type(exc).__name__}: {exc}"[:290]}
+    reason = {lang: render(template, error, lang) for lang in LANGUAGES}
+    return ServiceScore(None, INCOMPLETE, [GradeCap(INCOMPLETE, "judgement_failed", reason, [], [])])
 
 
 def stored_policy(run: dict[str, Any], registry: Registry) -> Policy | None:

@@ -160,9 +160,32 @@ def finding_id(check: str, target: str, key: str = "") -> str:
 
 
 class InputError(Exception):
-    """Bad user input (inventory, policy, flag): reported in one line, exit code 2."""
+    """Bad user input (inventory, policy, flag): reported in one line, exit code 2.
+
+    Both parts are kept to one short line whatever input they echo (a key of a megabyte,
+    a newline in a quoted TOML key), so the error stays readable and a log stays clean.
+    """
 
     def __init__(self, where: str, message: str):
+        where, message = one_line(where, WHERE_LIMIT), one_line(message, MESSAGE_LIMIT)
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+WHERE_LIMIT = 200  # file, line and key path of an InputError
+MESSAGE_LIMIT = 300
+SHOWN_LIMIT = 120  # one value of the input, echoed
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` without line breaks or control characters (escaped), cut to `limit` characters."""
+    text = text[:limit + 1]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def shown(value: Any) -> str:
+    """A value of the user's input as an error message quotes it: repr, cut to SHOWN_LIMIT."""
+    return one_line(repr(value[:SHOWN_LIMIT] if isinstance(value, str) else value), SHOWN_LIMIT)

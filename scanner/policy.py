@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from checks.registry import Check, Registry
-from scanner.model import PILLARS, InputError, Level, SourceRef, Status
-from scanner.tomlfile import load_toml, where
+from scanner.inputfiles import POLICY_LIMIT
+from scanner.model import PILLARS, InputError, Level, SourceRef, Status, shown
+from scanner.tomlfile import kind_of, load_toml, where
 
 POLICY_DIR = resources.files("scanner").joinpath("policies")  # package data: a folder once installed
 DEFAULT_POLICY = "bolwerk-baseline"
@@ -202,7 +203,7 @@ def shipped_policies() -> dict[str, Path]:
     """name@version -> file, for every policy shipped with Bolwerk."""
     out = {}
     for path in sorted((p for p in POLICY_DIR.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name):
-        data, _ = load_toml(path)
+        data, _ = load_toml(path, "policy", POLICY_LIMIT)
         meta = data.get("policy", {})
         out[f"{meta.get('name')}@{meta.get('version')}"] = path
     return out
@@ -305,7 +306,7 @@ class _File:
 
     def table(self, path: tuple[Any, ...], value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.error(path, f"expected a table, got {_kind(value)}")
+            raise self.error(path, f"expected a table, got {kind_of(value)}")
         return value
 
     def keys(self, path: tuple[Any, ...], value: dict[str, Any], allowed: set[str]) -> None:
@@ -315,39 +316,23 @@ class _File:
 
     def string(self, path: tuple[Any, ...], value: Any, required: bool = False) -> str:
         if not isinstance(value, str) or (required and not value.strip()):
-            raise self.error(path, "expected a non-empty string" if required else f"expected a string, got {_kind(value)}")
+            raise self.error(path, "expected a non-empty string" if required else f"expected a string, got {kind_of(value)}")
         return value
 
     def number(self, path: tuple[Any, ...], value: Any, low: float = 0.0, high: float | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(path, f"expected a number, got {_kind(value)}")
+            raise self.error(path, f"expected a number, got {kind_of(value)}")
         if value < low or (high is not None and value > high):
             span = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-            raise self.error(path, f"must be {span}, got {value!r}")
+            raise self.error(path, f"must be {span}, got {shown(value)}")
         return float(value)
 
     def tables(self, name: str) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         entries = self.data.get(name, [])
         if not isinstance(entries, list):
-            raise self.error((name,), f"expected [[{name}]] entries, got {_kind(entries)}")
+            raise self.error((name,), f"expected [[{name}]] entries, got {kind_of(entries)}")
         for i, entry in enumerate(entries):
             yield (name, i), self.table((name, i), entry)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, (date, datetime)):
-        return f"the date {value.isoformat()}"
-    return type(value).__name__
 
 
 def _matching(pattern: str, registry: Registry) -> list[str]:
@@ -360,7 +345,7 @@ def _check_ref(f: _File, path: tuple[Any, ...], value: Any, registry: Registry) 
     pattern = f.string(path, value, required=True)
     if not _matching(pattern, registry):
         what = "matches no check" if _GLOB.search(pattern) else "unknown check"
-        raise f.error(path, f"{what} {pattern!r} (see `bolwerk checks`)")
+        raise f.error(path, f"{what} {shown(pattern)} (see `bolwerk checks`)")
     return pattern
 
 
@@ -403,13 +388,13 @@ def _validate(f: _File, registry: Registry, known_thresholds: dict[str, Any]) ->
                 raise f.error(path, f"{key} is required (a cap names a check, the statuses that trigger it and a grade)")
         _check_ref(f, (*path, "check"), cap["check"], registry)
         if cap["grade"] not in GRADES:
-            raise f.error((*path, "grade"), f"must be one of {', '.join(GRADES)}, got {cap['grade']!r}")
+            raise f.error((*path, "grade"), f"must be one of {', '.join(GRADES)}, got {shown(cap['grade'])}")
         statuses = cap.get("status", ["fail"])
         if not isinstance(statuses, list) or not statuses:
             raise f.error((*path, "status"), "expected a non-empty array such as [\"fail\"]")
         for status in statuses:
-            if status not in {s.value for s in Status}:
-                raise f.error((*path, "status"), f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)})")
+            if status not in tuple(s.value for s in Status):  # a tuple: a status may be any TOML value
+                raise f.error((*path, "status"), f"unknown status {shown(status)} (one of: {', '.join(s.value for s in Status)})")
         if "reason" in cap:
             _reason(f, (*path, "reason"), cap["reason"])
         if "code" in cap and not _NAME.match(f.string((*path, "code"), cap["code"], required=True)):
@@ -423,11 +408,11 @@ def _validate(f: _File, registry: Registry, known_thresholds: dict[str, Any]) ->
             raise f.error(path, f"{what} (see `bolwerk checks`)")
         f.keys(path, f.table(path, setting), _CHECK_KEYS)
         if "level" in setting and setting["level"] not in _LEVELS:
-            raise f.error((*path, "level"), f"must be one of {', '.join(_LEVELS)}, got {setting['level']!r}")
+            raise f.error((*path, "level"), f"must be one of {', '.join(_LEVELS)}, got {shown(setting['level'])}")
         if "weight" in setting:
             f.number((*path, "weight"), setting["weight"], 0, 1000)
         if "enabled" in setting and not isinstance(setting["enabled"], bool):
-            raise f.error((*path, "enabled"), f"expected true or false, got {_kind(setting['enabled'])}")
+            raise f.error((*path, "enabled"), f"expected true or false, got {kind_of(setting['enabled'])}")
 
     for path, waiver in f.tables("waivers"):
         f.keys(path, waiver, _WAIVER_KEYS)
@@ -438,7 +423,7 @@ def _validate(f: _File, registry: Registry, known_thresholds: dict[str, Any]) ->
         for key in ("target", "reason", "owner"):
             f.string((*path, key), waiver[key], required=True)
         if not isinstance(waiver["expires"], date):
-            raise f.error((*path, "expires"), f"expected a date such as 2027-03-31, got {_kind(waiver['expires'])}")
+            raise f.error((*path, "expires"), f"expected a date such as 2027-03-31, got {kind_of(waiver['expires'])}")
 
     thresholds: dict[str, Any] = {}
     _thresholds(f, ("thresholds",), f.table(("thresholds",), f.data.get("thresholds", {})), known_thresholds, thresholds)
@@ -474,7 +459,7 @@ def _thresholds(f: _File, path: tuple[Any, ...], table: dict[str, Any], known: d
 def _threshold_value(f: _File, path: tuple[Any, ...], value: Any, default: Any) -> Any:
     """A threshold must have the type of the default its check declares."""
     def mismatch(expected: str) -> InputError:
-        return f.error(path, f"expected {expected} (the default is {default!r}), got {_kind(value)}")
+        return f.error(path, f"expected {expected} (the default is {default!r}), got {kind_of(value)}")
 
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -532,7 +517,7 @@ def _load_chain(ref: str, registry: Registry, known: dict[str, Any], relative_to
     resolved = str(path.resolve())
     if resolved in seen:
         raise InputError(str(path), "policy.extends: circular inheritance")
-    data, text = load_toml(path)
+    data, text = load_toml(path, "policy", POLICY_LIMIT)
     f = _File(path, text, data)
     thresholds = _validate(f, registry, known)
     waivers = [_waiver(f, p, w) for p, w in f.tables("waivers")]

@@ -27,24 +27,32 @@ from typing import Any
 
 from checks.registry import Registry
 from scanner import __version__
-from scanner.inventory import Inventory, registrable_domain
-from scanner.judge import judge_run, refuse_other_policy
-from scanner.model import InputError, Service
+from scanner.inputfiles import CA_BUNDLE_LIMIT, check_writable, read_bytes
+from scanner.inventory import Inventory, valid_suffix
+from scanner.judge import estate_view, judge_run, refuse_other_policy
+from scanner.model import InputError, Service, shown
 from scanner.policy import Policy
 from scanner.probes import cpu
+from scanner.probes.certificate.path import load_trust_store
 from scanner.probes.context import ProbeContext
 from scanner.probes.dns.validator import TrustAnchors, Validator
 from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeError, Scope
 from scanner.probes.plugin import Probe
+from scanner.probes.politeness import Politeness
 from scanner.probes.registry import default_probes
-from scanner.probes.resolver import Resolver
+from scanner.probes.resolver import Resolver, parse_server
 from scanner.shards import Shard, split
 from scanner.standards.addresses import private_network
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected, Store, StoreWriter, new_run_id
 from scanner.times import parse_rfc3339, rfc3339
 from scanner.work import Unit, collect, mail_subjects, plan
 
 Progress = Callable[[int, int, str], None]
+
+
+class CollectionFailed(Exception):
+    """The engine could not collect the run (a worker failed): the run is kept incomplete."""
 
 
 @dataclass
@@ -84,13 +92,32 @@ class ScanOptions:
                 raise InputError(f"--{name.replace('_', '-')}", "must be positive")
         if self.trust_resolver_ad and not self.resolver:
             raise InputError("--trust-resolver-ad", "name the validating resolver to trust with --resolver")
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise InputError(str(self.ca_bundle), "CA bundle not found")
+        if self.ca_bundle is not None:
+            check_ca_bundle(Path(self.ca_bundle))
+        TrustAnchors.load(self.trust_anchors, include_root=False)
+        if self.audit_log is not None:
+            check_writable(self.audit_log, "audit log", create_parents=False)
+        if self.resolver:
+            parse_server(self.resolver)
+        for suffix in self.scope:
+            if not valid_suffix(suffix):
+                raise InputError("--scope", f"{shown(suffix)} is not a domain name suffix")
         for network in self.allow_networks:
             try:
                 private_network(network)
             except ValueError as exc:
                 raise InputError("--allow-network", str(exc)) from None
+
+
+def check_ca_bundle(path: Path) -> None:
+    """A CA bundle must hold at least one certificate: without roots every service would end incomplete."""
+    if not path.is_file():
+        raise InputError(str(path), "CA bundle not found")
+    read_bytes(path, "CA bundle", CA_BUNDLE_LIMIT)  # bounded before the trust store parses it
+    try:
+        load_trust_store(path)
+    except ValueError:
+        raise InputError(str(path), "no certificate in this CA bundle (expected PEM roots)") from None
 
 
 def service_definition(svc: Service) -> dict[str, Any]:
@@ -105,7 +132,7 @@ def service_definition(svc: Service) -> dict[str, Any]:
 
 
 def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
-    scope = Scope(suffixes=tuple(extra) + inventory.scope_suffixes)
+    scope = Scope(suffixes=tuple(s.lower() for s in extra) + inventory.scope_suffixes)
     for svc in inventory.services:
         for ep in svc.endpoints:
             scope.add(ep.host)
@@ -113,7 +140,24 @@ def build_scope(inventory: Inventory, extra: tuple[str, ...]) -> Scope:
                 scope.add(f"www.{ep.host}")
         for md in mail_subjects(svc):
             scope.add(md["domain"], f"mta-sts.{md['domain']}")
+    scope.deny(*(host for svc in inventory.excluded for host in svc.hosts() if host not in scope.hosts))
     return scope
+
+
+def probe_context(o: ScanOptions, scope: Scope, now: datetime, addresses: AddressPolicy, *,
+                  owned: set[str] | None = None, shares: int = 1, politeness: Politeness | None = None,
+                  run_id: str | None = None) -> ProbeContext:
+    """What the probes of one engine's process get: a Network under the run's scope, address
+    policy and limits (the politeness of this process unless another is given), the resolver,
+    the DNSSEC validator."""
+    network = Network(
+        scope=scope,
+        limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
+        port_map=o.port_map, audit_log=o.audit_log, policy=addresses, keep_records=False, owned=owned,
+        shares=shares, run_id=run_id, politeness=politeness)
+    resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=network)
+    return ProbeContext(network=network, resolver=resolver, now=now, timeout=o.timeout, io_timeout=o.io_timeout,
+                        ca_bundle=o.ca_bundle, validator=Validator(resolver, TrustAnchors.load(o.trust_anchors), now))
 
 
 def default_workers() -> int:
@@ -133,19 +177,13 @@ class Runner:
         self.probes = tuple(probes) if probes is not None else default_probes()
         self.network: Network | None = None
         self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
+        self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
-        o = self.options
-        anchors = TrustAnchors.load(o.trust_anchors)
-        self.network = Network(
-            scope=scope,
-            limits=Limits(per_host=o.per_host, per_ip=o.per_ip, rate_per_ip=o.rate_per_ip, connect_timeout=o.io_timeout),
-            port_map=o.port_map, audit_log=o.audit_log, policy=self.addresses, keep_records=False,
-            owned=shard.owned if shard else None, shares=shares)
-        resolver = Resolver(o.resolver, timeout=o.io_timeout, trust_ad=o.trust_resolver_ad, network=self.network)
-        return ProbeContext(network=self.network, resolver=resolver, now=now, timeout=o.timeout,
-                            io_timeout=o.io_timeout, ca_bundle=o.ca_bundle,
-                            validator=Validator(resolver, anchors, now))
+        ctx = probe_context(self.options, scope, now, self.addresses, owned=shard.owned if shard else None,
+                            shares=shares, run_id=self.run_id)
+        self.network = ctx.network
+        return ctx
 
     def scan(self, inventory: Inventory, resume: str | None = None) -> str:
         """Collect every fact (or until interrupted), then have the run judged; return the run id."""
@@ -161,6 +199,7 @@ class Runner:
             self.store.start_run(run_id, rfc3339(now), __version__, self.policy.ref, inventory.source,
                                  self.options.to_json(), policy_digest=self.policy.digest(),
                                  policy_data=self.policy.to_data())
+        self.run_id = run_id
         self.store.save_services(run_id, [(svc.id, svc.name, svc.organisation, service_definition(svc))
                                           for svc in inventory.services])
         done_eps, done_doms = self.store.collected(run_id)
@@ -174,18 +213,23 @@ class Runner:
         complete = False
         started = time.monotonic()
         try:
-            shards = self._split(units, scope, now)
-            if len(shards) > 1:
-                _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
-                            progress)
-            else:
-                self._collect(run_id, units, self._context(scope, now), progress.tick)
+            self.collect_units(run_id, units, scope, now, progress)
             self._judge(run_id, now)
             complete = True
             progress.finish(f"done in {time.monotonic() - started:.1f} s")
         finally:
             self.store.finish_run(run_id, complete)
         return run_id
+
+    def collect_units(self, run_id: str, units: list[Unit], scope: Scope, now: datetime, progress: _Tally) -> None:
+        """Collect and store every unit; `progress.tick(subject)` as each is committed. This is
+        the engine: here, this process or its worker processes (another engine overrides it)."""
+        shards = self._split(units, scope, now)
+        if len(shards) > 1:
+            _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
+                        progress)
+        else:
+            self._collect(run_id, units, self._context(scope, now), progress.tick)
 
     def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
         """The shards for the worker processes: one (this process) unless there are workers to share."""
@@ -264,17 +308,18 @@ class Runner:
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
         ids = list(self.store.service_ids(run_id))
+        estate = estate_view(self.store.iter_services(run_id))  # what checks may know of the whole run
         n = min(self.options.workers, len(ids) // 20)
         if n < 2:
-            judge_run(self.store, run_id, self.registry, self.policy, now)
+            judge_run(self.store, run_id, self.registry, self.policy, now, estate=estate)
             return
-        _in_workers([(self._judge_share, (run_id, ids[i::n], now)) for i in range(n)], _Tally(None, 0, 0))
+        _in_workers([(self._judge_share, (run_id, ids[i::n], now, estate)) for i in range(n)], _Tally(None, 0, 0))
 
-    def _judge_share(self, run_id: str, ids: list[str], now: datetime,
+    def _judge_share(self, run_id: str, ids: list[str], now: datetime, estate: dict[str, Any],
                      report: multiprocessing.connection.Connection) -> None:
         store = Store(self.store.path)
         try:
-            judge_run(store, run_id, self.registry, self.policy, now, ids)
+            judge_run(store, run_id, self.registry, self.policy, now, ids, estate)
         finally:
             store.close()
 
@@ -322,7 +367,7 @@ def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progres
             proc.join()
         failed = [p for p in procs if p.exitcode != 0]
         if failed:
-            raise RuntimeError(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
+            raise CollectionFailed(f"{len(failed)} of {len(procs)} worker processes failed (exit code "
                                f"{failed[0].exitcode}); the run is kept incomplete, resume it with --resume")
     finally:
         for proc in procs:

@@ -48,8 +48,9 @@ def cap_text(cap: Mapping[str, Any], lang: str, words: Mapping[str, str]) -> str
     """
     checks = ", ".join(cap["checks"])
     reason = cap["reason"].get(lang) or cap["reason"]["en"]
-    if cap["grade"] == INCOMPLETE:
-        return f"{words['cap_incomplete']}: {reason}: {checks or words['cap_nothing_measured']}"
+    if cap["grade"] == INCOMPLETE:  # Bolwerk's own "incomplete" names what could not run; other reasons say it all
+        detail = checks or (words["cap_nothing_measured"] if cap["code"] == INCOMPLETE else "")
+        return f"{words['cap_incomplete']}: {reason}" + (f": {detail}" if detail else "")
     return f"{cap['grade']}: {reason} ({checks} {words['cap_on']} {', '.join(cap['targets'])})"
 
 

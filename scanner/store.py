@@ -275,16 +275,17 @@ class Store:
         return list(self.iter_services(run_id))
 
     def iter_verdicts(self, run_id: str) -> Iterator[dict[str, Any]]:
-        """Each service's id, name, organisation, endpoints, grade, score and pillar scores, without
-        facts or findings."""
+        """Each service's id, name, organisation, endpoints, grade, score, caps and pillar scores,
+        without facts or findings."""
         for sid in self.service_ids(run_id):
-            definition, grade, score, pillars = self.db.execute(
-                "SELECT definition, grade, score, pillars FROM services WHERE run_id = ? AND service_id = ?",
-                (run_id, sid)).fetchone()
+            definition, grade, score, pillars, caps, caps_detail = self.db.execute(
+                "SELECT definition, grade, score, pillars, caps, caps_detail FROM services "
+                "WHERE run_id = ? AND service_id = ?", (run_id, sid)).fetchone()
             svc = json.loads(definition)
             yield {"id": sid, "name": svc["name"], "organisation": svc["organisation"] or "",
                    "endpoints": svc["endpoints"], "grade": grade, "score": score,
-                   "pillars": json.loads(pillars or "{}")}
+                   "pillars": json.loads(pillars or "{}"), "caps": json.loads(caps or "[]"),
+                   "caps_detail": json.loads(caps_detail) if caps_detail else None}
 
     def count_services(self, run_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM services WHERE run_id = ?", (run_id,)).fetchone()[0]

@@ -1,4 +1,5 @@
-"""Times in facts, runs and reasons, one spelling everywhere: RFC 3339 in UTC, to the second."""
+"""Times in facts, runs and reasons, one spelling everywhere: RFC 3339 in UTC, to the second
+(the audit log to the millisecond)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def rfc3339_epoch(seconds: float) -> str | None:
         return datetime.fromtimestamp(seconds, UTC).strftime(FORMAT)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def rfc3339_precise(seconds: float) -> str:
+    """Seconds since the epoch to the millisecond, for logs whose lines come many a second."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_rfc3339(stamp: str) -> datetime:

@@ -15,12 +15,12 @@ from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint, Service
 from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
+from scanner.standards.public_suffix import registrable_domain
 from scanner.store import Collected
 
 

@@ -28,28 +28,30 @@ MAIL_DOMAIN = "example.be"
 
 def judge_all(facts: Mapping[str, Any], *, subject: str = "endpoint", target: str | None = None,
               kind: EndpointKind = EndpointKind.WEB, thresholds: Mapping[str, Any] | None = None,
-              now: datetime = NOW, policy: Policy | None = None) -> list[Finding]:
+              now: datetime = NOW, policy: Policy | None = None, estate: Mapping[str, Any] | None = None) -> list[Finding]:
     """Every finding the policy's checks give one subject with these facts.
 
     `subject` is "endpoint" (scheme and host come from `target`, as the runner derives
     them) or "mail_domain"; `thresholds` override the policy's by name (an unknown name is a
-    test bug and fails). A check that raised (a bug, "check failed" in a scan) fails the test.
+    test bug and fails); `estate` is what the run knows beyond the subject (judge.estate_view).
+    A check that raised (a bug, "check failed" in a scan) fails the test.
     """
-    return _sound(_judged(facts, subject, target, kind, thresholds, now, policy))
+    return _sound(_judged(facts, subject, target, kind, thresholds, now, policy, estate))
 
 
 def judge(check_id: str, facts: Mapping[str, Any], *, target: str | None = None,
           kind: EndpointKind = EndpointKind.WEB, thresholds: Mapping[str, Any] | None = None,
-          now: datetime = NOW, policy: Policy | None = None) -> list[Finding]:
+          now: datetime = NOW, policy: Policy | None = None, estate: Mapping[str, Any] | None = None) -> list[Finding]:
     """The findings of one check, on a subject of the type it judges (see judge_all)."""
     subject = REGISTRY[check_id].subject  # KeyError: no such check
-    found = [f for f in _judged(facts, subject, target, kind, thresholds, now, policy) if f.check == check_id]
+    found = [f for f in _judged(facts, subject, target, kind, thresholds, now, policy, estate) if f.check == check_id]
     assert found, f"{check_id} gave no finding (disabled by the policy?)"
     return _sound(found)
 
 
 def _judged(facts: Mapping[str, Any], subject: str, target: str | None, kind: EndpointKind,
-            thresholds: Mapping[str, Any] | None, now: datetime, policy: Policy | None) -> list[Finding]:
+            thresholds: Mapping[str, Any] | None, now: datetime, policy: Policy | None,
+            estate: Mapping[str, Any] | None = None) -> list[Finding]:
     policy = policy or BASELINE
     if thresholds:
         unknown = set(thresholds) - set(policy.thresholds)
@@ -63,7 +65,7 @@ def _judged(facts: Mapping[str, Any], subject: str, target: str | None, kind: En
     else:
         target = target or MAIL_DOMAIN
         judged = Subject(subject, target, dict(facts), info={"domain": target, "declared": True})
-    return judge_subject(REGISTRY, policy, judged, now)
+    return judge_subject(REGISTRY, policy, judged, now, estate)
 
 
 def _sound(findings: list[Finding]) -> list[Finding]:

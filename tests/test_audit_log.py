@@ -11,9 +11,12 @@ routing lookup, is told apart by the function that opened it.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 from collections import Counter
+
+import pytest
 
 from checks.registry import default_registry
 from scanner.inventory import inventory_from_targets
@@ -21,6 +24,7 @@ from scanner.policy import load_policy
 from scanner.probes import net
 from scanner.runner import Runner
 from scanner.store import Store
+from scanner.times import parse_rfc3339
 from tests.conftest import lab_options
 
 _counting = {"on": False, "events": []}
@@ -52,13 +56,14 @@ def test_every_connection_and_dns_query_of_a_scan_is_in_the_audit_log(lab, tmp_p
     _counting["events"].clear()
     _counting["on"] = True
     try:
-        Runner(lab_options(lab, audit_log=audit), registry, load_policy(None, registry), store).scan(
+        run_id = Runner(lab_options(lab, audit_log=audit), registry, load_policy(None, registry), store).scan(
             inventory_from_targets(TARGETS))
     finally:
         _counting["on"] = False
         store.close()
     records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     opened = [r for r in records if not r["outcome"].startswith("refused")]  # a refusal opens nothing
+    assert {r["run"] for r in records} == {run_id}  # a log shared by runs (or workers) tells them apart
 
     def where(r: dict) -> tuple[str, int, str]:  # the resolver is asked where the user said; the rest mapped
         port = r["port"] if r["purpose"] == "dns-resolver" else lab.port_map.real(r["ip"], r["port"], r["host"])
@@ -71,3 +76,16 @@ def test_every_connection_and_dns_query_of_a_scan_is_in_the_audit_log(lab, tmp_p
                      ("ipv6-reachability", "tcp")]:
         assert purposes[expected], f"the scan should have opened {expected}: {purposes}"
     assert any(r["outcome"] == "failed: connection refused" for r in records)
+    run_id = store_run_id(tmp_path / "h.db")
+    for r in records:  # each line names its run and its moment (RFC 3339, to the millisecond)
+        assert r["run"] == run_id
+        assert parse_rfc3339(r["time"]).timestamp() == pytest.approx(r["at"], abs=0.001)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"])
+
+
+def store_run_id(db) -> str:
+    store = Store(db)
+    try:
+        return store.runs(1)[0]["id"]
+    finally:
+        store.close()

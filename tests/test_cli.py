@@ -56,13 +56,39 @@ def test_bad_flag_values_are_exit_2(tmp_path, args, fragment):
     assert "Traceback" not in res.output
 
 
-def test_unreachable_target_is_exit_3(lab, tmp_path):
-    inv = tmp_path / "hosts.txt"
-    inv.write_text("https://nergens.vlaanderen.test/\n")
-    res = run("scan", str(inv), "--db", str(tmp_path / "h.db"), "--resolver", lab.resolver,
-              "--trust-anchor", str(lab.trust_anchor), "--io-timeout", "2")
+def test_unreachable_target_is_exit_3_with_its_cause(lab, tmp_path):
+    res = run("scan", "https://nergens.vlaanderen.test/", "nergens2.vlaanderen.test", "--db", str(tmp_path / "h.db"),
+              "--resolver", lab.resolver, "--trust-anchor", str(lab.trust_anchor), "--io-timeout", "2", "--quiet")
     assert res.exit_code == 3, res.output
-    assert "1 services" in res.output
+    assert res.stdout == ""  # --quiet: no table, no summary; the cause stays
+    assert res.stderr.splitlines() == [
+        "bolwerk: could not scan: no target reachable: the name does not resolve for 2 of 2 endpoints; check the "
+        "names, and pass --resolver when they exist only in an internal DNS."]
+
+
+def test_one_service_is_not_plural(lab, tmp_path):
+    res = run("scan", "nergens.vlaanderen.test", "--db", str(tmp_path / "h.db"), "--resolver", lab.resolver,
+              "--trust-anchor", str(lab.trust_anchor), "--io-timeout", "2")
+    assert ": 1 service, 1 endpoint in " in res.stderr
+
+
+@pytest.mark.parametrize("facts, cause", [
+    ([{"tls": {"error": "connect to 192.0.2.1 port 443: Network is unreachable"}}] * 25,
+     "network unreachable for 25 of 25 endpoints; this machine has no route"),
+    ([{"tls": {"error": "connect to 192.0.2.1 port 443 timed out"}, "http": {"error": "GET https://a/ did not "
+      "complete within 60 s"}}, {"tls": {"error": "x.test has no A or AAAA record (NXDOMAIN)"}}] + [
+      {"tls": {"error": "connect to 192.0.2.2 port 443: Connection refused"}}] * 2,
+     "connection refused for 2 of 4 endpoints, timed out for 1 of 4 endpoints, the name does not resolve for 1 of 4 "
+     "endpoints; nothing listens"),
+    ([{"tls": {"error": "a strange new failure"}}], "a strange new failure for 1 of 1 endpoint."),
+])
+def test_the_cause_of_an_unreachable_estate_is_told_from_the_error_facts(facts, cause):
+    from scanner.gate import unreached_cause
+
+    result = {"services": [{"endpoints": [{"target": f"https://{n}.test/", "facts": f} for n, f in enumerate(facts)]}]}
+    assert f"no target reachable: {cause}" in unreached_cause(result)
+    result["services"].append({"endpoints": [{"target": "https://up.test/", "facts": {"tls": {"protocols": {}}}}]})
+    assert unreached_cause(result) is None  # one endpoint measured: the estate was reachable
 
 
 def test_checks_lists_every_registered_check_once_with_its_pillar_and_level():
@@ -71,7 +97,7 @@ def test_checks_lists_every_registered_check_once_with_its_pillar_and_level():
     res = run("checks")
     assert res.exit_code == 0
     listed = [tuple(line.split()[:3]) for line in res.output.splitlines()]
-    assert listed == [(c.id, c.pillar, str(c.level)) for c in default_registry()]
+    assert listed == [("check", "pillar", "level")] + [(c.id, c.pillar, str(c.level)) for c in default_registry()]
     nl = run("checks", "--lang", "nl")
     assert "Mailservers bieden enkel TLS 1.2 of nieuwer aan" in nl.output
 
@@ -92,13 +118,13 @@ def test_demo_writes_results_history_and_dashboard(demo_run):
 def test_report_runs_and_diff_from_the_history(lab_scan, tmp_path):
     _, db, run_id = lab_scan
     res = run("runs", "--db", str(db))
-    assert run_id in res.output
+    assert res.output.split()[:4] == ["run", "started", "state", "policy"] and run_id in res.output
     out = tmp_path / "report"
     res = run("report", "--db", str(db), "--run", run_id[:12], "--out", str(out), "--lang", "en")
     assert res.exit_code == 0, res.output
     assert "Security posture" in (out / "dashboard" / "index.html").read_text()
     res = run("diff", run_id, run_id, "--db", str(db))
-    assert res.exit_code == 0 and res.output == ""
+    assert res.exit_code == 0 and res.output == f"changes from {run_id} to {run_id}: none\n"
     res = run("report", "--db", str(tmp_path / "none.db"))
     assert res.exit_code == 2 and "no Bolwerk history here" in res.output
 

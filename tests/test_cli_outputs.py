@@ -125,5 +125,6 @@ def test_diff_is_a_structured_report(tmp_path):
     ]
     res = run("diff", "20260101", "20260102", "--db", str(tmp_path / "h.db"))
     assert res.exit_code == 0
-    assert res.stdout.splitlines() == diff_lines(changes)
+    assert res.stdout.splitlines() == [
+        "changes from 20260101T000000Z-aaaaaa to 20260102T000000Z-bbbbbb: 3 services", *diff_lines(changes)]
     assert "judged under different policies (p@1 vs p@2)" in res.stderr

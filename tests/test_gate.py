@@ -70,6 +70,9 @@ def test_baseline_tolerates_what_it_knew_and_fails_what_is_new():
     same = decide(old, "A", baseline=baseline(old))
     assert same.exit_code == 0 and same.fail_on == "recommended"
     assert "known problems tolerated by the baseline" in same.reason and same.known_ids == {"1" * 20}
+    # the PASS line says what was required: the baseline's grade B, not the A it asked for
+    assert f"PASS under {BASE}: 1 service, grade A or better or no worse than the baseline (a at B, as in the baseline)" \
+        in same.reason
     regressed = result(svc(grade="B", findings=[fnd("tls.protocol.tls10", fid="1" * 20),
                                                 fnd("http.hsts", fid="2" * 20)]))
     verdict = decide(regressed, "A", baseline=baseline(old))
@@ -144,9 +147,10 @@ def test_gate_passes_a_sound_service(lab_args):
 def test_gate_fails_a_service_below_policy(lab_args):
     result = gate(lab_args, "https://belastingen.vlaanderen.test/", "--min-grade", "A")
     assert result.exit_code == 1
-    assert last_line(result).startswith(f"bolwerk: gate: FAIL under {BASE}: belastingen-vlaanderen-test: grade B below A")
+    assert last_line(result).startswith("bolwerk: gate: FAIL under bolwerk-baseline@2026.12: belastingen-vlaanderen-test: "
+                                        "grade B below A")
     assert "TLS 1.0 or 1.1 offered" in last_line(result)
-    assert "bolwerk: note: the policy was not pinned and resolved to bolwerk-baseline@2026.11" in result.stderr
+    assert "bolwerk: note: the policy was not pinned and resolved to bolwerk-baseline@2026.12" in result.stderr
 
 
 def test_gate_fail_on_required_catches_what_the_grade_lets_through(lab_args):
@@ -179,6 +183,7 @@ def test_gate_baseline_ratchet(lab_args, tmp_path):
     again = gate(lab_args, target, "--policy", BASE, "--min-grade", "A", "--baseline", str(first))
     assert again.exit_code == 0, again.stderr
     assert last_line(again).endswith("known problems tolerated by the baseline")
+    assert "or no worse than the baseline (belastingen-vlaanderen-test at B, as in the baseline)" in last_line(again)
 
     # The same service before TLS 1.0 crept back in: the finding is new, so the gate fails.
     earlier = json.loads(first.read_text(encoding="utf-8"))

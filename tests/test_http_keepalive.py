@@ -3,8 +3,9 @@
 Each test runs its own lab web servers on loopback (scanner/lab/web.py) and counts
 connections twice: where the server accepts them (`Listener.accepted`) and in the
 scanner's own records (`Network.records`). Caps per host and per address still hold: an
-idle kept connection holds no slot, so a probe never waits on itself, even with one slot
-per host and address and an endpoint on two addresses.
+idle kept connection keeps its slot, as the server keeps it open, and a probe closes its
+idle connections before it waits for a slot, so it never waits on itself, even with one
+slot per host and address and an endpoint on two addresses.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scanner.lab.web import Site, WebServer
 from scanner.model import Endpoint
 from scanner.probes.http.probe import probe_http
 from scanner.probes.net import Limits, PortMap
+from scanner.probes.politeness import LocalPoliteness
 from tests.conftest import probe_context
 
 HOST = "127.0.0.1"  # an address literal: the redirect to https:// needs no resolver
@@ -48,13 +50,14 @@ async def serve(tmp_path, ips: list[str], keep_alive: bool, close_after: int = 0
 
 
 class InFlight:
-    """Requests the lab servers are answering at once, over all of them, and the most seen: a
-    request is in flight from its head's arrival until its connection asks for the next head."""
+    """Requests the lab servers are answering at once and connections open at once, over all
+    of them, and the most seen: a request is in flight from its head's arrival until its
+    connection asks for the next head."""
 
     ANSWER_SECONDS = 0.05  # each answer takes this long, so that requests that may overlap do
 
     def __init__(self) -> None:
-        self.now = self.most = 0
+        self.now = self.most = self.open = self.most_open = 0
 
 
 class _Heads:
@@ -90,17 +93,22 @@ class ClosingWebServer(WebServer):
 
     async def _client(self, reader, writer) -> None:
         heads = _Heads(reader, self.close_after, self.busy)
+        if self.busy is not None:
+            self.busy.open += 1
+            self.busy.most_open = max(self.busy.most_open, self.busy.open)
         try:
             await super()._client(heads, writer)
         finally:
-            if heads.answering:
-                self.busy.now -= 1
+            if self.busy is not None:
+                self.busy.open -= 1
+                self.busy.now -= heads.answering
 
 
 def probe(ports: PortMap, ips: list[str], per_host: int = 2, per_ip: int = 4, probes: int = 1):
     """The endpoint's facts from `probes` probes at once (sharing one Network and its caps)."""
     ctx = probe_context(port_map=ports, io_timeout=2.0)
     ctx.network.limits = Limits(per_host=per_host, per_ip=per_ip, rate_per_ip=1000.0, connect_timeout=2.0)
+    ctx.network.politeness = LocalPoliteness(per_host, per_ip, 1000.0)
 
     async def probing():
         endpoint = Endpoint.from_url(f"https://{HOST}/")
@@ -144,28 +152,36 @@ def test_one_connection_per_server_when_the_server_keeps_it_alive(tmp_path):
 
 def test_one_slot_per_host_and_address_does_not_deadlock_two_addresses(tmp_path):
     """An endpoint on two addresses (the parity request goes to the second) under a cap of one
-    connection per host and per address: the idle connection to one server holds no slot the
-    next request needs."""
-    facts, network, _ = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, per_host=1, per_ip=1)
+    connection per host and per address: an idle connection is closed when the next request
+    needs its slot, so the probe completes, with the same facts, and the servers never see
+    two connections open at once."""
+    busy = InFlight()
+    facts, network, accepted = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, busy=busy,
+                                         per_host=1, per_ip=1)
     assert [p["status"] for p in facts["per_address"]] == [200, 200]
-    assert opened(network) == [("127.0.0.1", 80), ("127.0.0.1", 443), ("127.0.0.2", 443)]
+    assert facts["security_txt"]["found"] is True and facts["cors"]["status"] == 200
+    assert busy.most_open == 1 and accepted == len(opened(network))
 
 
 @pytest.mark.parametrize("per_host", [1, 3])
 def test_the_cap_per_host_counts_requests_on_kept_connections(tmp_path, per_host):
-    """Requests on kept connections take a slot as new ones do: two probes of the host at once
-    under a cap of 1 per host never have two requests answered at once, though each keeps its
-    connections to both schemes and both addresses open; with a cap of 3 they do (the probes
-    send requests in parallel where they may), so the count can see an overlap."""
+    """A kept connection counts against the caps while it idles, as the server keeps it open:
+    two probes of the host at once under a cap of 1 per host never have two connections open
+    at once (nor two requests answered), yet reuse connections where they can; with a cap of
+    3 they do have several open (the probes send requests in parallel where they may), so
+    the count can see an overlap."""
     busy = InFlight()
     facts, network, accepted = run_probe(tmp_path, ["127.0.0.1", "127.0.0.2"], keep_alive=True, busy=busy,
                                          per_host=per_host, per_ip=4, probes=2)
     assert [p["status"] for p in facts["per_address"]] == [200, 200]
-    assert accepted == len(opened(network)) == 2 * 3
-    assert busy.now == 0
-    assert busy.most == 1 if per_host == 1 else busy.most > 1
-    slots = network._host_slots[HOST]
-    assert slots._value == per_host  # every slot given back once the probe is done
+    assert accepted == len(opened(network)) < 2 * 5  # without keep-alive: 5 requests a probe
+    assert busy.now == busy.open == 0
+    if per_host == 1:
+        assert busy.most_open == busy.most == 1
+    else:
+        assert 1 < busy.most_open <= per_host
+    slots = network.politeness._host_slots[HOST]
+    assert slots._value == per_host  # every slot given back once the probes are done
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(tmp_path):

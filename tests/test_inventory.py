@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.inventory import load_inventory, registrable_domain
+from scanner.inventory import load_inventory
 from scanner.model import EndpointKind, InputError
+from scanner.standards.public_suffix import registrable_domain
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -105,3 +106,19 @@ def test_registrable_domain():
     assert registrable_domain("mijn.burgerprofiel.vlaanderen") == "burgerprofiel.vlaanderen"
     assert registrable_domain("www.vlaanderen.be") == "vlaanderen.be"
     assert registrable_domain("127.0.0.1") is None
+    assert registrable_domain("2001:db8::1") is None
+
+
+@pytest.mark.parametrize("host,domain", [
+    pytest.param("a.b.gov.uk", "b.gov.uk", id="icann-multi-label-suffix"),
+    pytest.param("www.stad.antwerpen.be", "antwerpen.be", id="icann-be"),
+    pytest.param("gemeente.github.io", "gemeente.github.io", id="private-section-counts"),
+    pytest.param("x.y.kawasaki.jp", "x.y.kawasaki.jp", id="wildcard-rule"),
+    pytest.param("city.kawasaki.jp", "city.kawasaki.jp", id="exception-rule"),
+    pytest.param("WWW.Gent.BE.", "gent.be", id="case-and-root-dot"),
+    pytest.param("gov.uk", None, id="a-suffix-is-no-registrable-domain"),
+    pytest.param("be", None, id="single-label"),
+    pytest.param("www.gent.test", "gent.test", id="unknown-tld-as-a-tld"),
+])
+def test_registrable_domain_follows_the_public_suffix_list(host, domain):
+    assert registrable_domain(host) == domain

@@ -265,6 +265,12 @@ def test_dmarc_external_destinations(uri, host, name):
         assert dmarc.authorisation_name("mail.example.com", found) == name
 
 
+def test_dmarc_organisations_under_a_multi_label_suffix_are_apart():
+    # RFC 9990 §3 by the Public Suffix List: co.uk is a suffix, so two of its domains are two organisations
+    assert dmarc.external_host("gemeente.co.uk", "mailto:d@rapport.co.uk") == "rapport.co.uk"
+    assert dmarc.external_host("mail.gemeente.co.uk", "mailto:d@dmarc.gemeente.co.uk") is None
+
+
 # -- MTA-STS (RFC 8461) -----------------------------------------------------------------------------
 
 STS_RECORDS = [

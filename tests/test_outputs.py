@@ -103,7 +103,10 @@ def test_sarif_validates_and_reports_every_failure_once(waived):
     assert sorted(got) == sorted(expected) and len(got) == len(set(got))
     for r in run["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
-    assert run["automationDetails"]["id"].startswith("bolwerk/waivers/")
+    assert "automationDetails" not in run  # the uploader's category names the analysis
+    named = build_sarif(result, REGISTRY, category="bolwerk/portals")
+    validate_sarif(named)
+    assert named["runs"][0]["automationDetails"] == {"id": "bolwerk/portals"}
 
 
 def test_sarif_shows_waived_findings_as_suppressed_at_the_waiver_line(waived):
@@ -194,6 +197,23 @@ def test_junit_under_a_gate_has_the_verdict_and_skips_known_failures(lab_scan):
     assert len(grades) == len(result["services"])
     assert not list(root.iter("failure"))  # every failure is known: the ratchet lets them through
     assert any(s.get("message", "").startswith("known since the baseline:") for s in root.iter("skipped"))
+
+
+def test_junit_under_a_gate_fails_only_what_failed_the_gate(lab_scan):
+    result = lab_scan[0]
+    assert any(f["status"] == "fail" and f["level"] == "required" for _, f in all_findings(result))
+    passing = build_junit(result, REGISTRY, decide(result, "F"))  # every grade passes, no --fail-on
+    assert not list(passing.iter("failure")) and passing.get("failures") == "0"
+    told = [o.text for o in passing.iter("system-out") if "the gate did not fail on it" in (o.text or "")]
+    assert any(t.startswith("failed (required, ") for t in told)  # still told, as output of a passing case
+
+    verdict = decide(result, "F", fail_on="required")
+    gating = {fid for sv in verdict.services for fid in sv.failing_ids}
+    root = build_junit(result, REGISTRY, verdict)
+    failed_cases = {(c.get("classname"), c.get("name")) for c in root.iter("testcase")
+                    if c.find("failure") is not None and c.get("name") != "grade"}
+    expected = {(f.get("subject") or f["target"], f["check"]) for _, f in all_findings(result) if f["id"] in gating}
+    assert failed_cases == expected and expected
 
 
 # --------------------------------------------------------------------------- CSV, NDJSON, Markdown

@@ -19,6 +19,7 @@ from scanner.scoring import score_service
 
 REGISTRY = default_registry()
 BASE = "bolwerk-baseline@2026.11"
+NEWEST = "bolwerk-baseline@2026.12"
 
 
 def write(tmp_path: Path, text: str, name: str = "policy.toml") -> Path:
@@ -68,8 +69,8 @@ def test_every_shipped_policy_fails_a_broken_connection(check_id):
 
 def test_unpinned_name_takes_newest_and_says_so():
     policy = load_policy("bolwerk-baseline", REGISTRY)
-    assert policy.ref == BASE and not policy.pinned
-    assert load_policy(None, REGISTRY).ref == BASE
+    assert policy.ref == NEWEST and not policy.pinned
+    assert load_policy(None, REGISTRY).ref == NEWEST
 
 
 def test_standards_policies_judge_their_scope_only():
@@ -248,7 +249,7 @@ def test_every_mistake_names_file_line_and_key(tmp_path, body, expected):
     ('[policy]\nname = "x"\nversion = 2026\n', "3: policy.version: expected a non-empty string"),
     ('[policy]\nname = "x"\nversion = "1"\nowner = "me"\n', "4: policy.owner: unknown key"),
     ('[policy]\nname = "x"\nversion = "1"\nextends = "bolwerk-baseline"\n',
-     "4: policy.extends: pin the parent's version, e.g. bolwerk-baseline@2026.11"),
+     "4: policy.extends: pin the parent's version, e.g. bolwerk-baseline@2026.12"),
     ('[policy]\nname = "x"\nversion = "1"\nextends = "nothing@1"\n', "4: policy.extends: unknown policy"),
     ('[policy]\nname = "x"\nversion = "1"\nextends = "missing.toml"\n', "4: policy.extends: policy file not found"),
     ('[policy]\nname = "x"\nversion = "1"\n', "policy.toml: grades: at least one grade threshold is required"),
@@ -283,7 +284,7 @@ def test_circular_inheritance(tmp_path):
 
 
 def test_unknown_policy_and_missing_file(tmp_path):
-    with pytest.raises(InputError, match="unknown policy .*shipped: bolwerk-baseline@2026.11"):
+    with pytest.raises(InputError, match="unknown policy .*shipped: .*bolwerk-baseline@2026.11"):
         load_policy("strict@9", REGISTRY)
     with pytest.raises(InputError, match="policy file not found"):
         load_policy(str(tmp_path / "nope.toml"), REGISTRY)

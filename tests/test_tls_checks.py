@@ -14,6 +14,16 @@ MODERN = {
                       "TLSv1.3": ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]},
     "groups": ["X25519MLKEM768", "x25519", "secp256r1"],
     "connections": 9, "dh_bits": None, "kx": {}, "kx_hashes": ["sha256"], "kx_signatures": ["rsa_pss_rsae_sha256"],
+    "server_preference": {"TLSv1.2": True, "TLSv1.3": True},
+    "behaviour": {"compression": False, "heartbeat": False, "fallback_scsv": True,
+                  "client_renegotiation": {"attempted": 1, "accepted": 0},
+                  "alpn": {"offered": ["h2", "http/1.1"], "selected": "h2"},
+                  "resumption": {"session_id": True, "ticket": True}, "tickets": True, "ticket_lifetime": 7200,
+                  "early_data": 0, "suite_preference": {}, "secure_renegotiation": True,
+                  "extended_master_secret": True, "encrypt_then_mac": None,
+                  "ephemeral_reuse": {"ecdhe": False, "dhe": None}},
+    "vulnerabilities": {"heartbleed": False, "ccs_injection": False, "robot": "no_rsa", "insecure_renegotiation": False},
+    "sslv2_spki_sha256": None,
 }
 LEGACY = {
     "protocols": {"SSLv2": False, "SSLv3": True, "TLSv1.0": True, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": False},
@@ -25,6 +35,17 @@ LEGACY = {
     "connections": 20, "dh_bits": 1024,
     "kx": {"TLSv1.0": {"TLS_DHE_RSA_WITH_AES_128_CBC_SHA": {"dh_bits": 1024, "dh_group": "modp1024"}}},
     "kx_hashes": ["md5_sha1", "sha1"], "kx_signatures": ["rsa_pkcs1_sha1"],
+    "server_preference": {"SSLv3": None, "TLSv1.0": False, "TLSv1.2": False},
+    "behaviour": {"compression": True, "heartbeat": True, "fallback_scsv": False,
+                  "client_renegotiation": {"attempted": 3, "accepted": 3},
+                  "alpn": {"offered": ["h2", "http/1.1"], "selected": None},
+                  "resumption": {"session_id": False, "ticket": False}, "tickets": False, "ticket_lifetime": None,
+                  "early_data": None, "suite_preference": {}, "secure_renegotiation": False,
+                  "extended_master_secret": False, "encrypt_then_mac": False,
+                  "ephemeral_reuse": {"ecdhe": None, "dhe": True}},
+    "vulnerabilities": {"heartbleed": True, "ccs_injection": True, "robot": "strong_oracle",
+                        "insecure_renegotiation": True},
+    "sslv2_spki_sha256": None,
 }
 
 
@@ -40,6 +61,16 @@ MODERN_VERDICTS = {
     "tls.groups.classification": Status.PASS, "tls.groups.post_quantum": Status.PASS,
     "tls.dh.size": Status.NOT_APPLICABLE,  # no DHE suite accepted: no DH group to judge
     "tls.kx.hash": Status.PASS,
+    "tls.suites.order": Status.NOT_APPLICABLE,  # only good suites: no order can pick a worse one
+    "tls.compression": Status.PASS, "tls.renegotiation.secure": Status.PASS, "tls.renegotiation.client": Status.PASS,
+    "tls.extended_master_secret": Status.PASS, "tls.fallback_scsv": Status.PASS, "tls.alpn": Status.PASS,
+    "tls.resumption": Status.PASS, "tls.early_data": Status.PASS,
+    "tls.encrypt_then_mac": Status.NOT_APPLICABLE,  # no CBC suite
+    "tls.ephemeral_reuse": Status.PASS, "tls.attack.heartbleed": Status.PASS, "tls.attack.ccs_injection": Status.PASS,
+    "tls.attack.robot": Status.PASS, "tls.attack.poodle": Status.PASS, "tls.attack.beast": Status.PASS,
+    "tls.attack.sweet32": Status.PASS, "tls.attack.freak": Status.PASS, "tls.attack.logjam": Status.PASS,
+    "tls.attack.rc4": Status.PASS, "tls.attack.null_anon": Status.PASS, "tls.attack.drown": Status.PASS,
+    "tls.attack.lucky13": Status.PASS,
 }
 LEGACY_VERDICTS = {
     "tls.protocol.ssl": Status.FAIL, "tls.protocol.tls10": Status.FAIL, "tls.protocol.tls13": Status.WARN,
@@ -47,6 +78,17 @@ LEGACY_VERDICTS = {
     "tls.suites.forward_secrecy": Status.FAIL, "tls.suites.aead": Status.WARN,
     "tls.groups.classification": Status.FAIL, "tls.groups.post_quantum": Status.WARN,
     "tls.dh.size": Status.FAIL, "tls.kx.hash": Status.WARN,
+    "tls.suites.order": Status.FAIL, "tls.compression": Status.FAIL, "tls.renegotiation.secure": Status.FAIL,
+    "tls.renegotiation.client": Status.WARN, "tls.extended_master_secret": Status.FAIL, "tls.fallback_scsv": Status.FAIL,
+    "tls.alpn": Status.WARN, "tls.resumption": Status.WARN,
+    "tls.early_data": Status.NOT_APPLICABLE,  # no TLS 1.3
+    "tls.encrypt_then_mac": Status.WARN, "tls.ephemeral_reuse": Status.FAIL, "tls.attack.heartbleed": Status.FAIL,
+    "tls.attack.ccs_injection": Status.FAIL, "tls.attack.robot": Status.FAIL,
+    "tls.attack.poodle": Status.PASS,  # SSL 3.0 with RC4 only: no CBC to pad
+    "tls.attack.beast": Status.INFO, "tls.attack.sweet32": Status.PASS, "tls.attack.freak": Status.PASS,
+    "tls.attack.logjam": Status.FAIL,  # modp1024: a 1024-bit prime many servers share
+    "tls.attack.rc4": Status.FAIL, "tls.attack.null_anon": Status.PASS, "tls.attack.drown": Status.PASS,
+    "tls.attack.lucky13": Status.INFO,
 }
 
 

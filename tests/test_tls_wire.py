@@ -12,7 +12,7 @@ from scanner.lab import tls_responder
 from scanner.probes.tls import wire
 from scanner.standards import data
 from scanner.standards import tls_registry as reg
-from scanner.standards.dh import known_primes, name_prime
+from scanner.standards.dh import known_primes, name_prime, shared_groups
 
 
 @pytest.mark.parametrize("n", range(0, 200, 3))
@@ -98,7 +98,7 @@ def _probably_prime(n: int) -> bool:
 
 
 def test_well_known_dh_primes_are_computed_right():
-    primes = known_primes()
+    primes = {p: n for p, n in known_primes().items() if n.startswith(("ffdhe", "modp"))}
     assert len(primes) == 13
     for p, name in primes.items():
         assert p.bit_length() == int(name.removeprefix("ffdhe").removeprefix("modp"))
@@ -107,3 +107,13 @@ def test_well_known_dh_primes_are_computed_right():
     ffdhe2048 = next(p for p, n in primes.items() if n == "ffdhe2048")
     assert hex(ffdhe2048).startswith("0xffffffffffffffffadf85458a2bb4a9a")  # RFC 7919 A.1
     assert name_prime(ffdhe2048 + 2) is None
+
+
+def test_shared_dh_primes_from_data_are_primes_of_their_stated_size():
+    groups = shared_groups()
+    assert {"rfc5114-1024-160", "rfc5114-2048-224", "rfc5114-2048-256", "nginx-1024"} <= set(groups)
+    for name, group in groups.items():
+        p = int("".join(group["prime"]), 16)
+        assert f"{p.bit_length()}-bit" in group["title"] or str(p.bit_length()) in name, name
+        assert _probably_prime(p), name
+        assert name_prime(p) == name

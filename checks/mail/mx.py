@@ -1,8 +1,11 @@
-"""The mail servers (MX): null MX for a domain without mail, STARTTLS, the TLS it starts, the
+"""The mail servers (MX): null MX for a domain without mail, STARTTLS, the TLS it starts (its
+versions and suites, and per MX the TLS pillar's behaviour and attack verdicts), the
 certificate, and DANE (RFC 7672) with the TLSA records matched against the served chain.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from checks.catalogue import Phrase
 from checks.certificate import chain_validity
@@ -17,7 +20,10 @@ from checks.registry import (
     passed,
     warned,
 )
-from checks.tls import classification, classified_verdict, version_verdict
+from checks.tls import attacks as _tls_attacks  # noqa: F401  (registers the shared TLS verdicts)
+from checks.tls import behaviour as _tls_behaviour  # noqa: F401
+from checks.tls.protocol import classification, classified_verdict, version_verdict
+from checks.tls.view import ITEMS, Item, TlsView
 from scanner.standards.tls_classification import DEFAULT
 
 OLD_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
@@ -152,3 +158,20 @@ def _dane_verdict(mx: dict) -> Outcome:
     if matched:
         return passed("matched", usage=matched[0]["usage"], evidence=evidence)
     return failed("no_match", severity="high", evidence=evidence)
+
+
+def _starttls_item(verdict: Item) -> Callable[[CheckContext], Outcome | list[Outcome]]:
+    """A part-two TLS verdict (checks/tls/) judged for every MX that speaks STARTTLS."""
+
+    def run(ctx: CheckContext) -> Outcome | list[Outcome]:
+        return per_mx(ctx, lambda mx: verdict.judge(TlsView.mx(ctx, mx, mx_target(mx))))
+
+    return run
+
+
+# mail.starttls.order, .compression, .renegotiation, .heartbleed, .robot, .drown ...: how each MX
+# behaves after STARTTLS and which known attacks apply, as for an HTTPS endpoint.
+for _verdict in ITEMS.values():
+    if _verdict.mail:
+        check(_verdict.mail, pillar="mail", level=_verdict.level, severity=_verdict.severity, subject="mail_domain",
+              thresholds=_verdict.thresholds)(_starttls_item(_verdict))

@@ -54,9 +54,15 @@ def _rsa_key(bits: int):
     """One RSA key per size for the whole process. Generating RSA-2048 takes longer than the
     rest of a lab start, so that one is a checked-in lab key (`fixtures/lab-rsa2048.key`)."""
     fixture = FIXTURES / f"lab-rsa{bits}.key"
-    if fixture.is_file():  # our own key: skip OpenSSL's slow RSA consistency check
-        return serialization.load_pem_private_key(fixture.read_bytes(), None, unsafe_skip_rsa_key_validation=True)
+    if fixture.is_file():
+        return _fixture_key(fixture.name)
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+@functools.cache
+def _fixture_key(name: str):
+    """A checked-in lab key (our own: OpenSSL's slow RSA consistency check is skipped)."""
+    return serialization.load_pem_private_key((FIXTURES / name).read_bytes(), None, unsafe_skip_rsa_key_validation=True)
 
 
 def new_key(kind: str = "ec256"):
@@ -64,6 +70,8 @@ def new_key(kind: str = "ec256"):
         return ec.generate_private_key(ec.SECP256R1())
     if kind == "ec384":
         return ec.generate_private_key(ec.SECP384R1())
+    if kind == "rsa-shared":  # one RSA-2048 key that lab hosts share on purpose (DROWN across hosts)
+        return _fixture_key("lab-rsa-shared.key")
     if kind.startswith("rsa"):
         return _rsa_key(int(kind[3:]))
     raise ValueError(f"unknown key kind {kind}")
@@ -320,6 +328,7 @@ CASES: dict[str, Callable[[LabCA, str], Issued]] = {
     "extra_certs": _extra_certs,
     "ecdsa_p384": lambda ca, host: ca.issue([host], key_kind="ec384"),
     "rsa2048": lambda ca, host: ca.issue([host], key_kind="rsa2048"),
+    "shared_rsa": lambda ca, host: ca.issue([host], key_kind="rsa-shared"),  # the same key on every host using it
     "long_lifespan": lambda ca, host: ca.issue([host], days_before=1, days_after=450),
     "weak_legacy": _legacy,
     "no_sct": lambda ca, host: ca.issue([host], scts=0),

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -38,13 +39,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from scanner.lab import (
     hostile,  # noqa: F401  (registers the misbehaving servers' handlers)
+    openssl_server,
     stapling,  # noqa: F401  (registers the stapling handlers)
 )
 from scanner.lab.ca import LabCA
 from scanner.lab.dns_server import DnsServer, ZoneSet
 from scanner.lab.dns_zones import DEFAULT_NS, NAME_SERVERS, _break_signatures, _ns_names, sign_nsec3
 from scanner.lab.smtp import SmtpServer
-from scanner.lab.tls_services import set_versions  # (also registers the `tls-script` handler)
+from scanner.lab.tls_services import (  # (also registers the `tls-script` handler)
+    ALLOW_CLIENT_RENEGOTIATION,
+    NO_ENCRYPT_THEN_MAC,
+    NO_EXTENDED_MASTER_SECRET,
+    scripted,
+    set_versions,
+)
 from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
@@ -190,6 +198,28 @@ def _zone_of(host: str, zones: list[str]) -> str:
     return max(matches, key=len)
 
 
+# How a TLS profile's behaviour keys set OpenSSL: key -> (value that sets it, option bits)
+PROFILE_OPTIONS = {
+    "client_renegotiation": (True, ALLOW_CLIENT_RENEGOTIATION),
+    "extended_master_secret": (False, NO_EXTENDED_MASTER_SECRET),
+    "encrypt_then_mac": (False, NO_ENCRYPT_THEN_MAC),
+    "resumption": (False, ssl.OP_NO_TICKET),
+}
+
+
+def _behave(ctx: ssl.SSLContext, tls_profile: dict[str, Any]) -> None:
+    """A profile's behaviour: cipher order, renegotiation, EMS, encrypt-then-MAC, tickets, ALPN."""
+    if tls_profile.get("server_preference") is False:
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    for key, (value, option) in PROFILE_OPTIONS.items():
+        if tls_profile.get(key, not value) == value:
+            ctx.options |= option
+    if tls_profile.get("resumption") is False:
+        ctx.num_tickets = 0
+    if "alpn" in tls_profile:
+        ctx.set_alpn_protocols(tls_profile["alpn"])
+
+
 def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.SSLContext:
     """The host's TLS profile now; its certificate and key only when a client first arrives.
 
@@ -203,18 +233,28 @@ def _server_context(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.S
     ctx.set_ciphers(tls_profile["ciphers"])
     if "ecdh_curve" in tls_profile:
         ctx.set_ecdh_curve(tls_profile["ecdh_curve"])
+    _behave(ctx, tls_profile)
     loaded: list[ssl.SSLContext] = []
 
     def with_certificate(sslobj: ssl.SSLObject, server_name: str | None, first: ssl.SSLContext) -> None:
         if not loaded:
             keyed = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             keyed.set_ciphers(tls_profile["ciphers"])  # the same security level, so weak lab keys load
+            _behave(keyed, tls_profile)
             keyed.load_cert_chain(cert, key)
             loaded.append(keyed)
         sslobj.context = loaded[0]
 
     ctx.sni_callback = with_certificate
     return ctx
+
+
+def _tls(tls_profile: dict[str, Any], cert: Path, key: Path) -> ssl.SSLContext | Callable[[], ssl.SSLContext]:
+    """The server's TLS: one context, or (`resumption = false`) a fresh one per connection,
+    so no session cache outlives a connection (Python's ssl cannot switch the cache off)."""
+    if tls_profile.get("resumption") is False:
+        return lambda: _server_context(tls_profile, cert, key)
+    return _server_context(tls_profile, cert, key)
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -347,7 +387,7 @@ class Lab:
             tls_ctx = None
             if https_site is not None:
                 cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir)
-                tls_ctx = _server_context(self.estate["tls"][entry["tls"]], cert, key)
+                tls_ctx = _tls(self.estate["tls"][entry["tls"]], cert, key)
             for ip in self.addresses[host]:
                 for port, site, ctx in ((443, https_site, tls_ctx), (80, http_site, None)):
                     custom = entry.get("https_handler" if port == 443 else "http_handler")
@@ -365,12 +405,22 @@ class Lab:
             tls_ctx = None
             if entry.get("starttls"):
                 cert, key = self.ca.server_files(host, entry.get("cert", "valid"), self.dir, port=25)
-                tls_ctx = _server_context(self.estate["tls"][entry.get("tls", "modern")], cert, key)
+                tls_ctx = _tls(self.estate["tls"][entry.get("tls", "modern")], cert, key)
             for ip in self.addresses[host]:
-                server = SmtpServer(ip, host, tls_ctx)
+                server = SmtpServer(ip, host, tls_ctx, self._after_starttls(entry))
                 self.port_map.add(ip, 25, await server.start(), host)
                 self._servers.append(server)
         await self._start_dns()
+
+    def _after_starttls(self, entry: dict[str, Any]) -> Any:
+        """Who speaks TLS after an MX's STARTTLS when Python's ssl does not: the scripted
+        responder (`tls_script`) or openssl s_server (`s_server`)."""
+        issued = self.ca.served.get(entry["host"])
+        if "tls_script" in entry:
+            return scripted(entry["tls_script"], issued)
+        if "s_server" in entry:
+            return openssl_server.relay(openssl_server.for_entry(dict(entry, issued=issued, servers=self._servers)))
+        return None
 
     async def _stop_servers(self) -> None:
         await asyncio.gather(*(s.stop() for s in self._servers), return_exceptions=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -23,11 +24,33 @@ STOP_TIMEOUT = 2.0
 NETWORK_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
 
 
+class OpenConnections:
+    """Connections open at once to each address, over every listener of this process, and the
+    most ever open: what a server sees of the scanner's caps per address."""
+
+    def __init__(self) -> None:
+        self.now: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+
+    def opened(self, ip: str) -> None:
+        self.now[ip] += 1
+        self.peak[ip] = max(self.peak[ip], self.now[ip])
+
+    def closed(self, ip: str) -> None:
+        self.now[ip] -= 1
+
+
+OPEN = OpenConnections()  # the lab runs one event loop per process: one count for all its listeners
+
+
 class Listener:
     """Serve each connection on (ip, port) with `handler`; port 0 picks a free one."""
 
-    def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
-        self.ip, self.handler, self.tls = ip, handler, tls
+    def __init__(self, ip: str, handler: Handler, tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None
+                 ) -> None:
+        """`tls`: one context for every connection, or a factory of a fresh one per connection."""
+        self.ip, self.handler = ip, handler
+        self.tls, self.fresh_tls = (None, tls) if callable(tls) else (tls, None)
         self.port = 0
         self.accepted = 0  # connections served so far (the scale bench counts them where they arrive)
         self._server: asyncio.base_events.Server | None = None
@@ -44,7 +67,10 @@ class Listener:
         task = asyncio.current_task()
         self._connections.add(task)
         self.accepted += 1
+        OPEN.opened(self.ip)
         try:
+            if self.fresh_tls is not None:
+                await writer.start_tls(self.fresh_tls(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
             await self.handler(reader, writer)
         except NETWORK_ERRORS:
             pass
@@ -54,6 +80,7 @@ class Listener:
             # Ended by stop(): finish normally, since asyncio's stream callback reports a
             # cancelled connection task as an unhandled error.
         finally:
+            OPEN.closed(self.ip)
             self._connections.discard(task)
             writer.close()
 
@@ -68,3 +95,18 @@ class Listener:
             await asyncio.wait(list(self._connections), timeout=STOP_TIMEOUT)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT)
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+               other_reader: asyncio.StreamReader, other_writer: asyncio.StreamWriter) -> None:
+    """Copy bytes both ways between two connections until each side has closed."""
+
+    async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        with contextlib.suppress(Exception):
+            dst.close()
+
+    await asyncio.gather(copy(reader, other_writer), copy(other_reader, writer))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.lab.lab import Lab, _server_context
+from scanner.lab.listener import OPEN
 from scanner.lab.smtp import SmtpServer
 from scanner.lab.web import Site, WebServer
 
@@ -130,12 +131,14 @@ class ScaleLab(Lab):
         await self._start_dns()
 
     def served(self) -> dict[str, int]:
-        """Connections each kind of server accepted, and DNS questions answered, so far."""
+        """Connections each kind of server accepted, DNS questions answered, and the most
+        connections ever open at once to one web address (the scanner's cap per address)."""
         out = {"https": 0, "http": 0, "smtp": 0}
         for kind, server in self.counted:
             out[kind] += server.accepted
         out["dns_tcp"] = sum(s._tcp.accepted for s in self.info.servers.values())
         out["dns_questions"] = sum(len(s.queries) for s in self.info.servers.values())
+        out["peak_per_address"] = max(OPEN.peak[address(z)] for z in range(len(self.estate["zone"]) - 1))
         return out
 
 

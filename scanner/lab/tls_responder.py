@@ -5,16 +5,27 @@ would: SSL 2.0 and SSL 3.0 servers, post-quantum hybrid groups (chosen through a
 HelloRetryRequest, no PQ maths needed), and the misbehaving servers of the real world
 (resets, stalls, garbage, hellos dropped for their size). It never completes a
 handshake: a scanner only needs the server's first flight.
+
+It also plays the old and broken servers the attack tests look for, answering what a
+client sends after the first flight as they did: TLS compression, no secure
+renegotiation or Extended Master Secret, no fallback protection, one ephemeral key for
+every connection, Heartbleed (a heartbeat answered with more bytes than were sent: made-up
+"memory" that a test can recognise and the probe must never keep), CCS injection (an
+early ChangeCipherSpec taken, then a failed decryption), and a ROBOT padding oracle (the
+ClientKeyExchange decrypted with the script's RSA key, each padding error answered with
+its own alert). A sound scripted server answers all of that as OpenSSL does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import socket
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from scanner.probes.tls import wire
 from scanner.standards import tls_registry as reg
@@ -37,6 +48,18 @@ class Script:
     behaviour: str = "normal"  # normal | reset | stall | garbage | garbage_after_hello | drop_large
     max_hello: int = 0  # drop_large: hellos above this many bytes get no answer
     certificate: bytes = b"\x30\x03\x02\x01\x00"  # DER; the probe does not judge it here
+    key: Any = None  # the certificate's RSA private key (a ROBOT oracle decrypts with it)
+    own_certificate: bool = False  # in the lab estate: serve the host's own certificate and key (ROBOT, DROWN)
+    # How it behaves (the defaults are those of a sound server):
+    secure_renegotiation: bool = True  # echo renegotiation_info (RFC 5746)
+    extended_master_secret: bool = True  # echo extended_master_secret (RFC 7627)
+    encrypt_then_mac: bool = True  # echo encrypt_then_mac with a CBC suite (RFC 7366)
+    fallback_scsv: bool = True  # refuse TLS_FALLBACK_SCSV below its best version (RFC 7507)
+    compression: bool = False  # pick DEFLATE when offered (CRIME)
+    static_shares: bool = False  # the same (EC)DHE public value on every connection
+    heartbleed: bool = False  # agree to heartbeats and answer one with more bytes than it carried
+    ccs_injection: bool = False  # take an early ChangeCipherSpec, then fail to decrypt (bad_record_mac)
+    robot: str | None = None  # "strong" or "weak": a Bleichenbacher oracle on RSA key exchange
 
 
 class Responder:
@@ -83,10 +106,45 @@ class Responder:
         if s.behaviour == "drop_large" and size > s.max_hello:
             return
         hello = _parse_client_hello(payload[4:])
-        writer.write(self._flight(hello))
+        flight = self._flight(hello)
+        writer.write(flight)
         if s.behaviour == "garbage_after_hello":
             writer.write(os.urandom(200))
-        await _linger(reader)
+        if flight[0] == wire.HANDSHAKE and hello["wire_version"] is not None:
+            await self._converse(reader, writer, hello["wire_version"])
+        else:
+            await _linger(reader)
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, version: int) -> None:
+        """What a client sends after the first flight, answered as the scripted server would."""
+        s, early_ccs, key_exchange = self.script, False, False
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                while True:
+                    ctype, body = await _read_record(reader)
+                    if ctype == wire.HEARTBEAT and s.heartbleed and len(body) >= 3:
+                        claimed = int.from_bytes(body[1:3], "big")  # never checked against what came
+                        writer.write(wire.records(wire.HEARTBEAT, version, b"\x02" + body[1:3]
+                                                  + (LEAKED_MEMORY * (claimed // len(LEAKED_MEMORY) + 1))[:claimed]
+                                                  + os.urandom(16)))
+                    elif ctype == wire.CHANGE_CIPHER_SPEC and not key_exchange:
+                        if not s.ccs_injection:
+                            writer.write(_alert(10, version))  # unexpected_message
+                            return
+                        early_ccs = True
+                    elif ctype == wire.APPLICATION_DATA:
+                        writer.write(_alert(20 if early_ccs else 10, version))
+                        return
+                    elif ctype == wire.HANDSHAKE and body[:1] == bytes([wire.CLIENT_KEY_EXCHANGE]):
+                        key_exchange = True
+                        if s.robot and s.key is not None:
+                            writer.write(_alert(_robot_alert(s.robot, s.key, body, version), version))
+                            return
+                    elif ctype == wire.HANDSHAKE and key_exchange:  # a Finished we cannot have keys for
+                        writer.write(_alert(20, version))
+                        return
+                    elif ctype == wire.ALERT:
+                        return
 
     # ------------------------------------------------------------------ answers
 
@@ -112,13 +170,17 @@ class Responder:
         if version is None:
             return _alert(70, ch["record_version"])
         rv = min(reg.WIRE_VERSION[version], 0x0303)
+        best = max(reg.WIRE_VERSION[v] for v in s.versions)
+        if s.fallback_scsv and wire.FALLBACK_SCSV in ch["suites"] and reg.WIRE_VERSION[version] < best:
+            return _alert(86, rv)  # inappropriate_fallback
+        ch["wire_version"] = reg.WIRE_VERSION[version]
         if version == "TLSv1.3":
             suite = next((c for c in s.suites.get(version, []) if c in ch["suites"]), None)
             group = next((g for g in s.groups if g in ch["groups"]), None)
             if suite is None or group is None:
                 return _alert(40, 0x0303)
             if group in ch["shares"]:
-                share = struct.pack("!H", group) + _u16(os.urandom(SHARE_SIZES.get(group, 32)))
+                share = struct.pack("!H", group) + _u16(self._public(group, SHARE_SIZES.get(group, 32)))
                 # then what looks like encrypted handshake records (no real keys behind them)
                 return (_server_hello(0x0303, os.urandom(32), ch["session_id"], suite,
                                       [(wire.EXT_SUPPORTED_VERSIONS, b"\x03\x04"), (wire.EXT_KEY_SHARE, share)])
@@ -134,18 +196,75 @@ class Responder:
             return _alert(40, rv)
         exts = [(wire.EXT_SUPPORTED_VERSIONS, struct.pack("!H", reg.WIRE_VERSION[version]))] \
             if ch["supported_versions"] else []
-        out = _server_hello(reg.WIRE_VERSION[version], os.urandom(32), b"", suite, exts, rv)
+        exts += self._echoed(ch, suite)
+        compress = wire.DEFLATE if s.compression and wire.DEFLATE in ch["compression"] else 0
+        out = _server_hello(reg.WIRE_VERSION[version], os.urandom(32), b"", suite, exts, rv, compress)
         out += _handshake(wire.CERTIFICATE, _u24(_u24(s.certificate)), rv)
         kex = reg.suites()[suite].kex
         sig = (b"\x04\x01" if version == "TLSv1.2" else b"") + _u16(os.urandom(256))
         if kex == "ECDHE":
-            params = b"\x03" + struct.pack("!H", curve) + _u8(os.urandom(SHARE_SIZES.get(curve, 32)))
+            params = b"\x03" + struct.pack("!H", curve) + _u8(self._public(curve, SHARE_SIZES.get(curve, 32)))
             out += _handshake(wire.SERVER_KEY_EXCHANGE, params + sig, rv)
-        elif kex == "DHE" and s.dh_prime:
+        elif kex in ("DHE", "DHE_EXPORT") and s.dh_prime:
             p = s.dh_prime.to_bytes((s.dh_prime.bit_length() + 7) // 8, "big")
-            params = _u16(p) + _u16(b"\x02") + _u16(os.urandom(len(p)))
+            params = _u16(p) + _u16(b"\x02") + _u16(self._public(0, len(p)))
             out += _handshake(wire.SERVER_KEY_EXCHANGE, params + sig, rv)
         return out + _handshake(wire.SERVER_HELLO_DONE, b"", rv)
+
+    def _echoed(self, ch: dict, suite: int) -> list[tuple[int, bytes]]:
+        """The extensions a TLS <= 1.2 server of this script answers with."""
+        s, offered, out = self.script, ch["extensions"], []
+        if s.secure_renegotiation and (wire.EXT_RENEGOTIATION_INFO in offered or 0x00FF in ch["suites"]):
+            out.append((wire.EXT_RENEGOTIATION_INFO, b"\x00"))
+        if s.extended_master_secret and wire.EXT_EXTENDED_MASTER_SECRET in offered:
+            out.append((wire.EXT_EXTENDED_MASTER_SECRET, b""))
+        if s.encrypt_then_mac and wire.EXT_ENCRYPT_THEN_MAC in offered and "CBC" in reg.suites()[suite].enc:
+            out.append((wire.EXT_ENCRYPT_THEN_MAC, b""))
+        if s.heartbleed and wire.EXT_HEARTBEAT in offered:
+            out.append((wire.EXT_HEARTBEAT, b"\x01"))
+        return out
+
+    def _public(self, group: int, size: int) -> bytes:
+        """An ephemeral public value: fresh, or one fixed value per group (`static_shares`)."""
+        if self.script.static_shares:
+            seed = hashlib.sha256(b"bolwerk lab static share %d" % group).digest()
+            return (seed * (size // len(seed) + 1))[:size]
+        return os.urandom(size)
+
+
+# What a Heartbleed-vulnerable lab server "leaks": recognisable, so tests can show the probe keeps none of it.
+LEAKED_MEMORY = b"LAB-SERVER-MEMORY password=hunter2 "
+
+
+def _robot_alert(oracle: str, key: Any, body: bytes, version: int) -> int:
+    """The alert a server with a Bleichenbacher oracle answers a ClientKeyExchange with.
+
+    `strong`: a block not starting 00 02 gets decrypt_error, a malformed one decode_error;
+    `weak`: every malformed block gets handshake_failure, only a wrong version stands out.
+    A well-formed block gets bad_record_mac (the Finished that follows cannot be verified).
+    """
+    c = wire.Cursor(body[4:])
+    encrypted = c.take(c.left) if version == 0x0300 else c.vec16()
+    numbers = key.private_numbers()
+    n = numbers.public_numbers.n
+    block = pow(int.from_bytes(encrypted, "big"), numbers.d, n).to_bytes((n.bit_length() + 7) // 8, "big")
+    separator = block.find(b"\x00", 2)
+    if block[:2] != b"\x00\x02":
+        problem = "first_bytes"
+    elif separator < 0 or len(block) - separator - 1 != 48:
+        problem = "format"
+    elif block[separator + 1: separator + 3] != version.to_bytes(2, "big"):
+        problem = "version"
+    else:
+        return 20
+    if oracle == "strong":
+        return {"first_bytes": 51, "format": 50, "version": 20}[problem]
+    return {"first_bytes": 40, "format": 40, "version": 47}[problem]
+
+
+async def _read_record(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    header = await reader.readexactly(5)
+    return header[0], await reader.readexactly(int.from_bytes(header[3:5], "big"))
 
 
 def _choose_version(ch: dict, versions: tuple[str, ...]) -> str | None:
@@ -169,7 +288,7 @@ def _parse_client_hello(body: bytes) -> dict:
     session_id = c.vec8()
     sc = wire.Cursor(c.vec16())
     suites = [sc.u16() for _ in range(sc.left // 2)]
-    c.vec8()
+    compression = list(c.vec8())
     exts = wire.extensions(c.vec16()) if c.left else {}
     groups, shares, versions = [], {}, []
     if wire.EXT_SUPPORTED_GROUPS in exts:
@@ -184,7 +303,8 @@ def _parse_client_hello(body: bytes) -> dict:
         vc = wire.Cursor(wire.Cursor(exts[wire.EXT_SUPPORTED_VERSIONS]).vec8())
         versions = [vc.u16() for _ in range(vc.left // 2)]
     return {"legacy_version": legacy, "record_version": 0x0301, "session_id": session_id, "suites": suites,
-            "groups": groups, "shares": shares, "supported_versions": versions}
+            "groups": groups, "shares": shares, "supported_versions": versions, "extensions": set(exts),
+            "compression": compression, "wire_version": None}
 
 
 def _u8(b: bytes) -> bytes:
@@ -203,9 +323,10 @@ def _handshake(mtype: int, body: bytes, record_version: int) -> bytes:
     return wire.records(wire.HANDSHAKE, record_version, bytes([mtype]) + _u24(body))
 
 
-def _server_hello(version: int, random: bytes, session_id: bytes, suite: int, exts, record_version: int = 0x0303) -> bytes:
+def _server_hello(version: int, random: bytes, session_id: bytes, suite: int, exts, record_version: int = 0x0303,
+                  compression: int = 0) -> bytes:
     ext_bytes = b"".join(struct.pack("!H", k) + _u16(v) for k, v in exts)
-    body = struct.pack("!H", version) + random + _u8(session_id) + struct.pack("!HB", suite, 0)
+    body = struct.pack("!H", version) + random + _u8(session_id) + struct.pack("!HB", suite, compression)
     if exts:
         body += _u16(ext_bytes)
     return _handshake(wire.SERVER_HELLO, body, record_version)

@@ -15,7 +15,7 @@ import datetime as dt
 import ssl
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class OpenSSLSpec:
     ciphers: str = ""  # OpenSSL cipher string for TLS <= 1.2
     curve: str | None = None  # one ECDH curve (Python's ssl can pin exactly one)
     dh_group: str | None = None  # well-known group name for DHE suites
+    options: int = 0  # OpenSSL options to add (ALLOW_CLIENT_RENEGOTIATION...)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,24 @@ class Service:
     script: Script | None = None
     expect_error: bool = False
 
+
+# OpenSSL 3 options the ssl module has no name for (openssl/ssl.h SSL_OP_*)
+ALLOW_CLIENT_RENEGOTIATION = 1 << 8
+NO_EXTENDED_MASTER_SECRET = 1 << 0
+NO_ENCRYPT_THEN_MAC = 1 << 19
+
+# Old servers as the attack tests know them (RSA key exchange for ROBOT: an RSA identity is
+# given to the responder where it runs, see `scripted`).
+OLD_BEHAVIOUR = Script(
+    versions=("TLSv1.2", "TLSv1.1", "TLSv1.0"),
+    suites={"TLSv1.2": [0xC02F, 0xC013, 0x002F, 0x009C], "TLSv1.1": [0xC013, 0x002F], "TLSv1.0": [0xC013, 0x002F]},
+    compression=True, secure_renegotiation=False, extended_master_secret=False, encrypt_then_mac=False,
+    fallback_scsv=False, static_shares=True, heartbleed=True, ccs_injection=True, robot="strong", own_certificate=True)
+EXPORT_GRADE = Script(
+    versions=("TLSv1.2", "TLSv1.0", "SSLv3"),
+    suites={"TLSv1.2": [0xC02F, 0x000A, 0x0005], "TLSv1.0": [0x0003, 0x0014, 0x0033, 0x0018, 0x0002, 0x002F],
+            "SSLv3": [0x000A, 0x0005, 0x002F]},
+    dh_prime=prime_for("openssl-512"), own_certificate=True)
 
 SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("modern", "TLS 1.2 and 1.3, ECDHE with AEAD only, one curve",
@@ -78,6 +97,12 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
         groups=[0x11EC, 0x11EB, 0x11ED, 0x001D, 0x0017], curves=[0x001D, 0x0017])),
     Service("drops-large-hello", "answers only hellos of at most 700 bytes (scripted)", script=Script(
         versions=("TLSv1.2",), suites={"TLSv1.2": [0xC02F, 0x009C]}, behaviour="drop_large", max_hello=700)),
+    Service("old-behaviour", "TLS 1.0-1.2 with every broken behaviour and the active attacks (scripted)",
+            script=OLD_BEHAVIOUR),
+    Service("export-grade", "SSL 3.0 to TLS 1.2 with export, RC4, 3DES, NULL and anonymous suites (scripted)",
+            script=EXPORT_GRADE),
+    Service("client-renegotiation", "TLS 1.2 and 1.3 that accepts client-initiated renegotiation",
+            OpenSSLSpec(("TLSv1.2", "TLSv1.3"), "ECDHE+AESGCM", curve="prime256v1", options=ALLOW_CLIENT_RENEGOTIATION)),
     Service("resets", "resets every connection (scripted)", script=Script(behaviour="reset"), expect_error=True),
     Service("stalls", "accepts and never answers (scripted)", script=Script(behaviour="stall"), expect_error=True),
     Service("garbage", "answers with non-TLS bytes (scripted)", script=Script(behaviour="garbage"), expect_error=True),
@@ -87,6 +112,9 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
 # Scripted servers the lab estate can place behind a host (`https_handler = "tls-script"`,
 # `tls_script = NAME` in scanner/lab/estate.d/tls.toml).
 LAB_SCRIPTS: dict[str, Script] = {
+    "old-behaviour": OLD_BEHAVIOUR,
+    "export-grade": EXPORT_GRADE,
+    "sslv2-only": Script(versions=(), sslv2_kinds=[0x010080, 0x0700C0], own_certificate=True),
     "sslv3": SERVICES["sslv3"].script,
     "sslv2": SERVICES["sslv2"].script,
     "pq-hybrid": SERVICES["pq-hybrid"].script,
@@ -95,10 +123,28 @@ LAB_SCRIPTS: dict[str, Script] = {
 }
 
 
+def scripted(name: str, issued: Any = None) -> Responder:
+    """The responder for the lab script `name`. A script with `own_certificate` serves the
+    host's certificate and key (`issued`, from the lab CA; else the lab's RSA identity): a
+    ROBOT oracle decrypts with it, DROWN compares keys across hosts. Others serve a stand-in."""
+    script = LAB_SCRIPTS[name]
+    if not script.own_certificate:
+        return Responder(script)
+    der, key = (issued.cert.public_bytes(serialization.Encoding.DER), issued.key) if issued else lab_rsa_identity()
+    return Responder(replace(script, certificate=der, key=key))
+
+
 @handler("tls-script")
 def _lab_handler(entry: dict, site: Any):
     """Serve a lab host with the scripted responder named by its `tls_script`."""
-    return Responder(LAB_SCRIPTS[entry["tls_script"]])
+    return scripted(entry["tls_script"], entry.get("issued"))
+
+
+def lab_rsa_identity() -> tuple[bytes, Any]:
+    """(DER certificate, RSA private key) of the standalone TLS services."""
+    chain, _ = _material()
+    cert = x509.load_pem_x509_certificate(chain)
+    return cert.public_bytes(serialization.Encoding.DER), serialization.load_pem_private_key(chain, None)
 
 
 @cache
@@ -148,6 +194,7 @@ def openssl_context(spec: OpenSSLSpec) -> ssl.SSLContext:
     chain, dh = _material()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     set_versions(ctx, spec.versions)
+    ctx.options |= spec.options
     if spec.ciphers:
         ctx.set_ciphers(spec.ciphers)  # first: its @SECLEVEL decides which DH sizes load
     if spec.curve:
@@ -195,7 +242,8 @@ async def start(name: str, host: str = "127.0.0.1") -> Running:
     """Start one lab TLS service on a free loopback port."""
     svc = SERVICES[name]
     if svc.script is not None:
-        listener = Listener(host, Responder(svc.script))
+        der, key = lab_rsa_identity()
+        listener = Listener(host, Responder(replace(svc.script, certificate=der, key=key)))
         s = svc.script
         expected: dict[str, Any] = {"suites": {v: {reg.suite_name(c) for c in codes} for v, codes in s.suites.items()},
                                     "versions": set(s.versions) | ({"SSLv2"} if s.sslv2_kinds else set())}

@@ -133,7 +133,7 @@ class WebServer(Listener):
     for `Connection: close`, or stays idle for `HEAD_TIMEOUT`; otherwise every answer closes it.
     """
 
-    def __init__(self, ip: str, site: Site | None, tls: ssl.SSLContext | None = None,
+    def __init__(self, ip: str, site: Site | None, tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
                  handler: Handler | None = None, keep_alive: bool = False) -> None:
         super().__init__(ip, handler or self._client, tls)
         self.site, self.keep_alive = site, keep_alive

@@ -4,7 +4,8 @@ shared by every concurrent asker, and forgotten again so memory does not grow wi
 Keeps at most `size` finished results, the least recently used forgotten first; work still
 running is never forgotten. The runner takes units in inventory order (in a worker process,
 the endpoints of one address together), so what is shared is asked for close together and
-found again; a result forgotten and asked for later is worked out again.
+found again; a result forgotten and asked for later is worked out again. The work is
+shielded: an asker whose deadline ends does not cancel it for the others.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def _retrieve(fut: asyncio.Future) -> None:
+    """Work that fails after every asker's deadline passed is seen here, so it never ends as
+    "Task exception was never retrieved"; a later asker still gets the exception raised."""
+    if not fut.cancelled():
+        fut.exception()
+
+
 class Memo:
     def __init__(self, size: int = 1024) -> None:
         self.size = size
@@ -26,6 +34,7 @@ class Memo:
         fut = self._futures.get(key)
         if fut is None:
             fut = self._futures[key] = asyncio.ensure_future(compute())
+            fut.add_done_callback(_retrieve)
             self._forget()
         else:
             self._futures.move_to_end(key)

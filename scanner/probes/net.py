@@ -22,7 +22,6 @@ import json
 import socket
 import ssl
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +30,9 @@ from typing import Any, TypeVar
 import dns.asyncbackend
 
 from scanner.probes.deadline import QueueTimeout, queued
+from scanner.probes.politeness import Lease, LocalPoliteness, Politeness
 from scanner.standards.addresses import IPNetwork, address, special
+from scanner.times import rfc3339_precise
 
 T = TypeVar("T")
 
@@ -119,16 +120,23 @@ class AddressPolicy:
 
 @dataclass
 class Scope:
-    """Hosts the scanner may contact: named by the inventory, implied by it, or under a suffix."""
+    """Hosts the scanner may contact: named by the inventory, implied by it, or under a suffix;
+    never a host of a service that opted out (`denied`), whatever suffix covers it."""
 
     hosts: set[str] = field(default_factory=set)
     suffixes: tuple[str, ...] = ()
+    denied: set[str] = field(default_factory=set)
 
     def add(self, *hosts: str) -> None:
         self.hosts.update(h.rstrip(".").lower() for h in hosts)
 
+    def deny(self, *hosts: str) -> None:
+        self.denied.update(h.rstrip(".").lower() for h in hosts)
+
     def allows(self, host: str) -> bool:
         host = host.rstrip(".").lower()
+        if host in self.denied:
+            return False
         if host in self.hosts:
             return True
         return any(host == s.lstrip(".") or host.endswith("." + s.lstrip(".")) for s in self.suffixes)
@@ -224,18 +232,6 @@ class Limits:
     queue_timeout: float = 600.0  # the longest wait for a slot and the rate limit (see deadline.py)
 
 
-class Lease:
-    """A held connection slot; released exactly once."""
-
-    def __init__(self, release=None) -> None:
-        self._release = release
-
-    def release(self) -> None:
-        if self._release is not None:
-            self._release()
-            self._release = None
-
-
 class Network:
     def __init__(
         self,
@@ -248,35 +244,27 @@ class Network:
         keep_records: bool = True,
         owned: set[str] | None = None,
         shares: int = 1,
+        run_id: str | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         """`keep_records`: keep every ConnectionRecord in `records` (tests and benches count
-        them; a scan has the audit log instead, and keeps none). `owned` and `shares`: this
-        Network is one of `shares` worker processes (scanner/shards.py); hosts and addresses
-        outside `owned` may be contacted by the others too, so this one keeps to its share of
-        the caps and the rate there."""
+        them; a scan has the audit log instead, and keeps none). `run_id`: the run each
+        audit-log line names. `politeness` keeps the caps and the rate limit (default: in this
+        process, `LocalPoliteness`, which takes `owned` and `shares` for the worker processes
+        of scanner/shards.py)."""
         self.scope = scope  # None: anything goes (used by `gate` on explicit targets)
         self.policy = policy or AddressPolicy()  # by default: public addresses only
         self.limits = limits or Limits()
         self.port_map = port_map or PortMap()
         self.records: list[ConnectionRecord] = []
         self._keep_records = keep_records
-        self._owned, self._shares = owned, max(1, shares)
         self._audit = audit_log.open("a", encoding="utf-8") if audit_log else None
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._ip_slots: dict[str, asyncio.Semaphore] = {}
-        self._next_start: dict[str, float] = defaultdict(float)
-
-    def _share(self, key: str) -> int:
-        """How many processes may contact `key` (a host or an address) at once: 1 when owned."""
-        return 1 if self._owned is None or key in self._owned else self._shares
-
-    def _slot(self, slots: dict[str, asyncio.Semaphore], key: str, limit: int) -> asyncio.Semaphore:
-        slot = slots.get(key)
-        if slot is None:
-            slot = slots[key] = asyncio.Semaphore(max(1, limit // self._share(key)))
-        return slot
+        self.run_id = run_id
+        self.politeness = politeness or LocalPoliteness(self.limits.per_host, self.limits.per_ip,
+                                                        self.limits.rate_per_ip, owned, shares)
 
     def close(self) -> None:
+        self.politeness.close()
         if self._audit:
             self._audit.close()
             self._audit = None
@@ -286,7 +274,8 @@ class Network:
         if self._keep_records:
             self.records.append(rec)
         if self._audit:
-            self._audit.write(json.dumps(asdict(rec)) + "\n")
+            line = asdict(rec) | {"time": rfc3339_precise(rec.at), "run": self.run_id}
+            self._audit.write(json.dumps(line) + "\n")
             self._audit.flush()
 
     def attempts(self, ip: str | None = None, purpose: str | None = None) -> list[ConnectionRecord]:
@@ -318,50 +307,20 @@ class Network:
 
     async def _acquire(self, host: str, ip: str, port: int, purpose: str, transport: str = "tcp",
                        ) -> tuple[Lease, int]:
-        """Check the rules, wait for a slot and for the rate limit; return the lease and real port."""
-        self.check(host, ip, port, purpose, transport)
-        return await self._wait(host, ip, port, purpose, transport, new=True), self.port_map.real(ip, port, host)
-
-    async def hold(self, host: str, ip: str, port: int, purpose: str) -> Lease:
-        """A slot to `host` and `ip` for a connection already open that is used again (HTTP
-        keep-alive): the caps hold for it as for a new one; the rate limit, which counts new
-        connections, does not apply."""
-        return await self._wait(host, ip, port, purpose, "tcp", new=False)
-
-    async def _wait(self, host: str, ip: str, port: int, purpose: str, transport: str, new: bool) -> Lease:
-        """Wait for a slot per host and per address (and, for a `new` connection, the rate limit).
+        """Check the rules, wait for a slot and for the rate limit; return the lease and real port.
 
         The wait is the scanner's own queue: deadlines around it stand still (deadline.py), and
         a wait beyond `queue_timeout` is ScannerLimit, never the target's timeout.
         """
-        host_slot = self._slot(self._host_slots, host, self.limits.per_host)
-        ip_slot = self._slot(self._ip_slots, ip, self.limits.per_ip)
-        held: list[asyncio.Semaphore] = []
+        self.check(host, ip, port, purpose, transport)
         try:
             async with queued(self.limits.queue_timeout):
-                for slot in (host_slot, ip_slot):
-                    await slot.acquire()
-                    held.append(slot)
-                if new:
-                    now = time.monotonic()
-                    start = max(now, self._next_start[ip])
-                    self._next_start[ip] = start + self._share(ip) / self.limits.rate_per_ip
-                    if start > now:
-                        await asyncio.sleep(start - now)
-        except BaseException as exc:
-            for slot in held:
-                slot.release()
-            if isinstance(exc, QueueTimeout):
-                self.record(host, ip, port, purpose, "failed: scanner limit", transport)
-                raise ScannerLimit(f"scanner limit: waited {self.limits.queue_timeout:g} s for a connection "
-                                   f"slot to {ip}") from None
-            raise
-
-        def release() -> None:
-            ip_slot.release()
-            host_slot.release()
-
-        return Lease(release)
+                lease = await self.politeness.acquire(host, ip)
+        except QueueTimeout:
+            self.record(host, ip, port, purpose, "failed: scanner limit", transport)
+            raise ScannerLimit(f"scanner limit: waited {self.limits.queue_timeout:g} s for a connection "
+                               f"slot to {ip}") from None
+        return lease, self.port_map.real(ip, port, host)
 
     async def open(self, host: str, ip: str, port: int, purpose: str, connect: Callable[[str, int], Awaitable[T]],
                    *, transport: str = "tcp", guarded: bool = True) -> tuple[T, Lease]:

@@ -8,10 +8,12 @@ certificate probe (what browsers refuse decides `trusted`) and the certificate c
 from __future__ import annotations
 
 import functools
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from scanner.standards import read_toml
@@ -25,6 +27,16 @@ def table(name: str) -> dict[str, Any]:
 
 
 # -- keys and signatures ---------------------------------------------------------------------
+
+def spki_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 of the certificate's SubjectPublicKeyInfo: one key behind several certificates
+    or hosts has one digest (key sharing, DROWN). An unsupported key algorithm: the TBS bytes."""
+    try:
+        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    except Exception:
+        spki = cert.tbs_certificate_bytes
+    return hashlib.sha256(spki).hexdigest()
+
 
 def key_info(cert: x509.Certificate) -> tuple[str, int | None, str | None]:
     """(key type, size in bits, curve name) of a certificate's public key."""

@@ -2,12 +2,17 @@
 
 The RFC 7919 (ffdhe) and RFC 2409/3526 (MODP) primes are defined by formulas over e
 and pi; we compute them exactly instead of pasting kilobytes of hex, and the test suite
-checks they are prime. A server using its own prime is reported by size only.
+checks they are prime. RFC 5114's fixed groups and the built-in defaults of common server
+software have no formula: they are data (`data/tls/dh-primes.toml`). Every named prime is
+shared by many servers, which is what makes a 1024-bit one worth precomputing (Logjam).
+A server using its own prime is reported by size only.
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+from scanner.standards import read_toml
 
 # bits -> X, from RFC 7919 appendix A and RFC 2409 / RFC 3526
 _FFDHE = {2048: 560316, 3072: 2625351, 4096: 5736041, 6144: 15705020, 8192: 10965728}
@@ -58,7 +63,15 @@ def known_primes() -> dict[int, str]:
         out[_formula(bits, _e_fixed(bits - 130), x, True)] = f"ffdhe{bits}"
     for bits, x in _MODP.items():
         out[_formula(bits, _pi_fixed(bits - 130), x, False)] = f"modp{bits}"
+    for name, group in shared_groups().items():
+        out[int("".join(group["prime"]), 16)] = name
     return out
+
+
+@cache
+def shared_groups() -> dict[str, dict]:
+    """RFC 5114 groups and software defaults: name -> {title, prime (hex lines)}."""
+    return read_toml("tls", "dh-primes.toml")["group"]
 
 
 def name_prime(p: int) -> str | None:

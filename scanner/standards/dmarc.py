@@ -19,6 +19,7 @@ from typing import Any
 
 from scanner.standards import read_toml
 from scanner.standards.grammar import Issue, is_uri, split_tags, uri_host
+from scanner.standards.public_suffix import registrable_domain
 
 MAX_QUERIES = 8  # §4.10: the DNS tree walk asks at most this many names
 _RECORD = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")  # §4.7: the value is case sensitive
@@ -150,9 +151,10 @@ def lint(record: Record) -> list[Issue]:
 
 
 def organisation(domain: str) -> str:
-    """The domain's Organizational Domain, approximated by its last two labels (as Bolwerk's
-    inventory does; RFC 9989 §4.10.2 would find it by a DNS tree walk of its own)."""
-    return ".".join(domain.lower().rstrip(".").split(".")[-2:])
+    """The domain's Organizational Domain, by the Public Suffix List (RFC 7489's way, as
+    Bolwerk's inventory draws it; RFC 9989 §4.10.2 would find it by a DNS tree walk of its own)."""
+    name = domain.lower().rstrip(".")
+    return registrable_domain(name) or name
 
 
 def external_host(policy_domain: str, uri: str) -> str | None:

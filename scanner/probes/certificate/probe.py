@@ -21,7 +21,6 @@ Per endpoint, at the first address that answers:
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
@@ -120,10 +119,6 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
     """The contract's chain entry for one certificate, plus what the checks need."""
     key_type, key_bits, curve = rules.key_info(cert)
     dns, ips, san_count, problem = _names(cert)
-    try:
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except Exception:  # unsupported key algorithm: hash what the certificate carries
-        spki = cert.tbs_certificate_bytes
     out: dict[str, Any] = {
         "subject": _rfc4514(cert.subject),
         "issuer": _rfc4514(cert.issuer),
@@ -140,7 +135,7 @@ def describe(cert: x509.Certificate, now: datetime | None = None) -> dict[str, A
         "self_signed": paths.self_signed(cert),
         "ca": paths.is_ca(cert),
         "sha256": cert.fingerprint(hashes.SHA256()).hex(),
-        "spki_sha256": hashlib.sha256(spki).hexdigest(),
+        "spki_sha256": rules.spki_sha256(cert),
         "aia_ca_issuers": paths.ca_issuers(cert),
         "ocsp_urls": paths.aia_urls(cert, AuthorityInformationAccessOID.OCSP),
     }

@@ -20,13 +20,13 @@ from typing import Any
 
 import dns.name
 
-from scanner.inventory import registrable_domain
 from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.dns.zone import zone_report
 from scanner.probes.net import NotListening, ProbeError, Refused, has_route
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.resolver import MAX_ADDRESSES, Lookup
+from scanner.standards.public_suffix import registrable_domain
 
 MAX_MX = 5  # MX hosts looked at per domain, most preferred first (the mail probe takes the same)
 MAX_CAA = 20
@@ -51,6 +51,11 @@ def _caa_record(rd) -> dict[str, Any]:
             "value": rd.value.decode("utf-8", "replace")[:500]}
 
 
+def listed(key: str, items: list[str], cap: int) -> dict[str, Any]:
+    """A list fact held to `cap` items; `<key>_truncated` counts them all when some were left out."""
+    return {key: items[:cap], **({f"{key}_truncated": len(items)} if len(items) > cap else {})}
+
+
 async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
     """RFC 8659 §3: the CAA set of the name or its closest ancestor that has one (aliases followed)."""
     labels = host.rstrip(".").split(".")
@@ -61,7 +66,7 @@ async def caa_for(ctx: ProbeContext, host: str) -> dict[str, Any]:
             return {"caa": None, "caa_owner": None,
                     "caa_error": lookup.failed_because()}
         if lookup.rrset is not None:
-            return {"caa": lookup.texts()[:MAX_CAA], "caa_owner": name,
+            return {**listed("caa", lookup.texts(), MAX_CAA), "caa_owner": name,
                     "caa_records": [_caa_record(rd) for rd in sorted(lookup.rrset, key=lambda rd: rd.to_text())[:MAX_CAA]]}
     return {"caa": [], "caa_owner": None, "caa_records": []}
 
@@ -126,8 +131,8 @@ async def probe_dns(ctx: ProbeContext, host: str, port: int | None = None,
         answer = v4 if v4.rrset is not None else v6 if v6.rrset is not None else v4
         facts: dict[str, Any] = {
             "rcode": v4.rcode,
-            "ipv4": v4.texts()[:MAX_ADDRESSES],
-            "ipv6": v6.texts()[:MAX_ADDRESSES],
+            **listed("ipv4", v4.texts(), MAX_ADDRESSES),
+            **listed("ipv6", v6.texts(), MAX_ADDRESSES),
             "aaaa": bool(v6.rrset),
             "cname": v4.chain(),
             "cname_target": await _alias_target(ctx, v4),
@@ -154,7 +159,7 @@ async def _mx_host(ctx: ProbeContext, host: str) -> dict[str, Any]:
         ctx.network.scope.add(host)  # a mail domain's MX hosts are implied by the inventory
     v4, v6 = await ctx.resolver.address_lookups(host)
     out: dict[str, Any] = {"host": host, "rcode": v4.rcode if not v4.failed else v6.rcode,
-                           "ipv4": v4.texts()[:MAX_ADDRESSES], "ipv6": v6.texts()[:MAX_ADDRESSES]}
+                           **listed("ipv4", v4.texts(), MAX_ADDRESSES), **listed("ipv6", v6.texts(), MAX_ADDRESSES)}
     if v6.failed:  # not measured, not "no AAAA record"
         out["ipv6"], out["ipv6_error"] = None, v6.failed_because()
     if out["ipv6"]:

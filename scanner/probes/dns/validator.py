@@ -21,7 +21,7 @@ run. Every link of a CNAME chain is validated in its own zone.
 
 from __future__ import annotations
 
-import asyncio
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +34,10 @@ import dns.rdatatype
 import dns.rrset
 import dns.zonefile
 
+from scanner.inputfiles import TRUST_ANCHOR_LIMIT, read_text
 from scanner.model import InputError
 from scanner.probes.dns.denial import Proof, denial_proof, wildcard_proof
+from scanner.probes.memo import Memo
 from scanner.probes.resolver import Lookup, Resolver, Signed
 from scanner.standards import dnssec as dnssec_tables
 from scanner.standards.dnssec import (
@@ -61,18 +63,18 @@ class TrustAnchors:
         if include_root:
             anchors._add(dnssec_tables.ROOT_ANCHORS, dnssec_tables.root_anchors())
         for path in files:
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError(str(path), f"cannot read trust anchor file: {exc.strerror or exc}") from None
-            anchors._add(str(path), text)
+            anchors._add(str(path), read_text(path, "trust anchor file", TRUST_ANCHOR_LIMIT))
         return anchors
 
     def _add(self, source: str, text: str) -> None:
         try:
             rrsets = dns.zonefile.read_rrsets(text, rdclass=None, default_ttl=0)
         except dns.exception.DNSException as exc:
-            raise InputError(source, f"not a trust anchor file (zone-file DS/DNSKEY lines): {exc}") from None
+            # dnspython says "<input>:LINE: why", LINE often the one after the mistake: only "why" is kept
+            reason = re.sub(r"^<input>:\d+: ", "", str(exc))
+            raise InputError(source, f"not a trust anchor file (zone-file DS/DNSKEY lines): {reason}") from None
+        if not rrsets:
+            raise InputError(source, "no DS or DNSKEY record in this trust anchor file")
         for rrset in rrsets:
             if rrset.rdtype == dns.rdatatype.DS:
                 self.ds.setdefault(rrset.name, []).extend(rrset)
@@ -135,7 +137,7 @@ class Validator:
 
     def __init__(self, resolver: Resolver, anchors: TrustAnchors, now: datetime) -> None:
         self.resolver, self.anchors, self.now = resolver, anchors, now
-        self._zones: dict[dns.name.Name, asyncio.Future[ZoneTrust]] = {}
+        self._zones = Memo(4096)  # a zone's trust, once per run (zones are few beside endpoints)
 
     # -- signatures ------------------------------------------------------------------------
 
@@ -187,11 +189,7 @@ class Validator:
         return name.parent() if name != dns.name.root else name
 
     async def zone_trust(self, zone: dns.name.Name) -> ZoneTrust:
-        fut = self._zones.get(zone)
-        if fut is None:
-            fut = asyncio.ensure_future(self._zone_trust(zone))
-            self._zones[zone] = fut
-        return await asyncio.shield(fut)
+        return await self._zones.get(zone, lambda: self._zone_trust(zone))
 
     async def _keys_from(self, zone: dns.name.Name, ds: list, dnskey: Lookup, source: str) -> ZoneTrust:
         """Trust the DNSKEY set of `zone` through DS records (from the parent or an anchor): `source`."""

@@ -32,6 +32,7 @@ import functools
 import re
 import ssl
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -39,7 +40,6 @@ from typing import Any
 import httpcore
 import httpx
 
-from scanner.inventory import registrable_domain
 from scanner.model import Endpoint
 from scanner.probes import cpu
 from scanner.probes.certificate.probe import observing_context
@@ -50,6 +50,7 @@ from scanner.probes.http.redact import redact_text, redact_url
 from scanner.probes.net import Lease, NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 from scanner.standards import security_txt, urls
+from scanner.standards.public_suffix import registrable_domain
 from scanner.standards.urls import Url, UrlError
 
 BODY_CAP = 512 * 1024
@@ -69,24 +70,11 @@ PARITY_ADDRESSES = 4
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
-class _Slot:
-    """The connection slot (a Network lease) of one connection: held while a request uses the
-    connection, given back while it idles between requests (see `_Kept`)."""
-
-    def __init__(self, lease: Lease | None = None) -> None:
-        self.lease = lease
-
-    def release(self) -> None:
-        if self.lease is not None:
-            self.lease.release()
-            self.lease = None
-
-
 class _LeasedStream(httpcore.AsyncNetworkStream):
     """A network stream that gives its connection slot back when closed."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, slot: _Slot) -> None:
-        self._inner, self._slot = inner, slot
+    def __init__(self, inner: httpcore.AsyncNetworkStream, lease: Lease) -> None:
+        self._inner, self._lease = inner, lease
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -98,15 +86,15 @@ class _LeasedStream(httpcore.AsyncNetworkStream):
         try:
             await self._inner.aclose()
         finally:
-            self._slot.release()
+            self._lease.release()
 
     async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         try:
             inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         except BaseException:
-            self._slot.release()
+            self._lease.release()
             raise
-        return _LeasedStream(inner, self._slot)
+        return _LeasedStream(inner, self._lease)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -118,21 +106,20 @@ def _headers_too_large(exc: BaseException) -> bool:
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects any request of one client to one (host, ip) through the scanner's Network;
-    `slot` is the slot of the connection it opened last."""
+    """Connects any request of one client to one (host, ip) through the scanner's Network; the
+    `fetcher`'s idle connections are closed before it waits for a connection slot."""
 
-    def __init__(self, ctx: ProbeContext, host: str, ip: str) -> None:
-        self._ctx, self._host, self._ip = ctx, host, ip
+    def __init__(self, ctx: ProbeContext, host: str, ip: str, fetcher: Fetcher) -> None:
+        self._ctx, self._host, self._ip, self._fetcher = ctx, host, ip, fetcher
         self._inner = httpcore.AnyIOBackend()
-        self.slot = _Slot()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
             return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
 
-        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
-        self.slot = _Slot(lease)
-        return _LeasedStream(stream, self.slot)
+        async with self._fetcher.waiting():
+            stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
+        return _LeasedStream(stream, lease)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -188,26 +175,25 @@ class _Kept:
     """One server's connection within a probe (an origin at one address), kept alive between
     requests where the exchange allows it (HTTP/1.1 persistent connections, RFC 9112 §9.3).
 
-    Requests to it take turns (`turn`). An idle connection holds no connection slot: it gives
-    its slot back when a response ends and takes one again (`Network.hold`) before it is used,
-    so the caps per host and per address count requests in flight, and an idle connection
-    never keeps a request to another server (another address, the other scheme) waiting.
+    Requests to it take turns (`turn`). An idle connection keeps its connection slot, as the
+    server keeps the connection open: the caps per host and per address count open
+    connections, as the server sees them. It never keeps its own probe waiting: while a
+    request of the probe waits for a slot, the probe keeps no idle connection (`Fetcher.waiting`).
     A response not read to its end, a server that says `Connection: close`, an expired or
     closed connection: the next request opens a new one.
     """
 
-    def __init__(self, ctx: ProbeContext, origin: httpcore.Origin, host: str, ip: str) -> None:
-        self.ctx, self.origin, self.host, self.ip = ctx, origin, host, ip
+    def __init__(self, fetcher: Fetcher, origin: httpcore.Origin, host: str, ip: str) -> None:
+        self.origin = origin
         self.turn = asyncio.Lock()
-        self.backend = _PinnedBackend(ctx, host, ip)
+        self.backend = _PinnedBackend(fetcher.ctx, host, ip, fetcher)
         self.transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
         self.conn: httpcore.AsyncHTTPConnection | None = None
 
     async def take(self) -> bool:
-        """Make the connection ready for a request: the idle one with a slot again (True), or a
-        new one that connects when the request is sent (False)."""
+        """Make the connection ready for a request: the idle one (True), or a new one that
+        connects when the request is sent (False)."""
         if self.conn is not None and self.conn.is_available() and not self.conn.has_expired():
-            self.backend.slot.lease = await self.ctx.network.hold(self.host, self.ip, self.origin.port, "http")
             return True
         await self.drop()
         # httpx has no public hook for a network backend; its transport takes a connection of ours.
@@ -217,10 +203,8 @@ class _Kept:
         return False
 
     async def give_back(self, keep: bool) -> None:
-        """After a response: idle (its slot given back) when it may serve another, else closed."""
-        if keep and self.conn is not None and self.conn.is_available():
-            self.backend.slot.release()
-        else:
+        """After a response: idle when it may serve another and `keep`, else closed."""
+        if not (keep and self.conn is not None and self.conn.is_available()):
             await self.drop()
 
     async def drop(self) -> None:
@@ -243,6 +227,7 @@ class Fetcher:
         self.ctx = ctx
         self._kept: dict[tuple[bytes, bytes, int, str], _Kept] = {}  # (scheme, host, port, address)
         self._closed = False
+        self._waiting = 0  # requests waiting for a connection slot (or connecting)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -258,13 +243,27 @@ class Fetcher:
             if not one.turn.locked():
                 await one.drop()
 
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        """Around a wait for a connection slot: the probe's idle connections are closed first,
+        and none is kept idle until the wait is over, so the probe never waits on a slot that
+        its own idle connection holds (nor two probes on each other's)."""
+        self._waiting += 1
+        try:
+            for one in list(self._kept.values()):
+                if not one.turn.locked():
+                    await one.drop()
+            yield
+        finally:
+            self._waiting -= 1
+
     def _server(self, request: httpx.Request, host: str, ip: str) -> _Kept:
         url = request.url
         origin = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target="/").origin
         key = (origin.scheme, origin.host, origin.port, ip)
         kept = self._kept.get(key)
         if kept is None:
-            kept = _Kept(self.ctx, origin, host, ip)
+            kept = _Kept(self, origin, host, ip)
             if not self._closed:
                 self._kept[key] = kept
         return kept
@@ -300,7 +299,7 @@ class Fetcher:
             except httpx.HTTPError as exc:
                 raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
             finally:
-                await server.give_back(keep=not self._closed)
+                await server.give_back(keep=not self._closed and not self._waiting)
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
         body, more = _decode(bytes(raw), encoding, cap)
         return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)

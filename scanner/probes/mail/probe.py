@@ -15,7 +15,7 @@ from typing import Any
 from scanner.probes.certificate.dane import tlsa_rows
 from scanner.probes.certificate.probe import probe_certificate
 from scanner.probes.context import ProbeContext
-from scanner.probes.dns.probe import MAX_MX, dnssec_of, mx_hosts, probe_domain_dns
+from scanner.probes.dns.probe import MAX_MX, dnssec_of, listed, mx_hosts, probe_domain_dns
 from scanner.probes.http.probe import fetch_url, shown_url
 from scanner.probes.mail.smtp import probe_starttls
 from scanner.probes.net import ProbeError
@@ -33,6 +33,7 @@ MAX_TEXT = 4096  # characters kept of one TXT record
 MAX_SPF_QUERIES = 40  # answers one SPF evaluation may collect (10 terms, each with its target's TXT)
 MAX_REPORT_URIS = 10  # DMARC report URIs whose authorisation is looked up
 MAX_SELECTORS = 10  # DKIM selectors looked up per domain
+MAX_TLSA = 20  # TLSA records of one MX listed in facts
 
 
 def _txt_strings(lookup: Lookup) -> list[str]:
@@ -254,7 +255,7 @@ async def _mx_facts(ctx: ProbeContext, host: str, out: dict[str, Any]) -> dict[s
     out["tlsa"] = None if tlsa.failed else bool(tlsa.rrset)  # a failed lookup is not "no TLSA"
     tlsa_set = None
     if tlsa.rrset:
-        out["tlsa_records"] = tlsa.texts()[:20]
+        out.update(listed("tlsa_records", tlsa.texts(), MAX_TLSA))
         out["tlsa_dnssec"] = (await dnssec_of(ctx, tlsa))["dnssec"]
         tlsa_set = {"name": name, "records": tlsa_rows(tlsa), "dnssec": out["tlsa_dnssec"]}
     if not addresses:

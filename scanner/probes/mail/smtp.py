@@ -80,6 +80,7 @@ class StartTlsScan(AddressScan):
 
     purpose = "smtp"
     line_limit = MAX_LINE
+    full_alpn = ()  # SMTP has no ALPN protocol id to offer
 
     async def preamble(self, reader, writer) -> None:
         await starttls_preamble(reader, writer, self.ctx.io_timeout)
@@ -93,7 +94,8 @@ async def enumerate_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int
 async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 25,
                          tlsa: dict[str, Any] | None = None) -> dict[str, Any]:
     """One full STARTTLS handshake (negotiated TLS, the certificate, and when `tlsa` holds the
-    MX's TLSA records, which of them match the served chain: `dane`), then the enumeration."""
+    MX's TLSA records, which of them match the served chain: `dane`), then the enumeration
+    (parts one and two of the TLS probe, each connection after its own STARTTLS)."""
     facts: dict[str, Any] = {"address": ip, "starttls": None}
     t = ctx.io_timeout
     try:
@@ -104,18 +106,20 @@ async def probe_starttls(ctx: ProbeContext, mx_host: str, ip: str, port: int = 2
                 async with asyncio.timeout(t):
                     await writer.start_tls(observing_context(), server_hostname=mx_host)
             except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
+                # Still enumerated below: a server our client cannot finish a handshake with
+                # may well accept hellos (SSL 3.0 only, broken implementations).
                 facts["tls_error"] = f"TLS handshake failed: {exc or type(exc).__name__}"[:200]
-                return facts
-            sslobj = writer.get_extra_info("ssl_object")
-            facts["protocol"] = negotiated_protocol(sslobj)
-            cipher = sslobj.cipher()
-            facts["cipher"] = cipher[0] if cipher else None
-            judged = assess(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
-            facts["certificate"] = judged.facts
-            if tlsa and tlsa.get("records") and "error" not in judged.facts:
-                facts["dane"] = dane_facts(tlsa, judged.chain, judged.verified, judged.on_path,
-                                           bool(judged.facts["trusted"]), bool(judged.facts["hostname_match"]))
-            writer.write(b"QUIT\r\n")
+            else:
+                sslobj = writer.get_extra_info("ssl_object")
+                facts["protocol"] = negotiated_protocol(sslobj)
+                cipher = sslobj.cipher()
+                facts["cipher"] = cipher[0] if cipher else None
+                judged = assess(served_chain(writer), mx_host, ctx.now, ctx.ca_bundle, facts["protocol"])
+                facts["certificate"] = judged.facts
+                if tlsa and tlsa.get("records") and "error" not in judged.facts:
+                    facts["dane"] = dane_facts(tlsa, judged.chain, judged.verified, judged.on_path,
+                                               bool(judged.facts["trusted"]), bool(judged.facts["hostname_match"]))
+                writer.write(b"QUIT\r\n")
     except NoStartTls as exc:
         facts["starttls"] = False
         facts["starttls_error"] = str(exc)

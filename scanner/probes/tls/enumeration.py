@@ -16,21 +16,26 @@ small chunks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.probes.context import ProbeContext
 from scanner.probes.tls import keys as tls_keys
 from scanner.probes.tls import wire
+from scanner.probes.tls.signs import HelloSigns, spki_sha256
 from scanner.standards import tls_registry as reg
 from scanner.standards.dh import name_prime
 
 TLS_DOWN = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
 SHARE_GROUPS = (0x0017, 0x001D)  # secp256r1 first: a server preferring x25519 then lists its groups in EE
-COMPACT_SUITES = 48  # chunk size once a server drops big hellos
+COMPACT_HELLO = 512  # bytes: once a server drops big hellos, chunks keep each hello this small
 ROUND_LIMIT = 400  # hard stop on connections per address, whatever a server does
+
+
+Continuation = Callable[[wire.Handshake, "Answer", asyncio.StreamWriter], Awaitable[None]]
 
 
 class ScanAborted(Exception):
@@ -62,11 +67,11 @@ def _tls13_suites() -> list[int]:
     return [s.code for s in reg.suites().values() if s.tls13]
 
 
-def _legacy_groups() -> list[int]:
+def legacy_groups() -> list[int]:
     return [g.code for g in reg.groups().values() if g.kind in ("ec", "ecx") and g.code < 0xFF00]
 
 
-def _tls13_groups() -> list[int]:
+def tls13_groups() -> list[int]:
     return [g.code for g in reg.groups().values() if g.tls13]
 
 
@@ -79,7 +84,7 @@ class AddressScan:
     sni: str | None
     connections: int = 0
     answered: bool = False
-    chunk: int | None = None  # None: offer every candidate at once
+    compact: bool = False  # the server drops big hellos: offer suites in chunks
     protocols: dict[str, bool | None] = field(default_factory=lambda: {p: None for p in reg.PROTOCOLS})
     suites: dict[str, list[int]] = field(default_factory=dict)
     sslv2_kinds: list[int] = field(default_factory=list)
@@ -88,49 +93,67 @@ class AddressScan:
     advertised_groups: list[int] | None = None
     server_order: dict[str, bool | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    signs: HelloSigns = field(default_factory=HelloSigns)  # what every ServerHello shows for free
+    sslv2_spki: str | None = None  # SHA-256 of the key in the SSL 2.0 certificate (DROWN)
+    behaviour: dict[str, Any] = field(default_factory=dict)  # filled by scanner.probes.tls.examine
+    vulnerabilities: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ connections
 
     purpose = "tls"
+    full_alpn: tuple[str, ...] = ("h2", "http/1.1")  # what a full handshake offers by ALPN (web endpoints)
     line_limit = 64 * 1024  # longest line a preamble may read (the stream's readuntil limit)
 
     async def preamble(self, reader, writer) -> None:
         """What must be said before TLS starts: nothing here; STARTTLS protocols override it."""
 
-    async def connect_and(self, payload: bytes, reader_fn) -> Any:
+    @contextlib.asynccontextmanager
+    async def stream(self) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        """One counted connection to the address, the protocol's preamble said (STARTTLS)."""
         if self.connections >= ROUND_LIMIT:
             raise ScanAborted(f"gave up after {ROUND_LIMIT} connections")
         self.connections += 1
         async with self.ctx.network.tcp(self.host, self.ip, self.port, self.purpose,
                                         limit=self.line_limit) as (reader, writer):
             await self.preamble(reader, writer)
+            yield reader, writer
+
+    async def connect_and(self, payload: bytes, reader_fn) -> Any:
+        """Send `payload` on a new connection, then `reader_fn(reader, writer)` reads (and may answer)."""
+        async with self.stream() as (reader, writer):
             writer.write(payload)
             try:
                 await writer.drain()
             except (ConnectionError, OSError):
                 return Answer("reset", detail="connection reset while sending")
-            return await reader_fn(wire.Reader(reader, self.ctx.io_timeout))
+            return await reader_fn(wire.Reader(reader, self.ctx.io_timeout), writer)
 
-    async def hello(self, versions: tuple[str, ...], suites: list[int], groups: list[int]) -> Answer:
-        """Send one ClientHello and classify the answer."""
+    async def hello(self, versions: tuple[str, ...], suites: list[int], groups: list[int],
+                    then: Continuation | None = None, **options: Any) -> Answer:
+        """Send one ClientHello and classify the answer; `then(handshake, answer, writer)` may
+        carry on the conversation after a ServerHello (the single-flight tests); `options`
+        are further `wire.Hello` fields (compression, heartbeat, session_id, ticket...)."""
         tls13 = "TLSv1.3" in versions
         pairs = [kp for g in SHARE_GROUPS if tls13 and g in groups and (kp := tls_keys.generate(g))]
-        h = wire.Hello(versions, suites, groups, {kp.group: kp.public for kp in pairs}, self.sni)
+        h = wire.Hello(versions, suites, groups, {kp.group: kp.public for kp in pairs}, self.sni, **options)
         record, ch = wire.client_hello(h)
 
-        async def read(r: wire.Reader) -> Answer:
+        async def read(r: wire.Reader, writer) -> Answer:
+            hs = wire.Handshake(r)
             try:
-                return await self._read_answer(r, ch, pairs, versions)
+                ans = await self._read_answer(hs, ch, pairs, versions)
             except wire.WireError as exc:
                 return Answer(exc.kind, detail=str(exc))
+            if then is not None and ans.kind == "hello":
+                await then(hs, ans, writer)
+            return ans
 
         answer = await self.connect_and(record, read)
         if answer.kind in ("hello", "alert"):
             self.answered = True
         return answer
 
-    async def _read_answer(self, r: wire.Reader, ch: bytes, pairs, versions) -> Answer:
-        hs = wire.Handshake(r)
+    async def _read_answer(self, hs: wire.Handshake, ch: bytes, pairs, versions) -> Answer:
         mtype, body = await hs.next()
         if mtype == -1:
             return Answer("alert", alert=hs.alert, detail=hs.alert.name)
@@ -191,12 +214,20 @@ class AddressScan:
                     ans.scheme = wire.Cursor(body).u16()
                     return
 
+    def offered(self, versions: Iterable[str] = TLS_DOWN) -> list[str]:
+        """Of `versions`, those the server accepts, in the order given."""
+        return [v for v in versions if self.protocols.get(v)]
+
+    def hello_groups(self, version: str) -> list[int]:
+        return tls13_groups() if version == "TLSv1.3" else legacy_groups()
+
     # ------------------------------------------------------------------ recording
 
     def _record(self, version: str, ans: Answer) -> int | None:
         """Note an accepted suite (and what its key exchange showed); return the new suite."""
         sh = ans.hello
         assert sh is not None
+        self.signs.observe(sh, ans.kx)
         self.protocols[version] = True
         found = self.suites.setdefault(version, [])
         detail = self.details.setdefault(version, {}).setdefault(sh.suite, {})
@@ -215,7 +246,7 @@ class AddressScan:
             for g in ans.ee_groups:
                 self._group(g)
         elif ans.ee_groups == [] and self.advertised_groups is None and sh.group is not None:
-            self._note(f"{reg.group_name(sh.group)} is the server's first-choice group")
+            self.note(f"{reg.group_name(sh.group)} is the server's first-choice group")
         kx = ans.kx
         if kx is not None:
             if kx.group is not None:
@@ -233,7 +264,7 @@ class AddressScan:
                 detail["signature"] = reg.scheme_name(kx.scheme)
         return sh.suite if new else None
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
 
@@ -245,10 +276,16 @@ class AddressScan:
         if ans.kind in ("timeout", "garbage", "oversize"):
             raise ScanAborted(ans.detail or ans.kind)
 
-    def _chunks(self, items: list[int]) -> list[list[int]]:
-        if not self.chunk:
+    def _chunks(self, items: list[int], versions: tuple[str, ...], groups: list[int]) -> list[list[int]]:
+        """All of `items` at once, or (compact) as many as fit in a hello of COMPACT_HELLO
+        bytes, the size every small hello is padded to anyway (RFC 7685)."""
+        if not self.compact:
             return [items] if items else []
-        return [items[i: i + self.chunk] for i in range(0, len(items), self.chunk)]
+        shares = {g: bytes(len(kp.public)) for g in SHARE_GROUPS if "TLSv1.3" in versions and g in groups
+                  and (kp := tls_keys.generate(g))}
+        _, bare = wire.client_hello(wire.Hello(versions, [], groups, shares, self.sni, padding=False))
+        size = max(16, (COMPACT_HELLO - len(bare)) // 2)
+        return [items[i: i + size] for i in range(0, len(items), size)]
 
     # ------------------------------------------------------------------ the plan
 
@@ -279,7 +316,7 @@ class AddressScan:
     async def probe_sslv2(self) -> None:
         kinds = list(reg.sslv2_suites())
 
-        async def read(r: wire.Reader):
+        async def read(r: wire.Reader, _writer):
             try:
                 return await wire.read_sslv2_answer(r)
             except wire.WireError as exc:
@@ -291,7 +328,7 @@ class AddressScan:
             # one that keeps silent is left untested rather than guessed
             self.protocols["SSLv2"] = None if got.kind == "timeout" else False
             if got.kind == "timeout":
-                self._note("no answer to an SSLv2 hello")
+                self.note("no answer to an SSLv2 hello")
             return
         if got is None:
             self.protocols["SSLv2"] = False
@@ -300,23 +337,26 @@ class AddressScan:
         shared = [k for k in got.kinds if k in reg.sslv2_suites()] + [k for k in got.kinds if k not in reg.sslv2_suites()]
         self.protocols["SSLv2"] = bool(shared)
         self.sslv2_kinds = shared
+        self.sslv2_spki = spki_sha256(got.certificate)
 
     async def first_offer(self, ceiling: str) -> Answer | None:
         """The best version the server accepts up to `ceiling`, with its first suite; None if none."""
         versions = tuple(TLS_DOWN[TLS_DOWN.index(ceiling):-1]) if ceiling == "TLSv1.3" else (ceiling,)
         suites = (_tls13_suites() if ceiling == "TLSv1.3" else []) + _legacy_suites()
-        groups = _tls13_groups() + [g for g in _legacy_groups() if g not in _tls13_groups()] \
-            if ceiling == "TLSv1.3" else _legacy_groups()
-        for part in self._chunks(suites):
+        groups = tls13_groups() + [g for g in legacy_groups() if g not in tls13_groups()] \
+            if ceiling == "TLSv1.3" else legacy_groups()
+        for part in self._chunks(suites, versions, groups):
             ans = await self.hello(versions, part, groups)
             if ans.kind == "hello":
                 return ans
-            if ans.kind in ("closed", "reset") and not self.answered and self.chunk is not None:
+            if ans.kind == "alert" and ans.alert.name == "protocol_version":
+                return None  # the versions are refused, whatever the suites: no need to try more chunks
+            if ans.kind in ("closed", "reset") and not self.answered and self.compact:
                 raise ScanAborted(f"no TLS answer: connection {ans.kind} even for a small ClientHello")
-            if ans.kind in ("closed", "reset") and not self.answered and self.chunk is None:
+            if ans.kind in ("closed", "reset") and not self.answered and not self.compact:
                 # Silence on the very first hello: maybe it was too big for the server.
-                self.chunk = COMPACT_SUITES
-                self._note("server dropped a large ClientHello; probed with small ones")
+                self.compact = True
+                self.note("server dropped a large ClientHello; probed with small ones")
                 return await self.first_offer(ceiling)
             self._fail(ans)
         return None
@@ -325,22 +365,22 @@ class AddressScan:
         """SSLv3 .. TLS 1.2 suites by iterative removal, in chunks if the server needs them."""
         self._record(version, first)
         left = [s for s in _legacy_suites() if s != first.hello.suite]
-        for part in self._chunks(left):
+        for part in self._chunks(left, (version,), legacy_groups()):
             while part:
-                ans = await self.hello((version,), part, _legacy_groups())
+                ans = await self.hello((version,), part, legacy_groups())
                 if ans.kind != "hello" or ans.hello.version != version:
                     self._fail(ans)
                     break
                 new = self._record(version, ans)
                 if new is None or new not in part:
-                    self._note(f"{version}: server chose {reg.suite_name(ans.hello.suite)}, which was not offered")
+                    self.note(f"{version}: server chose {reg.suite_name(ans.hello.suite)}, which was not offered")
                     break
                 part.remove(new)
 
     async def enumerate_tls13(self, first: Answer) -> None:
         """TLS 1.3 suites and groups together: every answer names one suite and one group."""
         suites_left = [s for s in _tls13_suites() if s != first.hello.suite]
-        groups_left = [g for g in _tls13_groups() if g != first.hello.group]
+        groups_left = [g for g in tls13_groups() if g != first.hello.group]
         self._record("TLSv1.3", first)
         got_suites = [first.hello.suite]
         got_groups = [first.hello.group] if first.hello.group is not None else []
@@ -357,7 +397,7 @@ class AddressScan:
                 suites_done = True
                 continue
             offer_s = got_suites[:1] if mode == "groups" else suites_left
-            offer_g = got_groups or _tls13_groups()
+            offer_g = got_groups or tls13_groups()
             if mode != "suites":
                 offer_g = groups_left
             ans = await self.hello(("TLSv1.3",), offer_s, offer_g)
@@ -374,7 +414,7 @@ class AddressScan:
                 if self.advertised_groups is not None:
                     groups_done = True
                 if not progress:  # the server answers outside what we offered: stop, say so
-                    self._note("TLSv1.3: server chose a suite or group that was not offered")
+                    self.note("TLSv1.3: server chose a suite or group that was not offered")
                     break
                 continue
             self._fail(ans)
@@ -394,7 +434,7 @@ class AddressScan:
         ecdhe = [s for s in self.suites.get(version, []) if (d := reg.suites().get(s)) and d.kex == "ECDHE"]
         if not ecdhe:
             return
-        left = [g for g in _legacy_groups() if g not in self.groups]
+        left = [g for g in legacy_groups() if g not in self.groups]
         while left:
             ans = await self.hello((version,), ecdhe, left)
             if ans.kind != "hello" or ans.kx is None or ans.kx.group not in left:
@@ -440,6 +480,9 @@ class AddressScan:
         }
         if self.advertised_groups is not None:
             out["groups_advertised"] = [reg.group_name(g) for g in self.advertised_groups]
+        out["behaviour"] = dict(self.behaviour)
+        out["vulnerabilities"] = dict(self.vulnerabilities)
+        out["sslv2_spki_sha256"] = self.sslv2_spki
         if self.notes:
             out["notes"] = list(self.notes)
         return out

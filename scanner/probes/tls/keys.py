@@ -79,18 +79,13 @@ def _extract(hname: str, salt: bytes, ikm: bytes) -> bytes:
     return hmac.new(salt, ikm, hname).digest()
 
 
-class HandshakeDecrypter:
-    """Decrypts the server's handshake records given ClientHello, ServerHello and the secret."""
+class RecordDecrypter:
+    """Decrypts one direction's TLS 1.3 records from its traffic secret (RFC 8446 §7.3)."""
 
-    def __init__(self, suite: int, secret: bytes, transcript: bytes) -> None:
+    def __init__(self, suite: int, traffic: bytes) -> None:
         if suite not in _AEADS:
             raise WireError("garbage", f"cannot decrypt suite 0x{suite:04x}")
         hname, keylen, factory = _AEADS[suite]
-        size = hashlib.new(hname).digest_size
-        early = _extract(hname, b"\x00" * size, b"\x00" * size)
-        derived = _expand_label(hname, early, b"derived", hashlib.new(hname, b"").digest(), size)
-        hs_secret = _extract(hname, derived, secret)
-        traffic = _expand_label(hname, hs_secret, b"s hs traffic", hashlib.new(hname, transcript).digest(), size)
         self.aead = factory(_expand_label(hname, traffic, b"key", b"", keylen))
         self.iv = _expand_label(hname, traffic, b"iv", b"", 12)
         self.seq = 0
@@ -104,8 +99,23 @@ class HandshakeDecrypter:
         try:
             inner = self.aead.decrypt(nonce, rec.payload, rec.header)
         except Exception:  # InvalidTag: not the keys we think (or a fake server)
-            raise WireError("garbage", "encrypted handshake did not decrypt") from None
+            raise WireError("garbage", "encrypted record did not decrypt") from None
         inner = inner.rstrip(b"\x00")
         if not inner:
             raise WireError("garbage", "empty inner plaintext")
         return inner[-1], inner[:-1]
+
+
+class HandshakeDecrypter(RecordDecrypter):
+    """Decrypts the server's handshake records given ClientHello, ServerHello and the secret."""
+
+    def __init__(self, suite: int, secret: bytes, transcript: bytes) -> None:
+        if suite not in _AEADS:
+            raise WireError("garbage", f"cannot decrypt suite 0x{suite:04x}")
+        hname = _AEADS[suite][0]
+        size = hashlib.new(hname).digest_size
+        early = _extract(hname, b"\x00" * size, b"\x00" * size)
+        derived = _expand_label(hname, early, b"derived", hashlib.new(hname, b"").digest(), size)
+        hs_secret = _extract(hname, derived, secret)
+        super().__init__(suite, _expand_label(hname, hs_secret, b"s hs traffic", hashlib.new(hname, transcript).digest(),
+                                              size))

@@ -1,4 +1,5 @@
-"""TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint.
+"""TLS probe: protocol versions, cipher suites, groups and key exchange of one endpoint, then
+(part two, `examine`) how it behaves and which known attacks work on it.
 
 Each address is enumerated on raw sockets (`enumeration`), cached per ip:port for the run,
 then merged into one fact set per endpoint (contract v1 plus details the checks use).
@@ -15,6 +16,7 @@ from scanner.probes.deadline import deadline
 from scanner.probes.net import ProbeError
 from scanner.probes.plugin import Probe, Target
 from scanner.probes.tls.enumeration import AddressScan, ScanAborted
+from scanner.probes.tls.examine import examine, merge_examined, worst
 from scanner.probes.tls.wire import server_name
 from scanner.standards.tls_registry import PROTOCOLS
 
@@ -23,18 +25,37 @@ __all__ = ["PROBE", "PROTOCOLS", "probe_tls", "probe_address", "merge"]
 
 async def probe_address(ctx: ProbeContext, host: str, ip: str, port: int,
                         scan_class: type[AddressScan] = AddressScan) -> dict[str, Any]:
-    """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline."""
+    """Facts for one ip:port, or {"error": ...}; bounded by the context's overall deadline.
+
+    Part two (behaviour and attacks, `examine`) shares that deadline: when it runs out or a
+    test breaks, the enumeration's facts stand and the unfinished tests stay null.
+    """
     scan = scan_class(ctx, host, ip, port, server_name(host))
+    enumerated = False
     try:
         async with deadline(ctx.timeout):
             await scan.run()
+            enumerated = True
+            await _examine(scan)
     except TimeoutError:
-        return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
+        if not enumerated:
+            return {"error": f"TLS probe did not finish within {ctx.timeout:g} s", "connections": scan.connections}
+        scan.note(f"behaviour and attack tests did not finish within {ctx.timeout:g} s")
     except (ScanAborted, ProbeError) as exc:
         return {"error": str(exc), "connections": scan.connections}
     except Exception as exc:  # a parser bug must not crash the run; report it as not measured
         return {"error": f"TLS probe failed: {type(exc).__name__}: {exc}", "connections": scan.connections}
     return scan.facts()
+
+
+async def _examine(scan: AddressScan) -> None:
+    """Part two; what stops it (the connection cap, a bug in one test) leaves part one standing."""
+    try:
+        await examine(scan)
+    except ScanAborted as exc:
+        scan.note(f"behaviour and attack tests stopped: {exc}")
+    except Exception as exc:
+        scan.note(f"behaviour and attack tests failed: {type(exc).__name__}: {exc}")
 
 
 async def probe_tls(ctx: ProbeContext, host: str, addresses: list[str], port: int) -> dict[str, Any]:
@@ -79,10 +100,8 @@ def merge(per_address: dict[str, dict[str, Any]]) -> dict[str, Any]:
             for suite, d in per.items():
                 kx.setdefault(version, {}).setdefault(suite, d)
     dh = [f["dh_bits"] for f in facts if f.get("dh_bits") is not None]
-    prefs: dict[str, bool | None] = {}
-    for f in facts:
-        for version, pref in f.get("server_preference", {}).items():
-            prefs[version] = pref if prefs.get(version) is None else (prefs[version] or bool(pref))
+    versions = _union(f.get("server_preference", {}) for f in facts)
+    prefs = {v: worst([f.get("server_preference", {}).get(v) for f in facts], False) for v in versions}
     out: dict[str, Any] = {
         "protocols": protocols,
         "cipher_suites": suites,
@@ -94,6 +113,7 @@ def merge(per_address: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "dh_groups": sorted(set(_union(f.get("dh_groups", []) for f in facts))),
         "kx_signatures": sorted(set(_union(f.get("kx_signatures", []) for f in facts))),
         "kx_hashes": sorted(set(_union(f.get("kx_hashes", []) for f in facts))),
+        **merge_examined(facts),
         "addresses": {ip: ({"error": f["error"]} if "error" in f else
                            {"protocols": f["protocols"], "cipher_suites": f["cipher_suites"], "groups": f["groups"],
                             "connections": f["connections"]})

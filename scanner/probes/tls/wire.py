@@ -27,9 +27,15 @@ HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS = 0x0000, 0x0005, 0x000A, 0x000B
 EXT_SCT = 0x0012  # signed_certificate_timestamp (RFC 6962 §3.3)
 EXT_SIGNATURE_ALGORITHMS, EXT_ALPN, EXT_PADDING = 0x000D, 0x0010, 0x0015
+EXT_HEARTBEAT, EXT_ENCRYPT_THEN_MAC = 0x000F, 0x0016  # RFC 6520, RFC 7366
 EXT_EXTENDED_MASTER_SECRET, EXT_SESSION_TICKET = 0x0017, 0x0023
+EXT_PRE_SHARED_KEY, EXT_EARLY_DATA = 0x0029, 0x002A
 EXT_SUPPORTED_VERSIONS, EXT_PSK_MODES, EXT_KEY_SHARE = 0x002B, 0x002D, 0x0033
 EXT_RENEGOTIATION_INFO = 0xFF01
+HEARTBEAT = 24  # record content type (RFC 6520)
+NEW_SESSION_TICKET, CLIENT_KEY_EXCHANGE, FINISHED = 4, 16, 20
+FALLBACK_SCSV = 0x5600  # RFC 7507
+DEFLATE = 1  # compression method (RFC 3749)
 
 ALERTS = {
     0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
@@ -93,6 +99,10 @@ class Hello:
     alpn: tuple[bytes, ...] = ALPN
     status_request: bool = False  # ask for a stapled OCSP response (RFC 6066 §8)
     sct: bool = False  # ask for SCTs by TLS extension (RFC 6962 §3.3)
+    compression: tuple[int, ...] = (0,)  # (DEFLATE, 0) asks whether the server compresses (CRIME)
+    heartbeat: bool = False  # offer the heartbeat extension (RFC 6520), for the Heartbleed test
+    ticket: bytes = b""  # a session ticket to resume with (RFC 5077), in the session_ticket extension
+    padding: bool = True  # pad hellos of 256-511 bytes to 512 (RFC 7685)
     random: bytes = field(default_factory=lambda: os.urandom(32))
     session_id: bytes = field(default_factory=lambda: os.urandom(32))
 
@@ -132,9 +142,12 @@ def client_hello(h: Hello) -> tuple[bytes, bytes]:
         if h.groups:
             exts.append(_ext(EXT_SUPPORTED_GROUPS, _u16(_codes(h.groups))))
             exts.append(_ext(EXT_EC_POINT_FORMATS, _u8(b"\x00")))
-        exts.append(_ext(EXT_SESSION_TICKET, b""))
+        exts.append(_ext(EXT_SESSION_TICKET, h.ticket))
         if h.alpn:
             exts.append(_ext(EXT_ALPN, _u16(b"".join(_u8(p) for p in h.alpn))))
+        if h.heartbeat:
+            exts.append(_ext(EXT_HEARTBEAT, b"\x01"))  # peer_allowed_to_send
+        exts.append(_ext(EXT_ENCRYPT_THEN_MAC, b""))
         exts.append(_ext(EXT_EXTENDED_MASTER_SECRET, b""))
         exts.append(_ext(EXT_SIGNATURE_ALGORITHMS, _u16(_codes(SIGNATURE_SCHEMES))))
     if tls13:
@@ -147,11 +160,11 @@ def client_hello(h: Hello) -> tuple[bytes, bytes]:
     def body(extensions: list[bytes]) -> bytes:
         ext_bytes = b"".join(extensions)
         return (struct.pack("!H", legacy) + h.random + _u8(h.session_id) + _u16(_codes(h.suites))
-                + _u8(b"\x00") + (_u16(ext_bytes) if extensions else b""))
+                + _u8(bytes(h.compression)) + (_u16(ext_bytes) if extensions else b""))
 
     msg = body(exts)
     # Some load balancers hang on hellos of 256-511 bytes (RFC 7685): pad those to 512.
-    if exts and 256 <= len(msg) + 4 <= 511:
+    if h.padding and exts and 256 <= len(msg) + 4 <= 511:
         pad = max(512 - (len(msg) + 4) - 4, 0)
         msg = body(exts + [_ext(EXT_PADDING, b"\x00" * pad)])
     hs = struct.pack("!B", 1) + struct.pack("!I", len(msg))[1:] + msg
@@ -224,7 +237,7 @@ class Record:
 async def read_record(r: Reader) -> Record:
     header = await r.exactly(5)
     ctype, version, length = struct.unpack("!BHH", header)
-    if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA) or version >> 8 != 3:
+    if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT) or version >> 8 != 3:
         raise WireError("garbage", f"not a TLS record (bytes {header[:5].hex()})")
     if length == 0 or length > MAX_RECORD:
         raise WireError("garbage", f"record length {length}")
@@ -304,9 +317,17 @@ class Cursor:
     def vec16(self) -> bytes:
         return self.take(self.u16())
 
+    def vec24(self) -> bytes:
+        return self.take(int.from_bytes(self.take(3), "big"))
+
     @property
     def left(self) -> int:
         return len(self.data) - self.pos
+
+
+def leaf_certificate(body: bytes) -> bytes:
+    """The first (the server's own) certificate of a TLS <= 1.2 Certificate message, DER."""
+    return Cursor(Cursor(body).vec24()).vec24()
 
 
 def extensions(data: bytes) -> dict[int, bytes]:
@@ -320,6 +341,7 @@ def extensions(data: bytes) -> dict[int, bytes]:
 @dataclass
 class ServerHello:
     version: str  # negotiated, e.g. "TLSv1.2"
+    session_id: bytes
     suite: int
     hrr: bool
     group: int | None  # TLS 1.3: key_share group (HelloRetryRequest: the group asked for)
@@ -332,7 +354,7 @@ def parse_server_hello(body: bytes) -> ServerHello:
     c = Cursor(body)
     legacy = c.u16()
     random = c.take(32)
-    c.vec8()  # session id
+    session_id = c.vec8()
     suite = c.u16()
     compression = c.u8()
     exts = extensions(c.vec16()) if c.left else {}
@@ -349,7 +371,7 @@ def parse_server_hello(body: bytes) -> ServerHello:
         group = kc.u16()
         if not hrr:
             share = kc.vec16()
-    return ServerHello(reg.VERSION_NAME[version], suite, hrr, group, share, exts, compression)
+    return ServerHello(reg.VERSION_NAME[version], session_id, suite, hrr, group, share, exts, compression)
 
 
 @dataclass
@@ -363,6 +385,7 @@ class KeyExchange:
     dh_g: int | None = None
     rsa_bits: int | None = None
     scheme: int | None = None  # TLS 1.2 SignatureAndHashAlgorithm
+    public: bytes | None = None  # the server's ephemeral public value (EC point or DH Ys)
 
 
 def parse_server_key_exchange(body: bytes, kex: str, version: str, anon: bool) -> KeyExchange:
@@ -371,13 +394,12 @@ def parse_server_key_exchange(body: bytes, kex: str, version: str, anon: bool) -
         ke = KeyExchange("ecdhe", curve_type=c.u8())
         if ke.curve_type == 3:
             ke.group = c.u16()
-            c.vec8()
+            ke.public = c.vec8()
         else:
             return ke  # explicit curve parameters: nothing standard to name
     elif kex in ("DHE", "DHE_EXPORT"):
         p, g = c.vec16(), c.vec16()
-        c.vec16()
-        ke = KeyExchange("dhe", dh_p=int.from_bytes(p, "big"), dh_g=int.from_bytes(g, "big"))
+        ke = KeyExchange("dhe", dh_p=int.from_bytes(p, "big"), dh_g=int.from_bytes(g, "big"), public=c.vec16())
     elif kex == "RSA_EXPORT":
         modulus = c.vec16()
         c.vec16()
