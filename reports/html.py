@@ -1,117 +1,382 @@
-"""The static HTML dashboard: an overview per organisation and pillar, a page per service.
+"""The static HTML dashboard, for managers: who is worst, why, what to fix first, and are we improving.
 
-jinja2 with autoescape on; no external resources; a strict Content-Security-Policy whose
-only allowance is the hash of our own inline stylesheet. Written in Dutch and English.
+Rendered from the store, one service at a time: each service's page is written as it is
+read (by several processes for a large estate) and leaves a light row in a temporary
+ledger (reports/ledger.py); the index, the organisation, pillar and list pages are then
+written from the ledger, sorted and grouped by SQLite. Memory does not grow with the
+estate, and the index holds summaries and links (long lists are paginated or summarised).
+
+History comes from the store too (reports/history.py): trends over the last runs, like
+compared with like, and since when each problem has been open. Pictures are inline SVG
+(reports/charts.py).
+
+Safe to open from anywhere: jinja2 autoescape on, nothing loaded from outside, no
+`fetch()`, and a strict Content-Security-Policy allowing only the dashboard's own stylesheet
+(one file, `style.css`, rather than a copy in each of 40,000 pages) and, on pages with
+tables, one small inline script (sorting and filtering) by its hash; every page reads the
+same without the script. Written in Dutch and English (texts in reports/i18n.toml), the
+primary language at the top of the folder and the other under `<lang>/`.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
+import gc
 import hashlib
-import json
+import itertools
+import multiprocessing
+import re
+import shutil
+import tempfile
 import tomllib
-from collections import defaultdict
-from collections.abc import Callable
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from checks.registry import Registry
-from reports.expiry import lapsing_of, soonest_first
-from reports.key_reuse import KeyGroups
-from scanner.model import PILLARS
-from scanner.policy import GRADES, INCOMPLETE, worse, worse_than
+from reports import charts
+from reports.diff import PROBLEMS, compare_service
+from reports.expiry import lapsing_of
+from reports.history import History, Tally, history, open_since, problem_findings, service_series
+from reports.json import service_result
+from reports.key_reuse import leaf_keys
+from reports.ledger import Ledger
+from reports.service_page import Findings
+from scanner.model import PILLARS, InputError
+from scanner.policy import GRADES, INCOMPLETE
 from scanner.scoring import cap_text
+from scanner.store import Store
 
 LANGS = ("nl", "en")
-ATTENTION = ("fail", "error")
+TOP = 25  # rows of a list on the index (the rest on list pages)
+PAGE = 500  # rows of one list page
+SAMPLE = 5  # names given for a group (a shared key, a failing check)
+MAX_LAPSING = 500  # certificates listed on the certificate pillar page
+WORST_STATUS = ("fail", "error", "warn")  # a check's worst problem on a service, worst first
+UNGRADED = -1  # the rank of an incomplete or unjudged service: listed after the graded ones
 
 
 def texts() -> dict[str, Any]:
     return tomllib.loads(resources.files("reports").joinpath("i18n.toml").read_text(encoding="utf-8"))
 
 
-def grade_class(grade: str | None) -> str:
-    if not grade or grade == INCOMPLETE:
-        return "g-inc"
-    return "g-ap" if grade == "A+" else f"g-{grade.lower()}"
+def rank(grade: str | None) -> int:
+    """Worse grades rank higher (A+ 0 ... F 6); incomplete and unjudged services rank last."""
+    return GRADES.index(grade) if grade in GRADES else UNGRADED
+
+
+def org_slug(name: str) -> str:
+    """A file name for an organisation: readable, and unique (a digest of the exact name)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    readable = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:40] or "org"
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
+def day(started: str, lang: str) -> str:
+    """A run's date as readers of `lang` write it: 3/12/2026 in Dutch, 2026-12-03 in English."""
+    return f"{int(started[8:10])}/{int(started[5:7])}/{started[:4]}" if lang == "nl" else started[:10]
+
+
+def short_day(started: str) -> str:
+    """3/12 for 2026-12-03 (day first, as Flemish and British readers read it)."""
+    return f"{int(started[8:10])}/{int(started[5:7])}"
+
+
+def _asset(name: str) -> str:
+    """A stylesheet or script of the dashboard, its comments and indentation left out."""
+    text = resources.files("reports").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^\s*(//.*)?\n|/\*.*?\*/", "", text)
+    return re.sub(r"\n\s+", "\n", text)
+
+
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source that allows exactly this inline script."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+class _Environment(jinja2.Environment):
+    """Reads `x.key` of a dict as its key first: the pages read texts and rows that way tens of
+    thousands of times, and jinja2 would try (and fail) an attribute first each time."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(grade_class=grade_class, fmt=fmt, pillars=PILLARS)
+    env = _Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(grade_class=charts.grade_class, grade_label=charts.grade_label, heat=charts.heat_class,
+                       fmt=fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
+                       rank=rank)
     return env
 
 
-def _worst(grades: list[str | None]) -> str | None:
-    known = [g for g in grades if g in GRADES]
-    if any(g == INCOMPLETE for g in grades) and not known:
-        return INCOMPLETE
-    return functools.reduce(worse, known) if known else None
+@dataclass(eq=False)  # one per rendering, hashed by identity (check_text caches on it)
+class Site:
+    """What every page shares, and where pages go."""
+
+    root: Path
+    primary: str
+    run: dict[str, Any]
+    hist: History
+    registry: Registry
+    banner: str | None
+    env: jinja2.Environment = field(default_factory=_environment)
+    all_texts: dict[str, Any] = field(default_factory=texts)
+
+    def __post_init__(self) -> None:
+        self.langs = (self.primary, *[lang for lang in LANGS if lang != self.primary])
+        self.style, self.script = _asset("style.css"), _asset("dashboard.js")
+        self.script_hash = csp_hash(self.script)
+        self.templates = {name: self.env.get_template(name)
+                          for name in ("service.html", "index.html", "organisation.html", "pillar.html", "list.html")}
+
+    def base(self, lang: str) -> Path:
+        return self.root if lang == self.primary else self.root / lang
+
+    def write(self, lang: str, page: str, template: str, scripted: bool = True, **context: Any) -> None:
+        """Write one page (`page` relative to the language's folder, at most one folder deep);
+        `scripted` pages carry the sorting script (a service page has no table to sort)."""
+        up = "../" if "/" in page else ""
+        other = next(x for x in LANGS if x != lang)
+        other_href = f"{up}{other}/{page}" if lang == self.primary else f"{up}../{page}"
+        text = self.templates[template].render(
+            t=self.all_texts[lang], lang=lang, other_lang=other, other_lang_href=other_href, root=up,
+            run=self.run, banner=self.banner, script=self.script if scripted else None,
+            script_hash=self.script_hash, hist=self.hist, spark=self.spark, day=lambda started: day(started, lang),
+            texts=self.check_texts(lang),
+            grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])),
+            **context)
+        path = self.base(lang) / page
+        path.write_text(text, encoding="utf-8")
+
+    def spark(self, series: list[Any], label: str) -> Any:
+        """A sparkline over the trend's runs: of a service ((grade, score) per run) or of a group
+        (a Tally per run: its services' mean grade)."""
+        changed = [p.policy_changed for p in self.hist.points]
+        if series and isinstance(series[-1], Tally):
+            values = [_mean_badness(x) for x in series]
+            last = None if values[-1] is None else GRADES[round(values[-1] * (len(GRADES) - 1))]
+            return charts.sparkline(values, changed, label, last)
+        values = [charts.badness(x[0]) if x else None for x in series]
+        return charts.sparkline(values, changed, label, series[-1][0] if series and series[-1] else None)
+
+    @cache  # noqa: B019  (one Site per rendering; the texts of a check never change within it)
+    def check_text(self, check_id: str, lang: str) -> dict[str, Any]:
+        chk = self.registry[check_id] if check_id in self.registry else None
+        return {"title": Markup(escape(chk.title.get(lang, chk.title["en"]) if chk else check_id)),
+                "remediation": Markup(escape(chk.remediation.get(lang, chk.remediation["en"]) if chk else "")),
+                "references": list(chk.references) if chk else []}
+
+    @cache  # noqa: B019
+    def check_texts(self, lang: str) -> dict[str, dict[str, Any]]:
+        """Every registered check's texts in `lang`, by check id (a service page looks each up)."""
+        return _CheckTexts(self, lang)
 
 
-def _mean(values: list[float | None]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return sum(vals) / len(vals) if vals else None
+class _CheckTexts(dict):
+    """check id -> texts in one language, filled as pages ask (a check that left the registry
+    is shown by its id)."""
+
+    def __init__(self, site: Site, lang: str) -> None:
+        super().__init__()
+        self.site, self.lang = site, lang
+
+    def __missing__(self, check_id: str) -> dict[str, Any]:
+        self[check_id] = self.site.check_text(check_id, self.lang)
+        return self[check_id]
 
 
-def trend(before: tuple[str | None, float | None], grade: str | None, score: float | None) -> dict[str, Any]:
-    """How a service moved since the previous run: its grade then, and the score change."""
-    old_grade, old_score = before
-    delta = None if old_score is None or score is None else round(score - old_score, 1)
-    if old_grade in GRADES and grade in GRADES and old_grade != grade:
-        direction = "down" if worse_than(grade, old_grade) else "up"
-    elif delta:
-        direction = "up" if delta > 0 else "down"
-    else:
-        direction = "same"
-    return {"grade": old_grade, "delta": delta, "direction": direction}
+def _mean_badness(tally: Tally) -> float | None:
+    graded = [(charts.badness(g), n) for g, n in tally.grades.items() if g in GRADES]
+    count = sum(n for _, n in graded)
+    return sum(b * n for b, n in graded) / count if count else None
 
 
-def overview(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-organisation and per-pillar aggregates for the index page, from one light row per service."""
-    services = sorted(rows, key=lambda s: (s["organisation"].lower(), s["name"].lower()))
-    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for svc in services:
-        by_org[svc["organisation"]].append(svc)
-    organisations = []
-    for name, items in sorted(by_org.items(), key=lambda kv: kv[0].lower()):
-        organisations.append({
-            "name": name, "count": len(items), "score": _mean([s["score"] for s in items]),
-            "worst": _worst([s["grade"] for s in items]),
-            "pillars": {p: _mean([s["pillars"][p]["score"] for s in items if p in s["pillars"]]) for p in PILLARS
-                        if any(p in s["pillars"] for s in items)},
-        })
-    pillar_average = {p: _mean([s["pillars"][p]["score"] for s in services if p in s["pillars"]]) for p in PILLARS
-                      if any(p in s["pillars"] for s in services)}
-    return {"services": services, "organisations": organisations, "pillar_average": pillar_average}
+def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, primary: str = "nl",
+                     banner: str | None = None, workers: int = 1,
+                     meanwhile: Callable[[], None] | None = None) -> Path:
+    """Write the dashboard of a stored run into `out` (replaced whole, so no page of an earlier
+    run is left behind); return the primary index page. `meanwhile` is other work of the
+    caller's (its other outputs), done in this process while worker processes write the
+    service pages."""
+    if out.exists() and not (out / "index.html").exists() and any(out.iterdir()):
+        raise InputError(str(out), "exists and is not a Bolwerk dashboard; not replacing it")
+    staging = out.parent / f".{out.name}.new"
+    if staging.exists():
+        shutil.rmtree(staging)
+    site = Site(staging, primary, store.run(run_id), history(store, run_id), registry, banner)
+    for lang in site.langs:
+        for folder in ("services", "organisations", "pillars", "lists"):
+            (site.base(lang) / folder).mkdir(parents=True, exist_ok=True)
+        (site.base(lang) / "style.css").write_text(site.style, encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="bolwerk-dashboard-") as tmp:
+        shares = max(1, min(workers, store.count_services(run_id) // 200))
+        ledgers = [Path(tmp) / f"ledger-{n}.db" for n in range(shares)]
+        if shares == 1:
+            if meanwhile:
+                meanwhile()
+            _service_pages(site, store, run_id, ledgers[0], 0, 1)
+        else:
+            _in_processes([(site, store.path, run_id, path, n, shares) for n, path in enumerate(ledgers)],
+                          meanwhile)
+        ledger = Ledger(ledgers[0])
+        ledger.merge(ledgers[1:])
+        _summary_pages(site, ledger)
+        ledger.close()
+    _replace(staging, out)
+    return out / "index.html"
 
 
-def _findings_by_pillar(svc: dict[str, Any], registry: Registry, lang: str) -> dict[str, list[dict[str, Any]]]:
-    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for f in sorted(svc["findings"], key=lambda f: (order.get(f["status"], 9), f["check"], f["target"])):
-        chk = registry[f["check"]] if f["check"] in registry else None
-        item = dict(f)
-        item["title"] = chk.title.get(lang, chk.title["en"]) if chk else f["check"]
-        item["remediation"] = chk.remediation.get(lang, chk.remediation["en"]) if chk else ""
-        item["references"] = list(chk.references) if chk else []
-        item["message"] = f.get(f"message_{lang}") or f["message"]
-        item["evidence_text"] = json.dumps(f["evidence"], indent=2, ensure_ascii=False, sort_keys=True) if f["evidence"] else ""
-        item["subject_target"] = f.get("subject", f["target"])
-        out[f["pillar"]].append(item)
-    return out
+def _replace(staging: Path, out: Path) -> None:
+    """Put the new dashboard where the old one was, whole: the old one goes only once the new is in place."""
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
 
 
-def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[str]:
+def _in_processes(jobs: list[tuple[Any, ...]], meanwhile: Callable[[], None] | None) -> None:
+    """Write a share of the service pages in each of several forked processes (and do `meanwhile` here)."""
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_share_in_process, args=job, daemon=True) for job in jobs]
+    for proc in procs:
+        proc.start()
+    try:
+        if meanwhile:
+            meanwhile()
+    finally:
+        for proc in procs:
+            proc.join()
+    failed = [p.exitcode for p in procs if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(procs)} dashboard processes failed (exit code {failed[0]})")
+
+
+def _share_in_process(site: Site, path: Path, run_id: str, ledger: Path, share: int, shares: int) -> None:
+    store = Store(path)
+    try:
+        _service_pages(site, store, run_id, ledger, share, shares)
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------- service pages
+
+def _service_pages(site: Site, store: Store, run_id: str, ledger_path: Path, share: int, shares: int) -> None:
+    """Every `shares`-th service of the run from the `share`-th: its pages and its ledger rows.
+
+    The garbage collector is held off meanwhile: each page makes thousands of short-lived
+    objects and no cycle worth a collection (some 15% of the time otherwise)."""
+    ledger = Ledger(ledger_path)
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 100)
+    try:
+        for n, sid in enumerate(store.service_ids(run_id)):
+            if n % shares == share:
+                _service(site, store, ledger, service_result(store.service(run_id, sid, facts="packed")))
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+        ledger.close()
+
+
+def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> None:
+    sid, hist = svc["id"], site.hist
+    problems = [f for f in svc["findings"] if f["status"] in PROBLEMS]
+    series = service_series(store, hist, sid, (svc["grade"], svc["score"]))
+    known: dict[str, set[str]] = {}  # problem ids of the runs read here, for the ages
+    change = None
+    if hist.previous:
+        text = store.findings_text(hist.previous.run, sid)
+        before = problem_findings(text) if text is not None else []
+        known[hist.previous.run] = {f["id"] for f in before}
+        if text is not None:
+            grade = series[hist.points.index(hist.previous)]
+            change = compare_service({"grade": grade[0] if grade else None, "findings": before}, svc)
+    ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)
+    reason, cause = binding_cap(svc), incomplete_cause(svc)
+    findings = Findings(svc["findings"], ages, hist)
+    labels = [short_day(p.started) for p in hist.points]
+    changed = [p.policy_changed for p in hist.points]
+    for lang in site.langs:
+        t = site.all_texts[lang]
+        site.write(lang, f"services/{sid}.html", "service.html", scripted=False, service=svc, series=series,
+                   change=change,
+                   caps=caps_told(svc, lang, t), cause=cause[lang] if cause else None,
+                   reason=reason["reason"].get(lang, reason["reason"]["en"]) if reason else None,
+                   reason_more=reason["more"] if reason else 0, findings=findings,
+                   chart=charts.grade_chart(labels, series, changed, t["chart_service"], t["policy_changed_short"])
+                   if len(labels) > 1 else None,
+                   org_href=f"../organisations/{org_slug(svc['organisation'])}.html")
+    worst: dict[str, tuple[str, str]] = {}
+    for f in problems:
+        kept = worst.get(f["check"])
+        if kept is None or WORST_STATUS.index(f["status"]) < WORST_STATUS.index(kept[1]):
+            worst[f["check"]] = (f["pillar"], f["status"])
+    org = svc["organisation"]
+    ledger.add_service({
+        "id": sid, "name": svc["name"], "organisation": org, "owner": svc.get("owner") or "",
+        "grade": svc["grade"], "rank": rank(svc["grade"]), "score": svc["score"], "reason": reason,
+        "problems": len(problems), "fails": sum(f["status"] == "fail" for f in problems),
+        "series": series, "direction": change.direction if change else None,
+        "change": _change_row(change), "cause": cause,
+        **{f"p_{p}": svc["pillars"].get(p, {}).get("score") for p in PILLARS},
+    })
+    ledger.add_problems([(sid, org, check, pillar, status) for check, (pillar, status) in worst.items()])
+    ledger.add_lapsing(lapsing_of(svc))
+    ledger.add_keys([(spki, sid, org, host) for host, spki in leaf_keys(svc)])
+
+
+def _change_row(change: Any) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {"grade": list(change.grade) if change.grade else None,
+            "new": sorted({f["check"] for f in change.new if f["status"] == "fail"}),
+            "fixed": sorted({f["check"] for f in change.fixed if f["status"] == "fail"}),
+            "unjudged": len(change.unjudged)}
+
+
+def binding_cap(svc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The cap that set the grade (the score alone would say otherwise), with its reason per language."""
+    held = [c for c in svc.get("caps_detail") or [] if c["grade"] == svc["grade"] and c["grade"] != INCOMPLETE]
+    if not held:
+        return None
+    return {"reason": held[0]["reason"], "more": len(held) - 1}
+
+
+def incomplete_cause(svc: Mapping[str, Any]) -> dict[str, str] | None:
+    """Why an incomplete service could not be graded, in words: what its first required check
+    that could not run said (per language)."""
+    if svc["grade"] != INCOMPLETE:
+        return None
+    checks = {c for cap in svc.get("caps_detail") or [] if cap["grade"] == INCOMPLETE for c in cap["checks"]}
+    for f in svc["findings"]:
+        if f["status"] == "error" and (not checks or f["check"] in checks):
+            return {"en": f["message"], "nl": f.get("message_nl") or f["message"]}
+    return {"en": "", "nl": ""}
+
+
+def caps_told(svc: Mapping[str, Any], lang: str, texts_: Mapping[str, Any]) -> list[str]:
     """Why the service has its grade, in `lang`, from the cap records the run stored.
 
     A run stored before caps were records has only contract v1's English lines: those are shown.
@@ -121,55 +386,179 @@ def caps_told(svc: dict[str, Any], lang: str, texts_: dict[str, Any]) -> list[st
     return [cap_text(cap, lang, texts_) for cap in svc["caps_detail"]]
 
 
-def render_dashboard(result: dict[str, Any], out: Path, registry: Registry, primary: str = "nl",
-                     previous: tuple[str, Callable[[str], tuple[str | None, float | None] | None]] | None = None,
-                     ) -> Path:
-    """Write the dashboard; the primary language at `out`, the other under `out/<lang>`.
+# --------------------------------------------------------------------------- summary pages
 
-    Each service's pages are written as the result gives the service; the index keeps a
-    light row per service (name, grade, scores) and the estate-wide watches. `previous` is
-    (run id, the grade and score a service had then) of the last run under the same policy,
-    so a manager sees whether each service improved.
-    """
-    env = _environment()
-    all_texts = texts()
-    style = resources.files("reports").joinpath("templates/style.css").read_text(encoding="utf-8")
-    style_hash = "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    langs = (primary, *[lang for lang in LANGS if lang != primary])
+def _summary_pages(site: Site, ledger: Ledger) -> None:
+    facts = _estate(site, ledger)
+    for lang in site.langs:
+        site.write(lang, "index.html", "index.html", **facts, **_index_lists(site, ledger, lang))
+        for pillar in PILLARS:
+            site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar,
+                       **_pillar(site, ledger, pillar, lang))
+    for organisation in facts["organisations"]:
+        context = _organisation(site, ledger, organisation)
+        groups = _checks_of(site, ledger, organisation["name"])
+        for lang in site.langs:
+            t = site.all_texts[lang]
+            chart = _trend(site, t, organisation["series"], t["chart_organisation"]) if len(site.hist.points) > 1 else None
+            site.write(lang, f"organisations/{org_slug(organisation['name'])}.html", "organisation.html",
+                       org=organisation, groups=groups, org_chart=chart, **context)
+    _list_pages(site, "all", ledger.rows("SELECT * FROM services ORDER BY rank DESC, score, name"),
+                ledger.value("SELECT count(*) FROM services"))
+    _list_pages(site, "changes", ledger.rows(
+        "SELECT * FROM services WHERE direction IS NOT NULL ORDER BY direction, rank DESC, score, name"),
+        ledger.value("SELECT count(*) FROM services WHERE direction IS NOT NULL"))
 
-    def common(lang: str) -> dict[str, Any]:
-        other = next(lang2 for lang2 in LANGS if lang2 != lang)
-        return {"t": all_texts[lang], "lang": lang, "other_lang": other, "run": result["run"],
-                "style": style, "style_hash": style_hash}
 
-    def base(lang: str) -> Path:
-        return out if lang == primary else out / lang
+def _estate(site: Site, ledger: Ledger) -> dict[str, Any]:
+    """The figures of the index that do not depend on the language."""
+    hist = site.hist
+    organisations = []
+    for row in ledger.rows(
+            "SELECT organisation AS name, count(*) AS count, avg(CASE WHEN rank >= 0 THEN rank END) AS badness, "
+            "sum(direction = 'down') AS down, sum(direction = 'up') AS up, "
+            + ", ".join(f"avg(p_{p}) AS p_{p}" for p in PILLARS)
+            + " FROM services GROUP BY organisation ORDER BY badness IS NULL, badness DESC, name"):
+        row["grades"] = dict(ledger.db.execute(
+            "SELECT grade, count(*) FROM services WHERE organisation = ? GROUP BY grade", (row["name"],)).fetchall())
+        row["worst"] = max(row["grades"], key=rank) if row["grades"] else None
+        row["series"] = hist.organisations.get(row["name"], [])
+        organisations.append(row)
+    grades = dict(ledger.db.execute("SELECT grade, count(*) FROM services GROUP BY grade").fetchall())
+    return {
+        "organisations": organisations, "grade_counts": grades, "total": sum(grades.values()),
+        "good": ledger.value("SELECT count(*) FROM services WHERE rank >= 0 AND rank <= ?", GRADES.index("B")),
+        "pillar_means": {p: ledger.value(f"SELECT avg(p_{p}) FROM services") for p in PILLARS},
+        "down": ledger.value("SELECT count(*) FROM services WHERE direction = 'down'"),
+        "up": ledger.value("SELECT count(*) FROM services WHERE direction = 'up'"),
+        "incomplete": grades.get(INCOMPLETE, 0),
+    }
 
-    for lang in langs:
-        (base(lang) / "services").mkdir(parents=True, exist_ok=True)
-    rows, lapsing, keys = [], [], KeyGroups()
-    for full in result["services"]:
-        lapsing += lapsing_of(full)
-        keys.add(full)
-        svc = dict(full)  # the page adds its own fields, the caller's service stays as it was
-        svc["attention"] = sum(1 for f in svc["findings"] if f["status"] in ATTENTION)
-        before = previous[1](svc["id"]) if previous else None
-        svc["trend"] = trend(before, svc["grade"], svc["score"]) if before else None
-        rows.append({k: svc[k] for k in ("id", "name", "organisation", "grade", "score", "pillars", "attention",
-                                         "trend")})
-        for lang in langs:
-            shared = common(lang)
-            page = f"services/{svc['id']}.html"
-            other_href = f"../{shared['other_lang']}/{page}" if lang == primary else f"../../{page}"
-            caps = caps_told(svc, lang, all_texts[lang])
-            (base(lang) / page).write_text(env.get_template("service.html").render(
-                **shared, service=svc, caps=caps, by_pillar=_findings_by_pillar(svc, registry, lang),
-                other_lang_href=other_href), encoding="utf-8")
-    data = overview(rows)
-    data.update(lapsing=soonest_first(lapsing), shared_keys=keys.rows(), previous_run=previous[0] if previous else None)
-    for lang in langs:
-        shared = common(lang)
-        to_other_root = f"{shared['other_lang']}/index.html" if lang == primary else "../index.html"
-        (base(lang) / "index.html").write_text(
-            env.get_template("index.html").render(**shared, **data, other_lang_href=to_other_root), encoding="utf-8")
-    return out / "index.html"
+
+def _index_lists(site: Site, ledger: Ledger, lang: str) -> dict[str, Any]:
+    t = site.all_texts[lang]
+    return {
+        "worst": list(ledger.rows("SELECT * FROM services WHERE rank >= 0 ORDER BY rank DESC, score, name LIMIT ?",
+                                  TOP)),
+        "regressions": list(ledger.rows(
+            "SELECT * FROM services WHERE direction = 'down' ORDER BY rank DESC, score, name LIMIT ?", TOP)),
+        "improvements": list(ledger.rows(
+            "SELECT * FROM services WHERE direction = 'up' ORDER BY rank, score DESC, name LIMIT ?", TOP)),
+        "incomplete_rows": list(ledger.rows(
+            "SELECT * FROM services WHERE grade = ? ORDER BY organisation, name LIMIT ?", INCOMPLETE, TOP)),
+        "top_checks": _top_checks(site, ledger, TOP // 2),
+        "lapsing": list(ledger.rows("SELECT * FROM lapsing ORDER BY days_remaining, service_id, target LIMIT ?", TOP)),
+        "lapsing_count": ledger.value("SELECT count(*) FROM lapsing"),
+        "shared_keys": _shared_keys(ledger, 10),
+        "estate_chart": _trend(site, t, site.hist.estate, t["chart_estate"]),
+    }
+
+
+def _trend(site: Site, t: Mapping[str, Any], tallies: list[Any], label: str) -> Any:
+    points = site.hist.points
+    return charts.trend_chart([short_day(p.started) for p in points], [x.grades for x in tallies],
+                              [p.policy_changed for p in points], label, _grade_words(t), t["policy_changed_short"])
+
+
+def _grade_words(t: Mapping[str, Any]) -> dict[str, str]:
+    return {g: (t["incomplete"] if g == INCOMPLETE else f"{t['grade']} {g}") for g in charts.ORDER}
+
+
+def _top_checks(site: Site, ledger: Ledger, limit: int, organisation: str | None = None,
+                pillar: str | None = None) -> list[dict[str, Any]]:
+    """The checks failing on the most services (of one organisation or pillar, or everywhere),
+    with how many services each hits per status."""
+    where, args = [], []
+    for column, value in (("organisation", organisation), ("pillar", pillar)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    rows = list(ledger.rows(
+        f"SELECT check_id, pillar, sum(status = 'fail') AS fail, sum(status = 'error') AS error, "
+        f"sum(status = 'warn') AS warn, count(DISTINCT organisation) AS organisations FROM problems {clause} "
+        f"GROUP BY check_id ORDER BY fail DESC, error DESC, warn DESC, check_id LIMIT ?", *args, limit))
+    for row in rows:
+        row["level"] = site.registry[row["check_id"]].level if row["check_id"] in site.registry else ""
+    return rows
+
+
+def _shared_keys(ledger: Ledger, limit: int) -> list[dict[str, Any]]:
+    keys = list(ledger.rows(
+        "SELECT spki, count(DISTINCT service_id) AS services, count(DISTINCT host) AS hosts, "
+        "count(DISTINCT organisation) AS organisations FROM keys GROUP BY spki "
+        "HAVING count(DISTINCT host) >= 2 AND count(DISTINCT service_id) >= 2 "
+        "ORDER BY hosts DESC, services DESC, spki LIMIT ?", limit))
+    for key in keys:
+        key["sample"] = [r[0] for r in ledger.db.execute(
+            "SELECT DISTINCT service_id FROM keys WHERE spki = ? ORDER BY service_id LIMIT ?", (key["spki"], SAMPLE))]
+    return keys
+
+
+def _organisation(site: Site, ledger: Ledger, organisation: Mapping[str, Any]) -> dict[str, Any]:
+    name = organisation["name"]
+    return {
+        "owners": ledger.db.execute(
+            "SELECT owner, count(*) FROM services WHERE organisation = ? AND owner != '' GROUP BY owner "
+            "ORDER BY count(*) DESC, owner", (name,)).fetchall(),
+        "services": list(ledger.rows("SELECT * FROM services WHERE organisation = ? "
+                                     "ORDER BY rank DESC, score, name LIMIT ?", name, PAGE)),
+        "changes": list(ledger.rows("SELECT * FROM services WHERE organisation = ? AND direction IS NOT NULL "
+                                    "ORDER BY direction, rank DESC, score, name LIMIT ?", name, PAGE)),
+        "incomplete_rows": list(ledger.rows("SELECT * FROM services WHERE organisation = ? AND grade = ? "
+                                            "ORDER BY name LIMIT ?", name, INCOMPLETE, PAGE)),
+        "lapsing": list(ledger.rows("SELECT * FROM lapsing WHERE organisation = ? "
+                                    "ORDER BY days_remaining, service_id, target LIMIT ?", name, PAGE)),
+    }
+
+
+def _checks_of(site: Site, ledger: Ledger, organisation: str) -> list[dict[str, Any]]:
+    """An organisation's open problems grouped by check, with the services each hits."""
+    groups = _top_checks(site, ledger, 1000, organisation=organisation)
+    for group in groups:
+        group["sample"] = ledger.db.execute(
+            "SELECT service_id, s.name, p.status FROM problems p JOIN services s ON s.id = p.service_id "
+            "WHERE p.organisation = ? AND check_id = ? ORDER BY p.status, s.name LIMIT ?",
+            (organisation, group["check_id"], 20)).fetchall()
+    return groups
+
+
+def _pillar(site: Site, ledger: Ledger, pillar: str, lang: str) -> dict[str, Any]:
+    column = f"p_{pillar}"
+    context = {
+        "checks": _top_checks(site, ledger, 1000, pillar=pillar),
+        "ranking": list(ledger.rows(
+            f"SELECT organisation AS name, count({column}) AS count, avg({column}) AS score FROM services "
+            f"GROUP BY organisation HAVING count({column}) > 0 ORDER BY score, name")),
+        "mean": ledger.value(f"SELECT avg({column}) FROM services"),
+        "bands": Counter(charts.heat_class(v) for (v,) in ledger.db.execute(
+            f"SELECT {column} FROM services WHERE {column} IS NOT NULL")),
+        "lapsing": [], "lapsing_count": 0, "shared_keys": [],
+    }
+    if pillar == "certificate":
+        context.update(
+            lapsing=list(ledger.rows("SELECT * FROM lapsing ORDER BY days_remaining, service_id, target LIMIT ?",
+                                     MAX_LAPSING)),
+            lapsing_count=ledger.value("SELECT count(*) FROM lapsing"), shared_keys=_shared_keys(ledger, 50))
+    return context
+
+
+def _list_pages(site: Site, kind: str, rows: Iterable[dict[str, Any]], total: int) -> None:
+    """A long list of services, PAGE rows a page: lists/<kind>-<n>.html (the first page even when empty)."""
+    count = max(1, -(-total // PAGE))
+    chunks = _chunks(rows, PAGE)
+    for number, chunk in enumerate(itertools.chain([next(chunks, [])], chunks), start=1):
+        for lang in site.langs:
+            site.write(lang, f"lists/{kind}-{number}.html", "list.html", kind=kind, rows=chunk, number=number,
+                       count=count, total=total)
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

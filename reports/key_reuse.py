@@ -11,7 +11,7 @@ key is listed when it crosses service boundaries or serves many hosts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 
@@ -34,19 +34,10 @@ class KeyGroups:
         self.groups: dict[str, dict[str, Any]] = {}
 
     def add(self, svc: Mapping[str, Any]) -> None:
-        targets = [(ep.get("host", ""), (ep.get("facts") or {}).get("certificate")) for ep in svc.get("endpoints", [])]
-        for md in svc.get("mail_domains", []):
-            for mx in ((md.get("facts") or {}).get("mail") or {}).get("mx") or []:
-                targets.append((mx.get("host", ""), mx.get("certificate")))
-        for host, cert in targets:
-            if not cert or cert.get("error") or not cert.get("chain"):
-                continue
-            leaf = cert["chain"][0]
-            spki = leaf.get("spki_sha256")
-            if not spki:
-                continue
-            group = self.groups.setdefault(spki, {"hosts": set(), "services": set(), "organisations": set(),
-                                                  "certificates": set(), "subjects": set()})
+        for host, leaf in _leaves(svc):
+            group = self.groups.setdefault(leaf["spki_sha256"], {"hosts": set(), "services": set(),
+                                                                 "organisations": set(), "certificates": set(),
+                                                                 "subjects": set()})
             group["hosts"].add(host)
             group["services"].add(svc["id"])
             if svc.get("organisation"):
@@ -61,3 +52,18 @@ class KeyGroups:
                 rows.append({"spki_sha256": spki, **{k: sorted(v) for k, v in group.items() if k != "certificates"},
                              "certificates": len(group["certificates"])})
         return sorted(rows, key=lambda r: (-len(r["hosts"]), -len(r["services"]), r["spki_sha256"]))
+
+
+def leaf_keys(svc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(host, SPKI SHA-256) of every leaf certificate a service's endpoints and MX hosts serve."""
+    return [(host, leaf["spki_sha256"]) for host, leaf in _leaves(svc)]
+
+
+def _leaves(svc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    targets = [(ep.get("host", ""), (ep.get("facts") or {}).get("certificate")) for ep in svc.get("endpoints", [])]
+    for md in svc.get("mail_domains", []):
+        for mx in ((md.get("facts") or {}).get("mail") or {}).get("mx") or []:
+            targets.append((mx.get("host", ""), mx.get("certificate")))
+    for host, cert in targets:
+        if cert and not cert.get("error") and cert.get("chain") and cert["chain"][0].get("spki_sha256"):
+            yield host, cert["chain"][0]

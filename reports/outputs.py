@@ -33,8 +33,6 @@ WRITERS: dict[str, Writer] = {
     "csv": write_csv,
     "markdown": write_markdown,
 }
-# (previous run id, the grade and score a service had in it, or None)
-History = tuple[str, Callable[[str], tuple[str | None, float | None] | None]]
 
 
 @dataclass
@@ -44,6 +42,8 @@ class Outputs:
     files: dict[str, Path] = field(default_factory=dict)
     out: Path | None = None
     lang: str = "nl"  # the dashboard's primary language
+    banner: str | None = None  # a classification shown on every page of the dashboard (e.g. TLP:AMBER)
+    workers: int = 1  # processes that write the dashboard's service pages
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per format, e.g. {"sarif": {"category": ...}}
 
     def __post_init__(self) -> None:
@@ -64,10 +64,9 @@ class Outputs:
         return any(str(path) == STDOUT for path in self.files.values())
 
 
-def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
-                  previous: History | None = None) -> None:
-    """Write every output asked for. `verdict` is the gate's (its JSON goes under "gate");
-    `previous` feeds the dashboard's trend."""
+def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None) -> None:
+    """Write every file output asked for, and results.json in the --out folder. `verdict` is the
+    gate's (its JSON goes under "gate"). The dashboard is written from the store (`write_run`)."""
     registry = default_registry()
     for fmt, path in outputs.files.items():
         try:
@@ -77,15 +76,20 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
     if outputs.out:
         try:
             write_json(result, outputs.out / "results.json")
-            render_dashboard(result, outputs.out / "dashboard", registry, primary=outputs.lang, previous=previous)
         except OSError as exc:
             raise InputError(str(outputs.out), f"cannot write: {exc.strerror or exc}") from None
 
 
 def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
-    """Write every output asked for of a stored run, the dashboard with its trend, each read from
+    """Write every output asked for of a stored run, the dashboard with its history, each read from
     the store service by service; return the result (its services are read again when iterated)."""
     result = stored_result(store, run_id)
-    previous = store.previous_run(run_id) if outputs.out else None
-    write_outputs(result, outputs, previous=(previous, lambda sid: store.grade(previous, sid)) if previous else None)
+    if not outputs.out:
+        write_outputs(result, outputs)
+        return result
+    try:  # the other outputs are written while worker processes write the dashboard's service pages
+        render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
+                         banner=outputs.banner, workers=outputs.workers, meanwhile=lambda: write_outputs(result, outputs))
+    except OSError as exc:
+        raise InputError(str(outputs.out), f"cannot write the dashboard: {exc.strerror or exc}") from None
     return result

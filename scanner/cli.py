@@ -33,12 +33,14 @@ from scanner.console import (
     use_colour,
 )
 from scanner.distributed import DEFAULT_QUEUE, VISIBILITY_TIMEOUT
-from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNSCANNED
+from scanner.exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_POLICY, EXIT_UNSCANNED
 from scanner.gate import unreached_cause
 from scanner.inputfiles import PORT_MAP_LIMIT, check_writable_folder, read_bytes
 from scanner.inventory import Inventory, inventory_from_arguments, load_inventory
 from scanner.judge import rescore, stored_policy
+from scanner.lock import StoreLock
 from scanner.model import MESSAGE_LIMIT, InputError, one_line
+from scanner.notify import PASSWORD_ENV, WHEN, NotifySettings, send_notifications
 from scanner.policy import GRADES, Policy, load_policy
 from scanner.probes.net import PortMap
 from scanner.runner import CollectionFailed, Runner, ScanOptions, default_workers
@@ -132,6 +134,38 @@ def read_port_map(path: Path | None) -> PortMap | None:
         raise InputError(str(path), f"not a port map (JSON list of [ip, port, real port]): {exc}") from None
 
 
+def notify_options(func):
+    """Notification of what changed after a run (scanner/notify.py), read with `notify_settings(kw)`."""
+    opts = [
+        click.option("--notify-webhook", "webhooks", multiple=True, metavar="URL",
+                     help="POST what changed since the previous run (JSON, as `bolwerk diff --json`) here; "
+                          "repeatable."),
+        click.option("--notify-email", "mail_to", multiple=True, metavar="ADDRESS",
+                     help="E-mail what changed to this address through the --smtp relay; repeatable."),
+        click.option("--notify-on", type=click.Choice(WHEN), default="changes", show_default=True,
+                     help="When to notify: a service regressed or improved, only regressions, or every run."),
+        click.option("--smtp", default=None, metavar="HOST[:PORT]", help="The SMTP relay for --notify-email."),
+        click.option("--smtp-from", default="bolwerk@localhost", show_default=True, metavar="ADDRESS",
+                     help="The sender of the notification e-mails."),
+        click.option("--smtp-starttls", is_flag=True, help="Require STARTTLS with the relay (verified against "
+                                                           "--ca-bundle, else the system's roots)."),
+        click.option("--smtp-user", default=None, metavar="USER",
+                     help=f"Log in to the relay; the password comes from ${PASSWORD_ENV}."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def notify_settings(kw: dict[str, Any], ca_bundle: Path | None, lang: str) -> NotifySettings:
+    settings = NotifySettings(
+        webhooks=list(kw.pop("webhooks")), mail_to=list(kw.pop("mail_to")), on=kw.pop("notify_on"),
+        smtp=kw.pop("smtp"), mail_from=kw.pop("smtp_from"), starttls=kw.pop("smtp_starttls"),
+        smtp_user=kw.pop("smtp_user"), lang=lang, ca_bundle=ca_bundle)
+    settings.validate()
+    return settings
+
+
 def file_option(*names: str, help: str):
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
 
@@ -157,9 +191,11 @@ def output_options(folder: bool = True):
                                   "names it (GitHub: the upload's category)."))
     if folder:
         opts += [click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                              help="Write results.json and the dashboard here."),
+                              help="Write results.json and the dashboard here (the dashboard is replaced whole)."),
                  click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True,
-                              help="Primary language of the dashboard.")]
+                              help="Primary language of the dashboard."),
+                 click.option("--banner", default=None, metavar="TEXT",
+                              help="A classification shown on every page of the dashboard, e.g. \"TLP:AMBER\".")]
 
     def decorate(func):
         for opt in reversed(opts):
@@ -174,7 +210,8 @@ def outputs_of(kw: dict[str, Any]) -> Outputs:
     files = {fmt: kw.pop(fmt) for _, fmt, _ in OUTPUT_FILES}
     category = kw.pop("sarif_category")
     return Outputs({fmt: path for fmt, path in files.items() if path is not None}, kw.pop("out", None),
-                   kw.pop("lang", "nl"), {"sarif": {"category": category}} if category else {})
+                   kw.pop("lang", "nl"), kw.pop("banner", None), default_workers(),
+                   {"sarif": {"category": category}} if category else {})
 
 
 broker_option = click.option(
@@ -258,23 +295,34 @@ def main() -> None:
 
 @dataclass
 class Scanned:
-    store: Store  # open: the caller writes its outputs, then closes it
+    store: Store  # open, and locked: the caller writes its outputs, then closes it
     run_id: str
     seconds: float
     policy: Policy  # the policy the run was judged under
+    lock: StoreLock
+
+    def close(self) -> None:
+        self.store.close()
+        self.lock.release()
 
 
 def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None, db: Path, resume: str | None = None,
              interrupted: str = "interrupted: run {run} is kept as incomplete; run the same command with "
                                 "--resume {run} to finish it",
-             engine: Callable[..., Runner] = Runner) -> Scanned:
+             command: str = "scan", engine: Callable[..., Runner] = Runner) -> Scanned:
     """The scan path of every command that scans: collect, judge and store one run (`interrupted`
     is what Ctrl-C prints, with {run} the run's id; `engine`: the Runner, or another that
-    collects elsewhere)."""
+    collects elsewhere), the store locked for this process alone (scanner/lock.py) until the
+    caller closes it."""
     registry = default_registry()
     # --resume without --policy: the policy the run started under, as the run stored it
     policy = load_policy(policy_ref, registry) if policy_ref or not resume else None
-    store = Store(db)
+    lock = StoreLock(db, command).acquire()
+    try:
+        store = Store(db)
+    except BaseException:
+        lock.release()
+        raise
     runner = None
     try:
         if policy is None:
@@ -285,17 +333,20 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
         run_id = runner.scan(inventory, resume=resume)
     except KeyboardInterrupt:
         store.close()
+        lock.release()
         run_id = runner.run_id if runner else None
         click.echo(f"\nbolwerk: {interrupted.format(run=run_id or 'not started')}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except CollectionFailed as exc:
         store.close()
+        lock.release()
         click.echo(f"bolwerk: {exc}", err=True)
         sys.exit(EXIT_UNSCANNED)
     except BaseException:
         store.close()
+        lock.release()
         raise
-    return Scanned(store, run_id, time.monotonic() - started, policy)
+    return Scanned(store, run_id, time.monotonic() - started, policy, lock)
 
 
 # --------------------------------------------------------------------------- commands
@@ -309,6 +360,9 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
 @console_options
 @click.option("--resume", default=None, metavar="RUN",
               help="Continue an interrupted run, under the policy it started with.")
+@click.option("--keep", type=click.IntRange(1, None), default=None, metavar="N",
+              help="After the run, delete every run of the history but the newest N.")
+@notify_options
 @click.option("--engine", type=click.Choice(["local", "celery"]), default="local", show_default=True,
               help="Collect in this process (and its --workers), or by Celery workers (`bolwerk worker`).")
 @broker_option
@@ -316,8 +370,9 @@ def run_scan(inventory: Inventory, options: ScanOptions, policy_ref: str | None,
               help="With --engine celery: the queue the tasks go to (a vantage point's workers listen on it).")
 @click.pass_context
 @input_errors
-def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: str | None, quiet: bool,
-         no_color: bool, severity: str | None, engine: str, broker: str | None, queue: str, **kw: Any) -> None:
+def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: str | None, keep: int | None,
+         quiet: bool, no_color: bool, severity: str | None, engine: str, broker: str | None, queue: str,
+         **kw: Any) -> None:
     """Scan an INVENTORY (TOML, CSV or a list of URLs) or the URLs and host names given.
 
     Prints the services worst first (grade, score, why the grade is capped) on stdout unless
@@ -327,11 +382,16 @@ def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: 
     options = scan_options(kw)
     lang = table_language(ctx, kw["lang"])
     outputs = outputs_of(kw)
+    notify = notify_settings(kw, options.ca_bundle, outputs.lang)
     runner: Callable[..., Runner] = Runner
     if engine == "celery":
         runner = functools.partial(distributed("coordinator").CeleryRunner, broker=checked_broker(broker),
                                    queue=queue)
     scanned = run_scan(inv, options, kw["policy"], db or default_db_path(), resume, engine=runner)
+    if keep:
+        dropped = scanned.store.keep_newest(keep, scanned.run_id)
+        if dropped:
+            click.echo(f"bolwerk: --keep {keep}: deleted {len(dropped)} older runs", err=True)
     result = write_run(scanned.store, scanned.run_id, outputs)
     if not quiet:
         if not outputs.to_stdout:
@@ -339,8 +399,11 @@ def scan(ctx: click.Context, targets: tuple[str, ...], db: Path | None, resume: 
         click.echo(summary_line(result, scanned.seconds), err=True)
         if outputs.out:
             click.echo(f"bolwerk: dashboard: {outputs.out / 'dashboard' / 'index.html'}", err=True)
+    if notify:
+        for line in send_notifications(scanned.store, scanned.run_id, notify):
+            click.echo(f"bolwerk: {line}", err=True)
     cause = unreached_cause(result)
-    scanned.store.close()
+    scanned.close()
     if cause:
         click.echo(f"bolwerk: could not scan: {cause}", err=True)
     sys.exit(EXIT_UNSCANNED if cause else EXIT_OK)
@@ -371,27 +434,31 @@ def worker(broker: str | None, queues: tuple[str, ...], concurrency: int, audit_
               show_default=True, help="Where to write results.json, the history and the dashboard.")
 @click.option("--lang", type=click.Choice(LANGS), default="nl", show_default=True,
               help="Primary language of the dashboard (and, when given, of the table).")
+@click.option("--later", is_flag=True,
+              help="Start the lab as it stands a week later (a few services changed): run the demo again "
+                   "into the same --out to see a trend, a regression and each problem's age.")
 @console_options
 @click.pass_context
 @input_errors
-def demo(ctx: click.Context, out: Path, lang: str, quiet: bool, no_color: bool, severity: str | None) -> None:
+def demo(ctx: click.Context, out: Path, lang: str, later: bool, quiet: bool, no_color: bool,
+         severity: str | None) -> None:
     """Start the embedded lab estate, scan it end to end and write the dashboard."""
     from scanner.lab import Lab
 
     check_writable_folder(out, "--out")
     click.echo("bolwerk: starting the lab estate on loopback...", err=True)
-    with Lab() as info:
+    with Lab(later=later) as info:
         options = ScanOptions(resolver=info.resolver, ca_bundle=info.ca_bundle, trust_anchors=[info.trust_anchor],
                               port_map=info.port_map, rate_per_ip=200.0, io_timeout=3.0, timeout=30.0)
         out.mkdir(parents=True, exist_ok=True)
         db = out / "history.db"
-        scanned = run_scan(load_inventory(info.inventory), options, None, db)
-        result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang))
+        scanned = run_scan(load_inventory(info.inventory), options, None, db, command="demo")
+        result = write_run(scanned.store, scanned.run_id, Outputs(out=out, lang=lang, workers=default_workers()))
         if not quiet:
             print_table(result, table_language(ctx, lang), use_colour(no_color), severity)
             click.echo("")
             click.echo(summary_line(result, scanned.seconds))
-        scanned.store.close()
+        scanned.close()
     if quiet:
         return
     click.echo(f"Results:   {out / 'results.json'}")
@@ -431,11 +498,12 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
     registry = default_registry()
     pol = load_policy(policy, registry)
     outputs = outputs_of(kw)
-    store = _existing_store(db)
-    new_id = rescore(store, run_ref, registry, pol)
-    result = write_run(store, new_id, outputs)
-    click.echo(summary_line(result, 0.0), err=True)
-    store.close()
+    with StoreLock(db or default_db_path(), "rescore"):
+        store = _existing_store(db)
+        new_id = rescore(store, run_ref, registry, pol)
+        result = write_run(store, new_id, outputs)
+        click.echo(summary_line(result, 0.0), err=True)
+        store.close()
     click.echo(new_id, err=outputs.to_stdout)
 
 
@@ -443,9 +511,16 @@ def rescore_cmd(run_ref: str, policy: str, db: Path | None, **kw: Any) -> None:
 @click.argument("run_a")
 @click.argument("run_b")
 @file_option("--db", help=f"The SQLite history to read (default: {default_db_path()}).")
+@click.option("--json", "as_json", is_flag=True, help="Write the diff as one JSON document (bolwerk/diff/v1).")
 @input_errors
-def diff(run_a: str, run_b: str, db: Path | None) -> None:
-    """What changed from RUN_A to RUN_B (ids, prefixes or "latest"): grades, new and fixed findings."""
+def diff(run_a: str, run_b: str, db: Path | None, as_json: bool) -> None:
+    """What changed from RUN_A (before) to RUN_B (after) (ids, prefixes or "latest"): grades, new,
+    fixed and no longer judged findings.
+
+    \b
+    Exit codes: 0 no service regressed, 1 at least one regressed (its grade fell, or a
+    check now fails that did not), 2 bad input.
+    """
     from reports.diff import diff_lines, diff_runs
 
     store = _existing_store(db)
@@ -455,10 +530,14 @@ def diff(run_a: str, run_b: str, db: Path | None) -> None:
     if not changes.same_policy:
         click.echo(f"bolwerk: note: the runs were judged under different policies ({changes.policies[0]} vs "
                    f"{changes.policies[1]}); rescore one to compare like with like", err=True)
-    lines = diff_lines(changes)
-    click.echo(f"changes from {first} to {second}: " + (plural(len(changes.services), "service") if lines else "none"))
-    for line in lines:
-        click.echo(line)
+    if as_json:
+        click.echo(json.dumps(changes.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        lines = diff_lines(changes)
+        click.echo(f"changes from {first} to {second}: " + (plural(len(changes.services), "service") if lines else "none"))
+        for line in lines:
+            click.echo(line)
+    sys.exit(EXIT_POLICY if changes.regressed else EXIT_OK)
 
 
 @main.command()
@@ -566,9 +645,9 @@ def gate(targets: tuple[str, ...], min_grade: str, fail_on: str | None, baseline
     options = scan_options(kw)
     with tempfile.TemporaryDirectory(prefix="bolwerk-gate-") as tmp:
         scanned = run_scan(inv, options, kw["policy"], db or Path(tmp) / "gate.db",
-                           interrupted="gate: interrupted; no verdict")
+                           interrupted="gate: interrupted; no verdict", command="gate")
         result = build_result(scanned.store, scanned.run_id)
-        scanned.store.close()
+        scanned.close()
     policy = scanned.policy
     verdict = decide(result, min_grade, fail_on, base)
     verdict.notes = waiver_notes(result, policy.waivers, datetime.now(UTC).date()) + verdict.notes

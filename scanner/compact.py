@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 MIN_SHARED = 512  # bytes of compact JSON from which an object is kept once, by digest
@@ -61,6 +62,32 @@ def _share(obj: Any, blobs: dict[str, str], top: bool = False) -> Any:
 def unpack(data: bytes | str, blob: Callable[[str], str]) -> Any:
     """What `pack` packed, every reference expanded (`blob` gives a digest's text)."""
     return _expand(json.loads(decompress(data)), blob)
+
+
+_REFERENCE = re.compile(r'\{"\\u0000":"([0-9a-f]{32})"\}')
+
+
+def references(text: str) -> set[str]:
+    """The digests a packed text refers to (what `pack` wrote as {REF: digest})."""
+    return set(_REFERENCE.findall(text))
+
+
+class Packed(Mapping[str, Any]):
+    """Packed facts read a section at a time: only the sections a reader asks for are expanded,
+    so a report that wants one corner of the facts (a certificate's key) pays for that corner."""
+
+    def __init__(self, data: bytes | str, blob: Callable[[str], str]) -> None:
+        self._top: dict[str, Any] = json.loads(decompress(data))
+        self._blob = blob
+
+    def __getitem__(self, key: str) -> Any:
+        return _expand(self._top[key], self._blob)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._top)
+
+    def __len__(self) -> int:
+        return len(self._top)
 
 
 def _expand(obj: Any, blob: Callable[[str], str]) -> Any:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.compact import Recent, compress, decompress, pack, unpack
+from scanner.compact import Packed, Recent, compress, decompress, pack, references, unpack
 from scanner.model import InputError
 from scanner.times import rfc3339
 
@@ -117,15 +117,19 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        version = self.schema_version
+        """Bring the schema up to date. Each step takes the write lock first (BEGIN IMMEDIATE)
+        and reads the version again under it, so two processes opening a fresh database at
+        once do not both create its tables: the second waits, then finds them made."""
+        while (version := self.schema_version) < len(MIGRATIONS):
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                if self.schema_version != version:  # another process migrated meanwhile
+                    continue
+                for statement in _statements(MIGRATIONS[version]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
         if version > len(MIGRATIONS):
             raise InputError(str(self.path), f"database schema {version} is newer than this Bolwerk ({len(MIGRATIONS)})")
-        for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db:
-                self.db.execute("BEGIN")
-                for statement in _statements(sql):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number}")
 
     # -- writing -------------------------------------------------------------------------
 
@@ -210,6 +214,43 @@ class Store:
                  compress(json.dumps(findings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)),
                  run_id, service_id))
 
+    def keep_newest(self, keep: int, current: str) -> list[str]:
+        """Retention: delete every run but the newest `keep` (never `current`), then every stored
+        object no remaining run refers to; return the deleted run ids, oldest first."""
+        rows = self.db.execute("SELECT id FROM runs ORDER BY started DESC, id DESC").fetchall()
+        doomed = [r for (r,) in rows[keep:] if r != current][::-1]
+        if not doomed:
+            return []
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table in ("findings", "endpoints", "mail_domains", "services", "runs"):
+                column = "id" if table == "runs" else "run_id"
+                self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(r,) for r in doomed])
+            self._drop_unreferenced_blobs()
+        self._written = Recent(4 * BLOB_CACHE)
+        return doomed
+
+    def _drop_unreferenced_blobs(self) -> None:
+        """Mark every object the remaining facts refer to (objects may refer to objects), sweep the rest."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (digest TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("DELETE FROM kept")
+        todo: set[str] = set()
+        for table in ("endpoints", "mail_domains"):
+            for (facts,) in self.db.execute(f"SELECT facts FROM {table}"):
+                todo.update(references(decompress(facts)))
+        seen: set[str] = set()
+        while todo:
+            digest = todo.pop()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            row = self.db.execute("SELECT data FROM blobs WHERE digest = ?", (digest,)).fetchone()
+            if row is not None:
+                todo.update(references(decompress(row[0])) - seen)
+        self.db.executemany("INSERT INTO kept VALUES (?)", [(d,) for d in seen])
+        self.db.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM kept)")
+        self.db.execute("DROP TABLE kept")
+
     def _blob(self, digest: str) -> str:
         text = self._blobs.get(digest)
         if text is None:
@@ -290,7 +331,9 @@ class Store:
     def count_services(self, run_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM services WHERE run_id = ?", (run_id,)).fetchone()[0]
 
-    def service(self, run_id: str, sid: str) -> dict[str, Any]:
+    def service(self, run_id: str, sid: str, facts: str = "expanded") -> dict[str, Any]:
+        """One service of a run: definition, verdict, findings and facts. `facts` "packed" gives each
+        unit's facts as a `Packed` mapping (a section expanded when read), "none" leaves them out."""
         definition, score, grade, caps, caps_detail, pillars, findings = self.db.execute(
             "SELECT definition, score, grade, caps, caps_detail, pillars, findings FROM services "
             "WHERE run_id = ? AND service_id = ?", (run_id, sid)).fetchone()
@@ -299,19 +342,16 @@ class Store:
         svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
                    caps_detail=json.loads(caps_detail) if caps_detail else None,
                    pillars=json.loads(pillars or "{}"))
+        svc["findings"] = json.loads(self._findings(run_id, sid, findings))
+        if facts == "none":
+            return svc
+        read = (lambda f: unpack(f, self._blob)) if facts == "expanded" else (lambda f: Packed(f, self._blob))
         svc["endpoint_facts"] = {
-            t: {"addresses": json.loads(a), "facts": unpack(f, self._blob)}
-            for t, a, f in self.db.execute(
+            t: {"addresses": json.loads(a), "facts": read(f)} for t, a, f in self.db.execute(
                 "SELECT target, addresses, facts FROM endpoints WHERE run_id = ? AND service_id = ?", (run_id, sid))}
         svc["mail_facts"] = {
-            d: unpack(f, self._blob) for d, f in self.db.execute(
+            d: read(f) for d, f in self.db.execute(
                 "SELECT domain, facts FROM mail_domains WHERE run_id = ? AND service_id = ?", (run_id, sid))}
-        if findings is not None:
-            svc["findings"] = json.loads(decompress(findings))
-        else:  # judged before schema 3, or not judged yet
-            svc["findings"] = [json.loads(d) for (d,) in self.db.execute(
-                "SELECT data FROM findings WHERE run_id = ? AND service_id = ? "
-                "ORDER BY pillar, check_id, target, finding_id", (run_id, sid))]
         return svc
 
     def previous_run(self, run_id: str) -> str | None:
@@ -326,6 +366,37 @@ class Store:
         row = self.db.execute("SELECT grade, score FROM services WHERE run_id = ? AND service_id = ?",
                               (run_id, service_id)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def earlier_runs(self, run_id: str) -> list[dict[str, Any]]:
+        """Complete runs started no later than `run_id` (itself included), newest first: what a
+        trend draws from, with the policy each was judged under and the run it re-judged."""
+        keys = ("id", "started", "policy", "policy_digest", "rescored_from")
+        rows = self.db.execute(
+            "SELECT b.id, b.started, b.policy, b.policy_digest, b.rescored_from FROM runs a JOIN runs b "
+            "ON b.started <= a.started AND (b.complete = 1 OR b.id = a.id) WHERE a.id = ? "
+            "ORDER BY b.started DESC, b.id DESC", (run_id,)).fetchall()
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def grade_counts(self, run_id: str) -> list[tuple[str, str | None, int]]:
+        """(organisation, grade, services) of one run: an estate's and its organisations' trend
+        points, counted by SQLite without reading a service."""
+        return self.db.execute(
+            "SELECT coalesce(organisation, ''), grade, count(*) FROM services WHERE run_id = ? GROUP BY 1, 2",
+            (run_id,)).fetchall()
+
+    def findings_text(self, run_id: str, service_id: str) -> str | None:
+        """One service's findings as stored (a JSON list), None when the run has no such service;
+        for readers that look for a few finding ids without decoding every finding."""
+        row = self.db.execute("SELECT findings FROM services WHERE run_id = ? AND service_id = ?",
+                              (run_id, service_id)).fetchone()
+        return None if row is None else self._findings(run_id, service_id, row[0])
+
+    def _findings(self, run_id: str, service_id: str, stored: bytes | None) -> str:
+        if stored is not None:
+            return decompress(stored)
+        return "[" + ",".join(d for (d,) in self.db.execute(  # judged before schema 3, or not judged yet
+            "SELECT data FROM findings WHERE run_id = ? AND service_id = ? "
+            "ORDER BY pillar, check_id, target, finding_id", (run_id, service_id))) + "]"
 
     def collected(self, run_id: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         """(service, target) and (service, domain) pairs already stored: what a resume skips."""

@@ -122,10 +122,37 @@ def demo_run(lab, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scanner.lab, "Lab", lambda: nullcontext(lab))
+        patch.setattr(scanner.lab, "Lab", lambda **kw: nullcontext(lab))
         result = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
     # The demo command leaves its store open (closed at process exit); fold the write-ahead
     # log into history.db so that tests may copy that one file.
+    db = sqlite3.connect(out / "history.db")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return result, out
+
+
+@pytest.fixture(scope="session")
+def two_runs(demo_run, tmp_path_factory):
+    """`bolwerk demo` run twice into one folder with the lab changed in between (`--later`: a
+    certificate lapsed, a site dropped its headers, another fixed them): (CLI result, folder)."""
+    import shutil
+    from contextlib import nullcontext
+
+    from click.testing import CliRunner
+
+    import scanner.lab
+    from scanner.cli import main
+    from scanner.lab import LabProcess
+
+    _, first = demo_run
+    out = tmp_path_factory.mktemp("two-runs")
+    shutil.copytree(first, out, dirs_exist_ok=True)
+    child = LabProcess("--later")
+    with child as later, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scanner.lab, "Lab", lambda **kw: nullcontext(later))
+        result = CliRunner().invoke(main, ["demo", "--out", str(out), "--later"], catch_exceptions=False)
+    violations.extend(f"lab process: {v}" for v in child.violations)
     db = sqlite3.connect(out / "history.db")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

@@ -117,14 +117,14 @@ def test_diff_is_a_structured_report(tmp_path):
     assert [(c.id, c.state) for c in changes.services] == [("gone", "removed"), ("moved", "changed"), ("new", "added")]
     assert diff_lines(changes) == [
         "gone: removed",
-        "moved:",
+        "moved: regressed",
         "  grade B -> C",
         "  new:   c.fresh error on https://moved.test/: fresh says error",
-        "  fixed: c.old on https://moved.test/",
+        "  no longer judged: c.old on https://moved.test/",  # c.old did not run in B: not "fixed"
         "new: added",
     ]
     res = run("diff", "20260101", "20260102", "--db", str(tmp_path / "h.db"))
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # a service regressed
     assert res.stdout.splitlines() == [
         "changes from 20260101T000000Z-aaaaaa to 20260102T000000Z-bbbbbb: 3 services", *diff_lines(changes)]
     assert "judged under different policies (p@1 vs p@2)" in res.stderr

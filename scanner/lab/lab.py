@@ -57,6 +57,7 @@ from scanner.lab.web import HANDLERS, Site, WebServer
 from scanner.probes.net import PortMap
 
 ESTATE = resources.files(__package__).joinpath("estate.toml")
+LATER = resources.files(__package__).joinpath("estate-later.toml")  # the estate a week later
 FRAGMENTS = resources.files(__package__).joinpath("estate.d")
 DNS_IP = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -191,6 +192,15 @@ def load_estate(path: Traversable = ESTATE, fragments: Traversable | None = FRAG
     return estate
 
 
+def changed_hosts(estate: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Apply the changes of estate-later.toml: each names a web host and the keys it changes."""
+    hosts = {entry["host"]: entry for entry in estate.get("web", [])}
+    for change in changes.get("web", []):
+        if change["host"] not in hosts:
+            raise ValueError(f"estate-later.toml: no lab web host {change['host']}")
+        hosts[change["host"]].update(change)
+
+
 def _zone_of(host: str, zones: list[str]) -> str:
     matches = [z for z in zones if host == z or host.endswith("." + z)]
     if not matches:
@@ -279,8 +289,11 @@ def _dead_port(holders: list[socket.socket], ip: str) -> int:
 class Lab:
     start_timeout = START_TIMEOUT
 
-    def __init__(self, estate: Traversable = ESTATE, fragments: Traversable | None = FRAGMENTS) -> None:
+    def __init__(self, estate: Traversable = ESTATE, fragments: Traversable | None = FRAGMENTS,
+                 later: bool = False) -> None:
         self.estate = load_estate(estate, fragments)
+        if later:
+            changed_hosts(self.estate, tomllib.loads(LATER.read_text(encoding="utf-8")))
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.dir: Path | None = None  # made by start(), removed by stop()
         self.ca = LabCA(self.now)
@@ -552,7 +565,7 @@ def _inventory_toml(services: list[dict[str, Any]]) -> str:
     lines = ["# Lab inventory, written by the Bolwerk lab at start-up.", ""]
     for svc in services:
         lines.append("[[service]]")
-        for key in ("id", "name", "organisation", "tags", "urls", "mail_domains", "dkim_selectors"):
+        for key in ("id", "name", "organisation", "owner", "tags", "urls", "mail_domains", "dkim_selectors"):
             if key in svc:
                 lines.append(f"{key} = {_toml_value(svc[key])}")
         lines.append("")
