@@ -40,6 +40,16 @@ SCAN_OPTIONS = ["--concurrency", "64"]  # the knee measured in issue 16 lies bet
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
+METHOD = ("A generated lab estate (scanner/lab/scale.py): ten hosts per loopback address (one zone, two in "
+          "three DNSSEC-signed, per address), each host its own certificate, services of one to four "
+          "endpoints, one shared STARTTLS mail provider; one web server process answers every address by "
+          "SNI and Host, with keep-alive, and the lab's DNS servers answer every name. `bolwerk scan` runs "
+          "as a child process; CPU is its user+system time with every process it started (wait4), peak "
+          "RSS the largest sum of RSS over its process tree (sampled every 100 ms), connections and DNS "
+          "questions as the lab's servers counted them, sizes per endpoint of the JSON result and of the "
+          "SQLite history (database + WAL). The lab runs on the same two cores (its CPU is shown); other "
+          "work on the machine shows in the load column. One run per size.")
+
 
 def tree(pid: int) -> list[int]:
     """The process and all its descendants."""
@@ -142,11 +152,12 @@ def render(data: dict) -> list[str]:
         if not rows:
             continue
         first = rows[0]
-        body += [f"**{label}** ({data[label]['commit']}; scan options `{' '.join(first['options'])}`):", ""]
+        body += [f"**{label}** ({data[label]['commit']}; scan options `{' '.join(first['options'])}` and, where "
+                 "given, those in the options column):", ""]
         body += markdown_table(
-            ["endpoints", "wall s", "scan CPU s", "CPU ms/endpoint", "peak RSS MB", "JSON KB/ep", "store KB/ep",
+            ["endpoints", "options", "wall s", "scan CPU s", "CPU ms/endpoint", "peak RSS MB", "JSON KB/ep", "store KB/ep",
              "TLS+HTTP conns/ep", "DNS questions/ep", "lab CPU s", "load 1 min (start/end)"],
-            [[f"{r['endpoints']:,}", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+            [[f"{r['endpoints']:,}", " ".join(r["options"][len(first["options"]):]) or "-", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
               f"{1000 * r['cpu_s'] / r['endpoints']:.1f}", str(r["peak_rss_mb"]), f"{r['json_kb_per_endpoint']:.1f}",
               f"{r['store_kb_per_endpoint']:.1f}",
               f"{(r['served']['https'] + r['served']['http']) / r['endpoints']:.1f}",
@@ -158,6 +169,8 @@ def render(data: dict) -> list[str]:
                      f"{data[label]['profile_total']:.0f} s profiled in all):", ""]
             body += markdown_table(["function", "calls", "own s", "share", "cumulative s"], data[label]["profile"])
             body.append("")
+    for note in data.get("notes", []):  # what the tables alone do not say (kept in bench/scale.json)
+        body += [note, ""]
     return body
 
 
@@ -168,6 +181,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile the 1,000 size (cProfile) instead")
     parser.add_argument("--write", action="store_true", help="keep the figures and replace the section in RESULTS.md")
     parser.add_argument("--commit", help="what the figures were measured on (default: HEAD)")
+    parser.add_argument("--render", action="store_true", help="only write the section again from bench/scale.json")
     parser.add_argument("extra", nargs="*", help="more `bolwerk scan` options (after --)")
     args = parser.parse_args()
     loopback_only()
@@ -176,6 +190,10 @@ def main() -> None:
                             text=True).stdout.strip()
     entry = data.setdefault(args.label, {"sizes": []})
     entry["commit"] = args.commit or commit
+    if args.render:
+        publish("## Scale (`bench/scale.py`)", METHOD, ".venv/bin/python bench/scale.py --label after --write",
+                render(data), True)
+        return
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "scan.prof"
@@ -186,20 +204,12 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             row = scan(size, args.extra, None)
             print(json.dumps(row), file=sys.stderr)
-            entry["sizes"] = sorted([r for r in entry["sizes"] if r["endpoints"] != size] + [row],
-                                    key=lambda r: r["endpoints"])
+            entry["sizes"] = sorted([r for r in entry["sizes"] if (r["endpoints"], r["options"]) !=
+                                     (size, row["options"])] + [row],
+                                    key=lambda r: (r["endpoints"], len(r["options"])))
     if args.write:
         DATA.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    method = ("A generated lab estate (scanner/lab/scale.py): ten hosts per loopback address (one zone, two in "
-              "three DNSSEC-signed, per address), each host its own certificate, services of one to four "
-              "endpoints, one shared STARTTLS mail provider; one web server process answers every address by "
-              "SNI and Host, with keep-alive, and the lab's DNS servers answer every name. `bolwerk scan` runs "
-              "as a child process; CPU is its user+system time with every process it started (wait4), peak "
-              "RSS the largest sum of RSS over its process tree (sampled every 100 ms), connections and DNS "
-              "questions as the lab's servers counted them, sizes per endpoint of the JSON result and of the "
-              "SQLite history (database + WAL). The lab runs on the same two cores (its CPU is shown); other "
-              "work on the machine shows in the load column. One run per size.")
-    publish("## Scale (`bench/scale.py`)", method, ".venv/bin/python bench/scale.py --label after --write",
+    publish("## Scale (`bench/scale.py`)", METHOD, ".venv/bin/python bench/scale.py --label after --write",
             render(data), args.write)
 
 

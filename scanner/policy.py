@@ -21,6 +21,7 @@ File layout (see README, "Writing a policy")::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -86,7 +87,12 @@ class Cap:
     code: str  # stable reason code: the policy's `code`, else "cap:<check>"
 
     def matches(self, check_id: str) -> bool:
-        return fnmatchcase(check_id, self.check)
+        return _glob(check_id, self.check)
+
+
+# Scoring asks every cap about every finding of every service: the same few hundred check ids
+# against the same few globs, so each answer is kept.
+_glob = functools.lru_cache(maxsize=8192)(fnmatchcase)
 
 
 @dataclass(frozen=True)

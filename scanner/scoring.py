@@ -112,7 +112,7 @@ def score_service(findings: list[Finding], policy: Policy) -> ServiceScore:
     caps: list[GradeCap] = []
     capped = GRADES[0]
     for cap in policy.caps:
-        hits = [f for f in findings if cap.matches(f.check) and f.status in cap.statuses]
+        hits = [f for f in findings if f.status in cap.statuses and cap.matches(f.check)]
         if hits:
             capped = worse(capped, cap.grade)
             caps.append(GradeCap(cap.grade, cap.code, dict(cap.reason), sorted({f.check for f in hits}),

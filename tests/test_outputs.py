@@ -267,6 +267,46 @@ def test_markdown_under_a_gate_marks_new_failures(lab_scan):
     assert "baseline `baseline.json`" in text and text.count("\U0001f195 new") == 1 and "| known |" in text
 
 
+class OnePass:
+    """Services that can be read once, front to back, as a large estate's are from the store."""
+
+    def __init__(self, services: list) -> None:
+        self.services, self.read = services, False
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    def __iter__(self):
+        assert not self.read, "the services were read twice"
+        self.read = True
+        return iter(self.services)
+
+
+def test_markdown_reads_the_services_once_and_keeps_the_first_rows_of_each_section(lab_scan):
+    """An estate with more failing findings than rows shown, arriving in no particular order:
+    one pass over the services gives the rows a whole sort would (new before known, required
+    first, then by service), and the counts of every section."""
+    result = copy.deepcopy(lab_scan[0])
+    services = []
+    for n in range(40):
+        for svc in result["services"]:
+            copied = dict(svc, id=f"{39 - n:02d}-{svc['id']}")
+            copied["findings"] = [dict(f, id=f"{n:02d}{f['id']}") for f in svc["findings"]]
+            services.append(copied)
+    many = dict(result, services=services)
+    fails = [(s, f) for s, f in all_findings(many) if f["status"] == "fail"]
+    assert len(fails) > 2 * 50
+    base = Baseline("ci/baseline.json", BASE, {f["id"] for _, f in fails[::3]}, {})
+    verdict = decide(many, "B", baseline=base)
+    text = build_markdown(dict(many, services=OnePass(services)), REGISTRY, verdict)
+    assert text == build_markdown(many, REGISTRY, verdict)
+    assert f"#### Failing checks ({len(fails)})" in text and f"{len(fails) - 50} more failing checks" in text
+    first = sorted(fails, key=lambda p: (p[1]["id"] in verdict.known_ids, p[1]["level"] != "required", p[0]["id"]))
+    section = text.split("#### Failing checks", 1)[1].split("\n\n_", 1)[0]
+    shown = [line.split(" | ")[1:3] for line in section.splitlines() if line.startswith(("| known", "| \U0001f195"))]
+    assert shown == [[s["id"], f"`{f['check']}`"] for s, f in first[:50]]
+
+
 # --------------------------------------------------------------------------- every scan writes them
 
 def test_scan_writes_every_output(lab_args, tmp_path, lab):

@@ -27,10 +27,12 @@ What is judged where (see also checks/http/):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import ssl
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -45,7 +47,7 @@ from scanner.probes.context import ProbeContext
 from scanner.probes.deadline import deadline
 from scanner.probes.http import html as http_html
 from scanner.probes.http.redact import redact_text, redact_url
-from scanner.probes.net import NotListening, ProbeError, Refused, caused_by
+from scanner.probes.net import Lease, NotListening, ProbeError, Refused, caused_by
 from scanner.probes.plugin import Probe, Target
 from scanner.standards import security_txt, urls
 from scanner.standards.public_suffix import registrable_domain
@@ -56,6 +58,7 @@ SECURITY_TXT_CAP = 32 * 1024
 MAX_REDIRECTS = 10
 HEADER_LINES_CAP = 200
 DEADLINE_FACTOR = 2  # one request, connect to last byte, within this many io_timeouts
+KEEPALIVE_SECONDS = 4.0  # an idle connection is used again within this time (Apache closes its own after 5 s)
 HTML_BUDGET = 5.0  # seconds of a CPU worker for one page's HTML or security.txt (a linear parse takes milliseconds)
 CORS_PROBE_ORIGIN = "https://cors-check.bolwerk.invalid"  # RFC 2606: never a real site
 # What a browser advertises; only encodings we can decompress (bounded) ourselves.
@@ -70,7 +73,7 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 class _LeasedStream(httpcore.AsyncNetworkStream):
     """A network stream that gives its connection slot back when closed."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, lease) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkStream, lease: Lease) -> None:
         self._inner, self._lease = inner, lease
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -103,17 +106,19 @@ def _headers_too_large(exc: BaseException) -> bool:
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects any request of one client to one (host, ip) through the scanner's Network."""
+    """Connects any request of one client to one (host, ip) through the scanner's Network; the
+    `fetcher`'s idle connections are closed before it waits for a connection slot."""
 
-    def __init__(self, ctx: ProbeContext, host: str, ip: str) -> None:
-        self._ctx, self._host, self._ip = ctx, host, ip
+    def __init__(self, ctx: ProbeContext, host: str, ip: str, fetcher: Fetcher) -> None:
+        self._ctx, self._host, self._ip, self._fetcher = ctx, host, ip, fetcher
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         async def connect(real_ip: str, real_port: int) -> httpcore.AsyncNetworkStream:
             return await self._inner.connect_tcp(real_ip, real_port, timeout=timeout)
 
-        stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
+        async with self._fetcher.waiting():
+            stream, lease = await self._ctx.network.open(self._host, self._ip, port, "http", connect)
         return _LeasedStream(stream, lease)
 
     async def sleep(self, seconds: float) -> None:
@@ -166,8 +171,52 @@ def _decode(raw: bytes, encoding: str | None, cap: int) -> tuple[bytes, bool]:
     return b"", False
 
 
+class _Kept:
+    """One server's connection within a probe (an origin at one address), kept alive between
+    requests where the exchange allows it (HTTP/1.1 persistent connections, RFC 9112 §9.3).
+
+    Requests to it take turns (`turn`). An idle connection keeps its connection slot, as the
+    server keeps the connection open: the caps per host and per address count open
+    connections, as the server sees them. It never keeps its own probe waiting: while a
+    request of the probe waits for a slot, the probe keeps no idle connection (`Fetcher.waiting`).
+    A response not read to its end, a server that says `Connection: close`, an expired or
+    closed connection: the next request opens a new one.
+    """
+
+    def __init__(self, fetcher: Fetcher, origin: httpcore.Origin, host: str, ip: str) -> None:
+        self.origin = origin
+        self.turn = asyncio.Lock()
+        self.backend = _PinnedBackend(fetcher.ctx, host, ip, fetcher)
+        self.transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+        self.conn: httpcore.AsyncHTTPConnection | None = None
+
+    async def take(self) -> bool:
+        """Make the connection ready for a request: the idle one (True), or a new one that
+        connects when the request is sent (False)."""
+        if self.conn is not None and self.conn.is_available() and not self.conn.has_expired():
+            return True
+        await self.drop()
+        # httpx has no public hook for a network backend; its transport takes a connection of ours.
+        self.conn = self.transport._pool = httpcore.AsyncHTTPConnection(
+            self.origin, ssl_context=_tls_context(), keepalive_expiry=KEEPALIVE_SECONDS,
+            network_backend=self.backend)
+        return False
+
+    async def give_back(self, keep: bool) -> None:
+        """After a response: idle when it may serve another and `keep`, else closed."""
+        if not (keep and self.conn is not None and self.conn.is_available()):
+            await self.drop()
+
+    async def drop(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.aclose()
+
+
 class Fetcher:
-    """Single requests, pinned to an address, bounded in time and size.
+    """Single requests, pinned to an address, bounded in time and size, over one kept-alive
+    connection per server (`_Kept`) until `aclose`.
 
     Requests go straight to an httpx transport, not through a client: a client parses the
     Location of every redirect response to prepare a next request, and a Location it cannot
@@ -176,18 +225,51 @@ class Fetcher:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self._kept: dict[tuple[bytes, bytes, int, str], _Kept] = {}  # (scheme, host, port, address)
+        self._closed = False
+        self._waiting = 0  # requests waiting for a connection slot (or connecting)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; one still in use closes when its request ends."""
+        self._closed = True
+        kept, self._kept = self._kept, {}
+        for one in kept.values():
+            if not one.turn.locked():
+                await one.drop()
+
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        """Around a wait for a connection slot: the probe's idle connections are closed first,
+        and none is kept idle until the wait is over, so the probe never waits on a slot that
+        its own idle connection holds (nor two probes on each other's)."""
+        self._waiting += 1
+        try:
+            for one in list(self._kept.values()):
+                if not one.turn.locked():
+                    await one.drop()
+            yield
+        finally:
+            self._waiting -= 1
+
+    def _server(self, request: httpx.Request, host: str, ip: str) -> _Kept:
+        url = request.url
+        origin = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target="/").origin
+        key = (origin.scheme, origin.host, origin.port, ip)
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = _Kept(self, origin, host, ip)
+            if not self._closed:
+                self._kept[key] = kept
+        return kept
 
     async def get(self, url: Url, ip: str, cap: int = BODY_CAP,
                   headers: dict[str, str] | None = None, accept_encoding: str = "identity") -> Fetched:
-        tls = _tls_context()
-        transport = httpx.AsyncHTTPTransport(verify=tls, retries=0)
-        # httpx has no public hook for a network backend; its pool takes one.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls,
-            max_connections=1,
-            max_keepalive_connections=0,
-            network_backend=_PinnedBackend(self.ctx, url.host, ip),
-        )
         req_headers = {"User-Agent": self.ctx.user_agent, "Accept": "*/*", "Accept-Encoding": accept_encoding}
         req_headers.update(headers or {})
         try:
@@ -195,29 +277,47 @@ class Fetcher:
                                     extensions={"timeout": httpx.Timeout(self.ctx.io_timeout).as_dict()})
         except httpx.InvalidURL as exc:  # our own parser read it: a disagreement is a bug, said so
             raise ProbeError(f"GET {redact_url(url)}: httpx cannot read this URL: {exc}"[:300]) from None
+        server = self._server(request, url.host, ip)
         raw = bytearray()
         truncated = False
         seconds = self.ctx.io_timeout * DEADLINE_FACTOR
-        try:
-            async with transport, deadline(seconds):
-                resp = await transport.handle_async_request(request)
-                resp.request = request
-                try:
-                    async for chunk in resp.aiter_raw():
-                        raw += chunk
-                        if len(raw) >= cap:
-                            truncated = True
-                            del raw[cap:]
-                            break
-                finally:
-                    await resp.aclose()
-        except TimeoutError:
-            raise ProbeError(f"GET {redact_url(url)} did not complete within {seconds:g} s") from None
-        except httpx.HTTPError as exc:
-            raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+        async with server.turn:  # our own queue, like a slot: outside the request's deadline
+            try:
+                async with deadline(seconds):
+                    resp = await self._send(server, request)
+                    try:
+                        async for chunk in resp.aiter_raw():
+                            raw += chunk
+                            if len(raw) >= cap:
+                                truncated = True
+                                del raw[cap:]
+                                break
+                    finally:
+                        await resp.aclose()
+            except TimeoutError:
+                raise ProbeError(f"GET {redact_url(url)} did not complete within {seconds:g} s") from None
+            except httpx.HTTPError as exc:
+                raise ProbeError(f"GET {redact_url(url)}: {_describe(exc)}"[:300]) from None
+            finally:
+                await server.give_back(keep=not self._closed and not self._waiting)
         encoding = resp.headers.get("content-encoding", "").strip().lower() or None
         body, more = _decode(bytes(raw), encoding, cap)
         return Fetched(url, ip, resp.status_code, list(resp.headers.multi_items()), body, truncated or more, encoding)
+
+    @staticmethod
+    async def _send(server: _Kept, request: httpx.Request) -> httpx.Response:
+        """The response's head. A kept connection the server closed while it idled (the race
+        RFC 9112 §9.3.1 allows retrying for) is tried once more on a new connection."""
+        reused = await server.take()
+        try:
+            resp = await server.transport.handle_async_request(request)
+        except (httpx.RemoteProtocolError, httpx.NetworkError):
+            if not reused:
+                raise
+            await server.take()
+            resp = await server.transport.handle_async_request(request)
+        resp.request = request
+        return resp
 
 
 def combine_headers(items: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
@@ -628,11 +728,15 @@ async def fetch_url(ctx: ProbeContext, url: str, cap: int) -> Fetched:
         target = urls.parse(url)
     except UrlError as exc:
         raise ProbeError(f"{redact_text(url)}: {exc}") from None
-    return await Fetcher(ctx).get(target, await contact_address(ctx, target), cap=cap)
+    async with Fetcher(ctx) as fetcher:
+        return await fetcher.get(target, await contact_address(ctx, target), cap=cap)
 
 
 async def probe_http(ctx: ProbeContext, endpoint: Endpoint, addresses: list[str]) -> dict[str, Any]:
-    return await HttpProbe(ctx).probe(endpoint, addresses)
+    """The endpoint's HTTP facts; its kept-alive connections are closed when they are in."""
+    probe = HttpProbe(ctx)
+    async with probe.fetcher:
+        return await probe.probe(endpoint, addresses)
 
 
 async def collect(ctx: ProbeContext, target: Target) -> dict[str, dict[str, Any]]:
