@@ -17,6 +17,7 @@ import queue
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,13 +91,31 @@ def new_run_id(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
+LOCK_WAIT = 60.0  # seconds a connection waits for another's lock before it gives up
+
+
+def _write_ahead_log(db: sqlite3.Connection) -> None:
+    """Switch a database to WAL. Processes opening a fresh database at once each hold a read
+    lock while asking to change the header, and SQLite answers 'locked' at once rather than
+    let them wait on each other (its busy timeout does not apply): try again, up to LOCK_WAIT."""
+    give_up = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT)
+            _write_ahead_log(self.db)
             # WAL with synchronous=NORMAL never corrupts the history; a power cut may lose the
             # last transactions, which --resume collects again.
             self.db.execute("PRAGMA synchronous=NORMAL")
