@@ -49,7 +49,7 @@ class _Sets:
 
 
 def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int) -> list[Shard]:
-    """At most `n` shards of `units` (empty ones dropped), each in the order of `_spread`.
+    """At most `n` shards of `units` (empty ones dropped), each unit in its original order.
 
     `addresses` gives the addresses of every endpoint host (as resolved before the scan).
     """
@@ -79,32 +79,11 @@ def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int)
             votes = sum((by_service.get(sid, Counter()) for sid in unit.services), Counter())
             shard = shards[votes.most_common(1)[0][0]] if votes else min(shards, key=lambda s: s.load)
             shard.units.append(unit)
-    group = {i: root for root, members in components.items() for i in members}
-    order = _spread(units, group)
+    position = {id(u): k for k, u in enumerate(units)}
     for shard in shards:
-        shard.units.sort(key=lambda u: order[id(u)])
+        shard.units.sort(key=lambda u: position[id(u)])
         for unit in shard.units:
             if unit.kind == "endpoint":
                 shard.owned.add(unit.endpoint.host)
                 shard.owned.update(addresses.get(unit.endpoint.host, ()))
     return [s for s in shards if s.units]
-
-
-def _spread(units: Sequence[Unit], group: Mapping[int, str]) -> dict[int, tuple[int, int]]:
-    """A sort key per unit that deals the units out round-robin over their groups (endpoints
-    sharing a host or an address; the mail domains, which mostly meet the same few MX and name
-    servers, as one more group), each group in inventory order.
-
-    Inventories list an organisation's services together, often on one address: taken in
-    inventory order, the units in flight would crowd a few addresses, where the caps per
-    address hold them back while the scan's other slots idle.
-    """
-    first: dict[str, int] = {}
-    taken: Counter[str] = Counter()
-    key: dict[int, tuple[int, int]] = {}
-    for i, unit in enumerate(units):
-        name = group.get(i, "mail")
-        first.setdefault(name, i)
-        key[id(unit)] = (taken[name], first[name])
-        taken[name] += 1
-    return key

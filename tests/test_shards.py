@@ -26,22 +26,6 @@ def _estate() -> tuple[list[Unit], dict[str, list[str]]]:
     return units, addresses
 
 
-def _address(unit: Unit, addresses: dict[str, list[str]]) -> str:
-    return addresses[unit.endpoint.host][0] if unit.endpoint else "mail"
-
-
-def test_units_in_flight_spread_over_the_addresses_not_crowd_one():
-    units, addresses = _estate()
-    (shard,) = split(units, addresses, 1)
-    order = [_address(u, addresses) for u in shard.units]
-    # round-robin: the first four units taken meet four different places (three addresses, mail)
-    assert len(set(order[:4])) == 4, order
-    assert sorted(order) == sorted(_address(u, addresses) for u in units)  # every unit, once
-    for place in set(order):  # each address's units (and the mail domains) keep inventory order
-        assert [u for u in shard.units if _address(u, addresses) == place] == \
-            [u for u in units if _address(u, addresses) == place]
-
-
 def test_an_address_stays_whole_in_one_shard_and_every_unit_is_somewhere():
     units, addresses = _estate()
     shards = split(units, addresses, 2)
