@@ -4,11 +4,8 @@ and every output flag of every command writing to stdout with `-`."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import shutil
-import xml.etree.ElementTree as ET
 
 import click
 import pytest
@@ -18,6 +15,7 @@ import scanner.cli
 from reports.common import repo_path
 from scanner.cli import main
 from scanner.console import plural, print_table, use_colour
+from tests.test_cli_outputs import parse
 
 FORMATS = ("json", "ndjson", "sarif", "junit", "csv", "markdown")
 BASE = "bolwerk-baseline@2026.11"
@@ -26,21 +24,6 @@ TARGET = "https://onderwijs.vlaanderen.test/"
 
 def run(*args: str, **kw):
     return CliRunner().invoke(main, list(args), catch_exceptions=False, **kw)
-
-
-def parse(fmt: str, text: str):
-    """Each format's own reader: stdout holds exactly that document."""
-    if fmt == "json":
-        return json.loads(text)["schema"]
-    if fmt == "ndjson":
-        return {json.loads(line)["run"] for line in text.splitlines()}
-    if fmt == "sarif":
-        return json.loads(text)["version"]
-    if fmt == "junit":
-        return ET.fromstring(text).tag
-    if fmt == "csv":
-        return next(csv.reader(io.StringIO(text)))[0]
-    return text.splitlines()[0]
 
 
 def test_every_option_of_every_command_has_a_help_text():
