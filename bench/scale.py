@@ -4,11 +4,13 @@ Usage: .venv/bin/python bench/scale.py [--sizes 1000,3000,10000] [--label after]
        [-- extra bolwerk scan options, e.g. --workers 1]
 
 For each size the generated estate of scanner/lab/scale.py is started in a process of its
-own (one web server process for every address, the lab's DNS servers, one mail server),
-then `bolwerk scan` runs as a child process with the options below and its JSON result and
+own (one web server process for every address: nginx when it is on PATH, else the lab's
+Python server; the lab's DNS servers, one mail server), then `bolwerk scan` runs as a child process with the options below and its JSON result and
 history written to a temporary folder. Measured: wall time; CPU time (user + system) of
 the scan and every process it started (wait4); peak RSS of the scan's process tree (the
-sum over the scanner and its workers, sampled every 100 ms from /proc); connections and
+sum over the scanner and its workers, sampled every 100 ms from /proc; it counts the pages
+forked workers share with their parent once per process) and its peak PSS (each shared
+page counted once, split among its sharers: /proc/PID/smaps_rollup); connections and
 DNS questions as the lab's servers counted them; the JSON result's size and the SQLite
 history's size (database and WAL) per endpoint. `--profile` runs the 1,000 size under
 cProfile (in one process: `--workers 1`) and lists the top costs.
@@ -33,20 +35,26 @@ from pathlib import Path
 from results import ROOT, loopback_only, markdown_table, publish
 
 from scanner.lab import LabProcess
+from scanner.lab.nginx import NGINX
 from scanner.lab.scale import write_port_map
 
 DATA = ROOT / "bench" / "scale.json"
 SCAN_OPTIONS = ["--concurrency", "64"]  # the knee measured in issue 16 lies between 16 and 64
+WEB_SERVER = "nginx" if NGINX else "python"  # the lab's web server: nginx when installed (scanner/lab/nginx.py)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 METHOD = ("A generated lab estate (scanner/lab/scale.py): ten hosts per loopback address (one zone, two in "
           "three DNSSEC-signed, per address), each host its own certificate, services of one to four "
           "endpoints, one shared STARTTLS mail provider; one web server process answers every address by "
-          "SNI and Host, with keep-alive, and the lab's DNS servers answer every name. `bolwerk scan` runs "
-          "as a child process; CPU is its user+system time with every process it started (wait4), peak "
-          "RSS the largest sum of RSS over its process tree (sampled every 100 ms), connections and DNS "
-          "questions as the lab's servers counted them, sizes per endpoint of the JSON result and of the "
+          "SNI and Host, with keep-alive (nginx, one worker, when it is installed: scanner/lab/nginx.py; "
+          "else the lab's Python server; the web server column says which), and the lab's DNS servers "
+          "answer every name. `bolwerk scan` runs as a child process; CPU is its user+system time with "
+          "every process it started (wait4), peak RSS the largest sum of RSS over its process tree "
+          "(sampled every 100 ms; pages the forked workers share with the scanner count once per "
+          "process), peak PSS the same sum of proportional sets (/proc/PID/smaps_rollup, every 500 ms; "
+          "each page counted once), connections and DNS questions as the lab's servers counted them "
+          "(nginx: its stub_status total and its access log), sizes per endpoint of the JSON result and of the "
           "SQLite history (database + WAL). The lab runs on the same two cores (its CPU is shown); other "
           "work on the machine shows in the load column. One run per size.")
 
@@ -74,26 +82,50 @@ def rss(pid: int) -> int:
         return 0
 
 
+def pss(pid: int) -> int:
+    """The process's proportional set: each page shared with other processes (forked workers
+    share their parent's) counted as its share, so a tree's sum counts every page once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class PeakSampler(threading.Thread):
-    """The peak of the summed RSS of a process tree, sampled every 100 ms."""
+    """The peaks of a process tree's summed RSS and summed PSS and of its largest process's
+    RSS, sampled every 100 ms (PSS, dearer to read, every 500 ms)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.pid, self.done = pid, threading.Event()
+        self.peak = self.peak_pss = self.peak_one = 0
 
     def run(self) -> None:
+        tick = 0
         while not self.done.wait(0.1):
-            self.peak = max(self.peak, sum(rss(p) for p in tree(self.pid)))
+            pids = tree(self.pid)
+            sizes = [rss(p) for p in pids]
+            self.peak, self.peak_one = max(self.peak, sum(sizes)), max(self.peak_one, *sizes)
+            if tick % 5 == 0:
+                self.peak_pss = max(self.peak_pss, sum(pss(p) for p in pids))
+            tick += 1
 
 
 def scan(size: int, extra: list[str], profile: Path | None) -> dict:
-    lab = LabProcess("--scale", str(size), start_timeout=900)
+    lab = LabProcess("--scale", str(size), "--web", WEB_SERVER, start_timeout=900)
     with lab as info, tempfile.TemporaryDirectory() as tmp:
         port_map = write_port_map(info.directory, info.port_map)
         db, result = Path(tmp) / "history.db", Path(tmp) / "result.json"
@@ -104,7 +136,7 @@ def scan(size: int, extra: list[str], profile: Path | None) -> dict:
                       "--trust-anchor", str(info.trust_anchor), "--lab-port-map", str(port_map), "--db", str(db),
                       "--json", str(result), *SCAN_OPTIONS, *extra]
         load = os.getloadavg()[0]
-        lab_cpu = cpu_seconds(lab.pid)
+        lab_cpu = sum(cpu_seconds(p) for p in tree(lab.pid))  # nginx is the lab process's child
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         sampler = PeakSampler(proc.pid)
@@ -119,10 +151,11 @@ def scan(size: int, extra: list[str], profile: Path | None) -> dict:
         lines = err.strip().splitlines()
         if proc.returncode not in (0, 1):
             raise SystemExit(f"bench: the scan failed ({proc.returncode}): {lines[-5:]}")
-        lab_cpu = cpu_seconds(lab.pid) - lab_cpu
+        lab_cpu = sum(cpu_seconds(p) for p in tree(lab.pid)) - lab_cpu
         store = sum(p.stat().st_size for p in Path(tmp).glob("history.db*"))
         row = {"endpoints": size, "wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                "lab_cpu_s": round(lab_cpu, 1), "peak_rss_mb": round(sampler.peak / 2**20),
+               "peak_pss_mb": round(sampler.peak_pss / 2**20), "largest_rss_mb": round(sampler.peak_one / 2**20),
                "maxrss_mb": round(usage.ru_maxrss / 1024),
                "json_kb_per_endpoint": round(result.stat().st_size / size / 1024, 1),
                "store_kb_per_endpoint": round(store / size / 1024, 1),
@@ -155,13 +188,16 @@ def render(data: dict) -> list[str]:
         body += [f"**{label}** ({data[label]['commit']}; scan options `{' '.join(first['options'])}` and, where "
                  "given, those in the options column):", ""]
         body += markdown_table(
-            ["endpoints", "options", "wall s", "scan CPU s", "CPU ms/endpoint", "peak RSS MB", "JSON KB/ep", "store KB/ep",
-             "TLS+HTTP conns/ep", "DNS questions/ep", "lab CPU s", "load 1 min (start/end)"],
+            ["endpoints", "options", "wall s", "scan CPU s", "CPU ms/endpoint", "peak RSS MB", "peak PSS MB",
+             "JSON KB/ep", "store KB/ep", "TLS+HTTP conns/ep", "DNS questions/ep", "lab web server", "lab CPU s",
+             "load 1 min (start/end)"],
             [[f"{r['endpoints']:,}", " ".join(r["options"][len(first["options"]):]) or "-", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
-              f"{1000 * r['cpu_s'] / r['endpoints']:.1f}", str(r["peak_rss_mb"]), f"{r['json_kb_per_endpoint']:.1f}",
+              f"{1000 * r['cpu_s'] / r['endpoints']:.1f}", str(r["peak_rss_mb"]), str(r.get("peak_pss_mb", "-")),
+              f"{r['json_kb_per_endpoint']:.1f}",
               f"{r['store_kb_per_endpoint']:.1f}",
               f"{(r['served']['https'] + r['served']['http']) / r['endpoints']:.1f}",
-              f"{r['served']['dns_questions'] / r['endpoints']:.1f}", f"{r['lab_cpu_s']:.0f}",
+              f"{r['served']['dns_questions'] / r['endpoints']:.1f}", r["served"].get("web_server", "python"),
+              f"{r['lab_cpu_s']:.0f}",
               f"{r['load'][0]:.1f} / {r['load'][1]:.1f}"] for r in rows])
         body.append("")
         if data[label].get("profile"):

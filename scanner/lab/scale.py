@@ -10,8 +10,10 @@ behaviour rotate over the estate's own profiles, so the findings vary as in a re
 
 One web server process serves it all: one listener per address and port, the
 certificate chosen by SNI, the site by the Host header, connections kept alive as real
-servers keep them. The lab's DNS servers answer for every generated name. Everything
-binds to loopback only; it is started in a process of its own (`LabProcess("--scale", N)`),
+servers keep them. That server is the lab's own Python one (scanner/lab/web.py; what
+the tests use) or, with `web="nginx"`, one nginx (scanner/lab/nginx.py; the benchmark's
+when nginx is installed), so the lab's own work does not weigh on a large run. The
+lab's DNS servers answer for every generated name. Everything binds to loopback only; it is started in a process of its own (`LabProcess("--scale", N)`),
 so that its work does not count in the scanner's.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 from scanner.lab.lab import Lab, _server_context
 from scanner.lab.listener import OPEN
+from scanner.lab.nginx import Host, NginxServer
 from scanner.lab.smtp import SmtpServer
 from scanner.lab.web import Site, WebServer
 
@@ -92,20 +95,36 @@ class ScaleLab(Lab):
 
     start_timeout = 900.0  # 10,000 certificates and a thousand signed zones take a while
 
-    def __init__(self, endpoints: int) -> None:
+    def __init__(self, endpoints: int, web: str = "python") -> None:
         super().__init__()
         self.estate = scale_estate(endpoints, self.estate)
+        self.web = web  # "python" or "nginx"
+        self.nginx: NginxServer | None = None
 
     def _allocate(self) -> None:
         for entry in self.estate["web"] + self.estate["mx"]:
             self.addresses[entry["host"]] = [entry["ip"]]
 
     async def _start_servers(self) -> None:
+        profile = self.estate["tls"]["modern"]
+        self.counted: list[tuple[str, Any]] = []
+        if self.web == "nginx":
+            self._start_nginx(profile)
+        else:
+            await self._start_virtual_hosts(profile)
+        mx = self.estate["mx"][0]
+        cert, key = self.ca.server_files(mx["host"], "valid", self.dir)
+        smtp = SmtpServer(mx["ip"], mx["host"], _server_context(profile, cert, key))
+        self.port_map.add(mx["ip"], 25, await smtp.start())
+        self._servers.append(smtp)
+        self.counted.append(("smtp", smtp))
+        await self._start_dns()
+
+    async def _start_virtual_hosts(self, profile: dict[str, Any]) -> None:
+        """The lab's Python web server: two listeners (443, 80) per address, its hosts behind them."""
         by_ip: dict[str, list[dict[str, Any]]] = {}
         for entry in self.estate["web"]:
             by_ip.setdefault(entry["ip"], []).append(entry)
-        profile = self.estate["tls"]["modern"]
-        self.counted: list[tuple[str, Any]] = []
         for ip, entries in by_ip.items():
             https: dict[str, Site] = {}
             http: dict[str, Site] = {}
@@ -122,23 +141,36 @@ class ScaleLab(Lab):
                 self.port_map.add(ip, port, await server.start())
                 self._servers.append(server)
                 self.counted.append(("https" if tls else "http", server))
-        mx = self.estate["mx"][0]
-        cert, key = self.ca.server_files(mx["host"], "valid", self.dir)
-        smtp = SmtpServer(mx["ip"], mx["host"], _server_context(profile, cert, key))
-        self.port_map.add(mx["ip"], 25, await smtp.start())
-        self._servers.append(smtp)
-        self.counted.append(("smtp", smtp))
-        await self._start_dns()
 
-    def served(self) -> dict[str, int]:
-        """Connections each kind of server accepted, DNS questions answered, and the most
-        connections ever open at once to one web address (the scanner's cap per address)."""
-        out = {"https": 0, "http": 0, "smtp": 0}
+    def _start_nginx(self, profile: dict[str, Any]) -> None:
+        """One nginx for every host (scanner/lab/nginx.py), a child of this process."""
+        hosts = []
+        for entry in self.estate["web"]:
+            https, http = self._sites(entry)
+            cert, key = self.ca.server_files(entry["host"], entry["cert"], self.dir)
+            hosts.append(Host(entry["host"], entry["ip"], cert, key, https, http))
+        self.nginx = NginxServer(hosts, profile, self.dir)
+        for (ip, port), real in self.nginx.start().items():
+            self.port_map.add(ip, port, real)
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
+        super().stop()
+
+    def served(self) -> dict[str, Any]:
+        """Connections each kind of server accepted, DNS questions answered, and (Python's web
+        server) the most connections ever open at once to one web address (the scanner's cap
+        per address). Stops nginx (its counts are final then)."""
+        out = {"https": 0, "http": 0, "smtp": 0, "web_server": self.web}
         for kind, server in self.counted:
             out[kind] += server.accepted
+        if self.nginx is not None:
+            out.update(self.nginx.served())
+        else:
+            out["peak_per_address"] = max(OPEN.peak[address(z)] for z in range(len(self.estate["zone"]) - 1))
         out["dns_tcp"] = sum(s._tcp.accepted for s in self.info.servers.values())
         out["dns_questions"] = sum(len(s.queries) for s in self.info.servers.values())
-        out["peak_per_address"] = max(OPEN.peak[address(z)] for z in range(len(self.estate["zone"]) - 1))
         return out
 
 
