@@ -40,7 +40,7 @@ from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeErr
 from scanner.probes.plugin import Probe
 from scanner.probes.politeness import Politeness
 from scanner.probes.registry import default_probes
-from scanner.probes.resolver import Resolver, parse_server
+from scanner.probes.resolver import Lookup, Resolver, addresses_of, parse_server
 from scanner.shards import Shard, split
 from scanner.standards.addresses import private_network
 from scanner.standards.public_suffix import registrable_domain
@@ -178,6 +178,7 @@ class Runner:
         self.network: Network | None = None
         self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
         self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
+        self._lookups: dict[str, tuple[Lookup, Lookup]] = {}  # host -> its A and AAAA lookups, made by _split
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         ctx = probe_context(self.options, scope, now, self.addresses, owned=shard.owned if shard else None,
@@ -227,33 +228,37 @@ class Runner:
         shards = self._split(units, scope, now)
         if len(shards) > 1:
             _in_workers([(self._collect_shard, (run_id, shard, scope, now, len(shards))) for shard in shards],
-                        progress)
+                        progress, forked=self._lookups.clear)  # the workers have their copies
         else:
-            self._collect(run_id, units, self._context(scope, now), progress.tick)
+            self._collect(run_id, shards[0].units, self._seeded(self._context(scope, now), shards[0]), progress.tick)
 
     def _split(self, units: list[Unit], scope: Scope, now: datetime) -> list[Shard]:
-        """The shards for the worker processes: one (this process) unless there are workers to share."""
+        """The shards for the worker processes: one (this process) unless there are workers to
+        share. Each host's address lookups made here are handed to the shard that has the host."""
         endpoints = [u for u in units if u.kind == "endpoint"]
         if self.options.workers < 2 or len(endpoints) < 2:
             return [Shard(units)]
         hosts = sorted({u.endpoint.host for u in endpoints})
         ctx = self._context(scope, now)
 
-        async def resolve_all() -> dict[str, list[str]]:
+        async def resolve_all() -> dict[str, tuple[Lookup, Lookup]]:
             gate = asyncio.Semaphore(self.options.concurrency)
 
-            async def one(host: str) -> tuple[str, list[str]]:
+            async def one(host: str) -> tuple[str, tuple[Lookup, Lookup] | None]:
                 async with gate:
                     try:
-                        return host, await ctx.resolver.addresses(host)
+                        return host, await ctx.resolver.address_lookups(host)
                     except ProbeError:
-                        return host, []
+                        return host, None
 
-            return dict(await asyncio.gather(*(one(h) for h in hosts)))
+            return {host: found for host, found in await asyncio.gather(*(one(h) for h in hosts)) if found}
 
-        addresses = asyncio.run(resolve_all())
+        self._lookups = asyncio.run(resolve_all())
         self.network.close()
-        return split(units, addresses, self.options.workers)
+        # units in flight spread over addresses, about half an address's connection cap each
+        window = max(1, 2 * self.options.concurrency // self.options.per_ip)
+        return split(units, {host: addresses_of(*found) for host, found in self._lookups.items()},
+                     self.options.workers, window)
 
     def _collect(self, run_id: str, units: Sequence[Unit], ctx: ProbeContext,
                  stored: Callable[[str], None], in_loop: bool = True) -> None:
@@ -303,7 +308,14 @@ class Runner:
     def _collect_shard(self, run_id: str, shard: Shard, scope: Scope, now: datetime, shares: int,
                        report: multiprocessing.connection.Connection) -> None:
         """A worker process: collect one shard's units with a Network of its own."""
-        self._collect(run_id, shard.units, self._context(scope, now, shard, shares), report.send, in_loop=False)
+        ctx = self._seeded(self._context(scope, now, shard, shares), shard)
+        self._collect(run_id, shard.units, ctx, report.send, in_loop=False)
+
+    def _seeded(self, ctx: ProbeContext, shard: Shard) -> ProbeContext:
+        """The context with the shard's hosts' address lookups made by _split (not asked twice)."""
+        ctx.resolver.seed(found for u in shard.units if u.endpoint for found in self._lookups.get(u.endpoint.host, ()))
+        self._lookups = {}  # this process's copy: the resolver has what it needs
+        return ctx
 
     def _judge(self, run_id: str, now: datetime) -> None:
         """Judge every service of the run: here, or with workers a share of the services each."""
@@ -340,8 +352,10 @@ class _Tally:
             self.progress(self.total, self.total, label)
 
 
-def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progress: _Tally) -> None:
-    """Run each job in a forked worker process; their progress reports come back by pipe.
+def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progress: _Tally,
+                forked: Callable[[], None] | None = None) -> None:
+    """Run each job in a forked worker process; their progress reports come back by pipe;
+    `forked()` once every worker started (to let go of what only the workers need).
 
     Fork, so a worker starts with everything this process has loaded (the registry, the
     policy, the probes) without pickling any of it; nothing here holds a thread or an open
@@ -356,6 +370,8 @@ def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progres
         send.close()
         procs.append(proc)
         pipes.append(receive)
+    if forked is not None:
+        forked()
     try:
         while pipes:
             for pipe in multiprocessing.connection.wait(pipes):

@@ -9,13 +9,22 @@ to the shard holding most of its services' endpoints (its zone's facts are proba
 cached there). Addresses no shard owns (MX hosts, name servers, redirect targets) can be
 reached from every shard, so each shard gets only its share of the caps there
 (`Network.owned`): together they never exceed them.
+
+Within a shard the units are dealt round-robin over a window of `window` address groups
+(`spread`): an inventory lists an organisation's services together, often on one
+address, so in inventory order the units in flight crowd a few addresses whose caps hold
+them back while the other slots idle. Dealt over the whole shard instead, the units of one
+address come hundreds apart and the run caches (scanner/probes/memo.py) forget what they
+share (measured: 8.0 connections and 124 ms CPU per endpoint instead of 2.3 and 62); in a
+window of a few dozen groups they come `window` units apart and the caches still hold.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from scanner.work import Unit
 
@@ -48,8 +57,28 @@ class _Sets:
             self.parent[ra] = rb
 
 
-def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int) -> list[Shard]:
-    """At most `n` shards of `units` (empty ones dropped), each unit in its original order.
+def spread(units: Sequence[Unit], group: Callable[[Unit], Hashable], window: int) -> list[Unit]:
+    """`units` dealt round-robin over `window` groups at a time, the groups in the order they
+    first appear, each group's units in their order; a finished group's place goes to the next."""
+    groups: dict[Hashable, deque[Unit]] = {}
+    for unit in units:
+        groups.setdefault(group(unit), deque()).append(unit)
+    waiting = iter(groups.values())
+    dealing = deque(islice(waiting, max(1, window)))
+    out = []
+    while dealing:
+        members = dealing.popleft()
+        out.append(members.popleft())
+        if members:
+            dealing.append(members)
+        elif (following := next(waiting, None)) is not None:
+            dealing.append(following)
+    return out
+
+
+def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int, window: int = 1) -> list[Shard]:
+    """At most `n` shards of `units` (empty ones dropped), each dealt over `window` address
+    groups at a time (`spread`; 1: the original order).
 
     `addresses` gives the addresses of every endpoint host (as resolved before the scan).
     """
@@ -82,8 +111,22 @@ def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int)
     position = {id(u): k for k, u in enumerate(units)}
     for shard in shards:
         shard.units.sort(key=lambda u: position[id(u)])
+        shard.units = spread(shard.units, _grouper(sets), window)
         for unit in shard.units:
             if unit.kind == "endpoint":
                 shard.owned.add(unit.endpoint.host)
                 shard.owned.update(addresses.get(unit.endpoint.host, ()))
     return [s for s in shards if s.units]
+
+
+def _grouper(sets: _Sets) -> Callable[[Unit], Hashable]:
+    """An endpoint's group is its address group; a mail domain goes with the unit before it
+    in inventory order (its service's endpoints, in the same zone: its facts are cached)."""
+    last: list[Hashable] = [None]
+
+    def group(unit: Unit) -> Hashable:
+        if unit.kind == "endpoint":
+            last[0] = sets.find(f"unit:{unit.subject}:{unit.services[0]}")
+        return last[0] if last[0] is not None else ("mail", unit.subject)
+
+    return group

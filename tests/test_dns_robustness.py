@@ -290,3 +290,35 @@ def test_the_root_zone_has_a_report_too(lab):
     report = asyncio.run(zone_report(_context(lab, lab.resolver), dns.name.root))
     assert report["dnssec_zone"]["denial_proof"]["name"] == "bolwerk-denial-probe."
     assert report["delegation"]["parent_note"] == "the root has no parent"
+
+
+def test_answers_seeded_from_another_event_loop_are_not_asked_again(lab):
+    """The address lookups made before a scan is split over worker processes are handed to
+    the workers' resolvers (`seed`): plain answers, usable on another event loop, each
+    answering its question without a query; a question not seeded is asked."""
+    import dns.rrset
+
+    asked = []
+
+    def answer(query):
+        question = query.question[0]
+        asked.append((question.name.to_text(), dns.rdatatype.to_text(question.rdtype)))
+        response = dns.message.make_response(query)
+        if question.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", "127.1.0.7"))
+        return response
+
+    async def resolve(seed=()):
+        transport, _ = await _answering_server(answer)
+        try:
+            resolver = Resolver(f"127.0.0.1:{transport.get_extra_info('sockname')[1]}", timeout=2.0)
+            resolver.seed(seed)
+            return await resolver.address_lookups("gezaaid.test"), await resolver.addresses("ander.test")
+        finally:
+            transport.close()
+
+    first, _ = asyncio.run(resolve())
+    assert len(asked) == 4
+    again, other = asyncio.run(resolve(first))  # a new loop, as in a forked worker
+    assert again == first and other == ["127.1.0.7"]
+    assert sorted(asked[4:]) == [("ander.test.", "A"), ("ander.test.", "AAAA")]

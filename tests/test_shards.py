@@ -36,3 +36,22 @@ def test_an_address_stays_whole_in_one_shard_and_every_unit_is_somewhere():
         assert len(holders) == 1, ip
         first = [u for u in holders[0].units if u.endpoint and addresses[u.endpoint.host][0] == ip]
         assert len(first) == 4
+
+
+def test_a_shard_deals_its_units_over_a_window_of_addresses():
+    """Units in flight spread over `window` addresses, not all on the first one; each address's
+    units keep their order and stay within `window` units of each other (the run caches hold
+    what they share); a mail domain goes with its organisation's sites."""
+    units, addresses = _estate()
+    (shard,) = split(units, addresses, 1, window=2)
+    order = [u.subject for u in shard.units]
+    assert order[:4] == ["https://www0.a.test", "https://www0.b.test", "https://www1.a.test", "https://www1.b.test"]
+    assert sorted(order) == sorted(u.subject for u in units)
+    def org(unit: Unit) -> str:  # https://www0.a.test, a.test -> a
+        return unit.subject.split(".")[-2]
+
+    for name in "abc":
+        mine = [k for k, u in enumerate(shard.units) if org(u) == name]
+        assert [shard.units[k].subject for k in mine] == [u.subject for u in units if org(u) == name]
+        assert all(b - a <= 2 for a, b in zip(mine, mine[1:], strict=False))
+    assert split(units, addresses, 1)[0].units == units  # window 1: inventory order

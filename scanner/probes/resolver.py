@@ -6,7 +6,9 @@ fails its validation: Bolwerk validates itself and wants to say *bogus*, not "no
 With `trust_ad` (the user names a validating resolver and trusts its AD bit) queries go
 without CD; a SERVFAIL is asked again with CD so the chain walk can still say why.
 
-Results are remembered for the run (the most recent ones: scanner/probes/memo.py) and concurrent lookups of one name share one query. A
+Results are remembered for the run (the most recent ones: scanner/probes/memo.py) and concurrent lookups of one name share one query;
+answers a run already had in another process (the addresses resolved before the scan is
+split over worker processes) are handed over with `seed` and not asked again. A
 lookup keeps what validation needs: the answer's RRsets and signatures, every CNAME
 link, and the authority section's SOA and NSEC/NSEC3 denial records. Every query leaves
 through the scan's `Network` (`Network.dns_backend`), recorded in the audit log with the
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import dns.asyncresolver
@@ -127,6 +130,7 @@ class Resolver:
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
         self._cache = Memo(2048)
+        self._seeded: dict[tuple[str, str], Lookup] = {}  # answers had before this process's loop: `seed`
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
@@ -140,7 +144,14 @@ class Resolver:
             dns.name.from_text(key[0])
         except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
             raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
-        return await self._cache.get(key, lambda: self._query(*key))
+        seeded = self._seeded.pop(key, None)
+        return await self._cache.get(key, (lambda: self._query(*key)) if seeded is None else (lambda: _had(seeded)))
+
+    def seed(self, lookups: Iterable[Lookup]) -> None:
+        """Answers this run already had (plain data, no future of another event loop): each is
+        the answer to its question when first asked here, then remembered as any other."""
+        for found in lookups:
+            self._seeded[(found.name, found.rdtype)] = found
 
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)
@@ -202,8 +213,16 @@ class Resolver:
 
     async def addresses(self, host: str) -> list[str]:
         """The A and AAAA addresses of `host` (IPv4 first, at most MAX_ADDRESSES of each), CNAMEs followed."""
-        v4, v6 = await self.address_lookups(host)
-        return v4.texts()[:MAX_ADDRESSES] + v6.texts()[:MAX_ADDRESSES]
+        return addresses_of(*await self.address_lookups(host))
+
+
+def addresses_of(v4: Lookup, v6: Lookup) -> list[str]:
+    """The addresses an A and an AAAA lookup give (IPv4 first, at most MAX_ADDRESSES of each)."""
+    return v4.texts()[:MAX_ADDRESSES] + v6.texts()[:MAX_ADDRESSES]
+
+
+async def _had(found: Lookup) -> Lookup:
+    return found
 
 
 def _server_failure(name: str, rdtype: str, exc: dns.resolver.NoNameservers) -> Lookup:
