@@ -309,6 +309,7 @@ class Runner:
                        report: multiprocessing.connection.Connection) -> None:
         """A worker process: collect one shard's units with a Network of its own."""
         ctx = self._seeded(self._context(scope, now, shard, shares), shard)
+        cpu.share(shares)
         self._collect(run_id, shard.units, ctx, report.send, in_loop=False)
 
     def _seeded(self, ctx: ProbeContext, shard: Shard) -> ProbeContext:

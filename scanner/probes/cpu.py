@@ -2,7 +2,8 @@
 
 One event loop carries every target of a scan, so a parse that takes a second holds up
 every other target for that second. `run(func, *args, budget=seconds)` runs a pure,
-picklable function in one of a few worker processes (one per core, started when first
+picklable function in one of a few worker processes (one per core, shared out among a
+scan's worker processes: `share`; started when first
 needed, stopped by `shutdown` at the end of a run) and awaits its answer without blocking
 the loop. A call that overruns its budget has its worker killed (and replaced when next
 needed) and raises `CpuBudgetExceeded` for that call alone: the target's error, never
@@ -137,6 +138,14 @@ _pool = _Pool(max(1, os.cpu_count() or 1))
 async def run(func: Callable[..., T], *args: Any, budget: float) -> T:
     """`func(*args)` in a worker process, at most `budget` seconds; CpuBudgetExceeded beyond it."""
     return await _pool.run(func, args, budget)
+
+
+def share(processes: int) -> None:
+    """This process is one of `processes` that scan side by side (the runner's worker
+    processes): its pool gets its share of the cores, so the CPU workers of them all number
+    the cores, not the cores times the processes (each is an interpreter's memory more).
+    Call before the pool's first use on this process's loop."""
+    _pool.size = max(1, (os.cpu_count() or 1) // processes)
 
 
 def shutdown() -> None:
