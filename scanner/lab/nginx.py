@@ -10,9 +10,10 @@ loopback port of its own per scheme (the port map sends the scanner there). ngin
 the foreground as a child of the lab process and stops with it; nothing binds outside
 127.0.0.0/8, and the system's nginx service is not involved.
 
-Connections are counted as the Python server counts them, every connection accepted: the
-`stub_status` total, of which the plain-HTTP ones are those the access log shows with
-their first request ($connection_requests = 1 on port 80's listeners).
+Connections are counted as the Python server counts them: of the `stub_status` total, the
+plain-HTTP ones are those the access log shows with their first request
+($connection_requests = 1 on port 80's listeners), and the HTTPS ones those whose TLS
+handshake completed (the error log, at level info, names each that failed).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class NginxServer:
         more = modules is not None and (modules / HEADERS_MORE).is_file()
         lines = [f"load_module {modules / HEADERS_MORE};" if more else "",
                  "daemon off;", "master_process on;", "worker_processes 1;", "worker_rlimit_nofile 16384;",
-                 f"pid {self.dir / 'nginx.pid'};", f"error_log {self.dir / 'error.log'} warn;",
+                 f"pid {self.dir / 'nginx.pid'};", f"error_log {self.dir / 'error.log'} info;",  # info: each failed TLS handshake
                  "events { worker_connections 8192; }", "http {",
                  "log_format conns '$server_port $connection $connection_requests';",
                  f"access_log {self.dir / 'access.log'} conns buffer=256k flush=5s;",
@@ -185,15 +186,19 @@ class NginxServer:
         return int(status.splitlines()[2].split()[0])  # "server accepts handled requests" / "N N N"
 
     def served(self) -> dict[str, int]:
-        """Connections accepted, https and http, as the Python server counts them; stops nginx."""
+        """Connections served, https and http, as the Python server counts them (over TLS, those
+        whose handshake completed: its handler starts there); `tcp_accepted`: every connection,
+        failed handshakes (the TLS probe's tries of versions and ciphers) included. Stops nginx."""
         accepted = self._accepts() - self._accepted_before - 1
         http_ports = {str(real) for (ip, port), real in self.ports.items() if port == 80}
-        self.stop()  # the log's buffer is written out when nginx ends
+        self.stop()  # the logs' buffers are written out when nginx ends
         http = 0
         for line in (self.dir / "access.log").read_text().splitlines():
             port, _conn, requests = line.split()
             http += port in http_ports and requests == "1"
-        return {"https": accepted - http, "http": http}
+        with open(self.dir / "error.log", encoding="utf-8", errors="replace") as log:
+            failed = sum("while SSL handshaking" in line for line in log)
+        return {"https": accepted - http - failed, "http": http, "tcp_accepted": accepted}
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
