@@ -3,12 +3,12 @@
 One event loop carries every target of a scan, so a parse that takes a second holds up
 every other target for that second. `run(func, *args, budget=seconds)` runs a pure,
 picklable function in one of a few worker processes (one per core, shared out among a
-scan's worker processes: `share`; started when first
-needed, stopped by `shutdown` at the end of a run) and awaits its answer without blocking
-the loop. A call that overruns its budget has its worker killed (and replaced when next
-needed) and raises `CpuBudgetExceeded` for that call alone: the target's error, never
-another's delay. Waiting for a free worker is the scanner's own queue (deadline.py): it
-does not count against the deadlines of the probe that waits.
+scan's worker processes by `share`; started when first needed, stopped by `shutdown` at
+the end of a run) and awaits its answer without blocking the loop. A call that overruns
+its budget has its worker killed (and replaced when next needed) and raises
+`CpuBudgetExceeded` for that call alone: the target's error, never another's delay.
+Waiting for a free worker is the scanner's own queue (deadline.py): it does not count
+against the deadlines of the probe that waits.
 """
 
 from __future__ import annotations
