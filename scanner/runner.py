@@ -15,6 +15,7 @@ be resumed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -40,7 +41,7 @@ from scanner.probes.net import AddressPolicy, Limits, Network, PortMap, ProbeErr
 from scanner.probes.plugin import Probe
 from scanner.probes.politeness import Politeness
 from scanner.probes.registry import default_probes
-from scanner.probes.resolver import Lookup, Resolver, addresses_of, parse_server
+from scanner.probes.resolver import Resolver, addresses_of, packed, parse_server
 from scanner.shards import Shard, split
 from scanner.standards.addresses import private_network
 from scanner.standards.public_suffix import registrable_domain
@@ -178,7 +179,7 @@ class Runner:
         self.network: Network | None = None
         self.addresses = AddressPolicy()  # the scan's, set by scan() from the inventory
         self.run_id: str | None = None  # known once scan() started or resumed it (named when interrupted)
-        self._lookups: dict[str, tuple[Lookup, Lookup]] = {}  # host -> its A and AAAA lookups, made by _split
+        self._lookups: dict[str, list[tuple[tuple[str, str], bytes]]] = {}  # host -> its address lookups, packed, by _split
 
     def _context(self, scope: Scope, now: datetime, shard: Shard | None = None, shares: int = 1) -> ProbeContext:
         ctx = probe_context(self.options, scope, now, self.addresses, owned=shard.owned if shard else None,
@@ -240,25 +241,27 @@ class Runner:
             return [Shard(units)]
         hosts = sorted({u.endpoint.host for u in endpoints})
         ctx = self._context(scope, now)
+        addresses: dict[str, list[str]] = {}
 
-        async def resolve_all() -> dict[str, tuple[Lookup, Lookup]]:
+        async def resolve_all() -> None:
             gate = asyncio.Semaphore(self.options.concurrency)
 
-            async def one(host: str) -> tuple[str, tuple[Lookup, Lookup] | None]:
+            async def one(host: str) -> None:
                 async with gate:
                     try:
-                        return host, await ctx.resolver.address_lookups(host)
+                        found = await ctx.resolver.address_lookups(host)
                     except ProbeError:
-                        return host, None
+                        return
+                addresses[host] = addresses_of(*found)
+                self._lookups[host] = [packed(lookup) for lookup in found]
 
-            return {host: found for host, found in await asyncio.gather(*(one(h) for h in hosts)) if found}
+            await asyncio.gather(*(one(h) for h in hosts))
 
-        self._lookups = asyncio.run(resolve_all())
+        asyncio.run(resolve_all())
         self.network.close()
         # units in flight spread over addresses, about half an address's connection cap each
         window = max(1, 2 * self.options.concurrency // self.options.per_ip)
-        return split(units, {host: addresses_of(*found) for host, found in self._lookups.items()},
-                     self.options.workers, window)
+        return split(units, addresses, self.options.workers, window)
 
     def _collect(self, run_id: str, units: Sequence[Unit], ctx: ProbeContext,
                  stored: Callable[[str], None], in_loop: bool = True) -> None:
@@ -360,17 +363,24 @@ def _in_workers(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], progres
 
     Fork, so a worker starts with everything this process has loaded (the registry, the
     policy, the probes) without pickling any of it; nothing here holds a thread or an open
-    transaction when it forks, and each worker opens the store anew.
+    transaction when it forks, and each worker opens the store anew. What it inherits is
+    frozen for the garbage collector first (`gc.freeze`): a worker's collections then never
+    write to those objects, so their pages stay shared with this process instead of being
+    copied into every worker.
     """
     context = multiprocessing.get_context("fork")
     procs, pipes = [], []
-    for target, args in jobs:
-        receive, send = context.Pipe(duplex=False)
-        proc = context.Process(target=target, args=(*args, send), daemon=True)
-        proc.start()
-        send.close()
-        procs.append(proc)
-        pipes.append(receive)
+    gc.freeze()
+    try:
+        for target, args in jobs:
+            receive, send = context.Pipe(duplex=False)
+            proc = context.Process(target=target, args=(*args, send), daemon=True)
+            proc.start()
+            send.close()
+            procs.append(proc)
+            pipes.append(receive)
+    finally:
+        gc.unfreeze()
     if forked is not None:
         forked()
     try:

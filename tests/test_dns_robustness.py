@@ -294,9 +294,11 @@ def test_the_root_zone_has_a_report_too(lab):
 
 def test_answers_seeded_from_another_event_loop_are_not_asked_again(lab):
     """The address lookups made before a scan is split over worker processes are handed to
-    the workers' resolvers (`seed`): plain answers, usable on another event loop, each
+    the workers' resolvers (`seed`): packed answers, usable on another event loop, each
     answering its question without a query; a question not seeded is asked."""
     import dns.rrset
+
+    from scanner.probes.resolver import packed
 
     asked = []
 
@@ -319,6 +321,6 @@ def test_answers_seeded_from_another_event_loop_are_not_asked_again(lab):
 
     first, _ = asyncio.run(resolve())
     assert len(asked) == 4
-    again, other = asyncio.run(resolve(first))  # a new loop, as in a forked worker
+    again, other = asyncio.run(resolve(packed(found) for found in first))  # a new loop, as in a forked worker
     assert again == first and other == ["127.1.0.7"]
     assert sorted(asked[4:]) == [("ander.test.", "A"), ("ander.test.", "AAAA")]

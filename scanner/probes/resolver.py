@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import ipaddress
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -130,7 +131,7 @@ class Resolver:
         self.network = network or Network()  # the scan's, so its audit log has every query
         self._backend = self.network.dns_backend("resolver")
         self._cache = Memo(2048)
-        self._seeded: dict[tuple[str, str], Lookup] = {}  # answers had before this process's loop: `seed`
+        self._seeded: dict[tuple[str, str], bytes] = {}  # answers had before this process's loop: `seed`
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
@@ -145,13 +146,15 @@ class Resolver:
         except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
             raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
         seeded = self._seeded.pop(key, None)
-        return await self._cache.get(key, (lambda: self._query(*key)) if seeded is None else (lambda: _had(seeded)))
+        if seeded is None:
+            return await self._cache.get(key, lambda: self._query(*key))
+        return await self._cache.get(key, lambda: _had(pickle.loads(seeded)))
 
-    def seed(self, lookups: Iterable[Lookup]) -> None:
-        """Answers this run already had (plain data, no future of another event loop): each is
+    def seed(self, answers: Iterable[tuple[tuple[str, str], bytes]]) -> None:
+        """Answers this run already had, as `packed` gives them (plain bytes: no future of
+        another event loop, and a fraction of the objects' memory while they wait): each is
         the answer to its question when first asked here, then remembered as any other."""
-        for found in lookups:
-            self._seeded[(found.name, found.rdtype)] = found
+        self._seeded.update(answers)
 
     async def _query(self, name: str, rdtype: str) -> Lookup:
         out = await self._ask(self._r, name, rdtype)
@@ -219,6 +222,12 @@ class Resolver:
 def addresses_of(v4: Lookup, v6: Lookup) -> list[str]:
     """The addresses an A and an AAAA lookup give (IPv4 first, at most MAX_ADDRESSES of each)."""
     return v4.texts()[:MAX_ADDRESSES] + v6.texts()[:MAX_ADDRESSES]
+
+
+def packed(found: Lookup) -> tuple[tuple[str, str], bytes]:
+    """A lookup under its question, pickled for `Resolver.seed` in another process of the
+    same scan (this scanner's own data: 1.6 KB an address lookup pair instead of 7 KB of objects)."""
+    return (found.name, found.rdtype), pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 async def _had(found: Lookup) -> Lookup:
