@@ -60,6 +60,12 @@ class StoredServices:
     def __len__(self) -> int:
         return self.store.count_services(self.run_id)
 
+    def packed(self) -> Iterator[dict[str, Any]]:
+        """The services with their facts `Packed`, as the store keeps them (the v1.1 writer makes
+        each object the store shares over once, however many services refer to it)."""
+        return (service_result(self.store.service(self.run_id, sid, facts="packed"))
+                for sid in self.store.service_ids(self.run_id))
+
     def verdicts(self) -> Iterator[dict[str, Any]]:
         """Each service's id, name, organisation, grade, score and endpoints, without facts or findings."""
         return self.store.iter_verdicts(self.run_id)
@@ -98,9 +104,12 @@ def write_json(result: dict[str, Any], path: Path | str, contract: str = CONTRAC
         if contract == "v1":
             stream_document(out, dict(result, services=ITEMS), result["services"])
             return
+        services = result["services"]
+        if isinstance(services, StoredServices):
+            services = services.packed()
         with Hoister() as hoister:
             stream_document(out, dict(result, schema=SCHEMA_V11, services=ITEMS, shared=ENTRIES),
-                            (hoister.service(svc) for svc in result["services"]), entries=hoister.table())
+                            (hoister.service(svc) for svc in services), entries=hoister.table())
 
 
 def write_ndjson(result: dict[str, Any], path: Path | str) -> None:
