@@ -44,7 +44,7 @@ from checks.registry import Registry
 from reports import charts
 from reports.diff import PROBLEMS, compare_service
 from reports.expiry import lapsing_of
-from reports.history import History, Tally, history, open_since, problem_findings, service_series
+from reports.history import History, Tally, history, open_since, service_series
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
@@ -312,10 +312,9 @@ def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> N
     known: dict[str, set[str]] = {}  # problem ids of the runs read here, for the ages
     change = None
     if hist.previous:
-        text = store.findings_text(hist.previous.run, sid)
-        before = problem_findings(text) if text is not None else []
-        known[hist.previous.run] = {f["id"] for f in before}
-        if text is not None:
+        before = store.problems(hist.previous.run, sid)
+        known[hist.previous.run] = {f["id"] for f in before or []}
+        if before is not None:
             grade = series[hist.points.index(hist.previous)]
             change = compare_service({"grade": grade[0] if grade else None, "findings": before}, svc)
     ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)
