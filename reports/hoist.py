@@ -29,6 +29,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from reports.common import schema
@@ -65,8 +66,10 @@ def _literal(obj: dict[str, Any]) -> bool:
 class Hoister:
     """Turns v1 services into v1.1 ones, keeping each shared object once in a spool on disk."""
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("")  # a private temporary database, on disk when it grows
+    def __init__(self, spool: Path | None = None) -> None:
+        # a private temporary database, on disk when it grows; or `spool`, for `merged_table`
+        self.db = sqlite3.connect(spool or "")
+        self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
         self.recent = Recent(RECENT)
         self.stored = Recent(RECENT)  # a stored object's digest -> what _share made of it
@@ -75,6 +78,7 @@ class Hoister:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.db.commit()
         self.db.close()
 
     def service(self, svc: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +163,19 @@ class Hoister:
             self.recent.add(digest)
             self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, text))
         return digest
+
+
+def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
+    """The tables of several Hoisters' spools as one, sorted by digest (an entry met by several once)."""
+    db = sqlite3.connect(spools[0])
+    try:
+        for n, spool in enumerate(spools[1:]):
+            db.execute(f"ATTACH DATABASE ? AS s{n}", (str(spool),))
+        union = " UNION ".join(["SELECT digest, body FROM main.shared"]
+                               + [f"SELECT digest, body FROM s{n}.shared" for n in range(len(spools) - 1)])
+        yield from db.execute(f"SELECT digest, body FROM ({union}) ORDER BY digest")
+    finally:
+        db.close()
 
 
 def _escaped(obj: Any) -> Any:
