@@ -179,12 +179,20 @@ def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
 
 
 def _escaped(obj: Any) -> Any:
-    """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped."""
+    """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
+    (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
+    sooner than a walk in Python)."""
+    if isinstance(obj, dict | list) and not _MARKS.search(_dumps(obj)):
+        return obj
+    return _wrapped(obj)
+
+
+def _wrapped(obj: Any) -> Any:
     if isinstance(obj, dict):
-        out = {k: _escaped(v) for k, v in obj.items()}
+        out = {k: _wrapped(v) for k, v in obj.items()}
         return {VALUE: out} if _literal(obj) else out
     if isinstance(obj, list):
-        return [_escaped(v) for v in obj]
+        return [_wrapped(v) for v in obj]
     return obj
 
 
