@@ -125,7 +125,7 @@ def build(path: Path, services: int, organisations: int, runs: int) -> None:
 def _copy(store: Store, source: str, run_id: str, sid: str) -> None:
     """A service unchanged since the previous run: its facts and verdict as they were."""
     store.db.execute("INSERT INTO services SELECT ?, service_id, name, organisation, definition, score, grade, caps, "
-                     "pillars, judged, caps_detail, findings FROM services WHERE run_id = ? AND service_id = ?",
+                     "pillars, judged, caps_detail, findings, problems FROM services WHERE run_id = ? AND service_id = ?",
                      (run_id, source, sid))
     for table, columns in (("endpoints", "target, addresses, facts, collected"),
                            ("mail_domains", "domain, facts, collected")):

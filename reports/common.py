@@ -70,12 +70,12 @@ ENTRIES = "\x00entries\x00"  # where it puts the entries of an object, after the
 
 
 def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent: int | None = None,
-                    sort_keys: bool = True, entries: Iterable[tuple[str, str]] = ()) -> None:
+                    sort_keys: bool = True, entries: Iterable[tuple[str, str]] = (), encoded: bool = False) -> None:
     """Write a JSON document whose one list (marked by the value ITEMS) is written item by item,
-    so the list is never held whole. Compact (`indent` None): one item per line. A compact
-    document may also hold, after that list, one object (marked by ENTRIES) written from
-    `entries`, (key, value as JSON text) pairs, one per line; `entries` is read only once
-    every item is written."""
+    so the list is never held whole. Compact (`indent` None): one item per line (`encoded`: the
+    items are that line already). A compact document may also hold, after that list, one object
+    (marked by ENTRIES) written from `entries`, (key, value as JSON text) pairs, one per line;
+    `entries` is read only once every item is written."""
     text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
                       separators=None if indent else (",", ":"))
     head, tail = text.split(json.dumps(ITEMS), 1)
@@ -84,8 +84,8 @@ def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent
     out.write(head + "[")
     count = 0
     for item in items:
-        one = json.dumps(item, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
-                         separators=None if indent else (",", ":"))
+        one = item if encoded else json.dumps(item, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                                              separators=None if indent else (",", ":"))
         if indent:
             one = "\n".join(inner + line for line in one.split("\n"))
         out.write(("," if count else "") + "\n" + one)

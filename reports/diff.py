@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.model import PROBLEMS
 from scanner.policy import GRADES, worse_than
 from scanner.store import Store
-
-PROBLEMS = ("fail", "warn", "error")
 
 
 @dataclass

@@ -9,23 +9,19 @@ and a change of policy between two points is marked on every chart. Changes "sin
 previous run" compare with the newest earlier point judged like the current run only.
 
 The age of a problem comes from its stable finding id: walking back from the current run,
-it is open since the oldest run of an unbroken stretch in which the same id was a problem.
+it is open since the oldest run of an unbroken stretch in which the same id was a problem
+(an earlier run's problems read in brief, `Store.problems`, not its findings).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.diff import PROBLEMS
 from scanner.store import Store
 
 DEPTH = 12  # scans a trend shows
-_DECODER = json.JSONDecoder()
-_STATUS = re.compile(r'"status":"(?:fail|warn|error)"')
 
 
 @dataclass(frozen=True)
@@ -137,38 +133,8 @@ def open_since(store: Store, hist: History, service_id: str, open_ids: set[str],
         if known and point.run in known:
             problems = known[point.run]
         else:
-            text = store.findings_text(point.run, service_id)
-            problems = {f["id"] for f in problem_findings(text)} if text else set()
+            problems = {f["id"] for f in store.problems(point.run, service_id) or []}
         remaining &= problems
         for fid in remaining:
             since[fid] = point
     return {fid: (point, fid in remaining and point is hist.points[0]) for fid, point in since.items()}
-
-
-def problem_findings(text: str) -> list[dict[str, Any]]:
-    """The problems (fail, warn, error) of a stored findings list (its JSON text), decoding only
-    those: each `"status":"fail|warn|error"` is traced back to the finding that holds it and
-    that finding is read whole (a status inside some finding's evidence just reads that finding,
-    which then does not count). Anything unexpected, and runs stored in another layout, read the
-    whole list instead."""
-    if not text.startswith('[{"check":"'):
-        return _problems_of(text)
-    found, done = [], 0
-    for match in _STATUS.finditer(text):
-        if match.start() < done:  # inside a finding already read
-            continue
-        start = text.rfind('{"check":"', done, match.start())
-        try:
-            finding, end = _DECODER.raw_decode(text, start) if start >= 0 else (None, 0)
-        except ValueError:
-            return _problems_of(text)
-        if not isinstance(finding, dict) or "id" not in finding or end <= match.start():
-            return _problems_of(text)  # the nearest opening was not the finding itself
-        if finding.get("status") in PROBLEMS:
-            found.append(finding)
-        done = end
-    return found
-
-
-def _problems_of(text: str) -> list[dict[str, Any]]:
-    return [f for f in json.loads(text) if f["status"] in PROBLEMS]

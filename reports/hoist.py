@@ -28,11 +28,12 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from reports.common import schema
-from scanner.compact import Recent
+from scanner.compact import Packed, Recent, dumps, reference
 from scanner.model import finding_id
 
 SCHEMA_V1, SCHEMA_V11 = (schema(v)["properties"]["schema"]["const"] for v in ("v1", "v1.1"))  # named once: there
@@ -45,7 +46,7 @@ DIGEST_CHARS = 20  # 80 bits, as finding ids
 RECENT = 4096  # digests remembered in memory; an older one costs one INSERT OR IGNORE
 
 
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # compact, as keys
+_dumps = dumps  # compact, keys sorted: as the texts digests are taken of
 
 
 def finding_order(f: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -65,19 +66,24 @@ def _literal(obj: dict[str, Any]) -> bool:
 class Hoister:
     """Turns v1 services into v1.1 ones, keeping each shared object once in a spool on disk."""
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("")  # a private temporary database, on disk when it grows
+    def __init__(self, spool: Path | None = None) -> None:
+        # a private temporary database, on disk when it grows; or `spool`, for `merged_table`
+        self.db = sqlite3.connect(spool or "")
+        self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
         self.recent = Recent(RECENT)
+        self.stored = Recent(RECENT)  # a stored object's digest -> what _share made of it
 
     def __enter__(self) -> Hoister:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.db.commit()
         self.db.close()
 
     def service(self, svc: dict[str, Any]) -> dict[str, Any]:
-        """One v1 service as v1.1."""
+        """One v1 service as v1.1. Its facts may be `Packed`, as the store keeps them: each object
+        the store shares is then made over once, however many services refer to it."""
         out = {k: _escaped(v) for k, v in svc.items() if k not in ("endpoints", "mail_domains", "findings")}
         out["endpoints"] = [self._with_facts(ep) for ep in svc["endpoints"]]
         out["mail_domains"] = [self._with_facts(md) for md in svc["mail_domains"]]
@@ -101,13 +107,19 @@ class Hoister:
 
     def _with_facts(self, item: dict[str, Any]) -> dict[str, Any]:
         out = {k: _escaped(v) for k, v in item.items() if k != "facts"}
-        out["facts"] = self._share(item["facts"], top=True)[0]
+        facts = item["facts"]
+        if isinstance(facts, Packed):
+            out["facts"] = self._share(facts.top, top=True, blob=facts.blob)[0]
+        else:
+            out["facts"] = self._share(facts, top=True)[0]
         return out
 
     def _short(self, f: dict[str, Any], group: str) -> Any:
         """A short finding of the group `group` (its subject, or its target): the digest of its
         body, with its target and id only where they are not the group and the id it would have."""
-        body = {k: v for k, v in f.items() if k not in IN_PLACE}
+        body = dict(f)
+        for key in IN_PLACE:
+            body.pop(key, None)
         text = _dumps(body)  # a body is kept whole: most are met again, few hold a large shared part
         digest = self._keep(self._share(body, top=True)[1] if _MARKS.search(text) else text)
         entry = {}
@@ -117,20 +129,32 @@ class Hoister:
             entry["id"] = f["id"]
         return {REF: digest, **entry} if entry else digest
 
-    def _share(self, obj: Any, top: bool = False) -> tuple[Any, str]:
+    def _share(self, obj: Any, top: bool = False, blob: Callable[[str], str] | None = None) -> tuple[Any, str]:
         """`obj` with every object or list of at least MIN_SHARED bytes (itself too, unless `top`)
         a reference, innermost first, and its compact JSON text (keys sorted). Each object is
-        encoded once, its large parts already references: linear in the size of the facts."""
+        encoded once, its large parts already references: linear in the size of the facts.
+        With `blob`, `obj` is packed facts (scanner/compact.py) whose shared objects `blob` reads."""
+        if blob and (stored := reference(obj)) is not None:
+            return self._from_store(stored, blob)
         if isinstance(obj, dict):
-            out: Any = {k: self._share(v)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
+            out: Any = {k: self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
             if _literal(obj):
                 out = {VALUE: out}
         else:
-            out = [self._share(v)[0] if isinstance(v, dict | list) else v for v in obj]
+            out = [self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for v in obj]
         text = _dumps(out)
         if top or len(text) < MIN_SHARED:
             return out, text
         return {REF: self._keep(text)}, ""
+
+    def _from_store(self, stored: str, blob: Callable[[str], str]) -> tuple[Any, str]:
+        """What `_share` makes of an object the store keeps once (by its digest `stored`): made
+        once, then remembered (an object's digest names its content)."""
+        made = self.stored.get(stored)
+        if made is None:
+            made = self._share(json.loads(blob(stored)), blob=blob)
+            self.stored.add(stored, made)
+        return made
 
     def _keep(self, text: str) -> str:
         """The digest of an object's compact JSON text, the text kept in the table once."""
@@ -141,13 +165,34 @@ class Hoister:
         return digest
 
 
+def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
+    """The tables of several Hoisters' spools as one, sorted by digest (an entry met by several once)."""
+    db = sqlite3.connect(spools[0])
+    try:
+        for n, spool in enumerate(spools[1:]):
+            db.execute(f"ATTACH DATABASE ? AS s{n}", (str(spool),))
+        union = " UNION ".join(["SELECT digest, body FROM main.shared"]
+                               + [f"SELECT digest, body FROM s{n}.shared" for n in range(len(spools) - 1)])
+        yield from db.execute(f"SELECT digest, body FROM ({union}) ORDER BY digest")
+    finally:
+        db.close()
+
+
 def _escaped(obj: Any) -> Any:
-    """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped."""
+    """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
+    (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
+    sooner than a walk in Python)."""
+    if isinstance(obj, dict | list) and not _MARKS.search(_dumps(obj)):
+        return obj
+    return _wrapped(obj)
+
+
+def _wrapped(obj: Any) -> Any:
     if isinstance(obj, dict):
-        out = {k: _escaped(v) for k, v in obj.items()}
+        out = {k: _wrapped(v) for k, v in obj.items()}
         return {VALUE: out} if _literal(obj) else out
     if isinstance(obj, list):
-        return [_escaped(v) for v in obj]
+        return [_wrapped(v) for v in obj]
     return obj
 
 

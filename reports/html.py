@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from markupsafe import Markup, escape
@@ -44,7 +44,7 @@ from checks.registry import Registry
 from reports import charts
 from reports.diff import PROBLEMS, compare_service
 from reports.expiry import lapsing_of
-from reports.history import History, Tally, history, open_since, problem_findings, service_series
+from reports.history import History, Tally, history, open_since, service_series
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
@@ -115,8 +115,36 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
-def _environment() -> jinja2.Environment:
-    env = _Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+class _LanguageLoader(jinja2.BaseLoader):
+    """The templates of each language apart ("nl/service.html"), every plain `{{ t.key }}` of the
+    interface texts written in as its escaped text: otherwise looked up and escaped again on
+    each of 40,000 pages. A text that is blank or holds a brace is left to be looked up (blank
+    text would move a block tag to the start of its line; a brace could read as a tag)."""
+
+    def __init__(self, all_texts: Mapping[str, Any]) -> None:
+        self.all_texts, self.package = all_texts, jinja2.PackageLoader("reports", "templates")
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        lang, _, name = template.partition("/")
+        source, filename, uptodate = self.package.get_source(environment, name)
+        t = self.all_texts[lang]
+
+        def text(match: re.Match[str]) -> str:
+            value = t.get(match[1])
+            if not isinstance(value, str) or not value.strip() or "{" in value or "}" in value:
+                return match[0]
+            return str(escape(value))
+
+        source = _TEXT.sub(text, _NAMED.sub(lambda m: f'{m[1]}"{lang}/{m[2]}"', source))
+        return source, filename, uptodate
+
+
+_TEXT = re.compile(r"\{\{\s*t\.([a-z_]+)\s*\}\}")  # {{ t.key }}
+_NAMED = re.compile(r'(\{%\s*(?:extends|import|include)\s+)"([a-z_]+\.html)"')  # a template naming another
+
+
+def _environment(all_texts: Mapping[str, Any]) -> jinja2.Environment:
+    env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True,
                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(grade_class=charts.grade_class, grade_label=charts.grade_label, heat=charts.heat_class,
                        fmt=fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
@@ -134,14 +162,14 @@ class Site:
     hist: History
     registry: Registry
     banner: str | None
-    env: jinja2.Environment = field(default_factory=_environment)
     all_texts: dict[str, Any] = field(default_factory=texts)
 
     def __post_init__(self) -> None:
         self.langs = (self.primary, *[lang for lang in LANGS if lang != self.primary])
         self.style, self.script = _asset("style.css"), _asset("dashboard.js")
         self.script_hash = csp_hash(self.script)
-        self.templates = {name: self.env.get_template(name)
+        self.env = _environment(self.all_texts)
+        self.templates = {(lang, name): self.env.get_template(f"{lang}/{name}") for lang in LANGS
                           for name in ("service.html", "index.html", "organisation.html", "pillar.html", "list.html")}
 
     def base(self, lang: str) -> Path:
@@ -153,7 +181,7 @@ class Site:
         up = "../" if "/" in page else ""
         other = next(x for x in LANGS if x != lang)
         other_href = f"{up}{other}/{page}" if lang == self.primary else f"{up}../{page}"
-        text = self.templates[template].render(
+        text = self.templates[lang, template].render(
             t=self.all_texts[lang], lang=lang, other_lang=other, other_lang_href=other_href, root=up,
             run=self.run, banner=self.banner, script=self.script if scripted else None,
             script_hash=self.script_hash, hist=self.hist, spark=self.spark, day=lambda started: day(started, lang),
@@ -211,13 +239,21 @@ def _mean_badness(tally: Tally) -> float | None:
     return sum(b * n for b, n in graded) / count if count else None
 
 
+class Alongside(Protocol):
+    """Another output written from the services as the dashboard reads them: `part(share)` in the
+    process with that share of the services (every shares-th, from the share-th), then `add`
+    for each of its services and `close`."""
+
+    def part(self, share: int) -> Any: ...
+
+
 def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, primary: str = "nl",
                      banner: str | None = None, workers: int = 1,
-                     meanwhile: Callable[[], None] | None = None) -> Path:
+                     meanwhile: Callable[[], None] | None = None, alongside: Alongside | None = None) -> Path:
     """Write the dashboard of a stored run into `out` (replaced whole, so no page of an earlier
     run is left behind); return the primary index page. `meanwhile` is other work of the
     caller's (its other outputs), done in this process while worker processes write the
-    service pages."""
+    service pages; `alongside` is an output written from each service as it is read."""
     if out.exists() and not (out / "index.html").exists() and any(out.iterdir()):
         raise InputError(str(out), "exists and is not a Bolwerk dashboard; not replacing it")
     staging = out.parent / f".{out.name}.new"
@@ -234,9 +270,9 @@ def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, p
         if shares == 1:
             if meanwhile:
                 meanwhile()
-            _service_pages(site, store, run_id, ledgers[0], 0, 1)
+            _service_pages(site, store, run_id, ledgers[0], 0, 1, alongside)
         else:
-            _in_processes(_share_in_process, [(site, store.path, run_id, path, n, shares)
+            _in_processes(_share_in_process, [(site, store.path, run_id, path, n, shares, alongside)
                                               for n, path in enumerate(ledgers)], meanwhile)
         ledger = Ledger(ledgers[0])
         ledger.merge(ledgers[1:])
@@ -276,33 +312,42 @@ def _in_processes(target: Callable[..., None], jobs: list[tuple[Any, ...]],
         raise RuntimeError(f"{len(failed)} of {len(procs)} dashboard processes failed (exit code {failed[0]})")
 
 
-def _share_in_process(site: Site, path: Path, run_id: str, ledger: Path, share: int, shares: int) -> None:
+def _share_in_process(site: Site, path: Path, run_id: str, ledger: Path, share: int, shares: int,
+                      alongside: Alongside | None) -> None:
     store = Store(path)
     try:
-        _service_pages(site, store, run_id, ledger, share, shares)
+        _service_pages(site, store, run_id, ledger, share, shares, alongside)
     finally:
         store.close()
 
 
 # --------------------------------------------------------------------------- service pages
 
-def _service_pages(site: Site, store: Store, run_id: str, ledger_path: Path, share: int, shares: int) -> None:
-    """Every `shares`-th service of the run from the `share`-th: its pages and its ledger rows.
+def _service_pages(site: Site, store: Store, run_id: str, ledger_path: Path, share: int, shares: int,
+                   alongside: Alongside | None = None) -> None:
+    """Every `shares`-th service of the run from the `share`-th: its pages, its ledger rows and
+    its part of the output `alongside`.
 
     The garbage collector is held off meanwhile: each page makes thousands of short-lived
     objects and no cycle worth a collection (some 15% of the time otherwise)."""
     ledger = Ledger(ledger_path)
+    part = alongside.part(share) if alongside else None
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(200_000, 50, 100)
     try:
         for n, sid in enumerate(store.service_ids(run_id)):
             if n % shares == share:
-                _service(site, store, ledger, service_result(store.service(run_id, sid, facts="packed")))
+                svc = service_result(store.service(run_id, sid, facts="packed"))
+                _service(site, store, ledger, svc)
+                if part:
+                    part.add(svc)
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
         ledger.close()
+        if part:
+            part.close()
 
 
 def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> None:
@@ -312,10 +357,9 @@ def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> N
     known: dict[str, set[str]] = {}  # problem ids of the runs read here, for the ages
     change = None
     if hist.previous:
-        text = store.findings_text(hist.previous.run, sid)
-        before = problem_findings(text) if text is not None else []
-        known[hist.previous.run] = {f["id"] for f in before}
-        if text is not None:
+        before = store.problems(hist.previous.run, sid)
+        known[hist.previous.run] = {f["id"] for f in before or []}
+        if before is not None:
             grade = series[hist.points.index(hist.previous)]
             change = compare_service({"grade": grade[0] if grade else None, "findings": before}, svc)
     ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)

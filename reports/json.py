@@ -15,7 +15,8 @@ from typing import Any
 
 from reports.common import ENTRIES, ITEMS, output, stream_document
 from reports.common import schema as schema  # the contract's JSON Schema, read from here
-from reports.hoist import SCHEMA_V1, SCHEMA_V11, Hoister
+from reports.hoist import SCHEMA_V1, SCHEMA_V11, Hoister, merged_table
+from scanner.compact import dumps as compact
 from scanner.store import Store
 
 SCHEMA_ID: str = SCHEMA_V1  # "bolwerk/scan-result/v1", named once: in the schema
@@ -60,6 +61,12 @@ class StoredServices:
     def __len__(self) -> int:
         return self.store.count_services(self.run_id)
 
+    def packed(self) -> Iterator[dict[str, Any]]:
+        """The services with their facts `Packed`, as the store keeps them (the v1.1 writer makes
+        each object the store shares over once, however many services refer to it)."""
+        return (service_result(self.store.service(self.run_id, sid, facts="packed"))
+                for sid in self.store.service_ids(self.run_id))
+
     def verdicts(self) -> Iterator[dict[str, Any]]:
         """Each service's id, name, organisation, grade, score and endpoints, without facts or findings."""
         return self.store.iter_verdicts(self.run_id)
@@ -98,9 +105,63 @@ def write_json(result: dict[str, Any], path: Path | str, contract: str = CONTRAC
         if contract == "v1":
             stream_document(out, dict(result, services=ITEMS), result["services"])
             return
+        services = result["services"]
+        if isinstance(services, StoredServices):
+            services = services.packed()
         with Hoister() as hoister:
             stream_document(out, dict(result, schema=SCHEMA_V11, services=ITEMS, shared=ENTRIES),
-                            (hoister.service(svc) for svc in result["services"]), entries=hoister.table())
+                            (hoister.service(svc) for svc in services), entries=hoister.table())
+
+
+class ResultShares:
+    """results.json (v1.1) written by the processes that read the run's services for another
+    output (the dashboard), so each service is read from the store once: the process with share
+    n of `shares` (every shares-th service from the n-th, in the run's order) hoists its services
+    into files of its own in `folder` (`part`), and `write` then takes the services back in the
+    run's order and the tables together."""
+
+    def __init__(self, result: dict[str, Any], path: Path, folder: Path) -> None:
+        self.result, self.path, self.folder = result, path, folder
+
+    def part(self, share: int) -> ResultPart:
+        return ResultPart(self.folder, share)
+
+    def write(self) -> None:
+        parts = sorted(self.folder.glob("part-*.jsonl"), key=lambda p: int(p.stem[5:]))
+        files = [p.open(encoding="utf-8") for p in parts]
+        try:
+            with output(self.path) as out:
+                stream_document(out, dict(self.result, schema=SCHEMA_V11, services=ITEMS, shared=ENTRIES),
+                                _dealt_back(files), encoded=True,
+                                entries=merged_table([p.with_suffix(".db") for p in parts]))
+        finally:
+            for fh in files:
+                fh.close()
+
+
+class ResultPart:
+    """One process's share of results.json: its services, one line each, and its table's spool."""
+
+    def __init__(self, folder: Path, share: int) -> None:
+        self.lines = (folder / f"part-{share}.jsonl").open("w", encoding="utf-8")
+        self.hoister = Hoister(folder / f"part-{share}.db")
+
+    def add(self, svc: dict[str, Any]) -> None:
+        self.lines.write(compact(self.hoister.service(svc)) + "\n")
+
+    def close(self) -> None:
+        self.lines.close()
+        self.hoister.__exit__()
+
+
+def _dealt_back(files: list[Any]) -> Iterator[str]:
+    """The lines of files a service was dealt to in turn, in the order they were dealt."""
+    while True:
+        for fh in files:
+            line = fh.readline()
+            if not line:
+                return
+            yield line[:-1]
 
 
 def write_ndjson(result: dict[str, Any], path: Path | str) -> None:

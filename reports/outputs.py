@@ -6,6 +6,7 @@ A file output is a path, or ``-`` for standard output (at most one output may ta
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from checks.registry import default_registry
 from reports.common import STDOUT
 from reports.csv import write_csv
 from reports.html import render_dashboard
-from reports.json import stored_result, write_json, write_ndjson
+from reports.json import CONTRACTS, ResultShares, stored_result, write_json, write_ndjson
 from reports.junit import write_junit
 from reports.markdown import write_markdown
 from reports.sarif import write_sarif
@@ -64,16 +65,17 @@ class Outputs:
         return any(str(path) == STDOUT for path in self.files.values())
 
 
-def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None) -> None:
-    """Write every file output asked for, and results.json in the --out folder. `verdict` is the
-    gate's (its JSON goes under "gate"). The dashboard is written from the store (`write_run`)."""
+def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None, results_json: bool = True) -> None:
+    """Write every file output asked for, and results.json in the --out folder (unless the caller
+    writes it: `results_json`). `verdict` is the gate's (its JSON goes under "gate"). The
+    dashboard is written from the store (`write_run`)."""
     registry = default_registry()
     for fmt, path in outputs.files.items():
         try:
             WRITERS[fmt](result, path, registry, verdict, **outputs.options.get(fmt, {}))
         except OSError as exc:
             raise InputError(str(path), f"cannot write {fmt}: {exc.strerror or exc}") from None
-    if outputs.out:
+    if outputs.out and results_json:
         try:
             write_json(result, outputs.out / "results.json", **outputs.options.get("json", {}))
         except OSError as exc:
@@ -82,14 +84,23 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None)
 
 def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
     """Write every output asked for of a stored run, the dashboard with its history, each read from
-    the store service by service; return the result (its services are read again when iterated)."""
+    the store service by service; return the result (its services are read again when iterated).
+    results.json (v1.1) is written from the services as the dashboard's processes read them, the
+    other outputs meanwhile here."""
     result = stored_result(store, run_id)
     if not outputs.out:
         write_outputs(result, outputs)
         return result
-    try:  # the other outputs are written while worker processes write the dashboard's service pages
-        render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
-                         banner=outputs.banner, workers=outputs.workers, meanwhile=lambda: write_outputs(result, outputs))
+    together = outputs.options.get("json", {}).get("contract", CONTRACTS[0]) == "v1.1"
+    try:
+        outputs.out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".results-", dir=outputs.out) as parts:
+            shares = ResultShares(result, outputs.out / "results.json", Path(parts)) if together else None
+            render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
+                             banner=outputs.banner, workers=outputs.workers, alongside=shares,
+                             meanwhile=lambda: write_outputs(result, outputs, results_json=not together))
+            if shares:
+                shares.write()
     except OSError as exc:
         raise InputError(str(outputs.out), f"cannot write the dashboard: {exc.strerror or exc}") from None
     return result

@@ -24,8 +24,16 @@ REF = "\x00"  # a reference is {REF: digest}: no probe writes a key holding a NU
 LEVEL = 6
 
 
+_ENCODE = json.encoder.c_make_encoder and json.encoder.c_make_encoder(  # json.dumps's own encoder, made once
+    None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, keys sorted. json.dumps makes its encoder anew on every call, which costs
+    more than encoding a small object (a finding's body, a header set); this one is made once."""
+    if _ENCODE is None:  # a Python without the json module's C part
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_ENCODE(obj, 0))
 
 
 def compress(text: str) -> bytes:
@@ -77,23 +85,28 @@ class Packed(Mapping[str, Any]):
     so a report that wants one corner of the facts (a certificate's key) pays for that corner."""
 
     def __init__(self, data: bytes | str, blob: Callable[[str], str]) -> None:
-        self._top: dict[str, Any] = json.loads(decompress(data))
-        self._blob = blob
+        self.top: dict[str, Any] = json.loads(decompress(data))  # as stored: shared objects {REF: digest}
+        self.blob = blob  # a digest's text
 
     def __getitem__(self, key: str) -> Any:
-        return _expand(self._top[key], self._blob)
+        return _expand(self.top[key], self.blob)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._top)
+        return iter(self.top)
 
     def __len__(self) -> int:
-        return len(self._top)
+        return len(self.top)
+
+
+def reference(obj: Any) -> str | None:
+    """The digest an object of packed facts stands for, None when it is not a reference."""
+    return obj[REF] if type(obj) is dict and len(obj) == 1 and REF in obj else None
 
 
 def _expand(obj: Any, blob: Callable[[str], str]) -> Any:
     if isinstance(obj, dict):
-        if len(obj) == 1 and REF in obj:
-            return _expand(json.loads(blob(obj[REF])), blob)
+        if (digest := reference(obj)) is not None:
+            return _expand(json.loads(blob(digest)), blob)
         return {k: _expand(v, blob) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_expand(v, blob) for v in obj]

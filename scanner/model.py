@@ -26,6 +26,9 @@ class Status(StrEnum):
     WAIVED = "waived"
 
 
+PROBLEMS = ("fail", "warn", "error")  # the statuses that ask for work: what a diff and a problem's age follow
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.compact import Packed, Recent, compress, decompress, pack, references, unpack
-from scanner.model import InputError
+from scanner.compact import Packed, Recent, compress, decompress, dumps, pack, references, unpack
+from scanner.model import PROBLEMS, InputError
 from scanner.times import rfc3339
 
 MIGRATIONS: list[str] = [
@@ -74,7 +74,14 @@ MIGRATIONS: list[str] = [
     CREATE TABLE blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
     ALTER TABLE services ADD COLUMN findings BLOB;
     """,
+    # 4: each judged service's problems in brief (`PROBLEM_KEYS` of its fail, warn and error
+    # findings), so a report of a later run reads an earlier run's problems (a problem's age,
+    # what changed) without its findings; services judged before have it NULL (read from findings)
+    """
+    ALTER TABLE services ADD COLUMN problems BLOB;
+    """,
 ]
+PROBLEM_KEYS = ("id", "check", "status", "target", "subject")  # what a diff of problems reads of each
 BLOB_CACHE = 512  # blob texts a reader keeps at hand (shared chains and suite lists are read often)
 
 
@@ -227,11 +234,10 @@ class Store:
             self.db.execute("DELETE FROM findings WHERE run_id = ? AND service_id = ?", (run_id, service_id))
             self.db.execute(
                 "UPDATE services SET score = ?, grade = ?, caps = ?, caps_detail = ?, pillars = ?, judged = ?, "
-                "findings = ? WHERE run_id = ? AND service_id = ?",
+                "findings = ?, problems = ? WHERE run_id = ? AND service_id = ?",
                 (score, grade, json.dumps(caps), json.dumps(caps_detail, sort_keys=True),
-                 json.dumps(pillars, sort_keys=True), now_rfc3339(),
-                 compress(json.dumps(findings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)),
-                 run_id, service_id))
+                 json.dumps(pillars, sort_keys=True), now_rfc3339(), compress(dumps(findings)),
+                 compress(dumps(problems_of(findings))), run_id, service_id))
 
     def keep_newest(self, keep: int, current: str) -> list[str]:
         """Retention: delete every run but the newest `keep` (never `current`), then every stored
@@ -403,12 +409,16 @@ class Store:
             "SELECT coalesce(organisation, ''), grade, count(*) FROM services WHERE run_id = ? GROUP BY 1, 2",
             (run_id,)).fetchall()
 
-    def findings_text(self, run_id: str, service_id: str) -> str | None:
-        """One service's findings as stored (a JSON list), None when the run has no such service;
-        for readers that look for a few finding ids without decoding every finding."""
-        row = self.db.execute("SELECT findings FROM services WHERE run_id = ? AND service_id = ?",
+    def problems(self, run_id: str, service_id: str) -> list[dict[str, Any]] | None:
+        """One service's problems in brief (`problems_of` its findings), None when the run has no
+        such service: a few hundred bytes to read where its findings are tens of kilobytes."""
+        row = self.db.execute("SELECT problems, findings FROM services WHERE run_id = ? AND service_id = ?",
                               (run_id, service_id)).fetchone()
-        return None if row is None else self._findings(run_id, service_id, row[0])
+        if row is None:
+            return None
+        if row[0] is not None:
+            return json.loads(decompress(row[0]))
+        return problems_of(json.loads(self._findings(run_id, service_id, row[1])))  # judged before schema 4
 
     def _findings(self, run_id: str, service_id: str, stored: bytes | None) -> str:
         if stored is not None:
@@ -422,6 +432,11 @@ class Store:
         eps = set(self.db.execute("SELECT service_id, target FROM endpoints WHERE run_id = ?", (run_id,)).fetchall())
         doms = set(self.db.execute("SELECT service_id, domain FROM mail_domains WHERE run_id = ?", (run_id,)).fetchall())
         return eps, doms
+
+
+def problems_of(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fail, warn and error findings, each only its `PROBLEM_KEYS`."""
+    return [{k: f[k] for k in PROBLEM_KEYS if k in f} for f in findings if f["status"] in PROBLEMS]
 
 
 @dataclass
