@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from reports.hoist import expand
-from scanner.lab.broker import RedisBroker, free_port, redis_server
+from scanner.lab.broker import RedisBroker, redis_server
+from scanner.lab.listener import free_port
 
 pytest.importorskip("celery", reason="the celery extra is not installed")
 pytest.importorskip("redis", reason="the celery extra is not installed")

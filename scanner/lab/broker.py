@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import redis
+
+from scanner.lab.listener import free_port
 
 USER = "bolwerk"
 START_TIMEOUT = 10.0
@@ -26,12 +27,6 @@ START_TIMEOUT = 10.0
 def redis_server() -> str | None:
     """The redis-server program, or None when it is not installed."""
     return shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisBroker:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,13 @@ STOP_TIMEOUT = 2.0
 # What a client can do to a connection (OSError covers resets, timeouts and TLS errors);
 # the handler's job ends there.
 NETWORK_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+
+
+def free_port(ip: str = "127.0.0.1") -> int:
+    """A TCP port free on `ip` now, for a server of another process (redis, nginx) to bind."""
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((ip, 0))
+        return sock.getsockname()[1]
 
 
 class OpenConnections:

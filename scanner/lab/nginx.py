@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scanner.lab.listener import free_port
 from scanner.lab.web import Site
 
 NGINX = shutil.which("nginx")
@@ -110,12 +111,6 @@ def _modules_path() -> Path | None:
     return None
 
 
-def _free_port(ip: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((ip, 0))
-        return sock.getsockname()[1]
-
-
 class NginxServer:
     """One nginx for every host given; `start` returns where each address's 443 and 80 listen."""
 
@@ -146,13 +141,15 @@ class NginxServer:
             for port, site in ((443, host.https), (80, host.http)):
                 if site is None:
                     continue
-                real = self.ports.setdefault((host.ip, port), _free_port(host.ip))
+                if (host.ip, port) not in self.ports:
+                    self.ports[host.ip, port] = free_port(host.ip)
+                real = self.ports[host.ip, port]
                 lines += ["server {", f"listen {host.ip}:{real}{' ssl' if port == 443 else ''};",
                           f"server_name {host.name};"]
                 if port == 443:
                     lines += [f"ssl_certificate {host.cert};", f"ssl_certificate_key {host.key};"]
                 lines += [*_locations(site, more), "}"]
-        self.status_port = _free_port(STATUS_IP)
+        self.status_port = free_port(STATUS_IP)
         lines += ["server {", f"listen {STATUS_IP}:{self.status_port};", "access_log off;",
                   "location = /status { stub_status; }", "}", "}"]
         return "\n".join(line for line in lines if line) + "\n"
