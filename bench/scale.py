@@ -5,15 +5,16 @@ Usage: .venv/bin/python bench/scale.py [--sizes 1000,3000,10000] [--label after]
 
 For each size the generated estate of scanner/lab/scale.py is started in a process of its
 own (one web server process for every address: nginx when it is on PATH, else the lab's
-Python server; the lab's DNS servers, one mail server), then `bolwerk scan` runs as a child process with the options below and its JSON result and
-history written to a temporary folder. Measured: wall time; CPU time (user + system) of
-the scan and every process it started (wait4); peak RSS of the scan's process tree (the
-sum over the scanner and its workers, sampled every 100 ms from /proc; it counts the pages
-forked workers share with their parent once per process) and its peak PSS (each shared
-page counted once, split among its sharers: /proc/PID/smaps_rollup); connections and
-DNS questions as the lab's servers counted them; the JSON result's size and the SQLite
-history's size (database and WAL) per endpoint. `--profile` runs the 1,000 size under
-cProfile (in one process: `--workers 1`) and lists the top costs.
+Python server; the lab's DNS servers, one mail server), then `bolwerk scan` runs as a
+child process with the options below and its JSON result and history written to a
+temporary folder. Measured: wall time; CPU time (user + system) of the scan and every
+process it started (wait4); peak RSS of the scan's process tree (the sum over the scanner
+and its workers, sampled every 100 ms from /proc; it counts the pages forked workers share
+with their parent once per process) and its peak PSS (each shared page counted once, split
+among its sharers: /proc/PID/smaps_rollup); connections and DNS questions as the lab's
+servers counted them; the JSON result's size and the SQLite history's size (database and
+WAL) per endpoint. `--profile` runs the 1,000 size under cProfile (in one process:
+`--workers 1`) and lists the top costs.
 
 Figures are kept in bench/scale.json by label ("before": main before issue 16, "after":
 this code), so the section of bench/RESULTS.md shows both.

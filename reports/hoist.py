@@ -46,9 +46,6 @@ DIGEST_CHARS = 20  # 80 bits, as finding ids
 RECENT = 4096  # digests remembered in memory; an older one costs one INSERT OR IGNORE
 
 
-_dumps = dumps  # compact, keys sorted: as the texts digests are taken of
-
-
 def finding_order(f: dict[str, Any]) -> tuple[str, str, str, str]:
     """The order of a service's findings in v1 (scanner.judge sorts them so)."""
     return f["pillar"], f["check"], f["target"], f["id"]
@@ -120,7 +117,7 @@ class Hoister:
         body = dict(f)
         for key in IN_PLACE:
             body.pop(key, None)
-        text = _dumps(body)  # a body is kept whole: most are met again, few hold a large shared part
+        text = dumps(body)  # a body is kept whole: most are met again, few hold a large shared part
         digest = self._keep(self._share(body, top=True)[1] if _MARKS.search(text) else text)
         entry = {}
         if f["target"] != group:
@@ -142,7 +139,7 @@ class Hoister:
                 out = {VALUE: out}
         else:
             out = [self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for v in obj]
-        text = _dumps(out)
+        text = dumps(out)
         if top or len(text) < MIN_SHARED:
             return out, text
         return {REF: self._keep(text)}, ""
@@ -182,7 +179,7 @@ def _escaped(obj: Any) -> Any:
     """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
     (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
     sooner than a walk in Python)."""
-    if isinstance(obj, dict | list) and not _MARKS.search(_dumps(obj)):
+    if isinstance(obj, dict | list) and not _MARKS.search(dumps(obj)):
         return obj
     return _wrapped(obj)
 

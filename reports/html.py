@@ -42,14 +42,14 @@ from markupsafe import Markup, escape
 
 from checks.registry import Registry
 from reports import charts
-from reports.diff import PROBLEMS, compare_service
+from reports.diff import compare_service
 from reports.expiry import lapsing_of
 from reports.history import History, Tally, history, open_since, service_series
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
 from reports.service_page import Findings, Phrases
-from scanner.model import PILLARS, InputError
+from scanner.model import PILLARS, PROBLEMS, InputError
 from scanner.policy import GRADES, INCOMPLETE
 from scanner.scoring import cap_text
 from scanner.store import Store

@@ -16,8 +16,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from reports.diff import PROBLEMS
 from reports.history import History
+from scanner.model import PROBLEMS
 
 KEPT = 50_000  # pieces a Phrases keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}

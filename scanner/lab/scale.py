@@ -8,13 +8,14 @@ sends its mail through one shared provider (`mx.postbus.test`, STARTTLS), has SP
 DMARC, and half of them a CAA record. Header profiles, security.txt and the http://
 behaviour rotate over the estate's own profiles, so the findings vary as in a real estate.
 
-One web server process serves it all: one listener per address and port, the
-certificate chosen by SNI, the site by the Host header, connections kept alive as real
-servers keep them. That server is the lab's own Python one (scanner/lab/web.py; what
-the tests use) or, with `web="nginx"`, one nginx (scanner/lab/nginx.py; the benchmark's
-when nginx is installed), so the lab's own work does not weigh on a large run. The
-lab's DNS servers answer for every generated name. Everything binds to loopback only; it is started in a process of its own (`LabProcess("--scale", N)`),
-so that its work does not count in the scanner's.
+One web server process serves it all: one listener per address and port, the certificate
+chosen by SNI, the site by the Host header, connections kept alive as real servers keep
+them. That server is the lab's own Python one (scanner/lab/web.py; what the tests use)
+or, with `web="nginx"`, one nginx (scanner/lab/nginx.py; the benchmark's when nginx is
+installed), so the lab's own work does not weigh on a large run. The lab's DNS servers
+answer for every generated name. Everything binds to loopback only; it is started in a
+process of its own (`LabProcess("--scale", N)`), so that its work does not count in the
+scanner's.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ without CD; a SERVFAIL is asked again with CD so the chain walk can still say wh
 Results are remembered for the run (the most recent ones: scanner/probes/memo.py) and
 concurrent lookups of one name share one query; answers the run already had in another
 process (the addresses resolved before the scan is split over worker processes) are
-handed over with `seed` and not asked again. A lookup keeps what validation needs: the answer's RRsets and signatures, every CNAME
-link, and the authority section's SOA and NSEC/NSEC3 denial records. Every query leaves
-through the scan's `Network` (`Network.dns_backend`), recorded in the audit log with the
-purpose `dns-resolver`.
+handed over with `seed` and not asked again. A lookup keeps what validation needs: the
+answer's RRsets and signatures, every CNAME link, and the authority section's SOA and
+NSEC/NSEC3 denial records. Every query leaves through the scan's `Network`
+(`Network.dns_backend`), recorded in the audit log with the purpose `dns-resolver`.
 """
 
 from __future__ import annotations
