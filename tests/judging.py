@@ -22,8 +22,8 @@ from scanner.policy import Policy, load_policy
 REGISTRY = default_registry()
 BASELINE = load_policy(None, REGISTRY)
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-ENDPOINT = "https://www.example.be/"
-MAIL_DOMAIN = "example.be"
+ENDPOINT = "https://www.example.test/"
+MAIL_DOMAIN = "example.test"
 
 
 def judge_all(facts: Mapping[str, Any], *, subject: str = "endpoint", target: str | None = None,

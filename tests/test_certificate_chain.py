@@ -31,7 +31,7 @@ def der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def judge(ca, bundle, leaf, chain=(), host="www.example.be", **kw):
+def judge(ca, bundle, leaf, chain=(), host="www.example.test", **kw):
     facts = judge_chain([der(leaf), *(c if isinstance(c, bytes) else der(c) for c in chain)], host, ca.now,
                         bundle, "TLSv1.3", **kw)
     json.dumps(facts)  # facts are plain JSON
@@ -43,20 +43,20 @@ def codes(facts, key="trust_reasons"):
 
 
 def test_valid_chain(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     facts = judge(ca, bundle, issued.cert, issued.chain)
     assert facts["trusted"] is True and facts["hostname_match"] is True
     assert facts["trust_reasons"] == [] and facts["chain_issues"] == [] and facts["trust_error"] is None
     assert len(facts["path"]) == 3  # leaf, intermediate, root
-    assert facts["chain"][0]["san"] == ["www.example.be"]
+    assert facts["chain"][0]["san"] == ["www.example.test"]
     assert facts["chain"][0]["spki_sha256"] and facts["chain"][1]["ca"] is True
     assert facts["days_remaining"] == 89 and round(facts["lifetime_days"]) == 90
     assert facts["trust_store"]["source"].startswith("CA bundle") and "distrust" in facts["trust_store"]["limits"]
 
 
 def test_positional_call_as_smtp_uses_it(ca, bundle):
-    issued = ca.issue(["mx.example.be"])
-    facts = judge_chain(issued.ders(), "mx.example.be", ca.now, bundle, "TLSv1.2")
+    issued = ca.issue(["mx.example.test"])
+    facts = judge_chain(issued.ders(), "mx.example.test", ca.now, bundle, "TLSv1.2")
     assert facts["trusted"] is True
     assert facts["ocsp"] == {"stapled": None, "reason": "not requested on this connection"}
 
@@ -69,7 +69,7 @@ def test_positional_call_as_smtp_uses_it(ca, bundle):
     ({"key_kind": "rsa1024"}, "weak_key"),
 ])
 def test_leaf_reasons(ca, bundle, kw, code):
-    issued = ca.issue(["www.example.be"], **kw)
+    issued = ca.issue(["www.example.test"], **kw)
     facts = judge(ca, bundle, issued.cert, issued.chain)
     assert facts["trusted"] is False
     assert codes(facts)[0] == code, facts["trust_reasons"]
@@ -78,7 +78,7 @@ def test_leaf_reasons(ca, bundle, kw, code):
 
 
 def test_missing_intermediate_names_the_aia_url(ca, bundle):
-    issued = ca.issue(["www.example.be"], include_intermediate=False)
+    issued = ca.issue(["www.example.test"], include_intermediate=False)
     facts = judge(ca, bundle, issued.cert)
     reason = facts["trust_reasons"][0]
     assert reason["aia_ca_issuers"] == ["http://pki.vlaanderen.test/bolwerk-lab-issuing-ca.crt"]
@@ -89,7 +89,7 @@ def test_missing_intermediate_names_the_aia_url(ca, bundle):
 def test_expired_intermediate(ca, bundle):
     key = new_key()
     old = ca._ca(_name("Bolwerk Lab Old Issuing CA"), key, ca.root, ca.root_key, path_length=0, days_after=-1)
-    issued = ca.issue(["www.example.be"], issuer=(old, key))
+    issued = ca.issue(["www.example.test"], issuer=(old, key))
     facts = judge(ca, bundle, issued.cert, issued.chain)
     assert facts["trusted"] is False
     assert facts["trust_reasons"][0]["code"] == "expired" and facts["trust_reasons"][0]["certificate"] == 1
@@ -97,7 +97,7 @@ def test_expired_intermediate(ca, bundle):
 
 def test_unknown_issuer_and_untrusted_root(ca, bundle):
     other = LabCA(ca.now)  # a hierarchy the bundle does not know
-    issued = other.issue(["www.example.be"])
+    issued = other.issue(["www.example.test"])
     facts = judge(ca, bundle, issued.cert, issued.chain)
     assert codes(facts) == ["unknown_issuer"]
     facts = judge(ca, bundle, issued.cert, [*issued.chain, other.root])
@@ -106,7 +106,7 @@ def test_unknown_issuer_and_untrusted_root(ca, bundle):
 
 def test_served_order_and_extras(ca, bundle):
     policy, issuing, key = ca.second_line
-    issued = ca.issue(["www.example.be"], issuer=(issuing, key))
+    issued = ca.issue(["www.example.test"], issuer=(issuing, key))
     in_order = judge(ca, bundle, issued.cert, [issuing, policy])
     assert in_order["trusted"] and in_order["chain_issues"] == []
     reversed_ = judge(ca, bundle, issued.cert, [policy, issuing])
@@ -121,13 +121,13 @@ def test_served_order_and_extras(ca, bundle):
 
 
 def test_served_root_of_an_untrusted_chain_is_not_extra(ca, bundle):
-    issued = ca.issue(["www.example.be"], days_before=100, days_after=-10)
+    issued = ca.issue(["www.example.test"], days_before=100, days_after=-10)
     facts = judge(ca, bundle, issued.cert, [ca.intermediate, ca.root])
     assert codes(facts) == ["expired"] and codes(facts, "chain_issues") == ["root_served"]
 
 
 def test_huge_chain_is_cut_and_reported(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     filler = [ca._ca(_name(f"Filler {n}"), new_key(), None, None, path_length=0) for n in range(60)]
     facts = judge(ca, bundle, issued.cert, [ca.intermediate, *filler])
     assert len(facts["chain"]) == MAX_CHAIN and facts["served_count"] == 62
@@ -136,22 +136,22 @@ def test_huge_chain_is_cut_and_reported(ca, bundle):
 
 
 def test_absurd_san_list(ca, bundle):
-    names = ["www.example.be"] + [f"naam-{n}.example.be" for n in range(5000)]
+    names = ["www.example.test"] + [f"naam-{n}.example.test" for n in range(5000)]
     issued = ca.issue(names)
-    facts = judge(ca, bundle, issued.cert, issued.chain, host="naam-4000.example.be")
+    facts = judge(ca, bundle, issued.cert, issued.chain, host="naam-4000.example.test")
     assert facts["hostname_match"] is True and facts["trusted"] is True
     assert facts["chain"][0]["san_count"] == 5001 and len(facts["chain"][0]["san"]) == 100
 
 
 def test_oversized_leaf_is_an_error_with_its_reason(ca, bundle):
-    issued = ca.issue(["www.example.be"] + [f"naam-{n}.example.be" for n in range(12000)])
-    facts = judge_chain(issued.ders(), "www.example.be", ca.now, bundle)
+    issued = ca.issue(["www.example.test"] + [f"naam-{n}.example.test" for n in range(12000)])
+    facts = judge_chain(issued.ders(), "www.example.test", ca.now, bundle)
     assert set(facts) == {"error"} and "limit" in facts["error"]
 
 
 def _hand_made_leaf(ca, serial, san, eku):
     key = new_key()
-    builder = (x509.CertificateBuilder().subject_name(_name("www.example.be")).issuer_name(ca.intermediate.subject)
+    builder = (x509.CertificateBuilder().subject_name(_name("www.example.test")).issuer_name(ca.intermediate.subject)
                .public_key(key.public_key()).serial_number(serial).not_valid_before(ca.now - DAY)
                .not_valid_after(ca.now + 30 * DAY)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -170,7 +170,7 @@ def test_no_san_is_a_name_problem_not_a_trust_problem(ca, bundle):
 
 
 def test_client_only_certificate_is_not_trusted_for_servers(ca, bundle):
-    cert = _hand_made_leaf(ca, 8, ["www.example.be"], ExtendedKeyUsageOID.CLIENT_AUTH)
+    cert = _hand_made_leaf(ca, 8, ["www.example.test"], ExtendedKeyUsageOID.CLIENT_AUTH)
     facts = judge(ca, bundle, cert, [ca.intermediate])
     assert facts["trusted"] is False
     assert codes(facts) == ["other"] and "key usage" in facts["trust_error"]
@@ -185,14 +185,14 @@ def test_legacy_rsa1024_sha1_fixture(ca, bundle):
 
 
 def test_unknown_roots_with_certifi(ca):
-    issued = ca.issue(["www.example.be"])
-    facts = judge_chain(issued.ders(), "www.example.be", ca.now, None)
+    issued = ca.issue(["www.example.test"])
+    facts = judge_chain(issued.ders(), "www.example.test", ca.now, None)
     assert facts["trusted"] is False and codes(facts) == ["unknown_issuer"]
     assert facts["trust_store"]["source"].startswith("certifi") and facts["trust_store"]["roots"] > 50
 
 
 def test_revoked_by_stapled_ocsp(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     flight = Flight(ocsp=ca.ocsp_response(issued.cert, "revoked"), done=True)
     facts = judge(ca, bundle, issued.cert, issued.chain, flight=flight)
     assert facts["trusted"] is False and codes(facts) == ["revoked"]
@@ -205,36 +205,36 @@ def test_revoked_by_stapled_ocsp(ca, bundle):
 @pytest.mark.parametrize("garbage", [b"", b"\x00", b"\x30\x82\xff\xff" + b"A" * 20, b"not a certificate at all",
                                      b"\x30\x03\x02\x01\x01"])
 def test_malformed_leaf_is_an_error_fact(ca, bundle, garbage):
-    facts = judge_chain([garbage], "www.example.be", ca.now, bundle)
+    facts = judge_chain([garbage], "www.example.test", ca.now, bundle)
     assert set(facts) == {"error"} and "does not parse" in facts["error"]
 
 
 def test_malformed_intermediate_is_a_reason(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     facts = judge(ca, bundle, issued.cert, [b"\x30\x82\x01\x00garbage"])
     assert facts["trusted"] is False
     assert "malformed" in codes(facts) and facts["malformed"][0]["certificate"] == 1
 
 
 def test_oversized_certificate_is_not_parsed(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     facts = judge(ca, bundle, issued.cert, [b"\x30" + b"\x00" * (300 * 1024)])
     assert "malformed" in codes(facts) and "limit" in facts["malformed"][0]["message"]
 
 
 def test_no_certificate():
-    assert judge_chain([], "www.example.be", LabCA().now, None) == {"error": "the server sent no certificate"}
+    assert judge_chain([], "www.example.test", LabCA().now, None) == {"error": "the server sent no certificate"}
 
 
 def test_truncated_chain_of_valid_prefix(ca, bundle):
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     cut = der(issued.cert)[: len(der(issued.cert)) // 2]
-    assert "error" in judge_chain([cut], "www.example.be", ca.now, bundle)
+    assert "error" in judge_chain([cut], "www.example.test", ca.now, bundle)
 
 
 def test_mutated_chains_never_raise(ca, bundle):
     """Random byte flips anywhere in a served chain: an error fact or a verdict, never an exception."""
-    issued = ca.issue(["www.example.be", "192.0.2.1"], must_staple=True, ocsp_url=True)
+    issued = ca.issue(["www.example.test", "192.0.2.1"], must_staple=True, ocsp_url=True)
     ders = issued.ders()
     rnd = random.Random(20261128)
     outcomes = set()
@@ -243,7 +243,7 @@ def test_mutated_chains_never_raise(ca, bundle):
         target = chain[rnd.randrange(len(chain))]
         for _ in range(rnd.randint(1, 4)):
             target[rnd.randrange(len(target))] = rnd.randrange(256)
-        facts = judge_chain([bytes(c) for c in chain], "www.example.be", ca.now, bundle)
+        facts = judge_chain([bytes(c) for c in chain], "www.example.test", ca.now, bundle)
         json.dumps(facts)
         assert "could not be judged" not in facts.get("error", ""), facts["error"]
         outcomes.add("error" if "error" in facts else facts["trusted"])

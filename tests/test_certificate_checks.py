@@ -17,10 +17,10 @@ def stamp(moment: datetime) -> str:
 
 
 def entry(days_before=10, days_after=80, **over):
-    out = {"subject": "CN=www.example.be,O=Example,C=BE", "issuer": "CN=Example Issuing CA,O=Example,C=BE",
+    out = {"subject": "CN=www.example.test,O=Example,C=BE", "issuer": "CN=Example Issuing CA,O=Example,C=BE",
            "not_before": stamp(NOW - timedelta(days=days_before)), "not_after": stamp(NOW + timedelta(days=days_after)),
            "key_type": "EC", "key_bits": 256, "curve": "secp256r1", "signature_hash": "sha256",
-           "san": ["www.example.be"], "san_count": 1, "self_signed": False, "ca": False,
+           "san": ["www.example.test"], "san_count": 1, "self_signed": False, "ca": False,
            "sha256": "ab" * 32, "spki_sha256": "cd" * 32}
     out.update(over)
     return out
@@ -34,18 +34,18 @@ def intermediate(days_after=3000, **over):
 BASE = {
     "chain": [entry(), intermediate()],
     "trusted": True, "trust_reasons": [], "trust_error": None, "hostname_match": True,
-    "hostname_matched_by": "www.example.be", "hostname_reason": "dNSName www.example.be",
+    "hostname_matched_by": "www.example.test", "hostname_reason": "dNSName www.example.test",
     "chain_issues": [], "served_count": 2, "trust_store": {"source": "certifi"},
     "ocsp": {"stapled": False}, "must_staple": False,
     "scts": {"embedded": 2, "tls_extension": 0, "ocsp": None, "total": 2, "measured": "all"},
-    "dane": {"name": "_443._tcp.www.example.be", "tlsa": False, "records": [], "matched": None, "dnssec": None},
+    "dane": {"name": "_443._tcp.www.example.test", "tlsa": False, "records": [], "matched": None, "dnssec": None},
 }
 
 
 def judge(check_id, certificate=None, dns=None, **thresholds):
     facts = {"certificate": certificate if certificate is not None else copy.deepcopy(BASE),
              "dns": dns if dns is not None else {"caa": []}}
-    return judge_one(check_id, facts, target="https://www.example.be/", thresholds=thresholds)
+    return judge_one(check_id, facts, target="https://www.example.test/", thresholds=thresholds)
 
 
 def facts(**over):
@@ -78,7 +78,7 @@ def test_error_section_is_not_measured():
 
 
 def test_trusted_names_the_reasons():
-    reasons = [{"code": "expired", "message": "www.example.be expired on 2026-11-01"},
+    reasons = [{"code": "expired", "message": "www.example.test expired on 2026-11-01"},
                {"code": "weak_key", "message": "RSA key of 1024 bits"}]
     out = judge("certificate.trusted", facts(trusted=False, trust_reasons=reasons))
     assert out.status == Status.FAIL and "expired on 2026-11-01" in out.message and "1 more" in out.message
@@ -86,8 +86,8 @@ def test_trusted_names_the_reasons():
 
 
 def test_hostname_reason():
-    out = judge("certificate.hostname", facts(hostname_match=False, hostname_reason="www.example.be is not named"))
-    assert out.status == Status.FAIL and out.message == "www.example.be is not named"
+    out = judge("certificate.hostname", facts(hostname_match=False, hostname_reason="www.example.test is not named"))
+    assert out.status == Status.FAIL and out.message == "www.example.test is not named"
 
 
 # -- expiry: days and fraction --------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_malformed_chain_certificate_fails_the_chain():
 
 
 def test_key_sharing():
-    many = entry(san=[f"n{n}.example.be" for n in range(100)], san_count=500)
+    many = entry(san=[f"n{n}.example.test" for n in range(100)], san_count=500)
     assert judge("certificate.key_sharing", facts(chain=[many, intermediate()])).status == Status.WARN
     assert judge("certificate.key_sharing", facts(chain=[many, intermediate()]),
                  certificate_max_names=1000).status == Status.PASS
@@ -287,18 +287,18 @@ LE_LEAF = entry(issuer="CN=R11,O=Let's Encrypt,C=US")
 
 
 @pytest.mark.parametrize(("caa", "leaf", "matched_by", "status"), [
-    (['0 issue "letsencrypt.org"'], LE_LEAF, "www.example.be", Status.PASS),
-    (['0 issue "letsencrypt.org; validationmethods=dns-01"'], LE_LEAF, "www.example.be", Status.PASS),
-    (['0 issue "digicert.com"'], LE_LEAF, "www.example.be", Status.WARN),
-    (['0 issue ";"'], LE_LEAF, "www.example.be", Status.WARN),
-    (['0 issue "letsencrypt.org"', '0 issuewild "digicert.com"'], LE_LEAF, "*.example.be", Status.WARN),
-    (['0 issue "digicert.com"', '0 issuewild "letsencrypt.org"'], LE_LEAF, "*.example.be", Status.PASS),
-    (['0 issue "letsencrypt.org"'], LE_LEAF, "*.example.be", Status.PASS),  # no issuewild: issue applies
-    ([], LE_LEAF, "www.example.be", Status.NOT_APPLICABLE),
-    (['0 issue "letsencrypt.org"'], entry(issuer="CN=Obscure CA,O=Nobody"), "www.example.be", Status.INFO),
-    (['0 issue "letsencrypt.org"'], entry(self_signed=True), "www.example.be", Status.NOT_APPLICABLE),
+    (['0 issue "letsencrypt.org"'], LE_LEAF, "www.example.test", Status.PASS),
+    (['0 issue "letsencrypt.org; validationmethods=dns-01"'], LE_LEAF, "www.example.test", Status.PASS),
+    (['0 issue "digicert.com"'], LE_LEAF, "www.example.test", Status.WARN),
+    (['0 issue ";"'], LE_LEAF, "www.example.test", Status.WARN),
+    (['0 issue "letsencrypt.org"', '0 issuewild "digicert.com"'], LE_LEAF, "*.example.test", Status.WARN),
+    (['0 issue "digicert.com"', '0 issuewild "letsencrypt.org"'], LE_LEAF, "*.example.test", Status.PASS),
+    (['0 issue "letsencrypt.org"'], LE_LEAF, "*.example.test", Status.PASS),  # no issuewild: issue applies
+    ([], LE_LEAF, "www.example.test", Status.NOT_APPLICABLE),
+    (['0 issue "letsencrypt.org"'], entry(issuer="CN=Obscure CA,O=Nobody"), "www.example.test", Status.INFO),
+    (['0 issue "letsencrypt.org"'], entry(self_signed=True), "www.example.test", Status.NOT_APPLICABLE),
     # RFC 8659 §4.2: a value outside the grammar counts as an empty issuer, so it allows no CA
-    (['0 issue "letsencrypt.org; account"'], LE_LEAF, "www.example.be", Status.WARN),
+    (['0 issue "letsencrypt.org; account"'], LE_LEAF, "www.example.test", Status.WARN),
 ])
 def test_caa(caa, leaf, matched_by, status):
     cert = facts(chain=[leaf, intermediate()], hostname_matched_by=matched_by)
@@ -314,7 +314,7 @@ def test_caa_reads_the_issuer_domain_of_each_property():
     caa = ['0 issue "Letsencrypt.org; accounturi=x"', '128 issuewild ";"', '0 iodef "mailto:a@b"']
     named = judge("certificate.caa", facts(chain=[LE_LEAF, intermediate()]), dns={"caa": caa})
     assert named.status == Status.PASS and named.evidence["allowed"] == ["letsencrypt.org"]
-    wild = judge("certificate.caa", facts(chain=[LE_LEAF, intermediate()], hostname_matched_by="*.example.be"),
+    wild = judge("certificate.caa", facts(chain=[LE_LEAF, intermediate()], hostname_matched_by="*.example.test"),
                  dns={"caa": caa})
     assert wild.status == Status.WARN and wild.evidence["allowed"] == [""] and "allows no CA" in wild.message
 
@@ -324,7 +324,7 @@ def test_caa_reads_the_issuer_domain_of_each_property():
 def _dane(dnssec, matched, records=True):
     rows = [{"record": "3 1 1 ab", "usage": "DANE-EE", "match": matched,
              **({} if matched else {"reason": "the leaf does not match"})}] if records else []
-    return {"name": "_443._tcp.www.example.be", "tlsa": records, "records": rows, "dnssec": dnssec,
+    return {"name": "_443._tcp.www.example.test", "tlsa": records, "records": rows, "dnssec": dnssec,
             "matched": matched if records else None, "dnssec_reason": "why"}
 
 
@@ -335,7 +335,7 @@ def _dane(dnssec, matched, records=True):
     (_dane("bogus", True), Status.FAIL),
     (_dane(None, True), Status.ERROR),
     (_dane(None, None, records=False), Status.NOT_APPLICABLE),
-    ({"name": "_443._tcp.www.example.be", "error": "timed out", "tlsa": None}, Status.ERROR),
+    ({"name": "_443._tcp.www.example.test", "error": "timed out", "tlsa": None}, Status.ERROR),
 ])
 def test_dane(dane, status):
     assert judge("certificate.dane", facts(dane=dane)).status == status
@@ -368,5 +368,5 @@ def test_dutch_messages_name_the_problem_and_the_certificate():
         {"code": "missing_intermediate", "message": "the issuer of x was not served", "certificate": 0},
         {"code": "expired", "message": "x expired", "certificate": 0}])
     out = judge("certificate.trusted", untrusted)
-    assert out.message_nl == ("niet vertrouwd: een tussencertificaat ontbreekt (www.example.be); "
-                              "een certificaat in de keten is verlopen (www.example.be)")
+    assert out.message_nl == ("niet vertrouwd: een tussencertificaat ontbreekt (www.example.test); "
+                              "een certificaat in de keten is verlopen (www.example.test)")

@@ -14,7 +14,7 @@ from scanner.probes.certificate.dane import dane_facts, match_tlsa
 @pytest.fixture(scope="module")
 def pki():
     ca = LabCA()
-    issued = ca.issue(["www.example.be"])
+    issued = ca.issue(["www.example.test"])
     served = [issued.cert, ca.intermediate]
     path = [issued.cert, ca.intermediate, ca.root]  # what PKIX validation built
     return ca, issued, served, path
@@ -62,7 +62,7 @@ def test_usage_rules(pki):
 
 def test_dane_facts(pki):
     ca, issued, served, path = pki
-    secure = {"name": "_443._tcp.www.example.be", "records": [(3, 1, 1, _data(issued.cert, 1, 1)),
+    secure = {"name": "_443._tcp.www.example.test", "records": [(3, 1, 1, _data(issued.cert, 1, 1)),
                                                              (3, 1, 1, b"\x01" * 32)], "dnssec": "secure"}
     facts = dane_facts(secure, served, path, served, True, True)
     assert facts["tlsa"] and facts["matched"] and facts["usable"] == 2 and len(facts["records"]) == 2

@@ -35,7 +35,7 @@ def ca():
 
 @pytest.fixture(scope="module")
 def issued(ca):
-    return ca.issue(["www.example.be"])
+    return ca.issue(["www.example.test"])
 
 
 # -- OCSP ------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def test_ocsp_good_and_revoked(ca, issued):
 
 
 def test_ocsp_problems(ca, issued):
-    other = ca.issue(["other.example.be"])
+    other = ca.issue(["other.example.test"])
     wrong_cert = judge_ocsp(ca.ocsp_response(other.cert, "revoked"), issued.cert, ca.intermediate, ca.now)
     assert not wrong_cert["valid"] and "serial" in wrong_cert["problem"]
     stale = judge_ocsp(ca.ocsp_response(issued.cert, "good", this_update_days=-10, next_update_days=-3),
@@ -110,9 +110,9 @@ def test_sct_list_malformed(data):
 
 
 def test_embedded_scts(ca):
-    assert len(embedded_scts(ca.issue(["a.example.be"]).cert)[0]) == 2
-    assert len(embedded_scts(ca.issue(["a.example.be"], days_after=300).cert)[0]) == 3
-    assert embedded_scts(ca.issue(["a.example.be"], scts=0).cert) == ([], None)
+    assert len(embedded_scts(ca.issue(["a.example.test"]).cert)[0]) == 2
+    assert len(embedded_scts(ca.issue(["a.example.test"], days_after=300).cert)[0]) == 3
+    assert embedded_scts(ca.issue(["a.example.test"], scts=0).cert) == ([], None)
 
 
 # -- the TLS 1.2 reader ------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def _feed_all(parser, data: bytes, step: int = 7) -> bool:
 
 
 def test_tls12_flight_with_staple_and_scts(ca, issued):
-    hello = parse_hello(client_hello("www.example.be"))
+    hello = parse_hello(client_hello("www.example.test"))
     assert hello is not None and 5 in hello.extensions and 18 in hello.extensions and not hello.offers_tls13()
     staple, scts = ca.ocsp_response(issued.cert, "good"), sct_list(2, ca.now)
     parser = FlightParser()
@@ -195,7 +195,7 @@ def test_key_schedule_matches_rfc8448():
 
 def test_tls13_flight_round_trip(ca, issued):
     shares = key_shares()
-    record = client_hello13("www.example.be", shares)
+    record = client_hello13("www.example.test", shares)
     hello = parse_hello(record)
     assert hello.offers_tls13() and hello.x25519_share() is not None
     staple, scts = ca.ocsp_response(issued.cert, "good"), sct_list(2, ca.now)
@@ -208,7 +208,7 @@ def test_tls13_flight_round_trip(ca, issued):
 
 def test_tls13_reader_with_tampered_records(ca, issued):
     shares = key_shares()
-    record = client_hello13("www.example.be", shares)
+    record = client_hello13("www.example.test", shares)
     data = bytearray(first_flight13(record, parse_hello(record), issued.ders(), None, None))
     data[-5] ^= 0xFF  # flip a bit in the encrypted Certificate record
     parser = Tls13FlightParser(record, shares)
@@ -217,7 +217,7 @@ def test_tls13_reader_with_tampered_records(ca, issued):
 
 def test_tls13_reader_refuses_retry_and_downgrade(issued):
     shares = key_shares()
-    record = client_hello13("www.example.be", shares)
+    record = client_hello13("www.example.test", shares)
     retry = (b"\x03\x03" + bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
              + b"\x00\x13\x01\x00\x00\x06\x00\x2b\x00\x02\x03\x04")
     parser = Tls13FlightParser(record, shares)
@@ -264,7 +264,7 @@ def test_read_flight_never_hangs(behaviour):
     async def main():
         server, port = await _serve(handler)
         async with server:  # both hellos at once: the silent and trickling cases end at the deadline
-            return await asyncio.gather(*(read_flight(_ctx(port), "www.example.be", "127.0.0.1", 443, tls13)
+            return await asyncio.gather(*(read_flight(_ctx(port), "www.example.test", "127.0.0.1", 443, tls13)
                                           for tls13 in (False, True)))
 
     for flight in asyncio.run(main()):
@@ -286,6 +286,6 @@ def test_random_server_flights_never_raise(issued):
         for _ in range(rnd.randint(1, 6)):
             data[rnd.randrange(len(data))] = rnd.randrange(256)
         shares = key_shares() if rnd.random() < 0.2 else None
-        parser = Tls13FlightParser(client_hello13("x.example.be", shares), shares) if shares else FlightParser()
+        parser = Tls13FlightParser(client_hello13("x.example.test", shares), shares) if shares else FlightParser()
         _feed_all(parser, bytes(data), step=rnd.randint(1, 3000))
         assert parser.flight.error is None or isinstance(parser.flight.error, str)

@@ -9,13 +9,13 @@ from tests.judging import judge_one, not_measured
 
 
 def judge(check_id: str, dns: dict, **thresholds):
-    """One DNS check on facts of an endpoint (www.example.be) or of the mail domain example.be."""
+    """One DNS check on facts of an endpoint (www.example.test) or of the mail domain example.test."""
     return judge_one(check_id, {"dns": dns}, thresholds=thresholds)
 
 
 def caa(*records: tuple[int, str, str]):
     """CAA facts as the DNS probe writes them: presentation lines and parsed records."""
-    return {"caa": [f'{flags} {tag} "{value}"' for flags, tag, value in records], "caa_owner": "example.be",
+    return {"caa": [f'{flags} {tag} "{value}"' for flags, tag, value in records], "caa_owner": "example.test",
             "caa_records": [{"flags": flags, "tag": tag, "value": value} for flags, tag, value in records]}
 
 
@@ -39,7 +39,7 @@ def test_caa_issue_value_syntax(value, ok):
 def test_caa_iodef_and_critical_tags():
     out = judge("dns.caa", caa((0, "issue", "ca.example"), (0, "iodef", "ftp://x.example/"), (128, "tbs", "x"),
                                (0, "tbs", "x"),  # unknown but not critical: ignored
-                               (0, "iodef", "mailto:security@example.be")))
+                               (0, "iodef", "mailto:security@example.test")))
     problems = out.evidence["problems"]
     assert out.status == Status.FAIL and len(problems) == 2
     assert "mailto:" in problems[0] and "critical" in problems[1]
@@ -49,21 +49,21 @@ def test_caa_property_values_are_validated():
     """RFC 8659 §4.1 flags, RFC 8657 parameters, the BR's contact properties: every problem, each named."""
     out = judge("dns.caa", caa((1, "issue", "ca.example; validationmethods=dns-02"),
                                (0, "issuewild", "ca.example; accounturi=acct-1"),
-                               (0, "iodef", "mailto:"), (0, "contactemail", "Naam <a@example.be>"),
+                               (0, "iodef", "mailto:"), (0, "contactemail", "Naam <a@example.test>"),
                                (0, "contactphone", "02 553 00 00")))
     problems = out.evidence["problems"]
     assert out.status == Status.FAIL and len(problems) == 6
     assert "reserved bits" in problems[0] and "'dns-02'" in problems[1] and "accounturi" in problems[2]
     assert "contactemail" in problems[4] and "+..." in problems[5]
     good = judge("dns.caa", caa((0, "issue", "ca.example; accounturi=https://ca.example/a/1; validationmethods=ca-x"),
-                                (0, "contactemail", "a@example.be"), (0, "contactphone", "+32-2-553-00-00")))
+                                (0, "contactemail", "a@example.test"), (0, "contactphone", "+32-2-553-00-00")))
     assert good.status == Status.PASS, good.message
     bad = judge("dns.caa", caa((0, "issue", "ca.example; account")))
     assert "(at character 20)" in bad.message and "naming no CA" in bad.message
 
 
 def test_caa_without_issue_property_warns():
-    out = judge("dns.caa", caa((0, "iodef", "mailto:a@b.be")))
+    out = judge("dns.caa", caa((0, "iodef", "mailto:a@b.test")))
     assert out.status == Status.WARN and "none restricts issuance" in out.message
 
 
@@ -75,9 +75,9 @@ def test_caa_lookup_failure_is_not_measured():
 @pytest.mark.parametrize("target,severity,text", [
     ({"name": "app.azurewebsites.net", "rcode": "NXDOMAIN", "domain": "azurewebsites.net", "domain_exists": True},
      "critical", "Microsoft Azure App Service"),
-    ({"name": "www.vergeten-domein.be", "rcode": "NXDOMAIN", "domain": "vergeten-domein.be", "domain_exists": False},
+    ({"name": "www.vergeten-domein.test", "rcode": "NXDOMAIN", "domain": "vergeten-domein.test", "domain_exists": False},
      "critical", "is not registered"),
-    ({"name": "oud.example.be", "rcode": "NXDOMAIN", "domain": "example.be", "domain_exists": True},
+    ({"name": "oud.example.test", "rcode": "NXDOMAIN", "domain": "example.test", "domain_exists": True},
      "high", "dangling"),  # no takeover fingerprint: the check's own severity
 ])
 def test_dangling_alias(target, severity, text):
@@ -121,16 +121,16 @@ def _zone(**over):
             "dnskey": [{"key_tag": 1, "algorithm": 13, "algorithm_name": "ECDSAP256SHA256", "flags": 257,
                         "sep": True, "key_bits": 256}],
             "ds": [{"key_tag": 1, "algorithm": 13, "digest_type": 2, "digest_name": "SHA-256"}],
-            "rrsig": [{"rrset": "x.be SOA", "expiration": "2026-12-28T00:00:00Z"}],
+            "rrsig": [{"rrset": "x.test SOA", "expiration": "2026-12-28T00:00:00Z"}],
             "denial": "nsec3", "nsec3": {"algorithm": 1, "iterations": 0, "salt": "", "opt_out": False}}
     zone.update(over)
     return {"dnssec": "secure", "dnssec_zone": zone}
 
 
 def test_expired_signature_fails_and_threshold_is_the_policys():
-    expired = _zone(rrsig=[{"rrset": "x.be SOA", "expiration": "2026-11-27T00:00:00Z"}])
+    expired = _zone(rrsig=[{"rrset": "x.test SOA", "expiration": "2026-11-27T00:00:00Z"}])
     assert judge("dns.dnssec.expiry", expired).status == Status.FAIL
-    soon = _zone(rrsig=[{"rrset": "x.be SOA", "expiration": "2026-12-08T00:00:00Z"}])
+    soon = _zone(rrsig=[{"rrset": "x.test SOA", "expiration": "2026-12-08T00:00:00Z"}])
     assert judge("dns.dnssec.expiry", soon).status == Status.PASS
     assert judge("dns.dnssec.expiry", soon, dnssec_expiry_warn_days=14).status == Status.WARN
 
@@ -150,7 +150,7 @@ def test_nsec3_iterations_beyond_what_validators_accept_fail():
 
 
 def test_a_bogus_denial_proof_fails_the_domain():
-    facts = _zone(denial_proof={"name": "probe.x.be.", "status": "bogus", "reason": "no NSEC3 covers it"})
+    facts = _zone(denial_proof={"name": "probe.x.test.", "status": "bogus", "reason": "no NSEC3 covers it"})
     facts["dnssec_reason"] = ""
     out = judge("dns.dnssec.domain", facts)
     assert out.status == Status.FAIL and out.severity == "critical"
@@ -164,7 +164,7 @@ def test_network_prefixes_come_from_the_policy():
 
 
 def test_parent_view_unavailable_is_information():
-    facts = {"delegation": {"parent_ns": None, "parent_note": "the parent's name servers also serve x.be",
+    facts = {"delegation": {"parent_ns": None, "parent_note": "the parent's name servers also serve x.test",
                             "child_ns": ["a"], "servers": [{"name": "a", "addresses": [], "answers": []}]}}
     assert judge("dns.ns.consistency", facts).status == Status.INFO
 

@@ -7,7 +7,7 @@ import pytest
 from scanner.standards import csp
 from scanner.standards.csp import Url
 
-PAGE = Url("https", "www.example.be")
+PAGE = Url("https", "www.example.test")
 
 
 @pytest.mark.parametrize("value, directives, issues", [
@@ -18,7 +18,7 @@ PAGE = Url("https", "www.example.be")
                  id="CSP3-2.1-directive-name-grammar"),
     pytest.param("object-src 'none' https:", {"object-src": ["'none'", "https:"]},
                  [(11, "none_not_alone", "'none'")], id="CSP3-2.3.1-none-only-alone"),
-    pytest.param("script-src 'nonce' 'sha1-AbC=' 'self' https://*.example.be:*/js/", None,
+    pytest.param("script-src 'nonce' 'sha1-AbC=' 'self' https://*.example.test:*/js/", None,
                  [(11, "source", "'nonce'"), (19, "source", "'sha1-AbC='")], id="CSP3-2.3.1-source-expression-grammar"),
     pytest.param("script-src 'NONCE-AbC'", {"script-src": ["'nonce-AbC'"]}, [], id="CSP3-2.3.1-nonce-value-keeps-case"),
     pytest.param("frame-ancestors 'unsafe-inline'", None, [(16, "source", "'unsafe-inline'")],
@@ -60,14 +60,14 @@ def test_a_meta_policy_is_one_policy_commas_and_all():
     pytest.param("https:", Url("http", "a.test"), False, id="CSP3-6.7.2.8-https-scheme-not-http"),
     pytest.param("*", Url("data"), False, id="CSP3-6.7.2.8-star-not-data"),
     pytest.param("*", Url("http", "a.test"), True, id="CSP3-6.7.2.8-star-matches-http"),
-    pytest.param("*.example.be", Url("https", "cdn.example.be"), True, id="CSP3-6.7.2.8-wildcard-subdomain"),
-    pytest.param("*.example.be", Url("https", "example.be"), False, id="CSP3-6.7.2.8-wildcard-not-apex"),
+    pytest.param("*.example.test", Url("https", "cdn.example.test"), True, id="CSP3-6.7.2.8-wildcard-subdomain"),
+    pytest.param("*.example.test", Url("https", "example.test"), False, id="CSP3-6.7.2.8-wildcard-not-apex"),
     pytest.param("cdn.test", Url("http", "cdn.test"), False, id="CSP3-6.7.2.8-no-scheme-takes-page-scheme"),
     pytest.param("http://cdn.test", Url("https", "cdn.test"), True, id="CSP3-6.7.2.8-http-host-upgrades"),
     pytest.param("https://cdn.test:8443", Url("https", "cdn.test"), False, id="CSP3-6.7.2.8-port-must-match"),
     pytest.param("https://cdn.test/js/", Url("https", "cdn.test", None, "/js/a.js"), True, id="CSP3-6.7.2.8-path-prefix"),
     pytest.param("https://cdn.test/a.js", Url("https", "cdn.test", None, "/b.js"), False, id="CSP3-6.7.2.8-exact-path"),
-    pytest.param("'self'", Url("https", "www.example.be"), True, id="CSP3-6.7.2.8-self"),
+    pytest.param("'self'", Url("https", "www.example.test"), True, id="CSP3-6.7.2.8-self"),
 ])
 def test_matches(source, url, expected):
     assert csp.matches(source, url, PAGE) is expected

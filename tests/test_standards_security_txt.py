@@ -6,7 +6,7 @@ import pytest
 
 from scanner.standards import language_tags, security_txt, uri
 
-BODY = "Contact: mailto:security@example.be\nExpires: 2030-01-01T00:00:00Z\n"
+BODY = "Contact: mailto:security@example.test\nExpires: 2030-01-01T00:00:00Z\n"
 HEAD = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n"
 SIGNATURE = "-----BEGIN PGP SIGNATURE-----\n\niHUEARYKAB0WIQT\n=abcd\n-----END PGP SIGNATURE-----\n"
 
@@ -39,16 +39,16 @@ def test_signature_framing(text, signed, framing):
     parsed = security_txt.parse(text)
     assert parsed.signed is signed
     assert [(i.line, i.code) for i in parsed.framing] == framing
-    assert parsed.fields["contact"][0] == "mailto:security@example.be"
+    assert parsed.fields["contact"][0] == "mailto:security@example.test"
 
 
 @pytest.mark.parametrize("text, found", [
     pytest.param(BODY.rstrip("\n"), [(2, "no_final_newline")], id="RFC9116-4-final-newline"),
     pytest.param(BODY.replace("\n", "\r\n"), [], id="RFC9116-4-crlf-line-endings"),
-    pytest.param(BODY + "Policy: http://example.be/beleid\n", [(3, "not_https")], id="RFC9116-2.5.7-policy-https"),
-    pytest.param(BODY + "Encryption: http://example.be/key.asc\n", [(3, "not_https")],
+    pytest.param(BODY + "Policy: http://example.test/beleid\n", [(3, "not_https")], id="RFC9116-2.5.7-policy-https"),
+    pytest.param(BODY + "Encryption: http://example.test/key.asc\n", [(3, "not_https")],
                  id="RFC9116-2.5.4-encryption-https"),
-    pytest.param(BODY + "Acknowledgments: https://example.be/dank\nHiring: https://example.be/jobs\n", [],
+    pytest.param(BODY + "Acknowledgments: https://example.test/dank\nHiring: https://example.test/jobs\n", [],
                  id="RFC9116-2.5.1-https-uris-pass"),
     pytest.param(BODY + "Canonical: /.well-known/security.txt\n", [(3, "not_uri")], id="RFC9116-2.5.2-canonical-uri"),
     pytest.param(BODY + "Preferred-Languages: nl-BE, en, fr\n", [], id="RFC9116-2.5.8-bcp47-tags"),
@@ -58,7 +58,7 @@ def test_signature_framing(text, signed, framing):
     pytest.param(BODY + "Expires: 2031-01-01T00:00:00Z\n", [(3, "repeated")], id="RFC9116-2.5.5-expires-once"),
     pytest.param("Contact: mailto:a@b.test\nExpires: 1 januari 2030\n", [(2, "bad_date")],
                  id="RFC9116-2.5.5-rfc3339-date"),
-    pytest.param(BODY + "Contact:mailto:b@example.be\n", [(3, "no_space")], id="RFC9116-4-space-after-colon"),
+    pytest.param(BODY + "Contact:mailto:b@example.test\n", [(3, "no_space")], id="RFC9116-4-space-after-colon"),
     pytest.param(BODY + "dit is geen veld\n  Contact: mailto:x@y.test\n", [(3, "invalid_line"), (4, "invalid_line")],
                  id="RFC9116-4-neither-field-nor-comment"),
     pytest.param(BODY + "# commentaar\n\nX-Eigen-Veld: vrij\n", [], id="RFC9116-2.4-comments-and-extension-fields"),
@@ -112,12 +112,12 @@ def test_language_tags(tag, ok):
 
 
 @pytest.mark.parametrize("text, problem", [
-    pytest.param("https://example.be/x?y#z", None, id="RFC3986-3-uri"),
-    pytest.param("mailto:a@example.be", None, id="RFC3986-3-mailto"),
+    pytest.param("https://example.test/x?y#z", None, id="RFC3986-3-uri"),
+    pytest.param("mailto:a@example.test", None, id="RFC3986-3-mailto"),
     pytest.param("https://[2001:db8::1]:8443/", None, id="RFC3986-3.2.2-ip-literal"),
     pytest.param("/relative", (0, "no_scheme"), id="RFC3986-3.1-scheme-required"),
-    pytest.param("https://example.be/a b", (20, "character"), id="RFC3986-2-space"),
-    pytest.param("https://example.be/%zz", (19, "percent"), id="RFC3986-2.1-pct-encoded"),
+    pytest.param("https://aalst.test/a b", (20, "character"), id="RFC3986-2-space"),
+    pytest.param("https://aalst.test/%zz", (19, "percent"), id="RFC3986-2.1-pct-encoded"),
     pytest.param("https:/pad", (6, "no_host"), id="RFC9110-4.2-web-uri-needs-host"),
 ])
 def test_uri(text, problem):

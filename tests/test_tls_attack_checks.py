@@ -197,23 +197,23 @@ def _mail(*mxs: dict) -> dict:
 
 
 def test_every_shared_verdict_is_judged_per_mx():
-    good = {"host": "mx1.example.be", "starttls": True, "protocol": "TLSv1.3", "tls": MODERN}
-    bad = {"host": "mx2.example.be", "starttls": True, "protocol": "TLSv1.2", "tls": LEGACY}
-    silent = {"host": "mx3.example.be", "starttls": True, "tls": {"error": "no TLS answer"}}
+    good = {"host": "mx1.example.test", "starttls": True, "protocol": "TLSv1.3", "tls": MODERN}
+    bad = {"host": "mx2.example.test", "starttls": True, "protocol": "TLSv1.2", "tls": LEGACY}
+    silent = {"host": "mx3.example.test", "starttls": True, "tls": {"error": "no TLS answer"}}
     for verdict in ITEMS.values():
         if verdict.mail is None:
             continue
         found = {f.target: f for f in judge(verdict.mail, _mail(good, bad, silent))}
-        assert set(found) == {"smtp://mx1.example.be:25", "smtp://mx2.example.be:25", "smtp://mx3.example.be:25"}
-        assert found["smtp://mx3.example.be:25"].status == Status.ERROR
+        assert set(found) == {"smtp://mx1.example.test:25", "smtp://mx2.example.test:25", "smtp://mx3.example.test:25"}
+        assert found["smtp://mx3.example.test:25"].status == Status.ERROR
         endpoint = {mx: run(verdict.check, tls).status for mx, tls in (("mx1", MODERN), ("mx2", LEGACY))}
-        assert found["smtp://mx1.example.be:25"].status == endpoint["mx1"], verdict.mail
-        assert found["smtp://mx2.example.be:25"].status == endpoint["mx2"], verdict.mail
+        assert found["smtp://mx1.example.test:25"].status == endpoint["mx1"], verdict.mail
+        assert found["smtp://mx2.example.test:25"].status == endpoint["mx2"], verdict.mail
 
 
 def test_drown_per_mx_uses_the_estate():
     estate = {"sslv2_keys": {"aa" * 32: ["https://oud.vlaanderen.test/"]}}
-    mx = {"host": "mx1.example.be", "starttls": True, "tls": MODERN, "certificate": {"chain": [{"spki_sha256": "aa" * 32}]}}
+    mx = {"host": "mx1.example.test", "starttls": True, "tls": MODERN, "certificate": {"chain": [{"spki_sha256": "aa" * 32}]}}
     (finding,) = judge("mail.starttls.drown", _mail(mx), estate=estate)
     assert finding.status == Status.FAIL and "oud.vlaanderen.test" in finding.message
 
