@@ -242,9 +242,12 @@ def _mean_badness(tally: Tally) -> float | None:
 class Alongside(Protocol):
     """Another output written from the services as the dashboard reads them: `part(share)` in the
     process with that share of the services (every shares-th, from the share-th), then `add`
-    for each of its services and `close`."""
+    for each of its services and `close`; `finish()` once every part is closed, which begins
+    the output's last step and returns what waits for its end (called before the dashboard's)."""
 
     def part(self, share: int) -> Any: ...
+
+    def finish(self) -> Callable[[], None]: ...
 
 
 def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, primary: str = "nl",
@@ -274,10 +277,15 @@ def render_dashboard(store: Store, run_id: str, out: Path, registry: Registry, p
         else:
             _in_processes(_share_in_process, [(site, store.path, run_id, path, n, shares, alongside)
                                               for n, path in enumerate(ledgers)], meanwhile)
-        ledger = Ledger(ledgers[0])
-        ledger.merge(ledgers[1:])
-        _summary_pages(site, ledger, workers)
-        ledger.close()
+        finished = alongside.finish() if alongside else None
+        try:
+            ledger = Ledger(ledgers[0])
+            ledger.merge(ledgers[1:])
+            _summary_pages(site, ledger, workers)
+            ledger.close()
+        finally:
+            if finished:
+                finished()
     _replace(staging, out)
     return out / "index.html"
 

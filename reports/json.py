@@ -9,7 +9,9 @@ so two runs diff cleanly. It is written service by service as the store gives th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +120,36 @@ class ResultShares:
     output (the dashboard), so each service is read from the store once: the process with share
     n of `shares` (every shares-th service from the n-th, in the run's order) hoists its services
     into files of its own in `folder` (`part`), and `write` then takes the services back in the
-    run's order and the tables together."""
+    run's order and the tables together: in a process of its own (`finish`), while the
+    dashboard's summary pages are written, so neither waits for the other on a core of its own."""
 
     def __init__(self, result: dict[str, Any], path: Path, folder: Path) -> None:
         self.result, self.path, self.folder = result, path, folder
 
     def part(self, share: int) -> ResultPart:
         return ResultPart(self.folder, share)
+
+    def finish(self) -> Callable[[], None]:
+        """Begin `write` in a forked process, every part being written; return what waits for it
+        and raises here what it raised (an OSError as it was, for the caller to name the file)."""
+        context = multiprocessing.get_context("fork")
+        reader, writer = context.Pipe(duplex=False)
+        proc = context.Process(target=_reporting, args=(self.write, writer), daemon=True)
+        proc.start()
+        writer.close()
+
+        def wait() -> None:
+            try:
+                error = reader.recv()
+            except EOFError:  # it ended without a word (killed): its exit code tells
+                error = None
+            proc.join()
+            reader.close()
+            if error is not None:
+                raise error
+            if proc.exitcode != 0:
+                raise RuntimeError(f"the process writing {self.path.name} failed (exit code {proc.exitcode})")
+        return wait
 
     def write(self) -> None:
         parts = sorted(self.folder.glob("part-*.jsonl"), key=lambda p: int(p.stem[5:]))
@@ -152,6 +177,16 @@ class ResultPart:
     def close(self) -> None:
         self.lines.close()
         self.hoister.__exit__()
+
+
+def _reporting(work: Callable[[], None], pipe: Any) -> None:
+    """Do `work` (in a process of its own) and send what it raised, or None, back down `pipe`."""
+    try:
+        work()
+    except BaseException as exc:  # every error goes back to the caller, who raises it (no traceback here)
+        pipe.send(exc)
+        sys.exit(1)
+    pipe.send(None)
 
 
 def _dealt_back(files: list[Any]) -> Iterator[str]:

@@ -85,8 +85,8 @@ def write_outputs(result: dict[str, Any], outputs: Outputs, verdict: Any = None,
 def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
     """Write every output asked for of a stored run, the dashboard with its history, each read from
     the store service by service; return the result (its services are read again when iterated).
-    results.json (v1.1) is written from the services as the dashboard's processes read them, the
-    other outputs meanwhile here."""
+    results.json (v1.1) is written from the services as the dashboard's processes read them (and
+    put together while it writes its summary pages), the other outputs meanwhile here."""
     result = stored_result(store, run_id)
     if not outputs.out:
         write_outputs(result, outputs)
@@ -99,8 +99,6 @@ def write_run(store: Store, run_id: str, outputs: Outputs) -> dict[str, Any]:
             render_dashboard(store, run_id, outputs.out / "dashboard", default_registry(), primary=outputs.lang,
                              banner=outputs.banner, workers=outputs.workers, alongside=shares,
                              meanwhile=lambda: write_outputs(result, outputs, results_json=not together))
-            if shares:
-                shares.write()
     except OSError as exc:
         raise InputError(str(outputs.out), f"cannot write the dashboard: {exc.strerror or exc}") from None
     return result

@@ -10,11 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 import reports.hoist
+import reports.json
 from reports.common import schema
 from reports.hoist import REF, SCHEMA_V1, SCHEMA_V11, ResultError, expand
 from reports.json import build_result, stored_result, write_json
+from reports.outputs import Outputs, write_run
 from scanner.cli import main
 from scanner.gate import Baseline
+from scanner.model import InputError
 from scanner.store import Store
 
 DIGEST = re.compile(r"^[0-9a-f]{20}$")
@@ -164,3 +167,30 @@ def test_json_schema_option_chooses_the_contract(lab_scan, tmp_path):
     assert expand(json.loads(default.stdout)) == json.loads(v1.stdout) == json.loads(
         json.dumps(build_result(store, run_id)))
     store.close()
+
+
+def test_report_out_writes_results_json_beside_the_dashboard_and_names_a_folder_it_cannot_write(
+        lab_scan, tmp_path):
+    _, db, run_id = lab_scan
+    store = Store(db)
+    written = write_run(store, run_id, Outputs(out=tmp_path / "ok", workers=2))
+    assert expand(json.loads((tmp_path / "ok" / "results.json").read_text(encoding="utf-8"))) == json.loads(
+        json.dumps(build_result(store, run_id))) and written["run"]["id"] == run_id
+    (tmp_path / "taken" / "results.json").mkdir(parents=True)  # a folder where the file goes
+    with pytest.raises(InputError) as caught:
+        write_run(store, run_id, Outputs(out=tmp_path / "taken", workers=2))
+    store.close()
+    assert caught.value.where == str(tmp_path / "taken") and "cannot write" in caught.value.message
+
+
+def test_report_out_raises_what_putting_results_json_together_raised(lab_scan, tmp_path, monkeypatch):
+    _, db, run_id = lab_scan
+
+    def broken(spools):
+        raise ValueError(f"{len(spools)} spool(s) unreadable")
+    monkeypatch.setattr(reports.json, "merged_table", broken)
+    store = Store(db)
+    with pytest.raises(ValueError, match="spool"):
+        write_run(store, run_id, Outputs(out=tmp_path, workers=2))
+    store.close()
+    assert not (tmp_path / "dashboard").exists()  # the dashboard waits for results.json, and is not put in place
