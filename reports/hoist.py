@@ -25,6 +25,7 @@ written, sorted by digest, after the last service.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import re
 import sqlite3
@@ -163,16 +164,19 @@ class Hoister:
 
 
 def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
-    """The tables of several Hoisters' spools as one, sorted by digest (an entry met by several once)."""
-    db = sqlite3.connect(spools[0])
+    """The tables of several Hoisters' spools as one, sorted by digest (an entry met by several
+    once). Each spool's table is kept sorted by digest (its key): merged as read, nothing sorted again."""
+    dbs = [sqlite3.connect(spool) for spool in spools]
     try:
-        for n, spool in enumerate(spools[1:]):
-            db.execute(f"ATTACH DATABASE ? AS s{n}", (str(spool),))
-        union = " UNION ".join(["SELECT digest, body FROM main.shared"]
-                               + [f"SELECT digest, body FROM s{n}.shared" for n in range(len(spools) - 1)])
-        yield from db.execute(f"SELECT digest, body FROM ({union}) ORDER BY digest")
+        last = None
+        for digest, body in heapq.merge(*(db.execute("SELECT digest, body FROM shared ORDER BY digest")
+                                          for db in dbs)):
+            if digest != last:
+                yield digest, body
+                last = digest
     finally:
-        db.close()
+        for db in dbs:
+            db.close()
 
 
 def _escaped(obj: Any) -> Any:
