@@ -243,7 +243,7 @@ class Alongside(Protocol):
     """Another output written from the services as the dashboard reads them: `part(share)` in the
     process with that share of the services (every shares-th, from the share-th), then `add`
     for each of its services and `close`; `finish()` once every part is closed, which begins
-    the output's last step and returns what waits for its end (called before the dashboard's)."""
+    the output's last step and returns what waits for its end (before the dashboard is put in place)."""
 
     def part(self, share: int) -> Any: ...
 

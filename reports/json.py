@@ -121,7 +121,7 @@ class ResultShares:
     n of `shares` (every shares-th service from the n-th, in the run's order) hoists its services
     into files of its own in `folder` (`part`), and `write` then takes the services back in the
     run's order and the tables together: in a process of its own (`finish`), while the
-    dashboard's summary pages are written, so neither waits for the other on a core of its own."""
+    dashboard's summary pages are written, not alone on one core after them."""
 
     def __init__(self, result: dict[str, Any], path: Path, folder: Path) -> None:
         self.result, self.path, self.folder = result, path, folder
