@@ -24,7 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.compact import Packed, Recent, compress, decompress, dumps, pack, references, unpack
+from scanner.compact import (
+    Packed,
+    Recent,
+    compress,
+    decompress,
+    dumps,
+    loads,
+    pack,
+    references,
+    unpack,
+)
 from scanner.model import PROBLEMS, InputError
 from scanner.times import rfc3339
 
@@ -367,7 +377,7 @@ class Store:
         svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
                    caps_detail=json.loads(caps_detail) if caps_detail else None,
                    pillars=json.loads(pillars or "{}"))
-        svc["findings"] = json.loads(self._findings(run_id, sid, findings))
+        svc["findings"] = loads(self._findings(run_id, sid, findings))
         if facts == "none":
             return svc
         read = (lambda f: unpack(f, self._blob)) if facts == "expanded" else (lambda f: Packed(f, self._blob))
@@ -417,8 +427,8 @@ class Store:
         if row is None:
             return None
         if row[0] is not None:
-            return json.loads(decompress(row[0]))
-        return problems_of(json.loads(self._findings(run_id, service_id, row[1])))  # judged before schema 4
+            return loads(decompress(row[0]))
+        return problems_of(loads(self._findings(run_id, service_id, row[1])))  # judged before schema 4
 
     def _findings(self, run_id: str, service_id: str, stored: bytes | None) -> str:
         if stored is not None:
