@@ -117,6 +117,26 @@ class Packed(Mapping[str, Any]):
         return len(self.top)
 
 
+def pick(facts: Mapping[str, Any], *path: str | int) -> Any:
+    """facts[path[0]][path[1]]..., None where the path leads nowhere. Of `Packed` facts only the
+    objects on the way are read and the one at the end expanded: a report that wants a leaf
+    certificate's key does not expand the whole chain."""
+    if isinstance(facts, Packed):
+        obj, blob = facts.top, facts.blob
+    else:
+        obj, blob = facts, None
+    for step in path:
+        while blob and (digest := reference(obj)) is not None:
+            obj = loads(blob(digest))
+        if isinstance(obj, Mapping) and isinstance(step, str):
+            obj = obj.get(step)
+        elif isinstance(obj, list) and isinstance(step, int) and -len(obj) <= step < len(obj):
+            obj = obj[step]
+        else:
+            return None
+    return _expand(obj, blob) if blob else obj
+
+
 def reference(obj: Any) -> str | None:
     """The digest an object of packed facts stands for, None when it is not a reference."""
     return obj[REF] if type(obj) is dict and len(obj) == 1 and REF in obj else None

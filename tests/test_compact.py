@@ -1,6 +1,6 @@
-"""The store's JSON (scanner/compact.py): orjson where it reads and writes as json does, json where not.
+"""How the store keeps facts (scanner/compact.py).
 
-A stored run must read back as it was written, by this version and by earlier ones (which wrote
+Its JSON: orjson where it reads and writes as json does, json where not. A stored run must read back as it was written, by this version and by earlier ones (which wrote
 with json): an integer beyond 64 bits stays an integer, NaN stays NaN, a malformed text is
 refused as json refuses it.
 """
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.compact import dumps, loads
+from scanner.compact import Packed, dumps, loads, pack, pick
 
 
 def json_compact(obj: object) -> str:
@@ -62,3 +62,34 @@ def test_keys_that_are_not_strings_are_written_as_json_writes_them() -> None:
 def test_malformed_text_is_refused(text: str) -> None:
     with pytest.raises(json.JSONDecodeError):
         loads(text)
+
+
+def packed(facts: dict[str, object]) -> Packed:
+    blobs: dict[str, str] = {}
+    data = pack(facts, blobs)
+    return Packed(data, blobs.__getitem__)
+
+
+FACTS = {"certificate": {"chain": [{"spki_sha256": "ab" * 32, "pem": "x" * 600}, {"pem": "y" * 600}],
+                         "served": 2}, "http": {"status": 200}}
+
+
+@pytest.mark.parametrize("facts", [FACTS, packed(FACTS)], ids=["plain", "packed"])
+def test_pick_reads_along_a_path(facts: object) -> None:
+    assert pick(facts, "certificate", "chain", 0) == FACTS["certificate"]["chain"][0]
+    assert pick(facts, "certificate", "chain", -1, "pem") == "y" * 600
+    assert pick(facts, "http") == {"status": 200}
+    assert pick(facts) == FACTS
+    for nowhere in [("tls",), ("certificate", "chain", 2), ("certificate", "chain", "0"), ("http", "status", "x"),
+                    ("certificate", "served", 0)]:
+        assert pick(facts, *nowhere) is None
+
+
+def test_pick_reads_only_the_shared_objects_on_its_path() -> None:
+    blobs: dict[str, str] = {}
+    data = pack(FACTS, blobs)
+    read: list[str] = []
+    facts = Packed(data, lambda digest: read.append(digest) or blobs[digest])
+    assert len(blobs) == 2  # each certificate of the chain is a shared object
+    assert pick(facts, "certificate", "chain", 0)["spki_sha256"] == "ab" * 32
+    assert len(read) == 1  # the leaf's, not the other certificate's
