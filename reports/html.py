@@ -144,7 +144,7 @@ _NAMED = re.compile(r'(\{%\s*(?:extends|import|include)\s+)"([a-z_]+\.html)"')  
 
 
 def _environment(all_texts: Mapping[str, Any]) -> jinja2.Environment:
-    env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True,
+    env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True, auto_reload=False,
                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(grade_class=charts.grade_class, grade_label=charts.grade_label, heat=charts.heat_class,
                        fmt=fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
