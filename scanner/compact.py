@@ -64,6 +64,11 @@ def decompress(data: bytes | str) -> str:
     return data if isinstance(data, str) else zlib.decompress(data).decode("utf-8")
 
 
+def stored(data: bytes | str) -> Any:
+    """What a stored text (as `decompress` takes it) holds: read from its bytes, never decoded to text."""
+    return loads(data if isinstance(data, str) else zlib.decompress(data))
+
+
 def pack(obj: Any, blobs: dict[str, str]) -> bytes:
     """`obj` with every large object replaced by a reference; the referenced texts go into `blobs`."""
     return compress(dumps(_share(obj, blobs, top=True)))
@@ -88,7 +93,7 @@ def _share(obj: Any, blobs: dict[str, str], top: bool = False) -> Any:
 
 def unpack(data: bytes | str, blob: Callable[[str], str]) -> Any:
     """What `pack` packed, every reference expanded (`blob` gives a digest's text)."""
-    return _expand(loads(decompress(data)), blob)
+    return _expand(stored(data), blob)
 
 
 _REFERENCE = re.compile(r'\{"\\u0000":"([0-9a-f]{32})"\}')
@@ -104,7 +109,7 @@ class Packed(Mapping[str, Any]):
     so a report that wants one corner of the facts (a certificate's key) pays for that corner."""
 
     def __init__(self, data: bytes | str, blob: Callable[[str], str]) -> None:
-        self.top: dict[str, Any] = loads(decompress(data))  # as stored: shared objects {REF: digest}
+        self.top: dict[str, Any] = stored(data)  # as stored: shared objects {REF: digest}
         self.blob = blob  # a digest's text
 
     def __getitem__(self, key: str) -> Any:
