@@ -10,12 +10,14 @@ never the only way to read a number. Text in a chart is escaped here (markupsafe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
 from scanner.policy import GRADES, INCOMPLETE
 
 ORDER = (*GRADES, INCOMPLETE)  # the order of a stacked bar: best first
+SPARK_HEIGHT = 24
 
 
 def grade_class(grade: str | None) -> str:
@@ -64,9 +66,14 @@ def sparkline(values: Sequence[float | None], changed: Sequence[bool], label: st
     """A small line of values between 0 (best, on top) and 1 (worst) over the runs, a dashed line
     where the policy changed, a dot in the colour of `last` (a grade) at the end; a point
     without a value (not in that run, or not graded) leaves a gap."""
+    return _svg(100, SPARK_HEIGHT, label, _sparkline_body(tuple(values), tuple(changed), last), "spark")
+
+
+@lru_cache(maxsize=10_000)  # a summary page draws thousands of sparklines, most alike (few grade histories)
+def _sparkline_body(values: tuple[float | None, ...], changed: tuple[bool, ...], last: str | None) -> str:
     n = len(values)
     step = 100 / max(n - 1, 1)
-    height = 24
+    height = SPARK_HEIGHT
     parts, line = [], []
     for i, value in enumerate(values):
         if changed[i]:
@@ -83,7 +90,7 @@ def sparkline(values: Sequence[float | None], changed: Sequence[bool], label: st
     if values and values[-1] is not None:
         parts.append(f'<circle class="{grade_class(last)}" cx="{(n - 1) * step:.1f}" '
                      f'cy="{2 + values[-1] * (height - 4):.1f}" r="2.5"/>')
-    return _svg(100, height, label, "".join(parts), "spark")
+    return "".join(parts)
 
 
 def trend_chart(points: Sequence[str], counts: Sequence[Mapping[str | None, int]], changed: Sequence[bool],

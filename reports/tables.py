@@ -12,6 +12,7 @@ them are `templates/{index,organisation,list}.html`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -136,6 +137,7 @@ class Tables:
         return f'<span class="status s-{escape(status)}">({escape(self.t["statuses"][status])})</span>'
 
 
+@lru_cache(maxsize=KEPT)  # a service is named on both languages' pages, and under many checks
 def service_link(root: str, service_id: str, name: str) -> str:
     """A link to a service's page, by its name (the same in every language)."""
     return f'<a href="{root}services/{escape(service_id)}.html">{escape(name)}</a>'
