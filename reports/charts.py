@@ -69,7 +69,16 @@ def sparkline(values: Sequence[float | None], changed: Sequence[bool], label: st
     return _svg(100, SPARK_HEIGHT, label, _sparkline_body(tuple(values), tuple(changed), last), "spark")
 
 
-@lru_cache(maxsize=10_000)  # a summary page draws thousands of sparklines, most alike (few grade histories)
+def grade_sparkline(grades: tuple[str | None, ...], changed: tuple[bool, ...], label: str) -> Markup:
+    """The sparkline of a service's grades over the runs (None where it had none)."""
+    return _svg(100, SPARK_HEIGHT, label, _grade_sparkline_body(grades, changed), "spark")
+
+
+@lru_cache(maxsize=10_000)  # summary pages draw a service's sparkline 80,000 times, most alike (few grade histories)
+def _grade_sparkline_body(grades: tuple[str | None, ...], changed: tuple[bool, ...]) -> str:
+    return _sparkline_body(tuple(badness(g) for g in grades), changed, grades[-1] if grades else None)
+
+
 def _sparkline_body(values: tuple[float | None, ...], changed: tuple[bool, ...], last: str | None) -> str:
     n = len(values)
     step = 100 / max(n - 1, 1)

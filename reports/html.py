@@ -30,7 +30,7 @@ import tempfile
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -199,13 +199,12 @@ class Site:
     def spark(self, series: list[Any], label: str) -> Any:
         """A sparkline over the trend's runs: of a service ((grade, score) per run) or of a group
         (a Tally per run: its services' mean grade)."""
-        changed = [p.policy_changed for p in self.hist.points]
+        changed = tuple(p.policy_changed for p in self.hist.points)
         if series and isinstance(series[-1], Tally):
             values = [_mean_badness(x) for x in series]
             last = None if values[-1] is None else GRADES[round(values[-1] * (len(GRADES) - 1))]
             return charts.sparkline(values, changed, label, last)
-        values = [charts.badness(x[0]) if x else None for x in series]
-        return charts.sparkline(values, changed, label, series[-1][0] if series and series[-1] else None)
+        return charts.grade_sparkline(tuple(x[0] if x else None for x in series), changed, label)
 
     @cache  # noqa: B019  (one Site per rendering; the texts of a check never change within it)
     def check_text(self, check_id: str, lang: str) -> dict[str, Any]:
@@ -457,31 +456,46 @@ def _summary_pages(site: Site, ledger: Ledger, workers: int) -> None:
     """The index, pillar, organisation and list pages, each in both languages, shared among
     `workers` processes (this one and forked ones), each reading the ledger through its own
     connection. What several pages sum (the estate's figures, its failing checks) is read here
-    first, once."""
+    first, once. Each process takes the next job when it is free, the longest (the list pages)
+    first, so all are busy to the end."""
     facts = _estate(site, ledger)
-    jobs: list[tuple[str, Any]] = [("index", None), *[("pillar", pillar) for pillar in PILLARS]]
-    jobs += [("organisation", org) for org in facts["organisations"]]
+    jobs: list[tuple[str, Any]] = []
     for kind, (where, _) in LISTS.items():
         total = ledger.value(f"SELECT count(*) FROM services {where}")
         count = max(1, -(-total // PAGE))
         jobs += [("list", (kind, number, count, total)) for number in range(1, count + 1)]
+    jobs += [("index", None), *[("pillar", pillar) for pillar in PILLARS]]
+    jobs += [("organisation", org) for org in facts["organisations"]]
     shares = max(1, min(workers, len(jobs) // 20))
     if shares == 1:
         _summary_share(site, ledger, facts, jobs)
         return
-    _in_processes(_summary_in_process, [(site, ledger.path, facts, jobs[n::shares]) for n in range(1, shares)],
-                  lambda: _summary_share(site, ledger, facts, jobs[::shares]))
+    taken = multiprocessing.get_context("fork").Value("i", 0)
+    _in_processes(_summary_in_process, [(site, ledger.path, facts, jobs, taken)] * (shares - 1),
+                  lambda: _summary_share(site, ledger, facts, _in_turn(jobs, taken)))
 
 
-def _summary_in_process(site: Site, path: Path, facts: dict[str, Any], jobs: list[tuple[str, Any]]) -> None:
+def _in_turn(jobs: list[tuple[str, Any]], taken: Any) -> Iterator[tuple[str, Any]]:
+    """The jobs no process has taken yet, one at a time (`taken`: a count shared by the processes)."""
+    while True:
+        with taken.get_lock():
+            n = taken.value
+            taken.value = n + 1
+        if n >= len(jobs):
+            return
+        yield jobs[n]
+
+
+def _summary_in_process(site: Site, path: Path, facts: dict[str, Any], jobs: list[tuple[str, Any]],
+                        taken: Any) -> None:
     ledger = Ledger(path)
     try:
-        _summary_share(site, ledger, facts, jobs)
+        _summary_share(site, ledger, facts, _in_turn(jobs, taken))
     finally:
         ledger.close()
 
 
-def _summary_share(site: Site, ledger: Ledger, facts: dict[str, Any], jobs: list[tuple[str, Any]]) -> None:
+def _summary_share(site: Site, ledger: Ledger, facts: dict[str, Any], jobs: Iterable[tuple[str, Any]]) -> None:
     for kind, job in jobs:
         if kind == "index":
             _index_pages(site, ledger, facts)

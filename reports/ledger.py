@@ -85,13 +85,15 @@ class Ledger:
     # -- reading ---------------------------------------------------------------------------
 
     def rows(self, sql: str, *args: Any) -> Iterator[dict[str, Any]]:
-        """Rows as dicts, the JSON columns decoded."""
+        """Rows as dicts, the JSON columns decoded (most hold `null`: no cap, no cause)."""
         cursor = self.db.execute(sql, args)
         names = [d[0] for d in cursor.description]
+        decoded = [name for name in names if name in JSON_COLUMNS]
         for values in cursor:
             row = dict(zip(names, values, strict=True))
-            for key in JSON_COLUMNS & row.keys():
-                row[key] = json.loads(row[key]) if row[key] is not None else None
+            for key in decoded:
+                text = row[key]
+                row[key] = None if text is None or text == "null" else json.loads(text)
             yield row
 
     def value(self, sql: str, *args: Any) -> Any:

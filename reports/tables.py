@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from reports import charts
 from reports.history import History
+from scanner.model import PROBLEMS
 from scanner.policy import INCOMPLETE
 
 KEPT = 50_000  # pieces a Tables keeps (then all are dropped, so memory stays bounded)
@@ -81,13 +82,18 @@ class Tables:
         score, reason, lang = s["score"], s["reason"], self.lang
         out = '<span class="verdict">' + (f'<span class="score">{score:.0f}</span>' if score is not None else "")
         if reason:
-            more = f" (+{reason['more']})" if reason["more"] else ""
             told = reason["reason"].get(lang) or reason["reason"]["en"]
-            out += f" → {escape(charts.grade_label(s['grade']))}: {escape(told)}{more}"
+            out += self._piece(("capped", s["grade"], told, reason["more"]))
         elif s["grade"] == INCOMPLETE:
             cause = s["cause"]
-            out += f" → {escape(self.t['incomplete'])}" + (f": {escape(cause[lang])}" if cause and cause[lang] else "")
+            out += self._piece(("incomplete", cause[lang] if cause else ""))
         return out + "</span>"
+
+    def _capped(self, grade: str, reason: str, more: int) -> str:
+        return f" → {escape(charts.grade_label(grade))}: {escape(reason)}" + (f" (+{more})" if more else "")
+
+    def _incomplete(self, cause: str) -> str:
+        return f" → {escape(self.t['incomplete'])}" + (f": {escape(cause)}" if cause else "")
 
     def _change(self, s: Mapping[str, Any]) -> str:
         """Regressed or improved, the grade before and after, and the first checks that made it so."""
@@ -117,10 +123,11 @@ class Tables:
         """The body of an organisation's table of open problems by check: the check and its
         advice, its level, how many services fail, error and warn, and the first of them."""
         piece, out = self._piece, []
+        statuses = {status: piece(("status", status)) for status in PROBLEMS}
         for c in groups:
             sample = c["sample"]
             hits = c["fail"] + c["error"] + c["warn"]
-            links = ", ".join(f'{link} {piece(("status", status))}' for link, status in sample)
+            links = ", ".join(f"{link} {statuses[status]}" for link, status in sample)
             more = f" {escape(self.t['and_more'] % (hits - len(sample)))}" if hits > len(sample) else ""
             out.append(f'{piece(("check", c["check_id"], c["level"]))}\n<td class="num">{c["fail"]}</td>'
                        f'<td class="num">{c["error"]}</td><td class="num">{c["warn"]}</td>\n'
