@@ -455,16 +455,15 @@ LISTS = {  # the long lists of services, paginated: which services, in which ord
 def _summary_pages(site: Site, ledger: Ledger, workers: int) -> None:
     """The index, pillar, organisation and list pages, each in both languages, shared among
     `workers` processes (this one and forked ones), each reading the ledger through its own
-    connection. What several pages sum (the estate's figures, its failing checks) is read here
-    first, once. Each process takes the next job when it is free, the longest (the list pages)
-    first, so all are busy to the end."""
+    connection. The estate's figures are read here first; each process takes the next job when
+    it is free, the longest first (the index and pillar pages, which share the estate's failing
+    checks; then the list pages), so all are busy to the end."""
     facts = _estate(site, ledger)
-    jobs: list[tuple[str, Any]] = []
+    jobs: list[tuple[str, Any]] = [("estate", None)]
     for kind, (where, _) in LISTS.items():
         total = ledger.value(f"SELECT count(*) FROM services {where}")
         count = max(1, -(-total // PAGE))
         jobs += [("list", (kind, number, count, total)) for number in range(1, count + 1)]
-    jobs += [("index", None), *[("pillar", pillar) for pillar in PILLARS]]
     jobs += [("organisation", org) for org in facts["organisations"]]
     shares = max(1, min(workers, len(jobs) // 20))
     if shares == 1:
@@ -497,28 +496,26 @@ def _summary_in_process(site: Site, path: Path, facts: dict[str, Any], jobs: lis
 
 def _summary_share(site: Site, ledger: Ledger, facts: dict[str, Any], jobs: Iterable[tuple[str, Any]]) -> None:
     for kind, job in jobs:
-        if kind == "index":
-            _index_pages(site, ledger, facts)
-        elif kind == "pillar":
-            _pillar_pages(site, ledger, facts["checks"], job)
+        if kind == "estate":
+            _estate_pages(site, ledger, facts)
         elif kind == "organisation":
             _organisation_pages(site, ledger, job)
         else:
             _list_page(site, ledger, *job)
 
 
-def _index_pages(site: Site, ledger: Ledger, facts: dict[str, Any]) -> None:
-    lists = _index_lists(site, ledger, facts["checks"])
+def _estate_pages(site: Site, ledger: Ledger, facts: dict[str, Any]) -> None:
+    """The index and the pillar pages, which share the estate's failing checks (read once)."""
+    checks = _top_checks(site, ledger)
+    lists = _index_lists(site, ledger, checks)
     for lang in site.langs:
         t = site.all_texts[lang]
         site.write(lang, "index.html", "index.html", **facts, **lists,
                    estate_chart=_trend(site, t, site.hist.estate, t["chart_estate"]))
-
-
-def _pillar_pages(site: Site, ledger: Ledger, checks: list[dict[str, Any]], pillar: str) -> None:
-    context = _pillar(ledger, checks, pillar)
-    for lang in site.langs:
-        site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar, **context)
+    for pillar in PILLARS:
+        context = _pillar(ledger, checks, pillar)
+        for lang in site.langs:
+            site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar, **context)
 
 
 def _organisation_pages(site: Site, ledger: Ledger, organisation: Mapping[str, Any]) -> None:
@@ -553,7 +550,6 @@ def _estate(site: Site, ledger: Ledger) -> dict[str, Any]:
         "down": ledger.value("SELECT count(*) FROM services WHERE direction = 'down'"),
         "up": ledger.value("SELECT count(*) FROM services WHERE direction = 'up'"),
         "incomplete": grades.get(INCOMPLETE, 0),
-        "checks": _top_checks(site, ledger),
     }
 
 
