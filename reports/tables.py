@@ -19,37 +19,29 @@ from markupsafe import Markup, escape
 
 from reports import charts
 from reports.history import History
+from reports.service_page import KEPT, Pieces
 from scanner.model import PROBLEMS
 from scanner.policy import INCOMPLETE
 
-KEPT = 50_000  # pieces a Tables keeps (then all are dropped, so memory stays bounded)
 Spark = Callable[[list[Any], str], Markup]
 
 
-class Tables:
-    """One language's rows of the summary pages' long tables."""
+class Tables(Pieces):
+    """One language's rows of the summary pages' long tables, the pieces that recur kept."""
 
     def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], hist: History,
                  spark: Spark, org_slug: Callable[[str], str]) -> None:
+        super().__init__()
         self.lang, self.t, self.texts, self.spark, self.org_slug = lang, t, texts, spark, org_slug
         self.trend = len(hist.points) > 1  # a sparkline column
         self.changes = hist.previous is not None  # a "since the previous run" column
-        self._kept: dict[tuple[Any, ...], str] = {}
-
-    def _piece(self, key: tuple[Any, ...]) -> str:
-        piece = self._kept.get(key)
-        if piece is None:
-            if len(self._kept) >= KEPT:
-                self._kept.clear()
-            piece = self._kept[key] = getattr(self, f"_{key[0]}")(*key[1:])
-        return piece
 
     # -- services, one row each ---------------------------------------------------------
 
     def services(self, rows: Iterable[Mapping[str, Any]], root: str, with_org: bool = True) -> Markup:
         """The body of a table of services (ledger rows): name, organisation, grade, score and
         what the grade made of it, trend, open problems, change since the previous run."""
-        t, piece, out = self.t, self._piece, []
+        t, piece, out = self.t, self.piece, []
         for s in rows:
             score = s["score"]
             out.append(f'<tr><th scope="row">{service_link(root, s["id"], s["name"])}</th>\n')
@@ -71,7 +63,7 @@ class Tables:
 
     def grade(self, grade: str | None) -> Markup:
         """A grade's badge."""
-        return Markup(self._piece(("badge", grade)))
+        return Markup(self.piece(("badge", grade)))
 
     def _badge(self, grade: str | None) -> str:
         extra = f'<span class="sr-only"> ({escape(self.t["incomplete"])})</span>' if grade == INCOMPLETE else ""
@@ -83,10 +75,10 @@ class Tables:
         out = '<span class="verdict">' + (f'<span class="score">{score:.0f}</span>' if score is not None else "")
         if reason:
             told = reason["reason"].get(lang) or reason["reason"]["en"]
-            out += self._piece(("capped", s["grade"], told, reason["more"]))
+            out += self.piece(("capped", s["grade"], told, reason["more"]))
         elif s["grade"] == INCOMPLETE:
             cause = s["cause"]
-            out += self._piece(("incomplete", cause[lang] if cause else ""))
+            out += self.piece(("incomplete", cause[lang] if cause else ""))
         return out + "</span>"
 
     def _capped(self, grade: str, reason: str, more: int) -> str:
@@ -97,7 +89,7 @@ class Tables:
 
     def _change(self, s: Mapping[str, Any]) -> str:
         """Regressed or improved, the grade before and after, and the first checks that made it so."""
-        direction, change, piece = s["direction"], s["change"], self._piece
+        direction, change, piece = s["direction"], s["change"], self.piece
         out = piece(("direction", direction)) if direction in ("down", "up") else ""
         if change and change["grade"]:
             out += (f' <span class="meta">{escape(charts.grade_label(change["grade"][0]))} → '
@@ -122,7 +114,7 @@ class Tables:
     def check_groups(self, groups: Iterable[Mapping[str, Any]]) -> Markup:
         """The body of an organisation's table of open problems by check: the check and its
         advice, its level, how many services fail, error and warn, and the first of them."""
-        piece, out = self._piece, []
+        piece, out = self.piece, []
         statuses = {status: piece(("status", status)) for status in PROBLEMS}
         for c in groups:
             sample = c["sample"]
