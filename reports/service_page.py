@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from reports.history import History
 from scanner.model import PROBLEMS
 
-KEPT = 50_000  # pieces a Phrases keeps
+KEPT = 50_000  # pieces a Phrases or a summary page's Tables keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
 
 
@@ -107,23 +107,31 @@ class Findings:
                               for status, check, message, n in self.others))
 
 
-class Phrases:
-    """One language's pieces of service pages, each escaped and formatted once and then reused:
-    a check's heading and advice, a pass line, an info line recur on thousands of pages. At most
-    KEPT pieces are kept (then all are dropped), so memory does not grow with the estate."""
+class Pieces:
+    """Pieces of pages, each escaped and formatted once and then reused, by key: its kind first
+    (the method `_<kind>` makes it), then what it is made of. At most KEPT pieces are kept (then
+    all are dropped), so memory does not grow with the estate."""
 
-    def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], day: Callable[[str], str]) -> None:
-        self.lang, self.t, self.texts, self.day = lang, t, texts, day
+    def __init__(self) -> None:
         self._kept: dict[tuple[Any, ...], str] = {}
 
     def piece(self, key: tuple[Any, ...]) -> str:
-        """The piece for `key` (its kind first, then what it is made of), made when first asked."""
+        """The piece for `key`, made when first asked."""
         piece = self._kept.get(key)
         if piece is None:
             if len(self._kept) >= KEPT:
                 self._kept.clear()
             piece = self._kept[key] = getattr(self, f"_{key[0]}")(*key[1:])
         return piece
+
+
+class Phrases(Pieces):
+    """One language's pieces of service pages: a check's heading and advice, a pass line, an
+    info line recur on thousands of pages."""
+
+    def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], day: Callable[[str], str]) -> None:
+        super().__init__()
+        self.lang, self.t, self.texts, self.day = lang, t, texts, day
 
     def _head(self, status: str, check: str, level: str, severity: str) -> str:
         """A problem's opening up to its target: status, title, check, level, severity."""
