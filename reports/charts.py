@@ -10,12 +10,14 @@ never the only way to read a number. Text in a chart is escaped here (markupsafe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
 from scanner.policy import GRADES, INCOMPLETE
 
 ORDER = (*GRADES, INCOMPLETE)  # the order of a stacked bar: best first
+SPARK_HEIGHT = 24
 
 
 def grade_class(grade: str | None) -> str:
@@ -64,9 +66,23 @@ def sparkline(values: Sequence[float | None], changed: Sequence[bool], label: st
     """A small line of values between 0 (best, on top) and 1 (worst) over the runs, a dashed line
     where the policy changed, a dot in the colour of `last` (a grade) at the end; a point
     without a value (not in that run, or not graded) leaves a gap."""
+    return _svg(100, SPARK_HEIGHT, label, _sparkline_body(tuple(values), tuple(changed), last), "spark")
+
+
+def grade_sparkline(grades: tuple[str | None, ...], changed: tuple[bool, ...], label: str) -> Markup:
+    """The sparkline of a service's grades over the runs (None where it had none)."""
+    return _svg(100, SPARK_HEIGHT, label, _grade_sparkline_body(grades, changed), "spark")
+
+
+@lru_cache(maxsize=10_000)  # summary pages draw a service's sparkline 80,000 times, most alike (few grade histories)
+def _grade_sparkline_body(grades: tuple[str | None, ...], changed: tuple[bool, ...]) -> str:
+    return _sparkline_body(tuple(badness(g) for g in grades), changed, grades[-1] if grades else None)
+
+
+def _sparkline_body(values: tuple[float | None, ...], changed: tuple[bool, ...], last: str | None) -> str:
     n = len(values)
     step = 100 / max(n - 1, 1)
-    height = 24
+    height = SPARK_HEIGHT
     parts, line = [], []
     for i, value in enumerate(values):
         if changed[i]:
@@ -83,7 +99,7 @@ def sparkline(values: Sequence[float | None], changed: Sequence[bool], label: st
     if values and values[-1] is not None:
         parts.append(f'<circle class="{grade_class(last)}" cx="{(n - 1) * step:.1f}" '
                      f'cy="{2 + values[-1] * (height - 4):.1f}" r="2.5"/>')
-    return _svg(100, height, label, "".join(parts), "spark")
+    return "".join(parts)
 
 
 def trend_chart(points: Sequence[str], counts: Sequence[Mapping[str | None, int]], changed: Sequence[bool],

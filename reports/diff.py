@@ -92,8 +92,8 @@ class RunDiff:
 def compare_service(before: dict[str, Any], after: dict[str, Any]) -> ServiceChange:
     """One service in two runs (each with its grade and findings): what changed."""
     fa, fb = (_problems(svc) for svc in (before, after))
-    judged = {(f["check"], f.get("subject") or f["target"]) for f in after["findings"]}
     gone = [fa[i] for i in sorted(set(fa) - set(fb))]
+    judged = {(f["check"], f.get("subject") or f["target"]) for f in after["findings"]} if gone else set()
     return ServiceChange(
         after["id"], "changed", (before["grade"], after["grade"]) if before["grade"] != after["grade"] else None,
         new=[fb[i] for i in sorted(set(fb) - set(fa))],

@@ -30,10 +30,12 @@ import tempfile
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import groupby, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +51,7 @@ from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
 from reports.service_page import Findings, Phrases
+from reports.tables import Tables, service_link
 from scanner.model import PILLARS, PROBLEMS, InputError
 from scanner.policy import GRADES, INCOMPLETE
 from scanner.scoring import cap_text
@@ -58,6 +61,7 @@ LANGS = ("nl", "en")
 TOP = 25  # rows of a list on the index (the rest on list pages)
 PAGE = 500  # rows of one list page
 SAMPLE = 5  # names given for a group (a shared key, a failing check)
+SAMPLE_OF_CHECK = 20  # services named for a failing check on an organisation's page
 MAX_LAPSING = 500  # certificates listed on the certificate pillar page
 WORST_STATUS = ("fail", "error", "warn")  # a check's worst problem on a service, worst first
 UNGRADED = -1  # the rank of an incomplete or unjudged service: listed after the graded ones
@@ -144,7 +148,7 @@ _NAMED = re.compile(r'(\{%\s*(?:extends|import|include)\s+)"([a-z_]+\.html)"')  
 
 
 def _environment(all_texts: Mapping[str, Any]) -> jinja2.Environment:
-    env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True,
+    env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True, auto_reload=False,
                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(grade_class=charts.grade_class, grade_label=charts.grade_label, heat=charts.heat_class,
                        fmt=fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
@@ -170,7 +174,8 @@ class Site:
         self.script_hash = csp_hash(self.script)
         self.env = _environment(self.all_texts)
         self.templates = {(lang, name): self.env.get_template(f"{lang}/{name}") for lang in LANGS
-                          for name in ("service.html", "index.html", "organisation.html", "pillar.html", "list.html")}
+                          for name in ("service.html", "index.html", "organisation.html", "pillar.html", "list.html",
+                                       "base.html", "macros.html")}  # compiled here, before processes fork
 
     def base(self, lang: str) -> Path:
         return self.root if lang == self.primary else self.root / lang
@@ -185,7 +190,7 @@ class Site:
             t=self.all_texts[lang], lang=lang, other_lang=other, other_lang_href=other_href, root=up,
             run=self.run, banner=self.banner, script=self.script if scripted else None,
             script_hash=self.script_hash, hist=self.hist, spark=self.spark, day=lambda started: day(started, lang),
-            texts=self.check_texts(lang), phrases=self.phrases(lang),
+            texts=self.check_texts(lang), phrases=self.phrases(lang), tables=self.tables(lang),
             grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])),
             **context)
         path = self.base(lang) / page
@@ -194,13 +199,12 @@ class Site:
     def spark(self, series: list[Any], label: str) -> Any:
         """A sparkline over the trend's runs: of a service ((grade, score) per run) or of a group
         (a Tally per run: its services' mean grade)."""
-        changed = [p.policy_changed for p in self.hist.points]
+        changed = tuple(p.policy_changed for p in self.hist.points)
         if series and isinstance(series[-1], Tally):
             values = [_mean_badness(x) for x in series]
             last = None if values[-1] is None else GRADES[round(values[-1] * (len(GRADES) - 1))]
             return charts.sparkline(values, changed, label, last)
-        values = [charts.badness(x[0]) if x else None for x in series]
-        return charts.sparkline(values, changed, label, series[-1][0] if series and series[-1] else None)
+        return charts.grade_sparkline(tuple(x[0] if x else None for x in series), changed, label)
 
     @cache  # noqa: B019  (one Site per rendering; the texts of a check never change within it)
     def check_text(self, check_id: str, lang: str) -> dict[str, Any]:
@@ -218,6 +222,11 @@ class Site:
     def phrases(self, lang: str) -> Phrases:
         """The repeated pieces of service pages in `lang`, kept across pages."""
         return Phrases(lang, self.all_texts[lang], self.check_texts(lang), lambda started: day(started, lang))
+
+    @cache  # noqa: B019
+    def tables(self, lang: str) -> Tables:
+        """The rows of the summary pages' long tables in `lang`, their repeated pieces kept across pages."""
+        return Tables(lang, self.all_texts[lang], self.check_texts(lang), self.hist, self.spark, org_slug)
 
 
 class _CheckTexts(dict):
@@ -452,42 +461,69 @@ LISTS = {  # the long lists of services, paginated: which services, in which ord
 
 
 def _summary_pages(site: Site, ledger: Ledger, workers: int) -> None:
-    """The index and the pillar pages here; the organisation and list pages, the bulk of the
-    summary, shared among `workers` processes (this one and forked ones), each reading the
-    ledger through its own connection."""
+    """The index, pillar, organisation and list pages, each in both languages, shared among
+    `workers` processes (this one and forked ones), each reading the ledger through its own
+    connection. The estate's figures are read here first; each process takes the next job when
+    it is free, the longest first (the index and pillar pages, which share the estate's failing
+    checks; then the list pages), so all are busy to the end."""
     facts = _estate(site, ledger)
-    for lang in site.langs:
-        site.write(lang, "index.html", "index.html", **facts, **_index_lists(site, ledger, lang))
-        for pillar in PILLARS:
-            site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar,
-                       **_pillar(site, ledger, pillar, lang))
-    jobs: list[tuple[str, Any]] = [("organisation", org) for org in facts["organisations"]]
+    jobs: list[tuple[str, Any]] = [("estate", None)]
     for kind, (where, _) in LISTS.items():
         total = ledger.value(f"SELECT count(*) FROM services {where}")
         count = max(1, -(-total // PAGE))
         jobs += [("list", (kind, number, count, total)) for number in range(1, count + 1)]
+    jobs += [("organisation", org) for org in facts["organisations"]]
     shares = max(1, min(workers, len(jobs) // 20))
     if shares == 1:
-        _summary_share(site, ledger, jobs)
+        _summary_share(site, ledger, facts, jobs)
         return
-    _in_processes(_summary_in_process, [(site, ledger.path, jobs[n::shares]) for n in range(1, shares)],
-                  lambda: _summary_share(site, ledger, jobs[::shares]))
+    taken = multiprocessing.get_context("fork").Value("i", 0)
+    _in_processes(_summary_in_process, [(site, ledger.path, facts, jobs, taken)] * (shares - 1),
+                  lambda: _summary_share(site, ledger, facts, _in_turn(jobs, taken)))
 
 
-def _summary_in_process(site: Site, path: Path, jobs: list[tuple[str, Any]]) -> None:
+def _in_turn(jobs: list[tuple[str, Any]], taken: Any) -> Iterator[tuple[str, Any]]:
+    """The jobs no process has taken yet, one at a time (`taken`: a count shared by the processes)."""
+    while True:
+        with taken.get_lock():
+            n = taken.value
+            taken.value = n + 1
+        if n >= len(jobs):
+            return
+        yield jobs[n]
+
+
+def _summary_in_process(site: Site, path: Path, facts: dict[str, Any], jobs: list[tuple[str, Any]],
+                        taken: Any) -> None:
     ledger = Ledger(path)
     try:
-        _summary_share(site, ledger, jobs)
+        _summary_share(site, ledger, facts, _in_turn(jobs, taken))
     finally:
         ledger.close()
 
 
-def _summary_share(site: Site, ledger: Ledger, jobs: list[tuple[str, Any]]) -> None:
+def _summary_share(site: Site, ledger: Ledger, facts: dict[str, Any], jobs: Iterable[tuple[str, Any]]) -> None:
     for kind, job in jobs:
-        if kind == "organisation":
+        if kind == "estate":
+            _estate_pages(site, ledger, facts)
+        elif kind == "organisation":
             _organisation_pages(site, ledger, job)
         else:
             _list_page(site, ledger, *job)
+
+
+def _estate_pages(site: Site, ledger: Ledger, facts: dict[str, Any]) -> None:
+    """The index and the pillar pages, which share the estate's failing checks (read once)."""
+    checks = _top_checks(site, ledger)
+    lists = _index_lists(site, ledger, checks)
+    for lang in site.langs:
+        t = site.all_texts[lang]
+        site.write(lang, "index.html", "index.html", **facts, **lists,
+                   estate_chart=_trend(site, t, site.hist.estate, t["chart_estate"]))
+    for pillar in PILLARS:
+        context = _pillar(ledger, checks, pillar)
+        for lang in site.langs:
+            site.write(lang, f"pillars/{pillar}.html", "pillar.html", pillar=pillar, **context)
 
 
 def _organisation_pages(site: Site, ledger: Ledger, organisation: Mapping[str, Any]) -> None:
@@ -525,8 +561,7 @@ def _estate(site: Site, ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def _index_lists(site: Site, ledger: Ledger, lang: str) -> dict[str, Any]:
-    t = site.all_texts[lang]
+def _index_lists(site: Site, ledger: Ledger, checks: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "worst": list(ledger.rows("SELECT * FROM services WHERE rank >= 0 ORDER BY rank DESC, score, name LIMIT ?",
                                   TOP)),
@@ -536,11 +571,10 @@ def _index_lists(site: Site, ledger: Ledger, lang: str) -> dict[str, Any]:
             "SELECT * FROM services WHERE direction = 'up' ORDER BY rank, score DESC, name LIMIT ?", TOP)),
         "incomplete_rows": list(ledger.rows(
             "SELECT * FROM services WHERE grade = ? ORDER BY organisation, name LIMIT ?", INCOMPLETE, TOP)),
-        "top_checks": _top_checks(site, ledger, TOP // 2),
+        "top_checks": checks[:TOP // 2],
         "lapsing": list(ledger.rows("SELECT * FROM lapsing ORDER BY days_remaining, service_id, target LIMIT ?", TOP)),
         "lapsing_count": ledger.value("SELECT count(*) FROM lapsing"),
         "shared_keys": _shared_keys(ledger, 10),
-        "estate_chart": _trend(site, t, site.hist.estate, t["chart_estate"]),
     }
 
 
@@ -554,20 +588,14 @@ def _grade_words(t: Mapping[str, Any]) -> dict[str, str]:
     return {g: (t["incomplete"] if g == INCOMPLETE else f"{t['grade']} {g}") for g in charts.ORDER}
 
 
-def _top_checks(site: Site, ledger: Ledger, limit: int, organisation: str | None = None,
-                pillar: str | None = None) -> list[dict[str, Any]]:
-    """The checks failing on the most services (of one organisation or pillar, or everywhere),
-    with how many services each hits per status."""
-    where, args = [], []
-    for column, value in (("organisation", organisation), ("pillar", pillar)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
+def _top_checks(site: Site, ledger: Ledger, organisation: str | None = None) -> list[dict[str, Any]]:
+    """The checks failing on the most services (of one organisation, or everywhere: a pillar's
+    are those of its pillar, in the same order), with how many services each hits per status."""
+    clause, args = ("WHERE organisation = ?", (organisation,)) if organisation is not None else ("", ())
     rows = list(ledger.rows(
         f"SELECT check_id, pillar, sum(status = 'fail') AS fail, sum(status = 'error') AS error, "
         f"sum(status = 'warn') AS warn, count(DISTINCT organisation) AS organisations FROM problems {clause} "
-        f"GROUP BY check_id ORDER BY fail DESC, error DESC, warn DESC, check_id LIMIT ?", *args, limit))
+        f"GROUP BY check_id ORDER BY fail DESC, error DESC, warn DESC, check_id", *args))
     for row in rows:
         row["level"] = site.registry[row["check_id"]].level if row["check_id"] in site.registry else ""
     return rows
@@ -603,20 +631,25 @@ def _organisation(site: Site, ledger: Ledger, organisation: Mapping[str, Any]) -
 
 
 def _checks_of(site: Site, ledger: Ledger, organisation: str) -> list[dict[str, Any]]:
-    """An organisation's open problems grouped by check, with the services each hits."""
-    groups = _top_checks(site, ledger, 1000, organisation=organisation)
+    """An organisation's open problems grouped by check, with the first services each hits
+    (links, the same in both languages, with the service's status), read in one query (a
+    window function per check is slower in SQLite than cutting the sorted rows here)."""
+    groups = _top_checks(site, ledger, organisation)
+    rows = ledger.db.execute(
+        "SELECT p.check_id, p.service_id, s.name, p.status FROM problems p JOIN services s ON s.id = p.service_id "
+        "WHERE p.organisation = ? ORDER BY p.check_id, p.status, s.name, p.service_id", (organisation,))
+    samples = {check_id: [(service_link("../", sid, name), status)
+                          for _, sid, name, status in islice(hits, SAMPLE_OF_CHECK)]
+               for check_id, hits in groupby(rows, key=itemgetter(0))}
     for group in groups:
-        group["sample"] = ledger.db.execute(
-            "SELECT service_id, s.name, p.status FROM problems p JOIN services s ON s.id = p.service_id "
-            "WHERE p.organisation = ? AND check_id = ? ORDER BY p.status, s.name LIMIT ?",
-            (organisation, group["check_id"], 20)).fetchall()
+        group["sample"] = samples[group["check_id"]]
     return groups
 
 
-def _pillar(site: Site, ledger: Ledger, pillar: str, lang: str) -> dict[str, Any]:
+def _pillar(ledger: Ledger, checks: list[dict[str, Any]], pillar: str) -> dict[str, Any]:
     column = f"p_{pillar}"
     context = {
-        "checks": _top_checks(site, ledger, 1000, pillar=pillar),
+        "checks": [c for c in checks if c["pillar"] == pillar],
         "ranking": list(ledger.rows(
             f"SELECT organisation AS name, count({column}) AS count, avg({column}) AS score FROM services "
             f"GROUP BY organisation HAVING count({column}) > 0 ORDER BY score, name")),

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from scanner.compact import pick
+
 
 def shared_keys(result: Mapping[str, Any], min_hosts: int = 2, min_services: int = 2) -> list[dict[str, Any]]:
     """Keys served by at least `min_hosts` distinct hosts *and* `min_services` services.
@@ -60,10 +62,15 @@ def leaf_keys(svc: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _leaves(svc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    targets = [(ep.get("host", ""), (ep.get("facts") or {}).get("certificate")) for ep in svc.get("endpoints", [])]
+    """(host, leaf certificate) of each endpoint and MX host that served a chain; of packed facts
+    only the leaf is read."""
+    for ep in svc.get("endpoints", []):
+        facts = ep.get("facts") or {}
+        leaf = None if pick(facts, "certificate", "error") else pick(facts, "certificate", "chain", 0)
+        if isinstance(leaf, Mapping) and leaf.get("spki_sha256"):
+            yield ep.get("host", ""), leaf
     for md in svc.get("mail_domains", []):
-        for mx in ((md.get("facts") or {}).get("mail") or {}).get("mx") or []:
-            targets.append((mx.get("host", ""), mx.get("certificate")))
-    for host, cert in targets:
-        if cert and not cert.get("error") and cert.get("chain") and cert["chain"][0].get("spki_sha256"):
-            yield host, cert["chain"][0]
+        for mx in pick(md.get("facts") or {}, "mail", "mx") or []:
+            cert = mx.get("certificate")
+            if cert and not cert.get("error") and cert.get("chain") and cert["chain"][0].get("spki_sha256"):
+                yield mx.get("host", ""), cert["chain"][0]

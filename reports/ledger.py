@@ -62,7 +62,8 @@ class Ledger:
         self.db.close()
 
     def merge(self, others: list[Path]) -> None:
-        """Take in the rows other processes wrote, then index what the pages sort and group by."""
+        """Take in the rows other processes wrote, then index what the pages sort and group by
+        (an organisation's problems and the services' names covered: its page reads no row)."""
         if self.db.in_transaction:
             self.db.execute("COMMIT")
         for n, other in enumerate(others):
@@ -73,24 +74,26 @@ class Ledger:
             self.db.execute("COMMIT")
             self.db.execute(f"DETACH DATABASE w{n}")
         self.db.executescript("""
-            CREATE INDEX services_id ON services (id);
+            CREATE INDEX services_id ON services (id, name);
             CREATE INDEX services_worst ON services (rank DESC, score, name);
             CREATE INDEX services_org ON services (organisation, rank DESC, score, name);
             CREATE INDEX problems_check ON problems (check_id, status);
-            CREATE INDEX problems_org ON problems (organisation, check_id, status);
+            CREATE INDEX problems_org ON problems (organisation, check_id, status, pillar, service_id);
             CREATE INDEX keys_spki ON keys (spki);
         """)
 
     # -- reading ---------------------------------------------------------------------------
 
     def rows(self, sql: str, *args: Any) -> Iterator[dict[str, Any]]:
-        """Rows as dicts, the JSON columns decoded."""
+        """Rows as dicts, the JSON columns decoded (most hold `null`: no cap, no cause)."""
         cursor = self.db.execute(sql, args)
         names = [d[0] for d in cursor.description]
+        decoded = [name for name in names if name in JSON_COLUMNS]
         for values in cursor:
             row = dict(zip(names, values, strict=True))
-            for key in JSON_COLUMNS & row.keys():
-                row[key] = json.loads(row[key]) if row[key] is not None else None
+            for key in decoded:
+                text = row[key]
+                row[key] = None if text is None or text == "null" else json.loads(text)
             yield row
 
     def value(self, sql: str, *args: Any) -> Any:

@@ -10,17 +10,32 @@ in a template; the page around them is `templates/service.html`.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from markupsafe import Markup, escape
 
 from reports.history import History
 from scanner.model import PROBLEMS
 
-KEPT = 50_000  # pieces a Phrases keeps
+KEPT = 50_000  # pieces a Phrases or a summary page's Tables keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
+
+
+def _indented(evidence: Any) -> str:
+    """JSON as json.dumps(indent=1, sort_keys=True) writes it, by orjson (two spaces an indent,
+    halved here) where it can: json's indented encoder is Python, a page has tens of these."""
+    try:
+        text = orjson.dumps(evidence, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8")
+    except TypeError:  # an integer beyond 64 bits, a key that is not a string
+        return json.dumps(evidence, indent=1, ensure_ascii=False, sort_keys=True)
+    return _INDENT.sub(lambda m: "\n" + " " * (len(m[1]) // 2), text)
+
+
+_INDENT = re.compile(r"\n( +)")
 
 
 class Item:
@@ -33,34 +48,41 @@ class Item:
         self.check, self.status, self.target = f["check"], f["status"], f["target"]
         self.messages = {"en": f["message"], "nl": f.get("message_nl") or f["message"]}
         self.level, self.severity, self.waiver = f["level"], f["severity"], f.get("waiver")
-        self.evidence = str(escape(json.dumps(f["evidence"], indent=1, ensure_ascii=False, sort_keys=True))) \
-            if f["evidence"] else ""
+        self.evidence = str(escape(_indented(f["evidence"]))) if f["evidence"] else ""
         self.since: str | None = None  # when it was first seen open (a run's start), with more than one run
         self.at_least = False  # open already at the oldest run shown
         self.new = False  # first seen in this run
+
+
+def _order(f: Mapping[str, Any]) -> tuple[int, str, str, str]:
+    return STATUS_ORDER.get(f["status"], 9), f["pillar"], f["check"], f["target"]
 
 
 class Findings:
     """A service's findings sorted for its page, in a form each language's page is written from."""
 
     def __init__(self, findings: list[dict[str, Any]], ages: Mapping[str, Any], hist: History) -> None:
-        self.problems: list[Item] = []
-        passes: Counter = Counter()
-        others: Counter = Counter()
-        for f in sorted(findings, key=lambda f: (STATUS_ORDER.get(f["status"], 9), f["pillar"], f["check"],
-                                                 f["target"])):
-            if f["status"] == "pass":
-                passes[f["check"]] += 1
-            elif f["status"] in PROBLEMS or f["status"] == "waived":
-                item = Item(f)
-                since = ages.get(f["id"])
-                if since and len(hist.points) > 1:
-                    item.since, item.at_least, item.new = since[0].started, since[1], since[0] is hist.current
-                self.problems.append(item)
+        problems, others = [], []
+        passes: Counter = Counter()  # (pillar, check) -> targets that pass it
+        for f in findings:  # each kind sorted apart: passes need only be counted
+            status = f["status"]
+            if status == "pass":
+                passes[f["pillar"], f["check"]] += 1
+            elif status in PROBLEMS or status == "waived":
+                problems.append(f)
             else:
-                others[(f["status"], f["check"], f["message"], f.get("message_nl") or f["message"])] += 1
-        self.passes = list(passes.items())  # (check, targets that pass it)
-        self.others = [(status, check, {"en": en, "nl": nl}, n) for (status, check, en, nl), n in others.items()]
+                others.append(f)
+        self.problems: list[Item] = []
+        for f in sorted(problems, key=_order):
+            item = Item(f)
+            since = ages.get(f["id"])
+            if since and len(hist.points) > 1:
+                item.since, item.at_least, item.new = since[0].started, since[1], since[0] is hist.current
+            self.problems.append(item)
+        self.passes = [(check, n) for (_, check), n in sorted(passes.items())]  # (check, targets that pass it)
+        grouped = Counter((f["status"], f["check"], f["message"], f.get("message_nl") or f["message"])
+                          for f in sorted(others, key=_order))
+        self.others = [(status, check, {"en": en, "nl": nl}, n) for (status, check, en, nl), n in grouped.items()]
 
     def problems_html(self, phrases: Phrases) -> Markup:
         t, piece, out = phrases.t, phrases.piece, []
@@ -85,23 +107,31 @@ class Findings:
                               for status, check, message, n in self.others))
 
 
-class Phrases:
-    """One language's pieces of service pages, each escaped and formatted once and then reused:
-    a check's heading and advice, a pass line, an info line recur on thousands of pages. At most
-    KEPT pieces are kept (then all are dropped), so memory does not grow with the estate."""
+class Pieces:
+    """Pieces of pages, each escaped and formatted once and then reused, by key: its kind first
+    (the method `_<kind>` makes it), then what it is made of. At most KEPT pieces are kept (then
+    all are dropped), so memory does not grow with the estate."""
 
-    def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], day: Callable[[str], str]) -> None:
-        self.lang, self.t, self.texts, self.day = lang, t, texts, day
+    def __init__(self) -> None:
         self._kept: dict[tuple[Any, ...], str] = {}
 
     def piece(self, key: tuple[Any, ...]) -> str:
-        """The piece for `key` (its kind first, then what it is made of), made when first asked."""
+        """The piece for `key`, made when first asked."""
         piece = self._kept.get(key)
         if piece is None:
             if len(self._kept) >= KEPT:
                 self._kept.clear()
             piece = self._kept[key] = getattr(self, f"_{key[0]}")(*key[1:])
         return piece
+
+
+class Phrases(Pieces):
+    """One language's pieces of service pages: a check's heading and advice, a pass line, an
+    info line recur on thousands of pages."""
+
+    def __init__(self, lang: str, t: Mapping[str, Any], texts: Mapping[str, Any], day: Callable[[str], str]) -> None:
+        super().__init__()
+        self.lang, self.t, self.texts, self.day = lang, t, texts, day
 
     def _head(self, status: str, check: str, level: str, severity: str) -> str:
         """A problem's opening up to its target: status, title, check, level, severity."""

@@ -24,7 +24,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.compact import Packed, Recent, compress, decompress, dumps, pack, references, unpack
+from scanner.compact import (
+    Packed,
+    Recent,
+    compress,
+    decompress,
+    dumps,
+    loads,
+    pack,
+    references,
+    stored,
+    unpack,
+)
 from scanner.model import PROBLEMS, InputError
 from scanner.times import rfc3339
 
@@ -367,7 +378,7 @@ class Store:
         svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
                    caps_detail=json.loads(caps_detail) if caps_detail else None,
                    pillars=json.loads(pillars or "{}"))
-        svc["findings"] = json.loads(self._findings(run_id, sid, findings))
+        svc["findings"] = self._findings(run_id, sid, findings)
         if facts == "none":
             return svc
         read = (lambda f: unpack(f, self._blob)) if facts == "expanded" else (lambda f: Packed(f, self._blob))
@@ -417,15 +428,15 @@ class Store:
         if row is None:
             return None
         if row[0] is not None:
-            return json.loads(decompress(row[0]))
-        return problems_of(json.loads(self._findings(run_id, service_id, row[1])))  # judged before schema 4
+            return stored(row[0])
+        return problems_of(self._findings(run_id, service_id, row[1]))  # judged before schema 4
 
-    def _findings(self, run_id: str, service_id: str, stored: bytes | None) -> str:
-        if stored is not None:
-            return decompress(stored)
-        return "[" + ",".join(d for (d,) in self.db.execute(  # judged before schema 3, or not judged yet
+    def _findings(self, run_id: str, service_id: str, kept: bytes | None) -> list[dict[str, Any]]:
+        if kept is not None:
+            return stored(kept)
+        return loads("[" + ",".join(d for (d,) in self.db.execute(  # judged before schema 3, or not judged yet
             "SELECT data FROM findings WHERE run_id = ? AND service_id = ? "
-            "ORDER BY pillar, check_id, target, finding_id", (run_id, service_id))) + "]"
+            "ORDER BY pillar, check_id, target, finding_id", (run_id, service_id))) + "]")
 
     def collected(self, run_id: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         """(service, target) and (service, domain) pairs already stored: what a resume skips."""

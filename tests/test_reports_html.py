@@ -85,6 +85,8 @@ def test_every_page_is_escaped_self_contained_and_links_only_to_pages_it_wrote(l
     assert {p.parent.name for p in pages} >= {"services", "organisations", "pillars", "lists", "en"}
     for page in pages:
         parsed = Page(page)
+        raw = page.read_text()  # the name and organisation as text in every table row that shows them
+        assert '<script>alert("x")' not in raw and "<img src=x" not in raw, page
         assert parsed.csp.startswith("default-src 'none'; style-src 'self'; script-src "), page
         [sheet] = parsed.stylesheets  # one stylesheet, the dashboard's own file; no style written inline
         assert parsed.inline_styles == 0 and (page.parent / sheet).resolve().parent in (out, out / "en"), page
