@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,6 @@ from scanner.compact import dumps as compact
 from scanner.store import Store
 
 SCHEMA_ID: str = SCHEMA_V1  # "bolwerk/scan-result/v1", named once: in the schema
-WORK_NICENESS = 10  # added to the niceness of the process putting results.json together
 CONTRACTS = ("v1.1", "v1")  # what --json-schema may ask for; the first is the default
 
 
@@ -182,10 +180,7 @@ class ResultPart:
 
 
 def _reporting(work: Callable[[], None], pipe: Any) -> None:
-    """Do `work` (in a process of its own) and send what it raised, or None, back down `pipe`.
-    At a lower priority: the dashboard's summary pages, meanwhile, are what the caller waits for
-    (on the bench estate this work fits in what they leave of the cores)."""
-    os.nice(WORK_NICENESS)
+    """Do `work` (in a process of its own) and send what it raised, or None, back down `pipe`."""
     try:
         work()
     except BaseException as exc:  # every error goes back to the caller, who raises it (no traceback here)
