@@ -62,15 +62,20 @@ def leaf_keys(svc: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _leaves(svc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(host, leaf certificate) of each endpoint and MX host that served a chain; of packed facts
-    only the leaf is read."""
+    """(host, leaf certificate) of each endpoint and MX host that served a chain."""
     for ep in svc.get("endpoints", []):
-        facts = ep.get("facts") or {}
-        leaf = None if pick(facts, "certificate", "error") else pick(facts, "certificate", "chain", 0)
-        if isinstance(leaf, Mapping) and leaf.get("spki_sha256"):
+        if leaf := _leaf(ep.get("facts") or {}):
             yield ep.get("host", ""), leaf
     for md in svc.get("mail_domains", []):
         for mx in pick(md.get("facts") or {}, "mail", "mx") or []:
-            cert = mx.get("certificate")
-            if cert and not cert.get("error") and cert.get("chain") and cert["chain"][0].get("spki_sha256"):
-                yield mx.get("host", ""), cert["chain"][0]
+            if leaf := _leaf(mx):
+                yield mx.get("host", ""), leaf
+
+
+def _leaf(facts: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The leaf certificate of the `certificate` facts, None where there is none with a key (or
+    the probe failed); of packed facts only the leaf is read, not the whole chain."""
+    if pick(facts, "certificate", "error"):
+        return None
+    leaf = pick(facts, "certificate", "chain", 0)
+    return leaf if isinstance(leaf, Mapping) and leaf.get("spki_sha256") else None
