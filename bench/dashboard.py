@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from results import ROOT, loopback_only, markdown_table, publish
-from scale import PeakSampler, tree
+from scale import PeakSampler, pss, tree
 
 from checks.registry import default_registry
 from scanner import __version__
@@ -190,16 +190,6 @@ def sizes(out: Path) -> dict[str, Any]:
         "mean_service_kb": round(sum(p.stat().st_size for p in service_pages) / len(service_pages) / 1024, 1),
         "largest_list_kb": round(max(p.stat().st_size for p in pages if p.parent.name == "lists") / 1024),
     }
-
-
-def pss(pid: int) -> int:
-    """A process's proportional set size: its share of pages shared with other processes, so that a
-    sum over Chromium's processes counts each page once."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
-    except (OSError, StopIteration):
-        return 0
 
 
 def browse(out: Path) -> list[dict[str, Any]]:

@@ -78,7 +78,7 @@ def spread(units: Sequence[Unit], group: Callable[[Unit], Hashable], window: int
 
 def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int, window: int = 1) -> list[Shard]:
     """At most `n` shards of `units` (empty ones dropped), each dealt over `window` address
-    groups at a time (`spread`; 1: the original order).
+    groups at a time (`spread`; 1: one address group at a time).
 
     `addresses` gives the addresses of every endpoint host (as resolved before the scan).
     """
@@ -86,13 +86,13 @@ def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int,
     for unit in units:
         if unit.kind == "endpoint":
             host = f"host:{unit.endpoint.host}"
-            sets.union(f"unit:{unit.subject}:{unit.services[0]}", host)
+            sets.union(_key(unit), host)
             for ip in addresses.get(unit.endpoint.host, ()):
                 sets.union(host, f"ip:{ip}")
     components: dict[str, list[int]] = {}
     for i, unit in enumerate(units):
         if unit.kind == "endpoint":
-            components.setdefault(sets.find(f"unit:{unit.subject}:{unit.services[0]}"), []).append(i)
+            components.setdefault(sets.find(_key(unit)), []).append(i)
     shards = [Shard() for _ in range(max(1, n))]
     where: dict[int, Shard] = {}
     for members in sorted(components.values(), key=len, reverse=True):
@@ -122,11 +122,17 @@ def split(units: Sequence[Unit], addresses: Mapping[str, Sequence[str]], n: int,
 def _grouper(sets: _Sets) -> Callable[[Unit], Hashable]:
     """An endpoint's group is its address group; a mail domain goes with the unit before it
     in inventory order (its service's endpoints, in the same zone: its facts are cached)."""
-    last: list[Hashable] = [None]
+    last: Hashable = None
 
     def group(unit: Unit) -> Hashable:
+        nonlocal last
         if unit.kind == "endpoint":
-            last[0] = sets.find(f"unit:{unit.subject}:{unit.services[0]}")
-        return last[0] if last[0] is not None else ("mail", unit.subject)
+            last = sets.find(_key(unit))
+        return last if last is not None else ("mail", unit.subject)
 
     return group
+
+
+def _key(unit: Unit) -> str:
+    """An endpoint unit's name among the address groups' members."""
+    return f"unit:{unit.subject}:{unit.services[0]}"

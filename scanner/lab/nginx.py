@@ -29,15 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from scanner.lab.listener import free_port
-from scanner.lab.web import Site
+from scanner.lab.web import HEAD_TIMEOUT, NOT_FOUND, PAGE_TYPE, Site
 
 NGINX = shutil.which("nginx")
 HEADERS_MORE = "ngx_http_headers_more_filter_module.so"  # sets Server as the site says (Debian: libnginx-mod-http-headers-more-filter)
 STATUS_IP = "127.99.0.2"
 START_TIMEOUT = 60.0
-KEEP_ALIVE_TIMEOUT = 10  # seconds, as the Python server's HEAD_TIMEOUT
-NOT_FOUND = ("text/plain; charset=utf-8", "not found\n")
-PAGE_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass
@@ -132,7 +129,7 @@ class NginxServer:
                  "events { worker_connections 8192; }", "http {",
                  "log_format conns '$server_port $connection $connection_requests';",
                  f"access_log {self.dir / 'access.log'} conns buffer=256k flush=5s;",
-                 f"keepalive_timeout {KEEP_ALIVE_TIMEOUT}s;", "keepalive_requests 10000;",
+                 f"keepalive_timeout {HEAD_TIMEOUT:g}s;", "keepalive_requests 10000;",
                  "server_tokens off;", "more_clear_headers Server;" if more else "",
                  *(f"{kind}_temp_path {self.dir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
                                                                        "scgi")),

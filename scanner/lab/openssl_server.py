@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from scanner.lab.listener import Handler, pipe
+from scanner.lab.listener import Handler, free_port, pipe
 from scanner.lab.web import Site, handler
 
 START_TIMEOUT = 5.0
@@ -47,9 +46,7 @@ class OpenSSLServer:
     async def _start(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="bolwerk-s_server-")
         pem, _ = self.issued.write(Path(self._dir.name), "server")
-        with socket.socket() as probe:  # a free loopback port for the process
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._proc = await asyncio.create_subprocess_exec(
             "openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(pem), "-key", str(pem),
             "-quiet", *self.args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,

@@ -23,6 +23,8 @@ from scanner.lab.listener import Handler, Listener
 
 MAX_HEAD = 16 * 1024
 HEAD_TIMEOUT = 10.0
+PAGE_TYPE = "text/html; charset=utf-8"  # of a page that names no type
+NOT_FOUND = ("text/plain; charset=utf-8", "not found\n")  # the type and body of a 404
 # Named connection handlers for lab hosts that must misbehave or speak raw protocols
 # (`https_handler = "name"` / `http_handler = "name"` in the estate). A factory gets the
 # host's estate entry and its Site and returns the handler.
@@ -88,7 +90,7 @@ class Site:
                 body = body.replace(name, (now + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
         body = (body * int(spec.get("repeat", 1))).encode()  # e.g. a policy file over a size cap
         if status == 200 and not any(n.lower() == "content-type" for n, _ in headers):
-            headers.insert(0, ("Content-Type", spec.get("content_type", "text/html; charset=utf-8")))
+            headers.insert(0, ("Content-Type", spec.get("content_type", PAGE_TYPE)))
         headers += header_lines(spec.get("headers", {}))
         if ":" not in request_headers.get(":local-address", ""):  # a forgotten IPv6 front end
             headers += header_lines(spec.get("v4_headers", {}))
@@ -111,9 +113,9 @@ class Site:
             ctype, body = self.files[path]
             return Response(200, [("Content-Type", ctype)], body)
         if path != "/" and not path.startswith("/?"):
-            return Response(404, [("Content-Type", "text/plain; charset=utf-8"), *self.headers], b"not found\n")
+            return Response(404, [("Content-Type", NOT_FOUND[0]), *self.headers], NOT_FOUND[1].encode())
         ctype = [] if any(n.lower() == "content-type" for n, _ in self.headers) else [
-            ("Content-Type", "text/html; charset=utf-8")]
+            ("Content-Type", PAGE_TYPE)]
         return Response(200, [*ctype, *self.headers], self.body)
 
 

@@ -132,7 +132,8 @@ async def _ask(worker: _Worker, func: Callable[..., Any], args: tuple[Any, ...],
         raise ProbeError(f"the CPU worker running {getattr(func, '__name__', 'parse')} died") from None
 
 
-_pool = _Pool(max(1, os.cpu_count() or 1))
+CORES = max(1, os.cpu_count() or 1)
+_pool = _Pool(CORES)
 
 
 async def run(func: Callable[..., T], *args: Any, budget: float) -> T:
@@ -145,7 +146,7 @@ def share(processes: int) -> None:
     processes): its pool gets its share of the cores, so the CPU workers of them all number
     the cores, not the cores times the processes (each is an interpreter's memory more).
     Call before the pool's first use on this process's loop."""
-    _pool.size = max(1, (os.cpu_count() or 1) // processes)
+    _pool.size = max(1, CORES // processes)
 
 
 def shutdown() -> None:

@@ -146,9 +146,8 @@ class Resolver:
         except dns.exception.DNSException as exc:  # an empty or over-long label, a name over 255 octets
             raise ProbeError(f"{name[:100]!r} is not a valid DNS name: {exc}") from None
         seeded = self._seeded.pop(key, None)
-        if seeded is None:
-            return await self._cache.get(key, lambda: self._query(*key))
-        return await self._cache.get(key, lambda: _had(pickle.loads(seeded)))
+        compute = (lambda: self._query(*key)) if seeded is None else (lambda: _had(pickle.loads(seeded)))
+        return await self._cache.get(key, compute)
 
     def seed(self, answers: Iterable[tuple[tuple[str, str], bytes]]) -> None:
         """Answers this run already had, as `packed` gives them (plain bytes: no future of
