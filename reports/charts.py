@@ -30,6 +30,11 @@ def grade_label(grade: str | None) -> str:
     return "?" if grade in (None, INCOMPLETE) else grade
 
 
+def fmt(value: float | None) -> str:
+    """A score as the pages print it."""
+    return "—" if value is None else f"{value:.0f}"
+
+
 def heat_class(score: float | None) -> str:
     """A score's band for a heat-map cell (the number is printed in the cell as well)."""
     if score is None:

@@ -1,10 +1,13 @@
-"""A service page's findings: problems first with their age, evidence and remediation; passes and
-the rest folded into one line per check.
+"""A service page, whole: its verdict, trend, pillar scores, findings (problems first with their
+age, evidence and remediation; passes and the rest folded into one line per check) and endpoints.
 
 The dashboard writes a page per service and language (40,000 pages for 20,000 services), so
-the lists that repeat on every page are written here as HTML fragments, each text escaped
-with markupsafe (as jinja2's autoescape does), about five times faster than the same loops
-in a template; the page around them is `templates/service.html`.
+the page is written here in Python rather than by a template (a jinja2 template cost about
+twice as much): every value from a finding, the inventory or a server is escaped with
+markupsafe (as jinja2's autoescape does), the interface's texts are escaped once per language,
+and pieces that recur across services (a check's heading and advice, a pass line) are kept
+(`Phrases`). The frame around the page (head, navigation, footer) is `templates/base.html`,
+shared with the summary pages and rendered once per language (`ServicePage`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import Any
 import orjson
 from markupsafe import Markup, escape
 
+from reports.charts import fmt, grade_chart, grade_class, grade_label, heat_class
 from reports.history import History
-from scanner.model import PROBLEMS
+from scanner.model import PILLARS, PROBLEMS
+from scanner.policy import INCOMPLETE
 
 KEPT = 50_000  # pieces a Phrases or a summary page's Tables keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
@@ -166,3 +171,123 @@ class Phrases(Pieces):
 
     def _count(self, n: int) -> str:
         return f' <span class="meta">({escape(self.t["targets_count"] % n)})</span>' if n > 1 else ""
+
+
+class ServicePage:
+    """One language's service pages. `frame` is base.html rendered once for this language around
+    three slots (the page's title, the service id in the link to the other language, the
+    content), as `Site.frame` cuts it; what fills them is escaped here. The sections follow
+    each other as the reader meets them (`_verdict`, `_trend`, ...)."""
+
+    def __init__(self, phrases: Phrases, frame: list[str], hist: History, points: list[str]) -> None:
+        self.phrases, self.frame, self.hist, self.points = phrases, frame, hist, points  # points: the runs' days
+        t = phrases.t
+        self.t = t
+        # the interface's texts, escaped once (a text with a `%` is formatted before escaping)
+        self.e = {key: str(escape(value)) for key, value in t.items() if isinstance(value, str)}
+        self.heads = "".join(f'<th scope="col" class="num">{escape(t["pillar"][p])}</th>' for p in PILLARS)
+        self.changed = [p.policy_changed for p in hist.points]
+
+    def html(self, svc: Mapping[str, Any], findings: Findings, series: list[Any], change: Any, caps: list[str],
+             cause: str | None, reason: str | None, reason_more: int, org_href: str) -> str:
+        """The page of `svc`: its findings sorted (`findings`), its (grade, score) per run of the
+        trend (`series`), the change since the previous run, the caps in words and what made it
+        incomplete or set its grade."""
+        head, between, body, foot = self.frame
+        return "".join((
+            head, str(escape(svc["name"])), " – ", self.e["title"], between, str(escape(svc["id"])), body,
+            self._crumbs(svc, org_href), self._verdict(svc, change, caps, cause, reason, reason_more),
+            self._trend(series), self._pillars(svc), self._findings(findings), self._endpoints(svc), foot))
+
+    def _crumbs(self, svc: Mapping[str, Any], org_href: str) -> str:
+        e = self.e
+        owner = f'{e["owner"]}: {escape(svc["owner"])} · ' if svc["owner"] else ""
+        tags = ", ".join(escape(tag) for tag in svc["tags"])
+        return (f'<p class="crumbs"><a href="../index.html">{e["overview"]}</a> › <a href="{escape(org_href)}">'
+                f'{escape(svc["organisation"]) if svc["organisation"] else e["no_organisation"]}</a> › '
+                f'{e["service"]}</p>\n<h1>{escape(svc["name"])}</h1>\n<p class="meta">{owner}{tags}</p>\n\n')
+
+    def _verdict(self, svc: Mapping[str, Any], change: Any, caps: list[str], cause: str | None,
+                 reason: str | None, reason_more: int) -> str:
+        e, grade = self.e, svc["grade"]
+        label = escape(grade_label(grade))
+        out = [f'<section class="verdict-box" aria-labelledby="verdict">\n<h2 id="verdict" class="sr-only">'
+               f'{e["grade"]}</h2>\n<p class="headline"><span class="grade {escape(grade_class(grade))}">{label}',
+               f'<span class="sr-only"> ({e["incomplete"]})</span></span>\n' if grade == INCOMPLETE else "</span>\n"]
+        if svc["score"] is not None:
+            out.append(f'<span class="score-line">{e["score"]} {escape(fmt(svc["score"]))}')
+            if reason:
+                out.append(f" → {label}: {escape(reason)}" + (f" (+{escape(reason_more)})" if reason_more else ""))
+            elif grade == INCOMPLETE:
+                out.append(f' → {e["incomplete"]}')
+            out.append("</span>")
+        out.append("</p>\n")
+        if cause:
+            out.append(f'<p>{e["cause"]}: {escape(cause)}</p>')
+        if caps:
+            out.append(f'<h3>{e["caps"]}</h3>\n<ul class="caps">{"".join(f"<li>{escape(c)}</li>" for c in caps)}</ul>\n')
+        if change:
+            out.append(f'<p>{e["since_previous"]}: ')
+            if change.direction == "down":
+                out.append(f'<span class="down">▼ {e["regressed"]}</span>')
+            elif change.direction == "up":
+                out.append(f'<span class="up">▲ {e["improved"]}</span>')
+            if change.grade:
+                out.append(f' <span class="meta">{escape(grade_label(change.grade[0]))} → '
+                           f'{escape(grade_label(change.grade[1]))}</span>')
+            if not change.direction and not change.grade:
+                out.append(e["unchanged"])
+            out.append("</p>")
+        elif self.hist.previous:
+            out.append(f'<p class="meta">{e["new_service"]}</p>')
+        out.append("</section>\n\n")
+        return "".join(out)
+
+    def _trend(self, series: list[Any]) -> str:
+        """The service's grade per run as a chart, with the grades in words under it (from two runs on)."""
+        if len(self.points) < 2:
+            return "\n"  # a blank line stands where the trend would (pages unchanged byte for byte)
+        e = self.e
+        chart = grade_chart(self.points, series, self.changed, self.t["chart_service"], self.t["policy_changed_short"])
+        words = " → ".join(str(escape(grade_label(x[0]))) if x else "—" for x in series)
+        note = f'<p class="meta">{e["policy_change_note"]}</p>' if self.hist.policy_changes else ""
+        return (f'<section aria-labelledby="trend">\n<h2 id="trend">{e["trend_title"]}</h2>\n'
+                f'<figure>{chart}<figcaption>{e["chart_service"]}: {words}</figcaption></figure>\n{note}</section>\n\n')
+
+    def _pillars(self, svc: Mapping[str, Any]) -> str:
+        e, pillars = self.e, svc["pillars"]
+        cells = []
+        for p in PILLARS:
+            v = pillars[p]["score"] if p in pillars else None
+            cells.append(f'<td class="num {heat_class(v)}">{escape(fmt(v))}</td>')
+        return (f'<section aria-labelledby="pillars">\n<h2 id="pillars">{e["pillars"]}</h2>\n'
+                f'<div class="scroll"><table class="heat">\n<caption class="sr-only">{e["pillar_scores"]}</caption>\n'
+                f'<thead><tr>{self.heads}</tr></thead>\n<tbody><tr>{"".join(cells)}</tr></tbody>\n'
+                f'</table></div>\n</section>\n\n')
+
+    def _findings(self, findings: Findings) -> str:
+        e, t, phrases = self.e, self.t, self.phrases
+        out = [f'<section aria-labelledby="todo">\n<h2 id="todo">{e["to_fix"]} ({len(findings.problems)})</h2>\n',
+               "" if findings.problems else f'<p>{e["nothing_to_fix"]}</p>', findings.problems_html(phrases),
+               f'\n</section>\n\n<section aria-labelledby="passes" class="passes">\n<h2 id="passes">{e["in_order"]} '
+               f'({len(findings.passes)})</h2>\n<details><summary>{escape(t["show_passes"] % len(findings.passes))}'
+               f'</summary>\n<ul class="compact">{findings.passes_html(phrases)}</ul>\n</details>\n']
+        if findings.others:
+            out.append(f'<details><summary>{escape(t["show_others"] % len(findings.others))}</summary>\n'
+                       f'<ul class="compact">{findings.others_html(phrases)}</ul>\n</details>\n')
+        out.append("</section>\n\n")
+        return "".join(out)
+
+    def _endpoints(self, svc: Mapping[str, Any]) -> str:
+        e = self.e
+        rows = "".join(f'<tr><th scope="row"><code>{escape(ep["target"])}</code></th><td>{escape(ep["kind"])}</td>'
+                       f'<td>{", ".join(escape(a) for a in ep["addresses"])}</td></tr>' for ep in svc["endpoints"])
+        out = (f'<section aria-labelledby="endpoints">\n<h2 id="endpoints">{e["endpoints"]}</h2>\n'
+               f'<div class="scroll"><table>\n<caption class="sr-only">{e["endpoints"]}</caption>\n'
+               f'<thead><tr><th scope="col">{e["target"]}</th><th scope="col">{e["kind"]}</th><th scope="col">'
+               f'{e["addresses"]}</th></tr></thead>\n<tbody>\n{rows}</tbody></table></div>\n')
+        if svc["mail_domains"]:
+            items = "".join(f'<li><code>{escape(d["domain"])}</code> ({e["declared"] if d["declared"] else e["implied"]})'
+                            f'</li>' for d in svc["mail_domains"])
+            out += f'<h3>{e["mail_domains"]}</h3>\n<ul>{items}</ul>\n'
+        return out + "</section>\n"
