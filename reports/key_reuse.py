@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanner.compact import pick
+from scanner.compact import pick, pick_each
 
 LEAF = ("certificate", "chain", 0)  # where the facts hold the leaf certificate
 
@@ -75,8 +75,8 @@ def _leaves(svc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 def _certified(svc: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(host, facts) of each endpoint and MX host whose certificate probe did not fail (of packed
-    facts, `pick` reads only the objects on its way)."""
+    facts, `pick` and `pick_each` read only the objects on their way)."""
     served = [(ep.get("host", ""), ep.get("facts") or {}) for ep in svc.get("endpoints", [])]
     served += [(mx.get("host", ""), mx) for md in svc.get("mail_domains", [])
-               for mx in pick(md.get("facts") or {}, "mail", "mx") or []]
+               for mx in pick_each(md.get("facts") or {}, "mail", "mx")]
     return [(host, facts) for host, facts in served if not pick(facts, "certificate", "error")]
