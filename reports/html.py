@@ -51,7 +51,7 @@ from reports.history import History, Tally, history, open_since, service_series
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
-from reports.service_page import Findings, Phrases, ServicePage
+from reports.service_page import Findings, Phrases, ServicePage, Shown
 from reports.tables import Tables, service_link
 from scanner.model import PILLARS, PROBLEMS, InputError
 from scanner.policy import GRADES, INCOMPLETE
@@ -196,12 +196,12 @@ class Site:
             texts=self.check_texts(lang), tables=self.tables(lang),
             grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])))
 
-    def put(self, lang: str, page: str, text: str) -> None:
-        """Write a page's text: as bytes, by one open and one write (no buffer or encoder object
-        around it, which cost more than the write itself on 40,000 small pages)."""
+    def put(self, lang: str, page: str, text: str | bytes) -> None:
+        """Write a page (UTF-8 bytes, or text): by one open and one write (no buffer or encoder
+        object around it, which cost more than the write itself on 40,000 small pages)."""
+        data = text.encode() if isinstance(text, str) else text
         fd = os.open(self.base(lang) / page, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
-            data = text.encode("utf-8")
             while data:
                 data = data[os.write(fd, data):]
         finally:
@@ -407,11 +407,11 @@ def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> N
     ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)
     reason, cause = binding_cap(svc), incomplete_cause(svc)
     findings = Findings(svc["findings"], ages, hist)
+    shown = Shown(svc, f"../organisations/{org_slug(svc['organisation'])}.html")
     for lang in site.langs:
         page = site.service_page(lang).html(
-            svc, findings, series, change, caps_told(svc, lang, site.all_texts[lang]), cause[lang] if cause else None,
-            reason["reason"].get(lang, reason["reason"]["en"]) if reason else None, reason["more"] if reason else 0,
-            f"../organisations/{org_slug(svc['organisation'])}.html")
+            shown, findings, series, change, caps_told(svc, lang, site.all_texts[lang]), cause[lang] if cause else None,
+            reason["reason"].get(lang, reason["reason"]["en"]) if reason else None, reason["more"] if reason else 0)
         site.put(lang, f"services/{sid}.html", page)
     worst: dict[str, tuple[str, str]] = {}
     for f in problems:
