@@ -10,9 +10,11 @@ History comes from the store too (reports/history.py): trends over the last runs
 compared with like, and since when each problem has been open. Pictures are inline SVG
 (reports/charts.py).
 
-Safe to open from anywhere: jinja2 autoescape on, nothing loaded from outside, no
-`fetch()`, and a strict Content-Security-Policy allowing only the dashboard's own stylesheet
-(one file, `style.css`, rather than a copy in each of 40,000 pages) and, on pages with
+Safe to open from anywhere: every value escaped (jinja2 autoescape on for the summary pages;
+markupsafe for the service pages, which reports/service_page.py writes in Python within the
+frame of base.html), nothing loaded from outside, no `fetch()`, and a strict
+Content-Security-Policy allowing only the dashboard's own stylesheet (one file, `style.css`,
+rather than a copy in each of 40,000 pages) and, on pages with
 tables, one small inline script (sorting and filtering) by its hash; every page reads the
 same without the script. Written in Dutch and English (texts in reports/i18n.toml), the
 primary language at the top of the folder and the other under `<lang>/`.
