@@ -47,7 +47,7 @@ _INDENT = re.compile(r"\n( +)")
 def html(value: Any) -> bytes:
     """A value from a finding, the inventory or a server as a page holds it: escaped with
     markupsafe (as jinja2's autoescape does) and encoded."""
-    return str(escape(value)).encode()
+    return escape(value).encode()
 
 
 class Item:
@@ -59,7 +59,8 @@ class Item:
     def __init__(self, f: Mapping[str, Any]) -> None:
         self.check, self.status, self.target = f["check"], f["status"], html(f["target"])
         en, nl = f["message"], f.get("message_nl") or f["message"]
-        self.messages = {"en": html(en), "nl": html(nl) if nl != en else html(en)}
+        self.messages = {"en": html(en)}
+        self.messages["nl"] = html(nl) if nl != en else self.messages["en"]
         self.level, self.severity, self.waiver = f["level"], f["severity"], f.get("waiver")
         self.evidence = html(_indented(f["evidence"])) if f["evidence"] else b""
         self.since: str | None = None  # when it was first seen open (a run's start), with more than one run
@@ -99,6 +100,7 @@ class Findings:
 
     def problems_html(self, phrases: Phrases) -> bytes:
         piece, lang, out = phrases.piece, phrases.lang, []
+        evidence = piece(("evidence_label",))
         for f in self.problems:
             out += (piece(("head", f.status, f.check, f.level, f.severity)), b"<code>", f.target,
                     b"</code></p>\n<p>", f.messages[lang], b"</p>\n")
@@ -109,7 +111,7 @@ class Findings:
                                   f.waiver.get("expires", ""))))
             out.append(piece(("advice", f.check)))
             if f.evidence:
-                out += (piece(("evidence_label",)), f.evidence, b"</pre></details>")
+                out += (evidence, f.evidence, b"</pre></details>")
             out.append(b"</article>\n")
         return b"".join(out)
 
