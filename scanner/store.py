@@ -4,9 +4,10 @@ Each endpoint's and mail domain's facts are committed as they are collected (a
 `StoreWriter` batches them in transactions, on a thread of its own, off the scan's event
 loop), so a killed scan keeps what it finished and `--resume` picks up the rest. Facts
 and findings are kept compact (scanner/compact.py): what repeats is stored once, by
-digest, in `blobs`, and every stored text is compressed. Readers take a run service by
-service (`iter_services`), so no reader needs the whole run in memory. The schema is
-versioned; migrations run on open.
+digest, in `blobs`, and every stored text is compressed; a finding that asks for no action
+is kept as its body's digest, each body once in `finding_bodies` (scanner/short_findings.py).
+Readers take a run service by service (`iter_services`), so no reader needs the whole run in
+memory. The schema is versioned; migrations run on open.
 """
 
 from __future__ import annotations
