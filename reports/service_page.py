@@ -2,12 +2,14 @@
 age, evidence and remediation; passes and the rest folded into one line per check) and endpoints.
 
 The dashboard writes a page per service and language (40,000 pages for 20,000 services), so
-the page is written here in Python rather than by a template (a jinja2 template cost about
-twice as much): every value from a finding, the inventory or a server is escaped with
-markupsafe (as jinja2's autoescape does), the interface's texts are escaped once per language,
-and pieces that recur across services (a check's heading and advice, a pass line) are kept
-(`Phrases`). The frame around the page (head, navigation, footer) is `templates/base.html`,
-shared with the summary pages and rendered once per language (`ServicePage`).
+the page is written here in Python, as UTF-8 bytes, rather than by a template (a jinja2
+template and a text file cost more than twice as much a page): every value from a finding,
+the inventory or a server is escaped with markupsafe (as jinja2's autoescape does), the
+interface's texts are escaped once per language, what reads the same in both languages once
+a service (`Shown`, `Item`), and pieces that recur across services (a check's heading and
+advice, a list of passes) are kept (`Phrases`). The frame around the page (head, navigation,
+footer) is `templates/base.html`, shared with the summary pages and rendered once per
+language (`Site.service_page`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scanner.policy import INCOMPLETE
 from scanner.short_findings import REF, ShortFindings, group_id
 
 KEPT = 50_000  # pieces a Phrases or a summary page's Tables keeps
-KEPT_TEXT = 20_000_000  # characters of pieces they keep (a service's list of passes is one piece)
+KEPT_TEXT = 20_000_000  # characters (bytes, of Phrases) of pieces they keep (a service's passes are one piece)
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
 
 
