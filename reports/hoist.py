@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -35,18 +34,20 @@ from pathlib import Path
 from typing import Any
 
 from reports.common import schema
-from scanner.compact import Packed, Recent, dumps, reference
+from scanner.compact import Packed, Recent, dumps, loads, reference
 from scanner.model import finding_id
 
 SCHEMA_V1, SCHEMA_V11 = (schema(v)["properties"]["schema"]["const"] for v in ("v1", "v1.1"))  # named once: there
 REF, VALUE = "$ref", "$value"
 _MARKS = re.compile(r'"\$(?:ref|value)"')  # either key, in a compact JSON text
+_WALK = re.compile(r'"\$(?:ref|value)"|\\u0000')  # either key or a packed reference's (a NUL): a part to walk
 MIN_SHARED = 200  # bytes of compact JSON from which a fact object is written once, by digest
 SHORT_STATUSES = frozenset({"pass", "not_applicable", "info"})  # no action asked: written short
 IN_PLACE = ("id", "target", "subject")  # what a short finding's group and entry say, not its body
 SPOOL_CACHE_KIB = 65536  # of a spool's pages in memory: 100,000 entries go in 40% sooner than with 2 MiB
 DIGEST_CHARS = 20  # 80 bits, as finding ids
 RECENT = 4096  # entries remembered in memory; an older one costs a digest and one INSERT OR IGNORE
+INSERTS = 1000  # new entries gathered for one INSERT into the spool
 
 
 finding_order = itemgetter("pillar", "check", "target", "id")  # of a service's findings in v1 (scanner.judge's)
@@ -72,11 +73,14 @@ class Hoister:
         self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
         self.recent = Recent(RECENT)  # an entry's text -> its digest (a look-up costs less than hashing it again)
         self.stored = Recent(RECENT)  # a stored object's digest -> what _share made of it
+        self.made = Recent(RECENT)  # a larger part of packed facts, by its text -> what _share made of it
+        self.pending: list[tuple[str, str]] = []  # entries not yet in the spool (at most INSERTS)
 
     def __enter__(self) -> Hoister:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._insert()
         self.db.commit()
         self.db.close()
 
@@ -101,6 +105,7 @@ class Hoister:
 
     def table(self) -> Iterator[tuple[str, str]]:
         """Every shared object met so far, (digest, compact JSON), sorted by digest."""
+        self._insert()
         self.db.commit()
         yield from self.db.execute("SELECT digest, body FROM shared ORDER BY digest")
 
@@ -108,9 +113,9 @@ class Hoister:
         out = _escaped({k: v for k, v in item.items() if k != "facts"})
         facts = item["facts"]
         if isinstance(facts, Packed):
-            out["facts"] = self._share(facts.top, top=True, blob=facts.blob)[0]
+            out["facts"] = self._parts(facts.top, facts.blob)
         else:
-            out["facts"] = self._share(facts, top=True)[0]
+            out["facts"] = self._parts(facts, None)
         return out
 
     def _short(self, f: dict[str, Any], group: str) -> Any:
@@ -131,27 +136,44 @@ class Hoister:
     def _share(self, obj: Any, top: bool = False, blob: Callable[[str], str] | None = None) -> tuple[Any, str]:
         """`obj` with every object or list of at least MIN_SHARED bytes (itself too, unless `top`)
         a reference, innermost first, and its compact JSON text (keys sorted). Each object is
-        encoded once, its large parts already references: linear in the size of the facts.
-        With `blob`, `obj` is packed facts (scanner/compact.py) whose shared objects `blob` reads."""
+        encoded once its large parts are references, and once before: a part that is smaller than
+        MIN_SHARED and names neither `$ref`/`$value` nor a packed reference has nothing to share
+        and is taken as it is, unwalked. With `blob`, `obj` is packed facts (scanner/compact.py)
+        whose shared objects `blob` reads, and each larger part is made once (`made`, by its text)."""
         if blob and (stored := reference(obj)) is not None:
             return self._from_store(stored, blob)
-        if isinstance(obj, dict):
-            out: Any = {k: self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
-            if _literal(obj):
-                out = {VALUE: out}
-        else:
-            out = [self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for v in obj]
+        text = dumps(obj)
+        if len(text) < MIN_SHARED and not _WALK.search(text):
+            return obj, text
+        if top or not blob:
+            return self._made(obj, top, blob)
+        made = self.made.get(text)
+        if made is None:
+            made = self._made(obj, top, blob)
+            self.made.add(text, made)
+        return made
+
+    def _made(self, obj: Any, top: bool, blob: Callable[[str], str] | None) -> tuple[Any, str]:
+        """What `_share` makes of `obj`, its parts walked."""
+        out = self._parts(obj, blob)
         text = dumps(out)
         if top or len(text) < MIN_SHARED:
             return out, text
         return {REF: self._keep(text)}, ""
+
+    def _parts(self, obj: dict[str, Any] | list[Any], blob: Callable[[str], str] | None) -> Any:
+        """`obj` with each of its parts as `_share` makes it (an object naming `$ref` or `$value` wrapped)."""
+        if isinstance(obj, dict):
+            out = {k: self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
+            return {VALUE: out} if _literal(obj) else out
+        return [self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for v in obj]
 
     def _from_store(self, stored: str, blob: Callable[[str], str]) -> tuple[Any, str]:
         """What `_share` makes of an object the store keeps once (by its digest `stored`): made
         once, then remembered (an object's digest names its content)."""
         made = self.stored.get(stored)
         if made is None:
-            made = self._share(json.loads(blob(stored)), blob=blob)
+            made = self._made(loads(blob(stored)), False, blob)
             self.stored.add(stored, made)
         return made
 
@@ -161,8 +183,15 @@ class Hoister:
         if digest is None:
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
             self.recent.add(text, digest)
-            self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, text))
+            self.pending.append((digest, text))
+            if len(self.pending) >= INSERTS:
+                self._insert()
         return digest
+
+    def _insert(self) -> None:
+        """The entries kept since the last call into the spool, in one statement."""
+        self.db.executemany("INSERT OR IGNORE INTO shared VALUES (?, ?)", self.pending)
+        self.pending.clear()
 
 
 def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
