@@ -18,8 +18,11 @@ An object of the result that itself holds a key `$ref` or `$value` (a header a s
 so) is written `{"$value": object}`. `expand` undoes all of it: expand(v1.1) is the v1 result.
 
 The writer holds no table in memory: each entry goes to a temporary SQLite table as it is
-first met (a bounded set of recent digests spares most repeated inserts), and the table is
-written, sorted by digest, after the last service.
+first met (INSERTS at a time; a bounded set of recent texts spares most repeated digests and
+inserts), and the table is written, sorted by digest, after the last service. What it makes of
+packed facts is remembered, RECENT parts and RECENT stored objects, each made object under
+MIN_SHARED bytes (a larger one is a reference) and keyed by a digest or by an encoding under
+the store's 512 bytes: a few MiB whatever the estate.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ class Hoister:
         self.db.execute(f"PRAGMA cache_size=-{SPOOL_CACHE_KIB}")  # digests go in at random: a larger cache, fewer reads
         self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
         self.recent = Recent(RECENT)  # an entry's text -> its digest (a look-up costs less than hashing it again)
-        self.stored = Recent(RECENT)  # a stored object's digest -> what _share made of it
-        self.made = Recent(RECENT)  # a larger part of packed facts, by its text -> what _share made of it
+        self.stored = Recent(RECENT)  # a stored object's digest -> what _part made of it
+        self.made = Recent(RECENT)  # a larger part of packed facts, by its encoding -> what _part made of it
         self.pending: list[tuple[str, str]] = []  # entries not yet in the spool (at most INSERTS)
 
     def __enter__(self) -> Hoister:
