@@ -94,6 +94,8 @@ def compare_service(before: dict[str, Any], after: dict[str, Any]) -> ServiceCha
     fa, fb = (_problems(svc) for svc in (before, after))
     gone = [fa[i] for i in sorted(set(fa) - set(fb))]
     judged = {(f["check"], f.get("subject") or f["target"]) for f in after["findings"]} if gone else set()
+    if gone and (short := after.get("short_findings")):  # read apart (Store.service(short=True))
+        judged |= {(body["check"], group) for group, _, _, body in short.entries()}
     return ServiceChange(
         after["id"], "changed", (before["grade"], after["grade"]) if before["grade"] != after["grade"] else None,
         new=[fb[i] for i in sorted(set(fb) - set(fa))],

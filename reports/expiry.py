@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from scanner.short_findings import finding_order
+
 WATCHED = ("certificate.expiry", "mail.starttls.certificate")
 LAPSING = {"expired": "expired", "due": "lapsing"}  # the checks' validity status -> the watch's
 
@@ -39,7 +41,10 @@ def lapsing_of(svc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The lapsing certificates of one service (a report reads the services one at a time)."""
     rows = []
     seen: set[tuple[str, str]] = set()
-    for finding in svc["findings"]:
+    findings = svc["findings"]
+    if short := svc.get("short_findings"):  # read apart (Store.service(short=True)): those of WATCHED checks back
+        findings = sorted(findings + short.findings(WATCHED), key=finding_order)
+    for finding in findings:
         if finding["check"] not in WATCHED:
             continue
         for cert in (finding.get("evidence") or {}).get("certificates", []):

@@ -27,7 +27,6 @@ the store's 512 bytes: a few MiB whatever the estate.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import re
 import sqlite3
@@ -40,30 +39,31 @@ import orjson
 
 from reports.common import schema
 from scanner.compact import Packed, Recent, dumps, loads, reference
-from scanner.model import finding_id
+from scanner.short_findings import (
+    MARKS,
+    REF,
+    SHORT_STATUSES,
+    VALUE,
+    ShortFindings,
+    body_of,
+    digest_of,
+    digests,
+    entry,
+    finding_order,
+    group_of,
+    lengthened,
+    located,
+)
 
 SCHEMA_V1, SCHEMA_V11 = (schema(v)["properties"]["schema"]["const"] for v in ("v1", "v1.1"))  # named once: there
-REF, VALUE = "$ref", "$value"
-_MARKS = re.compile(r'"\$(?:ref|value)"')  # either key, in a compact JSON text
 _WALK = re.compile(rb'"\$(?:ref|value)"|\\u0000')  # either key or a packed reference's (a NUL): a part to walk
 MIN_SHARED = 200  # bytes of compact JSON from which a fact object is written once, by digest
-SHORT_STATUSES = frozenset({"pass", "not_applicable", "info"})  # no action asked: written short
-IN_PLACE = ("id", "target", "subject")  # what a short finding's group and entry say, not its body
 SPOOL_CACHE_KIB = 65536  # of a spool's pages in memory: 100,000 entries go in 40% sooner than with 2 MiB
 SPOOL_PAGE = 65536  # bytes of a spool page: 100,000 entries go in 28% sooner than with 4 KiB pages, read back in 60% less
-DIGEST_CHARS = 20  # 80 bits, as finding ids
 RECENT = 4096  # entries remembered in memory; an older one costs a digest and one INSERT OR IGNORE
 # a table's entries as JSON text, `"digest":body`, in digest order (a digest is hex: nothing to escape)
 _ENTRY = """SELECT '"' || digest || '":' || body FROM shared ORDER BY digest"""
 INSERTS = 1000  # new entries gathered for one INSERT into the spool
-
-
-finding_order = itemgetter("pillar", "check", "target", "id")  # of a service's findings in v1 (scanner.judge's)
-
-
-def _id(check: str, target: str, group: str) -> str:
-    """The id a finding of `group` (its subject, or its target) has when its check names one finding."""
-    return finding_id(check, target, f"{group}\x1e" if group != target else "")
 
 
 def _literal(obj: dict[str, Any]) -> bool:
@@ -84,6 +84,7 @@ class Hoister:
         self.stored = Recent(RECENT)  # a stored object's digest -> what _part made of it
         self.made = Recent(RECENT)  # a larger part of packed facts, by its encoding -> what _part made of it
         self.pending: list[tuple[str, str]] = []  # entries not yet in the spool (at most INSERTS)
+        self.tabled = Recent(RECENT)  # digests of stored finding bodies put in the table
 
     def __enter__(self) -> Hoister:
         return self
@@ -96,10 +97,19 @@ class Hoister:
     def service(self, svc: dict[str, Any]) -> dict[str, Any]:
         """One v1 service as v1.1. Its facts may be `Packed`, as the store keeps them: each object
         the store shares is then made over once, however many services refer to it."""
-        out = _escaped({k: v for k, v in svc.items() if k not in ("endpoints", "mail_domains", "findings")})
+        out = _escaped({k: v for k, v in svc.items() if k not in ("endpoints", "mail_domains", "findings", "short_findings")})
         out["endpoints"] = [self._with_facts(ep) for ep in svc["endpoints"]]
         out["mail_domains"] = [self._with_facts(md) for md in svc["mail_domains"]]
         findings = svc["findings"]
+        stored: ShortFindings | None = svc.get("short_findings")
+        if stored is not None:  # kept short by the store as v1.1 writes them: only their bodies to table
+            out["findings"] = _escaped(findings)
+            out["short_findings"] = stored.groups
+            for digest in digests(stored.groups):
+                if digest not in self.tabled:
+                    self.tabled.add(digest)
+                    self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, stored.text(digest)))
+            return out
         if findings != sorted(findings, key=finding_order):  # not in v1's order: expand could not restore it
             out["findings"] = _escaped(findings)
             return out
@@ -107,7 +117,7 @@ class Hoister:
         short: dict[str, list[Any]] = {}
         for f in findings:
             if f["status"] in SHORT_STATUSES:
-                group = f.get("subject") or f["target"]
+                group = group_of(f)
                 short.setdefault(group, []).append(self._short(f, group))
         out["short_findings"] = short
         return out
@@ -128,19 +138,10 @@ class Hoister:
         return out
 
     def _short(self, f: dict[str, Any], group: str) -> Any:
-        """A short finding of the group `group` (its subject, or its target): the digest of its
-        body, with its target and id only where they are not the group and the id it would have."""
-        body = dict(f)
-        for key in IN_PLACE:
-            body.pop(key, None)
+        """A short finding of the group `group` (its subject, or its target), as `entry` writes it."""
+        body = body_of(f)
         text = dumps(body)  # a body is kept whole: most are met again, few hold a large shared part
-        digest = self._keep(self._share(body, top=True)[1] if _MARKS.search(text) else text)
-        entry = {}
-        if f["target"] != group:
-            entry["target"] = f["target"]
-        if f["id"] != _id(f["check"], f["target"], group):
-            entry["id"] = f["id"]
-        return {REF: digest, **entry} if entry else digest
+        return entry(f, group, self._keep(self._share(body, top=True)[1] if MARKS.search(text) else text))
 
     def _share(self, obj: Any, top: bool = False, blob: Callable[[str], str] | None = None) -> tuple[Any, str]:
         """`obj` with every object or list of at least MIN_SHARED bytes (itself too, unless `top`)
@@ -197,7 +198,7 @@ class Hoister:
         """The digest of an object's compact JSON text, the text kept in the table once."""
         digest = self.recent.get(text)
         if digest is None:
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+            digest = digest_of(text)
             self.recent.add(text, digest)
             self.pending.append((digest, text))
             if len(self.pending) >= INSERTS:
@@ -217,10 +218,10 @@ def merged_table(spools: list[Path]) -> Iterator[str]:
     dbs = [sqlite3.connect(spool) for spool in spools]
     try:
         last = None
-        for entry in heapq.merge(*(map(itemgetter(0), db.execute(_ENTRY)) for db in dbs)):
-            if entry != last:
-                yield entry
-                last = entry
+        for line in heapq.merge(*(map(itemgetter(0), db.execute(_ENTRY)) for db in dbs)):
+            if line != last:
+                yield line
+                last = line
     finally:
         for db in dbs:
             db.close()
@@ -230,7 +231,7 @@ def _escaped(obj: Any) -> Any:
     """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
     (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
     sooner than a walk in Python)."""
-    if isinstance(obj, dict | list) and not _MARKS.search(dumps(obj)):
+    if isinstance(obj, dict | list) and not MARKS.search(dumps(obj)):
         return obj
     return _wrapped(obj)
 
@@ -260,7 +261,7 @@ def expand(document: dict[str, Any]) -> dict[str, Any]:
     done: dict[str, Any] = {}
     busy: set[str] = set()
 
-    def entry(digest: Any) -> Any:
+    def shared(digest: Any) -> Any:
         if not isinstance(digest, str) or digest not in table:
             raise ResultError(f'{REF} {digest!r} names no entry of "shared"')
         if digest not in done:
@@ -279,17 +280,11 @@ def expand(document: dict[str, Any]) -> dict[str, Any]:
         if len(obj) == 1 and isinstance(obj.get(VALUE), dict):
             return {k: put_back(v) for k, v in obj[VALUE].items()}
         if len(obj) == 1 and REF in obj:
-            return entry(obj[REF])
+            return shared(obj[REF])
         return {k: put_back(v) for k, v in obj.items()}
 
     def short(group: str, item: Any) -> dict[str, Any]:
-        where = item if isinstance(item, dict) else {REF: item}
-        body = entry(where.get(REF))
-        target = where.get("target", group)
-        f = dict(body, target=target, id=where.get("id") or _id(body["check"], target, group))
-        if target != group:
-            f["subject"] = group
-        return f
+        return lengthened(group, item, dict(shared(located(group, item)[0])))
 
     def service(svc: dict[str, Any]) -> dict[str, Any]:
         out = {k: put_back(v) for k, v in svc.items() if k != "short_findings"}

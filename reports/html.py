@@ -355,7 +355,7 @@ def _service_pages(site: Site, store: Store, run_id: str, ledger_path: Path, sha
     try:
         for n, sid in enumerate(store.service_ids(run_id)):
             if n % shares == share:
-                svc = service_result(store.service(run_id, sid, facts="packed"))
+                svc = service_result(store.service(run_id, sid, facts="packed", short=True))
                 _service(site, store, ledger, svc)
                 if part:
                     part.add(svc)
@@ -381,7 +381,7 @@ def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> N
             change = compare_service({"grade": grade[0] if grade else None, "findings": before}, svc)
     ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)
     reason, cause = binding_cap(svc), incomplete_cause(svc)
-    findings = Findings(svc["findings"], ages, hist)
+    findings = Findings(svc["findings"], ages, hist, svc.get("short_findings"))
     labels = [short_day(p.started) for p in hist.points]
     changed = [p.policy_changed for p in hist.points]
     for lang in site.langs:

@@ -41,13 +41,16 @@ def service_result(svc: dict[str, Any]) -> dict[str, Any]:
         facts = svc["mail_facts"].get(md["domain"])
         mail_domains.append({"domain": md["domain"], "declared": md["declared"], "facts": facts or {},
                              "collected": facts is not None})
-    return {
+    out = {
         "id": svc["id"], "name": svc["name"], "organisation": svc["organisation"] or "",
         "tags": svc["tags"], "owner": svc.get("owner") or "",
         "score": svc["score"], "grade": svc["grade"], "caps": svc["caps"], "caps_detail": svc["caps_detail"],
         "pillars": svc["pillars"], "endpoints": endpoints, "mail_domains": mail_domains,
         "findings": svc["findings"], "source": svc.get("source"),
     }
+    if "short_findings" in svc:  # read short (Store.service): for the v1.1 writer and the dashboard only
+        out["short_findings"] = svc["short_findings"]
+    return out
 
 
 class StoredServices:
@@ -64,9 +67,10 @@ class StoredServices:
         return self.store.count_services(self.run_id)
 
     def packed(self) -> Iterator[dict[str, Any]]:
-        """The services with their facts `Packed`, as the store keeps them (the v1.1 writer makes
-        each object the store shares over once, however many services refer to it)."""
-        return (service_result(self.store.service(self.run_id, sid, facts="packed"))
+        """The services with their facts `Packed` and their short findings by digest, as the store
+        keeps them (the v1.1 writer makes each object the store shares over once, however many
+        services refer to it, and writes short findings as they are stored)."""
+        return (service_result(self.store.service(self.run_id, sid, facts="packed", short=True))
                 for sid in self.store.service_ids(self.run_id))
 
     def verdicts(self) -> Iterator[dict[str, Any]]:

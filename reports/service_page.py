@@ -13,6 +13,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 
 from reports.history import History
 from scanner.model import PROBLEMS
+from scanner.short_findings import REF, ShortFindings, group_id
 
 KEPT = 50_000  # pieces a Phrases or a summary page's Tables keeps
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5, "not_applicable": 6}
@@ -58,10 +60,32 @@ def _order(f: Mapping[str, Any]) -> tuple[int, str, str, str]:
     return STATUS_ORDER.get(f["status"], 9), f["pillar"], f["check"], f["target"]
 
 
-class Findings:
-    """A service's findings sorted for its page, in a form each language's page is written from."""
+_KINDS: dict[str, tuple[Any, Any]] = {}  # a short finding's body digest -> `_kind` of it (a digest names its content)
 
-    def __init__(self, findings: list[dict[str, Any]], ages: Mapping[str, Any], hist: History) -> None:
+
+def _kind(body: Mapping[str, Any]) -> tuple[Any, Any]:
+    """What a page reads of a short finding's body: (None, (pillar, check)) of a pass, else where
+    it sorts before its target and id, and what the page tells of it (as `_other`)."""
+    if body["status"] == "pass":
+        return None, (body["pillar"], body["check"])
+    (status, pillar, check, _, _), told = _other(body, "", "")
+    return (status, pillar, check), told
+
+
+def _other(f: Mapping[str, Any], target: str, fid: str) -> tuple[tuple[Any, ...], tuple[str, str, str, str]]:
+    """A finding neither problem nor pass: where it sorts (status, pillar, check, target, then
+    its id, as v1 orders a service's findings) and what the page tells of it."""
+    return ((STATUS_ORDER.get(f["status"], 9), f["pillar"], f["check"], target, fid),
+            (f["status"], f["check"], f["message"], f.get("message_nl") or f["message"]))
+
+
+class Findings:
+    """A service's findings sorted for its page, in a form each language's page is written from.
+    Its short findings may come apart, by digest (`ShortFindings`, as Store.service(short=True)
+    reads them): their bodies recur across services and are read once."""
+
+    def __init__(self, findings: list[dict[str, Any]], ages: Mapping[str, Any], hist: History,
+                 short: ShortFindings | None = None) -> None:
         problems, others = [], []
         passes: Counter = Counter()  # (pillar, check) -> targets that pass it
         for f in findings:  # each kind sorted apart: passes need only be counted
@@ -71,7 +95,22 @@ class Findings:
             elif status in PROBLEMS or status == "waived":
                 problems.append(f)
             else:
-                others.append(f)
+                others.append(_other(f, f["target"], f["id"]))
+        for group, items in short.groups.items() if short else ():
+            for item in items:
+                named = item.__class__ is not str  # an entry naming its target or id beside its digest
+                digest = item[REF] if named else item
+                kind = _KINDS.get(digest)
+                if kind is None:
+                    if len(_KINDS) >= KEPT:
+                        _KINDS.clear()
+                    kind = _KINDS[digest] = _kind(short.body(digest))
+                if kind[0] is None:
+                    passes[kind[1]] += 1
+                    continue
+                target = item.get("target", group) if named else group
+                fid = (item.get("id") if named else None) or group_id(kind[1][1], target, group)
+                others.append(((*kind[0], target, fid), kind[1]))
         self.problems: list[Item] = []
         for f in sorted(problems, key=_order):
             item = Item(f)
@@ -80,8 +119,7 @@ class Findings:
                 item.since, item.at_least, item.new = since[0].started, since[1], since[0] is hist.current
             self.problems.append(item)
         self.passes = [(check, n) for (_, check), n in sorted(passes.items())]  # (check, targets that pass it)
-        grouped = Counter((f["status"], f["check"], f["message"], f.get("message_nl") or f["message"])
-                          for f in sorted(others, key=_order))
+        grouped = Counter(told for _, told in sorted(others, key=itemgetter(0)))
         self.others = [(status, check, {"en": en, "nl": nl}, n) for (status, check, en, nl), n in grouped.items()]
 
     def problems_html(self, phrases: Phrases) -> Markup:

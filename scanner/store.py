@@ -4,9 +4,10 @@ Each endpoint's and mail domain's facts are committed as they are collected (a
 `StoreWriter` batches them in transactions, on a thread of its own, off the scan's event
 loop), so a killed scan keeps what it finished and `--resume` picks up the rest. Facts
 and findings are kept compact (scanner/compact.py): what repeats is stored once, by
-digest, in `blobs`, and every stored text is compressed. Readers take a run service by
-service (`iter_services`), so no reader needs the whole run in memory. The schema is
-versioned; migrations run on open.
+digest, in `blobs`, and every stored text is compressed; a finding that asks for no action
+is kept as its body's digest, each body once in `finding_bodies` (scanner/short_findings.py).
+Readers take a run service by service (`iter_services`), so no reader needs the whole run in
+memory. The schema is versioned; migrations run on open.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from scanner.compact import (
     unpack,
 )
 from scanner.model import PROBLEMS, InputError
+from scanner.short_findings import ShortFindings, digests, lengthen, shorten
 from scanner.times import rfc3339
 
 MIGRATIONS: list[str] = [
@@ -91,9 +93,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE services ADD COLUMN problems BLOB;
     """,
+    # 5: short findings (pass, not_applicable, info) by digest, each body once (scanner/short_findings.py):
+    # a service judged from now on keeps {"findings": [the others], "short_findings": {group: [entry]}}
+    # in `findings` (services judged before keep their list)
+    """
+    CREATE TABLE finding_bodies (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 PROBLEM_KEYS = ("id", "check", "status", "target", "subject")  # what a diff of problems reads of each
 BLOB_CACHE = 512  # blob texts a reader keeps at hand (shared chains and suite lists are read often)
+BODY_CACHE = 8192  # finding bodies a reader or writer keeps at hand (a few thousand recur on every service)
 
 
 def default_db_path() -> Path:
@@ -141,6 +150,11 @@ class Store:
             self._migrate()
             self._blobs = Recent(BLOB_CACHE)  # digest -> text, for reading
             self._written = Recent(4 * BLOB_CACHE)  # digests stored by this connection
+            self._written_bodies = Recent(BODY_CACHE)  # finding bodies' digests stored by this connection
+            # finding bodies' texts and the bodies decoded (shared: not to be changed), for reading;
+            # plain dicts emptied when full: a page asks for ~140 bodies, most met on every service
+            self._texts: dict[str, str] = {}
+            self._bodies: dict[str, dict[str, Any]] = {}
         except sqlite3.DatabaseError as exc:
             raise InputError(str(self.path), f"not a Bolwerk database: {exc}") from None
         except OSError as exc:
@@ -240,15 +254,24 @@ class Store:
     def save_judgement(self, run_id: str, service_id: str, score: float | None, grade: str, caps: list[str],
                        pillars: dict[str, Any], findings: list[dict[str, Any]],
                        caps_detail: list[dict[str, Any]]) -> None:
+        """A service's verdict and findings; its short findings by digest, each new body once
+        (scanner/short_findings.py), or its findings as a list where they cannot be kept short."""
+        form = shorten(findings)
+        new = [(d, text) for d, text in form.bodies.items() if d not in self._written_bodies] if form else []
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM findings WHERE run_id = ? AND service_id = ?", (run_id, service_id))
+            if new:
+                self.db.executemany("INSERT OR IGNORE INTO finding_bodies VALUES (?, ?)", new)
             self.db.execute(
                 "UPDATE services SET score = ?, grade = ?, caps = ?, caps_detail = ?, pillars = ?, judged = ?, "
                 "findings = ?, problems = ? WHERE run_id = ? AND service_id = ?",
                 (score, grade, json.dumps(caps), json.dumps(caps_detail, sort_keys=True),
-                 json.dumps(pillars, sort_keys=True), now_rfc3339(), compress(dumps(findings)),
+                 json.dumps(pillars, sort_keys=True), now_rfc3339(),
+                 compress(dumps(form.stored() if form else findings)),
                  compress(dumps(problems_of(findings))), run_id, service_id))
+        for digest, _ in new:  # once committed: a body rolled back is written again next time
+            self._written_bodies.add(digest)
 
     def keep_newest(self, keep: int, current: str) -> list[str]:
         """Retention: delete every run but the newest `keep` (never `current`), then every stored
@@ -263,8 +286,22 @@ class Store:
                 column = "id" if table == "runs" else "run_id"
                 self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(r,) for r in doomed])
             self._drop_unreferenced_blobs()
+            self._drop_unreferenced_bodies()
         self._written = Recent(4 * BLOB_CACHE)
+        self._written_bodies = Recent(BODY_CACHE)
         return doomed
+
+    def _drop_unreferenced_bodies(self) -> None:
+        """Sweep every finding body no remaining service's short findings name."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (digest TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("DELETE FROM kept")
+        for (kept,) in self.db.execute("SELECT findings FROM services WHERE findings IS NOT NULL"):
+            form = stored(kept)
+            if isinstance(form, dict):
+                self.db.executemany("INSERT OR IGNORE INTO kept VALUES (?)",
+                                    ((d,) for d in digests(form["short_findings"])))
+        self.db.execute("DELETE FROM finding_bodies WHERE digest NOT IN (SELECT digest FROM kept)")
+        self.db.execute("DROP TABLE kept")
 
     def _drop_unreferenced_blobs(self) -> None:
         """Mark every object the remaining facts refer to (objects may refer to objects), sweep the rest."""
@@ -286,6 +323,26 @@ class Store:
         self.db.executemany("INSERT INTO kept VALUES (?)", [(d,) for d in seen])
         self.db.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM kept)")
         self.db.execute("DROP TABLE kept")
+
+    def _text(self, digest: str) -> str:
+        """A finding body's text, by its digest."""
+        text = self._texts.get(digest)
+        if text is None:
+            row = self.db.execute("SELECT body FROM finding_bodies WHERE digest = ?", (digest,)).fetchone()
+            if row is None:
+                raise InputError(str(self.path), f"stored findings refer to a missing body {digest}")
+            if len(self._texts) >= BODY_CACHE:
+                self._texts.clear()
+            text = self._texts[digest] = row[0]
+        return text
+
+    def _body(self, digest: str) -> dict[str, Any]:
+        body = self._bodies.get(digest)
+        if body is None:
+            if len(self._bodies) >= BODY_CACHE:
+                self._bodies.clear()
+            body = self._bodies[digest] = loads(self._text(digest))
+        return body
 
     def _blob(self, digest: str) -> str:
         text = self._blobs.get(digest)
@@ -367,9 +424,12 @@ class Store:
     def count_services(self, run_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM services WHERE run_id = ?", (run_id,)).fetchone()[0]
 
-    def service(self, run_id: str, sid: str, facts: str = "expanded") -> dict[str, Any]:
+    def service(self, run_id: str, sid: str, facts: str = "expanded", short: bool = False) -> dict[str, Any]:
         """One service of a run: definition, verdict, findings and facts. `facts` "packed" gives each
-        unit's facts as a `Packed` mapping (a section expanded when read), "none" leaves them out."""
+        unit's facts as a `Packed` mapping (a section expanded when read), "none" leaves them out.
+        `short` leaves the short findings the store keeps by digest out of `findings`, in
+        `short_findings` (a `ShortFindings`), for a reader that takes them so (reports.hoist,
+        the dashboard); a service judged before schema 5 has them all in `findings`."""
         definition, score, grade, caps, caps_detail, pillars, findings = self.db.execute(
             "SELECT definition, score, grade, caps, caps_detail, pillars, findings FROM services "
             "WHERE run_id = ? AND service_id = ?", (run_id, sid)).fetchone()
@@ -378,7 +438,12 @@ class Store:
         svc.update(id=sid, score=score, grade=grade, caps=json.loads(caps or "[]"),
                    caps_detail=json.loads(caps_detail) if caps_detail else None,
                    pillars=json.loads(pillars or "{}"))
-        svc["findings"] = self._findings(run_id, sid, findings)
+        form = stored(findings) if short and findings is not None else None
+        if isinstance(form, dict):
+            svc["findings"] = form["findings"]
+            svc["short_findings"] = ShortFindings(form["short_findings"], self._text, self._body)
+        else:
+            svc["findings"] = form if form is not None else self._findings(run_id, sid, findings)
         if facts == "none":
             return svc
         read = (lambda f: unpack(f, self._blob)) if facts == "expanded" else (lambda f: Packed(f, self._blob))
@@ -433,7 +498,8 @@ class Store:
 
     def _findings(self, run_id: str, service_id: str, kept: bytes | None) -> list[dict[str, Any]]:
         if kept is not None:
-            return stored(kept)
+            form = stored(kept)
+            return lengthen(form, self._text) if isinstance(form, dict) else form
         return loads("[" + ",".join(d for (d,) in self.db.execute(  # judged before schema 3, or not judged yet
             "SELECT data FROM findings WHERE run_id = ? AND service_id = ? "
             "ORDER BY pillar, check_id, target, finding_id", (run_id, service_id))) + "]")

@@ -9,7 +9,6 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-import reports.hoist
 import reports.json
 from reports.common import schema
 from reports.hoist import REF, SCHEMA_V1, SCHEMA_V11, ResultError, expand
@@ -18,6 +17,7 @@ from reports.outputs import Outputs, write_run
 from scanner.cli import main
 from scanner.gate import Baseline
 from scanner.model import InputError
+from scanner.short_findings import group_id
 from scanner.store import Store
 
 DIGEST = re.compile(r"^[0-9a-f]{20}$")
@@ -137,7 +137,7 @@ def test_findings_out_of_v1_order_are_written_whole(tmp_path):
 def test_a_finding_of_a_subject_or_with_an_own_id_says_so(tmp_path):
     mx = "smtp://mx.test:25"
     by_subject = finding("mail.a", "pass", target=mx, subject="a.test")
-    by_subject["id"] = reports.hoist._id("mail.a", mx, "a.test")
+    by_subject["id"] = group_id("mail.a", mx, "a.test")
     own_id = dict(finding("mail.b", "pass"), id="0" * 20)
     v11 = round_trip([service([by_subject, own_id], {})], tmp_path)
     short = v11["services"][0]["short_findings"]
