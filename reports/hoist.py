@@ -229,7 +229,7 @@ def merged_table(spools: list[Path]) -> Iterator[str]:
 
 def _escaped(obj: Any) -> Any:
     """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
-    (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
+    (`obj` itself when its JSON names neither, as nearly always: one encoding finds out
     sooner than a walk in Python)."""
     if isinstance(obj, dict | list) and not MARKS.search(dumps(obj)):
         return obj
