@@ -103,23 +103,30 @@ def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent
     out.write(tail + "\n")
 
 
-WRITE = 1 << 16  # characters of a streamed list's or object's members gathered for one write
+WRITE_CHARS = 1 << 16  # of a streamed list's or object's members, gathered for one write
 
 
 def _members(out: IO[str], texts: Iterable[str]) -> int:
     """Write `texts`, members of a JSON list or object, each on a line of its own after a comma
-    (bar the first), some WRITE characters to a write (far fewer calls for short members, no
-    large buffer for long ones); return how many there were."""
-    count, batch, size = 0, [], 0
+    (bar the first), some WRITE_CHARS to a write (far fewer calls for short members, no large
+    buffer for long ones); return how many there were."""
+    count = 0
+    for batch in _batches(texts):
+        out.write(("," if count else "") + "\n" + ",\n".join(batch))
+        count += len(batch)
+    return count
+
+
+def _batches(texts: Iterable[str]) -> Iterator[list[str]]:
+    batch, size = [], 0
     for text in texts:
         batch.append(text)
         size += len(text)
-        if size >= WRITE:
-            out.write(("," if count else "") + "\n" + ",\n".join(batch))
-            count, batch, size = count + len(batch), [], 0
+        if size >= WRITE_CHARS:
+            yield batch
+            batch, size = [], 0
     if batch:
-        out.write(("," if count else "") + "\n" + ",\n".join(batch))
-    return count + len(batch)
+        yield batch
 
 
 def repo_path(file: str) -> str:
