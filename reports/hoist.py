@@ -84,7 +84,7 @@ class Hoister:
         self.stored = Recent(RECENT)  # a stored object's digest -> what _part made of it
         self.made = Recent(RECENT)  # a larger part of packed facts, by its encoding -> what _part made of it
         self.pending: list[tuple[str, str]] = []  # entries not yet in the spool (at most INSERTS)
-        self.tabled = Recent(RECENT)  # digests of stored finding bodies put in the table
+        self.tabled: set[str] = set()  # digests of stored finding bodies put in the table (emptied when full)
 
     def __enter__(self) -> Hoister:
         return self
@@ -105,10 +105,13 @@ class Hoister:
         if stored is not None:  # kept short by the store as v1.1 writes them: only their bodies to table
             out["findings"] = _escaped(findings)
             out["short_findings"] = stored.groups
+            tabled = self.tabled
             for digest in digests(stored.groups):
-                if digest not in self.tabled:
-                    self.tabled.add(digest)
-                    self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, stored.text(digest)))
+                if digest not in tabled:
+                    if len(tabled) >= RECENT:
+                        tabled.clear()
+                    tabled.add(digest)
+                    self._table(digest, stored.text(digest))
             return out
         if findings != sorted(findings, key=finding_order):  # not in v1's order: expand could not restore it
             out["findings"] = _escaped(findings)
@@ -200,10 +203,14 @@ class Hoister:
         if digest is None:
             digest = digest_of(text)
             self.recent.add(text, digest)
-            self.pending.append((digest, text))
-            if len(self.pending) >= INSERTS:
-                self._insert()
+            self._table(digest, text)
         return digest
+
+    def _table(self, digest: str, text: str) -> None:
+        """An entry for the table, into the spool with the next INSERTS (the spool keeps it once)."""
+        self.pending.append((digest, text))
+        if len(self.pending) >= INSERTS:
+            self._insert()
 
     def _insert(self) -> None:
         """The entries kept since the last call into the spool, in one statement."""
