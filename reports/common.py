@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+from scanner.compact import dumps
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 STDOUT = "-"
 
@@ -70,11 +72,11 @@ ENTRIES = "\x00entries\x00"  # where it puts the entries of an object, after the
 
 
 def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent: int | None = None,
-                    sort_keys: bool = True, entries: Iterable[tuple[str, str]] = (), encoded: bool = False) -> None:
+                    sort_keys: bool = True, entries: Iterable[str] = (), encoded: bool = False) -> None:
     """Write a JSON document whose one list (marked by the value ITEMS) is written item by item,
     so the list is never held whole. Compact (`indent` None): one item per line (`encoded`: the
     items are that line already). A compact document may also hold, after that list, one object
-    (marked by ENTRIES) written from `entries`, (key, value as JSON text) pairs, one per line;
+    (marked by ENTRIES) written from `entries`, each `"key":value` as JSON text, one per line;
     `entries` is read only once every item is written."""
     text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
                       separators=None if indent else (",", ":"))
@@ -82,22 +84,49 @@ def stream_document(out: IO[str], document: Any, items: Iterable[Any], *, indent
     pad = " " * (len(head) - head.rfind("\n") - 1 - len(head.rsplit("\n", 1)[-1].lstrip()))
     inner = pad + " " * (indent or 0)
     out.write(head + "[")
-    count = 0
-    for item in items:
-        one = item if encoded else json.dumps(item, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
-                                              separators=None if indent else (",", ":"))
-        if indent:
-            one = "\n".join(inner + line for line in one.split("\n"))
-        out.write(("," if count else "") + "\n" + one)
-        count += 1
+    if encoded:
+        lines = items
+    elif indent is None and sort_keys:
+        lines = map(dumps, items)  # by orjson, as json writes it, several times sooner
+    else:
+        lines = (json.dumps(item, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                            separators=None if indent else (",", ":")) for item in items)
+    if indent:
+        lines = ("\n".join(inner + line for line in one.split("\n")) for one in lines)
+    count = _members(out, lines)
     out.write(("\n" + (pad if indent else "") if count else "") + "]")
     if json.dumps(ENTRIES) in tail:
         middle, tail = tail.split(json.dumps(ENTRIES), 1)
         out.write(middle + "{")
-        for n, (key, value) in enumerate(entries):
-            out.write(("," if n else "") + "\n" + json.dumps(key, ensure_ascii=False) + ":" + value)
+        _members(out, entries)
         out.write("\n}")
     out.write(tail + "\n")
+
+
+WRITE_CHARS = 1 << 16  # of a streamed list's or object's members, gathered for one write
+
+
+def _members(out: IO[str], texts: Iterable[str]) -> int:
+    """Write `texts`, members of a JSON list or object, each on a line of its own after a comma
+    (bar the first), some WRITE_CHARS to a write (far fewer calls for short members, no large
+    buffer for long ones); return how many there were."""
+    count = 0
+    for batch in _batches(texts):
+        out.write(("," if count else "") + "\n" + ",\n".join(batch))
+        count += len(batch)
+    return count
+
+
+def _batches(texts: Iterable[str]) -> Iterator[list[str]]:
+    batch, size = [], 0
+    for text in texts:
+        batch.append(text)
+        size += len(text)
+        if size >= WRITE_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def repo_path(file: str) -> str:

@@ -18,21 +18,27 @@ An object of the result that itself holds a key `$ref` or `$value` (a header a s
 so) is written `{"$value": object}`. `expand` undoes all of it: expand(v1.1) is the v1 result.
 
 The writer holds no table in memory: each entry goes to a temporary SQLite table as it is
-first met (a bounded set of recent digests spares most repeated inserts), and the table is
-written, sorted by digest, after the last service.
+first met (INSERTS at a time; a bounded set of recent texts spares most repeated digests and
+inserts), and the table is written, sorted by digest, after the last service. What it makes of
+packed facts is remembered, RECENT parts and RECENT stored objects, each made object under
+MIN_SHARED bytes (a larger one is a reference) and keyed by a digest or by an encoding under
+the store's 512 bytes: a few MiB whatever the estate.
 """
 
 from __future__ import annotations
 
 import heapq
-import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from reports.common import schema
-from scanner.compact import Packed, Recent, dumps, reference
+from scanner.compact import Packed, Recent, dumps, loads, reference
 from scanner.short_findings import (
     MARKS,
     REF,
@@ -50,9 +56,14 @@ from scanner.short_findings import (
 )
 
 SCHEMA_V1, SCHEMA_V11 = (schema(v)["properties"]["schema"]["const"] for v in ("v1", "v1.1"))  # named once: there
+_WALK = re.compile(rb'"\$(?:ref|value)"|\\u0000')  # either key or a packed reference's (a NUL): a part to walk
 MIN_SHARED = 200  # bytes of compact JSON from which a fact object is written once, by digest
 SPOOL_CACHE_KIB = 65536  # of a spool's pages in memory: 100,000 entries go in 40% sooner than with 2 MiB
+SPOOL_PAGE = 65536  # bytes of a spool page: 100,000 entries go in 28% sooner than with 4 KiB pages, read back in 60% less
 RECENT = 4096  # entries remembered in memory; an older one costs a digest and one INSERT OR IGNORE
+# a table's entries as JSON text, `"digest":body`, in digest order (a digest is hex: nothing to escape)
+_ENTRY = """SELECT '"' || digest || '":' || body FROM shared ORDER BY digest"""
+INSERTS = 1000  # new entries gathered for one INSERT into the spool
 
 
 def _literal(obj: dict[str, Any]) -> bool:
@@ -65,17 +76,21 @@ class Hoister:
     def __init__(self, spool: Path | None = None) -> None:
         # a private temporary database, on disk when it grows; or `spool`, for `merged_table`
         self.db = sqlite3.connect(spool or "")
+        self.db.execute(f"PRAGMA page_size={SPOOL_PAGE}")  # large entries: fewer pages split, half the file, read sooner
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute(f"PRAGMA cache_size=-{SPOOL_CACHE_KIB}")  # digests go in at random: a larger cache, fewer reads
         self.db.execute("CREATE TABLE shared (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
         self.recent = Recent(RECENT)  # an entry's text -> its digest (a look-up costs less than hashing it again)
-        self.stored = Recent(RECENT)  # a stored object's digest -> what _share made of it
-        self.tabled = Recent(RECENT)  # digests of stored finding bodies put in the table
+        self.stored = Recent(RECENT)  # a stored object's digest -> what _part made of it
+        self.made = Recent(RECENT)  # a larger part of packed facts, by its encoding -> what _part made of it
+        self.pending: list[tuple[str, str]] = []  # entries not yet in the spool (at most INSERTS)
+        self.tabled: set[str] = set()  # digests of stored finding bodies put in the table (emptied when full)
 
     def __enter__(self) -> Hoister:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._insert()
         self.db.commit()
         self.db.close()
 
@@ -90,10 +105,13 @@ class Hoister:
         if stored is not None:  # kept short by the store as v1.1 writes them: only their bodies to table
             out["findings"] = _escaped(findings)
             out["short_findings"] = stored.groups
+            tabled = self.tabled
             for digest in digests(stored.groups):
-                if digest not in self.tabled:
-                    self.tabled.add(digest)
-                    self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, stored.text(digest)))
+                if digest not in tabled:
+                    if len(tabled) >= RECENT:
+                        tabled.clear()
+                    tabled.add(digest)
+                    self._table(digest, stored.text(digest))
             return out
         if findings != sorted(findings, key=finding_order):  # not in v1's order: expand could not restore it
             out["findings"] = _escaped(findings)
@@ -107,18 +125,19 @@ class Hoister:
         out["short_findings"] = short
         return out
 
-    def table(self) -> Iterator[tuple[str, str]]:
-        """Every shared object met so far, (digest, compact JSON), sorted by digest."""
+    def table(self) -> Iterator[str]:
+        """Every shared object met so far as an entry of the table (`_ENTRY`), sorted by digest."""
+        self._insert()
         self.db.commit()
-        yield from self.db.execute("SELECT digest, body FROM shared ORDER BY digest")
+        yield from map(itemgetter(0), self.db.execute(_ENTRY))
 
     def _with_facts(self, item: dict[str, Any]) -> dict[str, Any]:
         out = _escaped({k: v for k, v in item.items() if k != "facts"})
         facts = item["facts"]
         if isinstance(facts, Packed):
-            out["facts"] = self._share(facts.top, top=True, blob=facts.blob)[0]
+            out["facts"] = self._parts(facts.top, facts.blob)
         else:
-            out["facts"] = self._share(facts, top=True)[0]
+            out["facts"] = self._parts(facts, None)
         return out
 
     def _short(self, f: dict[str, Any], group: str) -> Any:
@@ -129,28 +148,52 @@ class Hoister:
 
     def _share(self, obj: Any, top: bool = False, blob: Callable[[str], str] | None = None) -> tuple[Any, str]:
         """`obj` with every object or list of at least MIN_SHARED bytes (itself too, unless `top`)
-        a reference, innermost first, and its compact JSON text (keys sorted). Each object is
-        encoded once, its large parts already references: linear in the size of the facts.
-        With `blob`, `obj` is packed facts (scanner/compact.py) whose shared objects `blob` reads."""
+        a reference, innermost first, and its compact JSON text (keys sorted)."""
+        out = self._parts(obj, blob) if top else self._part(obj, blob)
+        return out, dumps(out)
+
+    def _part(self, obj: Any, blob: Callable[[str], str] | None) -> Any:
+        """What an object or list within a larger one becomes: itself where it is smaller than
+        MIN_SHARED and names neither `$ref`/`$value` nor a packed reference (nothing in it is large:
+        one encoding, no walk); else its parts made over, and itself a reference if still that
+        large. With `blob`, `obj` is packed facts (scanner/compact.py) whose shared objects `blob`
+        reads, and each larger part is made once per Hoister (`made`, by its encoding)."""
         if blob and (stored := reference(obj)) is not None:
             return self._from_store(stored, blob)
-        if isinstance(obj, dict):
-            out: Any = {k: self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for k, v in obj.items()}
-            if _literal(obj):
-                out = {VALUE: out}
-        else:
-            out = [self._share(v, blob=blob)[0] if isinstance(v, dict | list) else v for v in obj]
-        text = dumps(out)
-        if top or len(text) < MIN_SHARED:
-            return out, text
-        return {REF: self._keep(text)}, ""
+        try:
+            data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # what orjson refuses (an integer beyond 64 bits): walked, as dumps can write it
+            return self._made(obj, blob)
+        if len(data) < MIN_SHARED and not _WALK.search(data):  # fewer characters than bytes: small too
+            return obj
+        if not blob:
+            return self._made(obj, blob)
+        made = self.made.get(data)
+        if made is None:
+            made = self._made(obj, blob)
+            self.made.add(data, made)
+        return made
 
-    def _from_store(self, stored: str, blob: Callable[[str], str]) -> tuple[Any, str]:
-        """What `_share` makes of an object the store keeps once (by its digest `stored`): made
+    def _made(self, obj: Any, blob: Callable[[str], str] | None) -> Any:
+        """`obj` with its parts made over (`_part`), a reference if it is still MIN_SHARED bytes or more."""
+        out = self._parts(obj, blob)
+        text = dumps(out)
+        return out if len(text) < MIN_SHARED else {REF: self._keep(text)}
+
+    def _parts(self, obj: dict[str, Any] | list[Any], blob: Callable[[str], str] | None) -> Any:
+        """`obj` with each of its parts as `_part` makes it (an object naming `$ref` or `$value` wrapped)."""
+        part = self._part
+        if isinstance(obj, dict):
+            out = {k: part(v, blob) if isinstance(v, dict | list) else v for k, v in obj.items()}
+            return {VALUE: out} if _literal(obj) else out
+        return [part(v, blob) if isinstance(v, dict | list) else v for v in obj]
+
+    def _from_store(self, stored: str, blob: Callable[[str], str]) -> Any:
+        """What `_part` makes of an object the store keeps once (by its digest `stored`): made
         once, then remembered (an object's digest names its content)."""
         made = self.stored.get(stored)
         if made is None:
-            made = self._share(json.loads(blob(stored)), blob=blob)
+            made = self._made(loads(blob(stored)), blob)
             self.stored.add(stored, made)
         return made
 
@@ -160,21 +203,32 @@ class Hoister:
         if digest is None:
             digest = digest_of(text)
             self.recent.add(text, digest)
-            self.db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (digest, text))
+            self._table(digest, text)
         return digest
 
+    def _table(self, digest: str, text: str) -> None:
+        """An entry for the table, into the spool with the next INSERTS (the spool keeps it once)."""
+        self.pending.append((digest, text))
+        if len(self.pending) >= INSERTS:
+            self._insert()
 
-def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
-    """The tables of several Hoisters' spools as one, sorted by digest (an entry met by several
-    once). Each spool's table is kept sorted by digest (its key): merged as read, nothing sorted again."""
+    def _insert(self) -> None:
+        """The entries kept since the last call into the spool, in one statement."""
+        self.db.executemany("INSERT OR IGNORE INTO shared VALUES (?, ?)", self.pending)
+        self.pending.clear()
+
+
+def merged_table(spools: list[Path]) -> Iterator[str]:
+    """The tables of several Hoisters' spools as one (entries as `Hoister.table` gives them), sorted
+    by digest, an entry met by several once. Each spool's table is kept sorted by digest (its key):
+    merged as read, nothing sorted again (an entry's order is its digest's: all are as long)."""
     dbs = [sqlite3.connect(spool) for spool in spools]
     try:
         last = None
-        for digest, body in heapq.merge(*(db.execute("SELECT digest, body FROM shared ORDER BY digest")
-                                          for db in dbs)):
-            if digest != last:
-                yield digest, body
-                last = digest
+        for line in heapq.merge(*(map(itemgetter(0), db.execute(_ENTRY)) for db in dbs)):
+            if line != last:
+                yield line
+                last = line
     finally:
         for db in dbs:
             db.close()
@@ -182,7 +236,7 @@ def merged_table(spools: list[Path]) -> Iterator[tuple[str, str]]:
 
 def _escaped(obj: Any) -> Any:
     """`obj` as v1.1 writes what it does not share: an object holding `$ref` or `$value` wrapped
-    (`obj` itself when its JSON names neither, as nearly always: json's C encoder finds out
+    (`obj` itself when its JSON names neither, as nearly always: one encoding finds out
     sooner than a walk in Python)."""
     if isinstance(obj, dict | list) and not MARKS.search(dumps(obj)):
         return obj

@@ -208,4 +208,8 @@ class Recent:
             self._keys.popitem(last=False)
 
     def get(self, key: Any) -> Any:
-        return self._keys[key] if key in self else None
+        try:
+            self._keys.move_to_end(key)
+        except KeyError:
+            return None
+        return self._keys[key]

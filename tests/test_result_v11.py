@@ -2,6 +2,7 @@
 expanded back to exactly the v1 result; the gate reads either as a baseline."""
 
 import hashlib
+import io
 import json
 import re
 
@@ -9,8 +10,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+import reports.common
 import reports.json
-from reports.common import schema
+from reports.common import ENTRIES, ITEMS, schema, stream_document
 from reports.hoist import REF, SCHEMA_V1, SCHEMA_V11, ResultError, expand
 from reports.json import build_result, stored_result, write_json
 from reports.outputs import Outputs, write_run
@@ -194,3 +196,22 @@ def test_report_out_raises_what_putting_results_json_together_raised(lab_scan, t
         write_run(store, run_id, Outputs(out=tmp_path, workers=2))
     store.close()
     assert not (tmp_path / "dashboard").exists()  # the dashboard waits for results.json, and is not put in place
+
+
+@pytest.mark.parametrize("write_chars", [1, 40, 1 << 16])
+def test_a_streamed_document_is_the_whole_document_however_its_members_are_gathered(monkeypatch, write_chars):
+    """stream_document writes its members some WRITE_CHARS at a time: the text is the same."""
+    monkeypatch.setattr(reports.common, "WRITE_CHARS", write_chars)
+    items = [{"n": n, "text": "ë" * n, "big": 2**70 + n} for n in range(7)]  # an integer orjson refuses
+    table = {f"{n:020x}": {"v": [n] * n} for n in range(5)}
+    entries = [f'"{key}":{json.dumps(value, separators=(",", ":"))}' for key, value in table.items()]
+    out = io.StringIO()
+    stream_document(out, {"schema": "x", "services": ITEMS, "shared": ENTRIES}, iter(items), entries=iter(entries))
+    lines = [json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for item in items]
+    assert out.getvalue() == ('{"schema":"x","services":[\n' + ",\n".join(lines) + '\n],"shared":{\n'
+                              + ",\n".join(entries) + "\n}}\n")
+    document = {"runs": [{"results": ITEMS, "tool": "t"}]}
+    out = io.StringIO()
+    stream_document(out, document, iter(items), indent=2, sort_keys=False)
+    whole = {"runs": [{"results": items, "tool": "t"}]}
+    assert out.getvalue() == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
