@@ -30,6 +30,11 @@ def grade_label(grade: str | None) -> str:
     return "?" if grade in (None, INCOMPLETE) else grade
 
 
+def fmt(value: float | None) -> str:
+    """A score as the pages print it."""
+    return "—" if value is None else f"{value:.0f}"
+
+
 def heat_class(score: float | None) -> str:
     """A score's band for a heat-map cell (the number is printed in the cell as well)."""
     if score is None:
@@ -132,30 +137,43 @@ def grade_chart(points: Sequence[str], series: Sequence[tuple[str | None, float 
                 changed: Sequence[bool], label: str, policy_word: str) -> Markup:
     """One service's grade per run (A+ on top, F at the bottom, the letters on the axis), each
     point in its grade's colour, its score in the point's <title>."""
-    n = max(len(points), 1)
-    width, height, top, bottom, left = 600, 150, 10, 120, 28
-    col = (width - left) / n
-    parts = [f'<text x="4" y="{top + k * (bottom - top) / (len(GRADES) - 1) + 4:.1f}">{g}</text>'
-             f'<line class="grid" x1="{left}" y1="{top + k * (bottom - top) / (len(GRADES) - 1):.1f}" x2="{width}" '
-             f'y2="{top + k * (bottom - top) / (len(GRADES) - 1):.1f}"/>' for k, g in enumerate(GRADES)]
-    line = []
+    grid, marks, columns = _grade_axes(tuple(points), tuple(changed), policy_word)
+    parts, line = [grid], []
     for i, item in enumerate(series):
-        x = left + i * col + col / 2
-        parts.append(_column_marks(i, n, col, points[i], changed[i], top, bottom, height, policy_word, left))
+        x = columns[i]
+        parts.append(marks[i])
         height_of = badness(item[0]) if item else None
         if item is None or height_of is None:
             if item:  # in that run, not graded
-                parts.append(f'<text class="na" x="{x:.1f}" y="{bottom + 4}" text-anchor="middle">?</text>')
+                parts.append(f'<text class="na" x="{x:.1f}" y="{CHART_BOTTOM + 4}" text-anchor="middle">?</text>')
             continue
-        y = top + height_of * (bottom - top)
+        y = CHART_TOP + height_of * (CHART_BOTTOM - CHART_TOP)
         line.append(f"{x:.1f},{y:.1f}")
         score = "" if item[1] is None else f" ({item[1]:.0f})"
         parts.append(f'<circle class="{grade_class(item[0])}" cx="{x:.1f}" cy="{y:.1f}" r="5">'
                      f"<title>{escape(points[i])}: {escape(grade_label(item[0]))}{score}</title></circle>")
     if len(line) > 1:
-        parts.insert(len(GRADES), f'<polyline class="mean" points="{" ".join(line)}"/>')
-    return Markup(f'<svg class="trend" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+        parts.insert(1, f'<polyline class="mean" points="{" ".join(line)}"/>')
+    return Markup(f'<svg class="trend" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" aria-label="{escape(label)}">'
                   f'{"".join(parts)}</svg>')
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 600, 150, 10, 120  # of a service's grade chart
+
+
+@lru_cache(maxsize=16)  # the same runs on every service's chart
+def _grade_axes(points: tuple[str, ...], changed: tuple[bool, ...], policy_word: str) -> tuple[str, list[str], list[float]]:
+    """What a grade chart over these runs draws whatever the service: the grades' lines, each
+    run's marks (its date, the policy change), and the middle of each run's column."""
+    width, left = CHART_WIDTH, 28
+    n = max(len(points), 1)
+    col = (width - left) / n
+    heights = [CHART_TOP + k * (CHART_BOTTOM - CHART_TOP) / (len(GRADES) - 1) for k in range(len(GRADES))]
+    grid = "".join(f'<text x="4" y="{y + 4:.1f}">{g}</text><line class="grid" x1="{left}" y1="{y:.1f}" x2="{width}" '
+                   f'y2="{y:.1f}"/>' for g, y in zip(GRADES, heights, strict=True))
+    marks = [_column_marks(i, n, col, day, changed[i], CHART_TOP, CHART_BOTTOM, CHART_HEIGHT, policy_word, left)
+             for i, day in enumerate(points)]
+    return grid, marks, [left + i * col + col / 2 for i in range(len(points))]
 
 
 def _column_marks(i: int, n: int, col: float, day: str, changed: bool, top: float, bottom: float, height: float,

@@ -10,9 +10,11 @@ History comes from the store too (reports/history.py): trends over the last runs
 compared with like, and since when each problem has been open. Pictures are inline SVG
 (reports/charts.py).
 
-Safe to open from anywhere: jinja2 autoescape on, nothing loaded from outside, no
-`fetch()`, and a strict Content-Security-Policy allowing only the dashboard's own stylesheet
-(one file, `style.css`, rather than a copy in each of 40,000 pages) and, on pages with
+Safe to open from anywhere: every value escaped (jinja2 autoescape on for the summary pages;
+markupsafe for the service pages, which reports/service_page.py writes in Python within the
+frame of base.html), nothing loaded from outside, no `fetch()`, and a strict
+Content-Security-Policy allowing only the dashboard's own stylesheet (one file, `style.css`,
+rather than a copy in each of 40,000 pages) and, on pages with
 tables, one small inline script (sorting and filtering) by its hash; every page reads the
 same without the script. Written in Dutch and English (texts in reports/i18n.toml), the
 primary language at the top of the folder and the other under `<lang>/`.
@@ -24,6 +26,7 @@ import base64
 import gc
 import hashlib
 import multiprocessing
+import os
 import re
 import shutil
 import tempfile
@@ -50,7 +53,7 @@ from reports.history import History, Tally, history, open_since, service_series
 from reports.json import service_result
 from reports.key_reuse import leaf_keys
 from reports.ledger import Ledger
-from reports.service_page import Findings, Phrases
+from reports.service_page import Findings, Phrases, ServicePage, Shown
 from reports.tables import Tables, service_link
 from scanner.model import PILLARS, PROBLEMS, InputError
 from scanner.policy import GRADES, INCOMPLETE
@@ -64,6 +67,7 @@ SAMPLE = 5  # names given for a group (a shared key, a failing check)
 SAMPLE_OF_CHECK = 20  # services named for a failing check on an organisation's page
 MAX_LAPSING = 500  # certificates listed on the certificate pillar page
 WORST_STATUS = ("fail", "error", "warn")  # a check's worst problem on a service, worst first
+SLOT = "\x00slot\x00"  # where a service page's own text goes in its frame (no text holds a NUL)
 UNGRADED = -1  # the rank of an incomplete or unjudged service: listed after the graded ones
 
 
@@ -81,10 +85,6 @@ def org_slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     readable = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:40] or "org"
     return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-
-
-def fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
 
 
 def day(started: str, lang: str) -> str:
@@ -151,7 +151,7 @@ def _environment(all_texts: Mapping[str, Any]) -> jinja2.Environment:
     env = _Environment(loader=_LanguageLoader(all_texts), autoescape=True, auto_reload=False,
                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(grade_class=charts.grade_class, grade_label=charts.grade_label, heat=charts.heat_class,
-                       fmt=fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
+                       fmt=charts.fmt, pillars=PILLARS, org_slug=org_slug, grade_order=charts.ORDER, short_day=short_day,
                        rank=rank)
     return env
 
@@ -174,27 +174,54 @@ class Site:
         self.script_hash = csp_hash(self.script)
         self.env = _environment(self.all_texts)
         self.templates = {(lang, name): self.env.get_template(f"{lang}/{name}") for lang in LANGS
-                          for name in ("service.html", "index.html", "organisation.html", "pillar.html", "list.html",
+                          for name in ("index.html", "organisation.html", "pillar.html", "list.html",
                                        "base.html", "macros.html")}  # compiled here, before processes fork
 
     def base(self, lang: str) -> Path:
         return self.root if lang == self.primary else self.root / lang
 
     def write(self, lang: str, page: str, template: str, scripted: bool = True, **context: Any) -> None:
-        """Write one page (`page` relative to the language's folder, at most one folder deep);
-        `scripted` pages carry the sorting script (a service page has no table to sort)."""
+        """Write one page from its template (`page` relative to the language's folder, at most one
+        folder deep); `scripted` pages carry the sorting script."""
+        self.put(lang, page, self.templates[lang, template].render(**self._frame_context(lang, page, scripted),
+                                                                   **context))
+
+    def _frame_context(self, lang: str, page: str, scripted: bool) -> dict[str, Any]:
+        """What base.html and the pages built on it read, for `page` in `lang`."""
         up = "../" if "/" in page else ""
         other = next(x for x in LANGS if x != lang)
         other_href = f"{up}{other}/{page}" if lang == self.primary else f"{up}../{page}"
-        text = self.templates[lang, template].render(
+        return dict(
             t=self.all_texts[lang], lang=lang, other_lang=other, other_lang_href=other_href, root=up,
             run=self.run, banner=self.banner, script=self.script if scripted else None,
             script_hash=self.script_hash, hist=self.hist, spark=self.spark, day=lambda started: day(started, lang),
-            texts=self.check_texts(lang), phrases=self.phrases(lang), tables=self.tables(lang),
-            grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])),
-            **context)
-        path = self.base(lang) / page
-        path.write_text(text, encoding="utf-8")
+            texts=self.check_texts(lang), tables=self.tables(lang),
+            grade_bar=lambda counts, label: charts.grade_bar(counts, label, _grade_words(self.all_texts[lang])))
+
+    def put(self, lang: str, page: str, text: str | bytes) -> None:
+        """Write a page (UTF-8 bytes, or text): by one open and one write (no buffer or encoder
+        object around it, which cost more than the write itself on 40,000 small pages)."""
+        data = text.encode() if isinstance(text, str) else text
+        fd = os.open(self.base(lang) / page, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+
+    @cache  # noqa: B019
+    def service_page(self, lang: str) -> ServicePage:
+        """The writer of service pages in `lang`: base.html around a page written in Python
+        (reports/service_page.py), rendered here once with a slot for the page's title, the
+        service's id (in the link to the other language) and the content."""
+        slot = Markup(SLOT)
+        shell = self.env.from_string(f'{{% extends "{lang}/base.html" %}}{{% block title %}}{{{{ slot }}}}'
+                                     f'{{% endblock %}}{{% block content %}}{{{{ slot }}}}{{% endblock %}}')
+        text = shell.render(**self._frame_context(lang, f"services/{SLOT}.html", scripted=False), slot=slot)
+        frame = text.split(SLOT)
+        if len(frame) != 4:
+            raise ValueError(f"the frame of a service page has {len(frame) - 1} slots, not 3")
+        return ServicePage(self.phrases(lang), frame, self.hist, [short_day(p.started) for p in self.hist.points])
 
     def spark(self, series: list[Any], label: str) -> Any:
         """A sparkline over the trend's runs: of a service ((grade, score) per run) or of a group
@@ -382,18 +409,12 @@ def _service(site: Site, store: Store, ledger: Ledger, svc: dict[str, Any]) -> N
     ages = open_since(store, hist, sid, {f["id"] for f in problems}, known)
     reason, cause = binding_cap(svc), incomplete_cause(svc)
     findings = Findings(svc["findings"], ages, hist, svc.get("short_findings"))
-    labels = [short_day(p.started) for p in hist.points]
-    changed = [p.policy_changed for p in hist.points]
+    shown = Shown(svc, f"../organisations/{org_slug(svc['organisation'])}.html")
     for lang in site.langs:
-        t = site.all_texts[lang]
-        site.write(lang, f"services/{sid}.html", "service.html", scripted=False, service=svc, series=series,
-                   change=change,
-                   caps=caps_told(svc, lang, t), cause=cause[lang] if cause else None,
-                   reason=reason["reason"].get(lang, reason["reason"]["en"]) if reason else None,
-                   reason_more=reason["more"] if reason else 0, findings=findings,
-                   chart=charts.grade_chart(labels, series, changed, t["chart_service"], t["policy_changed_short"])
-                   if len(labels) > 1 else None,
-                   org_href=f"../organisations/{org_slug(svc['organisation'])}.html")
+        page = site.service_page(lang).html(
+            shown, findings, series, change, caps_told(svc, lang, site.all_texts[lang]), cause[lang] if cause else None,
+            reason["reason"].get(lang, reason["reason"]["en"]) if reason else None, reason["more"] if reason else 0)
+        site.put(lang, f"services/{sid}.html", page)
     worst: dict[str, tuple[str, str]] = {}
     for f in problems:
         kept = worst.get(f["check"])

@@ -112,6 +112,13 @@ class Packed(Mapping[str, Any]):
         self.top: dict[str, Any] = stored(data)  # as stored: shared objects {REF: digest}
         self.blob = blob  # a digest's text
 
+    @classmethod
+    def of(cls, top: dict[str, Any], blob: Callable[[str], str]) -> Packed:
+        """Packed facts of an object read from other packed facts (its references as stored)."""
+        packed = cls.__new__(cls)
+        packed.top, packed.blob = top, blob
+        return packed
+
     def __getitem__(self, key: str) -> Any:
         return _expand(self.top[key], self.blob)
 
@@ -127,19 +134,44 @@ def pick(facts: Mapping[str, Any], *path: str | int) -> Any:
     objects on the way are read and the one at the end expanded: a report that wants a leaf
     certificate's key does not expand the whole chain."""
     if isinstance(facts, Packed):
-        obj, blob = facts.top, facts.blob
-    else:
-        obj, blob = facts, None
+        return _expand(_walk(facts.top, facts.blob, path), facts.blob)
+    return _walk(facts, None, path)
+
+
+def pick_each(facts: Mapping[str, Any], *path: str | int) -> list[Any]:
+    """The items of the list at `path` ([] where there is none), each an object `pick` reads:
+    of `Packed` facts each object stays packed, so that a reader of one corner of each (an MX
+    host's leaf key) does not expand them whole."""
+    if not isinstance(facts, Packed):
+        found = _walk(facts, None, path)
+        return found if isinstance(found, list) else []
+    blob = facts.blob
+    found = _resolved(_walk(facts.top, blob, path), blob)
+    if not isinstance(found, list):
+        return []
+    return [Packed.of(item, blob) if isinstance(item := _resolved(x, blob), dict) else _expand(item, blob)
+            for x in found]
+
+
+def _walk(obj: Any, blob: Callable[[str], str] | None, path: tuple[str | int, ...]) -> Any:
+    """The object at `path` in `obj`, references on the way read (with `blob`); None where there is none."""
     for step in path:
-        while blob and (digest := reference(obj)) is not None:
-            obj = loads(blob(digest))
+        if blob:
+            obj = _resolved(obj, blob)
         if isinstance(obj, Mapping) and isinstance(step, str):
             obj = obj.get(step)
         elif isinstance(obj, list) and isinstance(step, int) and -len(obj) <= step < len(obj):
             obj = obj[step]
         else:
             return None
-    return _expand(obj, blob) if blob else obj
+    return obj
+
+
+def _resolved(obj: Any, blob: Callable[[str], str]) -> Any:
+    """`obj`, or what it refers to (its own references left in place)."""
+    while (digest := reference(obj)) is not None:
+        obj = loads(blob(digest))
+    return obj
 
 
 def reference(obj: Any) -> str | None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.compact import Packed, dumps, loads, pack, pick
+from scanner.compact import Packed, dumps, loads, pack, pick, pick_each
 
 
 def json_compact(obj: object) -> str:
@@ -93,3 +93,28 @@ def test_pick_reads_only_the_shared_objects_on_its_path() -> None:
     assert len(blobs) == 2  # each certificate of the chain is a shared object
     assert pick(facts, "certificate", "chain", 0)["spki_sha256"] == "ab" * 32
     assert len(read) == 1  # the leaf's, not the other certificate's
+
+
+MAIL = {"mail": {"mx": [{"host": f"mx{n}.example", "certificate": {"chain": [{"spki_sha256": str(n) * 64,
+                                                                              "pem": str(n) * 600}]},
+                         "tls": {"suites": ["x" * 40] * 20}} for n in range(2)] + ["not an object"]}}
+
+
+@pytest.mark.parametrize("facts", [MAIL, packed(MAIL)], ids=["plain", "packed"])
+def test_pick_each_gives_the_items_of_a_list_for_pick(facts: object) -> None:
+    items = pick_each(facts, "mail", "mx")
+    assert [pick(mx, "certificate", "chain", 0, "spki_sha256") for mx in items[:2]] == ["0" * 64, "1" * 64]
+    assert [dict(mx) for mx in items[:2]] == MAIL["mail"]["mx"][:2] and items[2] == "not an object"
+    assert [mx.get("host") for mx in items[:2]] == ["mx0.example", "mx1.example"]
+    for nowhere in [("mail",), ("mail", "mx", 0), ("dns",)]:
+        assert pick_each(facts, *nowhere) == []
+
+
+def test_pick_each_leaves_each_item_packed() -> None:
+    blobs: dict[str, str] = {}
+    data = pack(MAIL, blobs)
+    read: list[str] = []
+    facts = Packed(data, lambda digest: read.append(digest) or blobs[digest])
+    items = pick_each(facts, "mail", "mx")
+    assert pick(items[1], "certificate", "chain", 0, "spki_sha256") == "1" * 64
+    assert not any("x" * 40 in blobs[digest] for digest in read)  # no MX host's TLS facts read

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 
 from checks.registry import default_registry
 from reports import html as dashboard
+from reports.history import history
 from reports.html import csp_hash, render_dashboard
+from reports.json import service_result
+from reports.ledger import Ledger
 from scanner.cli import main
 from scanner.model import InputError
 from scanner.store import Store
@@ -104,6 +108,44 @@ def test_every_page_is_escaped_self_contained_and_links_only_to_pages_it_wrote(l
             if fragment:
                 assert fragment in Page(resolved).ids, (page, link)
     assert (out / "style.css").is_file() and (out / "en" / "style.css").is_file()
+
+
+def test_a_service_page_shows_every_value_from_the_inventory_servers_and_findings_as_text(lab_scan, tmp_path):
+    """The service page is written in Python (reports/service_page.py), not by an autoescaping
+    template: every value it shows from the inventory, a server or a finding, hostile, reads as
+    text in both languages, a problem's evidence too."""
+    _, db, run_id = lab_scan
+    store = copy_store(db, tmp_path)
+    site = dashboard.Site(tmp_path / "dash", "nl", store.run(run_id), history(store, run_id), default_registry(), None)
+    for lang in site.langs:
+        (site.base(lang) / "services").mkdir(parents=True)
+    svc = service_result(store.service(run_id, "onderwijs", facts="packed"))
+    told: list[str] = []  # each hostile value, shown as itself
+
+    def evil() -> str:
+        told.append(f"<script>alert({len(told)})</script>\"'&<img src=x onerror=alert({len(told)})>")
+        return told[-1]
+
+    svc.update(name=evil(), owner=evil(), organisation=evil(), tags=[evil(), evil()], grade="incomplete",
+               caps_detail=None, caps=[evil()], mail_domains=[{"domain": evil(), "declared": True}])
+    for ep in svc["endpoints"]:
+        ep.update(target=evil(), kind=evil(), addresses=[evil(), "::1"])
+    problem = next(f for f in svc["findings"] if f["status"] == "fail")
+    problem.update(target=evil(), message=evil(), message_nl=evil(), evidence={"header": told[0]})
+    waiver = {"reason": evil(), "owner": evil(), "expires": evil()}
+    other = next(f for f in svc["findings"] if f["status"] in ("info", "not_applicable"))
+    other.update(message=evil(), message_nl=evil())
+    cause = dict(problem, id="cause", status="error", message=evil(), message_nl=evil())  # why it is incomplete
+    svc["findings"] += [dict(problem, id="waived", status="waived", waiver=waiver), cause]
+    dashboard._service(site, store, Ledger(tmp_path / "ledger.db"), svc)
+    store.close()
+    for lang in site.langs:
+        text = (site.base(lang) / "services" / "onderwijs.html").read_text(encoding="utf-8")
+        assert "<script" not in text and "<img" not in text
+        other_language = "message_nl" if lang == "en" else "message"  # each message shown in its own language
+        assert [value for value in told if str(escape(value)) not in text] == [f[other_language] for f in
+                                                                               (problem, other, cause)], lang
+        assert str(escape(json.dumps(told[0])[1:-1])) in text  # in the evidence, as JSON
 
 
 def test_both_languages_summary_first(lab_scan, tmp_path):
