@@ -120,9 +120,9 @@ class _Environment(jinja2.Environment):
 
 
 class _LanguageLoader(jinja2.BaseLoader):
-    """The templates of each language apart ("nl/service.html"), every plain `{{ t.key }}` of the
+    """The templates of each language apart ("nl/organisation.html"), every plain `{{ t.key }}` of the
     interface texts written in as its escaped text: otherwise looked up and escaped again on
-    each of 40,000 pages. A text that is blank or holds a brace is left to be looked up (blank
+    every page. A text that is blank or holds a brace is left to be looked up (blank
     text would move a block tag to the start of its line; a brace could read as a tag)."""
 
     def __init__(self, all_texts: Mapping[str, Any]) -> None:
