@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -71,7 +71,7 @@ def located(group: str, item: Any) -> tuple[str, str]:
 
 def lengthened(group: str, item: Any, body: dict[str, Any]) -> dict[str, Any]:
     """The v1 finding an entry of `group` stands for, given its body (a dict of its own)."""
-    digest, target = located(group, item)
+    target = located(group, item)[1]
     body["target"] = target
     body["id"] = (item.get("id") if isinstance(item, dict) else None) or group_id(body["check"], target, group)
     if target != group:
@@ -138,13 +138,13 @@ class ShortFindings:
                 else:
                     yield group, item.get("target", group), item.get("id"), self.body(item[REF])
 
-    def findings(self, checks: tuple[str, ...] | frozenset[str] | None = None) -> list[dict[str, Any]]:
-        """The v1 findings (each a dict of its own) of `checks`, or all."""
-        out, body = [], self.body
+    def findings(self, checks: Container[str]) -> list[dict[str, Any]]:
+        """The v1 findings (each a dict of its own) of `checks`."""
+        out = []
         for group, items in self.groups.items():
             for item in items:
-                digest = item if item.__class__ is str else item[REF]
-                if checks is None or body(digest)["check"] in checks:
+                digest = located(group, item)[0]
+                if self.body(digest)["check"] in checks:
                     out.append(lengthened(group, item, loads(self.text(digest))))
         return out
 

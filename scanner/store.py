@@ -297,20 +297,15 @@ class Store:
 
     def _drop_unreferenced_bodies(self) -> None:
         """Sweep every finding body no remaining service's short findings name."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (digest TEXT PRIMARY KEY) WITHOUT ROWID")
-        self.db.execute("DELETE FROM kept")
+        named: set[str] = set()
         for (kept,) in self.db.execute("SELECT findings FROM services WHERE findings IS NOT NULL"):
             form = stored(kept)
             if isinstance(form, dict):
-                self.db.executemany("INSERT OR IGNORE INTO kept VALUES (?)",
-                                    ((d,) for d in digests(form["short_findings"])))
-        self.db.execute("DELETE FROM finding_bodies WHERE digest NOT IN (SELECT digest FROM kept)")
-        self.db.execute("DROP TABLE kept")
+                named.update(digests(form["short_findings"]))
+        self._keep_only("finding_bodies", named)
 
     def _drop_unreferenced_blobs(self) -> None:
         """Mark every object the remaining facts refer to (objects may refer to objects), sweep the rest."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (digest TEXT PRIMARY KEY) WITHOUT ROWID")
-        self.db.execute("DELETE FROM kept")
         todo: set[str] = set()
         for table in ("endpoints", "mail_domains"):
             for (facts,) in self.db.execute(f"SELECT facts FROM {table}"):
@@ -324,20 +319,23 @@ class Store:
             row = self.db.execute("SELECT data FROM blobs WHERE digest = ?", (digest,)).fetchone()
             if row is not None:
                 todo.update(references(decompress(row[0])) - seen)
-        self.db.executemany("INSERT INTO kept VALUES (?)", [(d,) for d in seen])
-        self.db.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM kept)")
+        self._keep_only("blobs", seen)
+
+    def _keep_only(self, table: str, kept: set[str]) -> None:
+        """Delete every row of `table` (keyed by digest) whose digest is not in `kept`."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (digest TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("DELETE FROM kept")
+        self.db.executemany("INSERT INTO kept VALUES (?)", [(d,) for d in kept])
+        self.db.execute(f"DELETE FROM {table} WHERE digest NOT IN (SELECT digest FROM kept)")
         self.db.execute("DROP TABLE kept")
 
     def _text(self, digest: str) -> str:
         """A finding body's text, by its digest."""
         text = self._texts.get(digest)
         if text is None:
-            row = self.db.execute("SELECT body FROM finding_bodies WHERE digest = ?", (digest,)).fetchone()
-            if row is None:
-                raise InputError(str(self.path), f"stored findings refer to a missing body {digest}")
             if len(self._texts) >= BODY_CACHE:
                 self._texts.clear()
-            text = self._texts[digest] = row[0]
+            text = self._texts[digest] = self._by_digest("finding_bodies", "body", digest, "findings", "body")
         return text
 
     def _body(self, digest: str) -> dict[str, Any]:
@@ -351,12 +349,16 @@ class Store:
     def _blob(self, digest: str) -> str:
         text = self._blobs.get(digest)
         if text is None:
-            row = self.db.execute("SELECT data FROM blobs WHERE digest = ?", (digest,)).fetchone()
-            if row is None:
-                raise InputError(str(self.path), f"stored facts refer to a missing object {digest}")
-            text = decompress(row[0])
+            text = decompress(self._by_digest("blobs", "data", digest, "facts", "object"))
             self._blobs.add(digest, text)
         return text
+
+    def _by_digest(self, table: str, column: str, digest: str, what: str, thing: str) -> Any:
+        """`column` of the row of `table` keyed by `digest`; a store that lost it is bad input."""
+        row = self.db.execute(f"SELECT {column} FROM {table} WHERE digest = ?", (digest,)).fetchone()
+        if row is None:
+            raise InputError(str(self.path), f"stored {what} refer to a missing {thing} {digest}")
+        return row[0]
 
     # -- reading -------------------------------------------------------------------------
 
